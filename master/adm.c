@@ -1,0 +1,256 @@
+/*
+ * Admin HTTP on the master (evhttp). Routes are a table: path, method,
+ * whether the bearer key is needed, handler. Everything is read from shared
+ * memory; the master never touches client traffic. Errors are JSON
+ * {ok:false,error:{code,message}} and never echo a secret.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "master/adm.h"
+#include "master/met.h"
+#include "shm/shm.h"
+
+typedef void (*adm_handler_fn)(struct evhttp_request *req,
+    struct evbuffer *out);
+
+struct adm_route {
+    const char *path;
+    enum evhttp_cmd_type method;
+    int auth;
+    adm_handler_fn fn;
+};
+
+static void adm_status(struct evhttp_request *req, struct evbuffer *out);
+static void adm_stats(struct evhttp_request *req, struct evbuffer *out);
+static void adm_metrics(struct evhttp_request *req, struct evbuffer *out);
+static void adm_healthz(struct evhttp_request *req, struct evbuffer *out);
+static void adm_readyz(struct evhttp_request *req, struct evbuffer *out);
+
+static const struct adm_route adm_routes[] = {
+    {"/socket-status", EVHTTP_REQ_GET, 0, adm_status},
+    {"/socket-stats", EVHTTP_REQ_GET, 1, adm_stats},
+    {"/metrics", EVHTTP_REQ_GET, 1, adm_metrics},
+    {"/healthz", EVHTTP_REQ_GET, 0, adm_healthz},
+    {"/readyz", EVHTTP_REQ_GET, 0, adm_readyz},
+};
+
+static struct {
+    struct evhttp *http;
+    struct shm_segment *shm;
+    const struct cfg *cfg;
+} A;
+
+static void
+adm_reply(struct evhttp_request *req, int code, const char *reason,
+    const char *ctype, struct evbuffer *body)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+    evhttp_add_header(h, "Content-Type", ctype);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(req, code, reason, body);
+}
+
+static void
+adm_error(struct evhttp_request *req, int code, const char *reason,
+    const char *ecode, const char *msg)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    if (b == NULL) {
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+    evbuffer_add_printf(b, "{\"ok\":false,\"error\":{\"code\":\"%s\","
+        "\"message\":\"%s\"}}\n", ecode, msg);
+    if (code == 401)
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+            "WWW-Authenticate", "Bearer");
+    adm_reply(req, code, reason, "application/json", b);
+    evbuffer_free(b);
+}
+
+/* Constant-time comparison of the presented key with the configured one. */
+static int
+adm_key_equal(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    unsigned char d = alen != blen;
+
+    for (size_t i = 0; i < alen; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (blen ? blen : 1)]);
+    return d == 0;
+}
+
+/* Returns 1 if the request may proceed; otherwise replies 401. */
+static int
+adm_authorized(struct evhttp_request *req)
+{
+    const char *key = CFG_STR(A.cfg, api_key);
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+        "Authorization");
+
+    if (key[0] == '\0') {
+        adm_error(req, 401, "Unauthorized", "API_KEY_NOT_CONFIGURED",
+            "no api_key is configured on this gateway");
+        return 0;
+    }
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+        adm_error(req, 401, "Unauthorized", "UNAUTHORIZED",
+            "missing Authorization: Bearer credentials");
+        return 0;
+    }
+    h += 7;
+    while (*h == ' ')
+        h++;
+    if (!adm_key_equal(h, strlen(h), key)) {
+        adm_error(req, 401, "Unauthorized", "UNAUTHORIZED",
+            "invalid credentials");
+        return 0;
+    }
+    return 1;
+}
+
+static void
+adm_dispatch(struct evhttp_request *req, void *arg)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    struct evbuffer *out;
+    int path_known = 0;
+
+    (void)arg;
+    shm_master_add(A.shm, CTR_admin_requests, 1);
+    if (path == NULL)
+        path = "";
+    for (size_t i = 0; i < sizeof(adm_routes) / sizeof(*adm_routes); i++) {
+        const struct adm_route *r = &adm_routes[i];
+        if (strcmp(path, r->path) != 0)
+            continue;
+        path_known = 1;
+        if (r->method != m && !(r->method == EVHTTP_REQ_GET
+                                && m == EVHTTP_REQ_HEAD))
+            continue;
+        if (r->auth && !adm_authorized(req)) {
+            shm_master_add(A.shm, CTR_admin_unauthorized, 1);
+            return;
+        }
+        out = evbuffer_new();
+        if (out == NULL) {
+            evhttp_send_error(req, HTTP_INTERNAL, NULL);
+            return;
+        }
+        r->fn(req, out);
+        evbuffer_free(out);
+        return;
+    }
+    if (path_known)
+        adm_error(req, 405, "Method Not Allowed", "METHOD_NOT_ALLOWED",
+            "method not allowed on this path");
+    else
+        adm_error(req, 404, "Not Found", "NOT_FOUND", "no such endpoint");
+}
+
+static int64_t
+adm_hb_timeout(void)
+{
+    return CFG_NUM(A.cfg, worker_heartbeat_timeout);
+}
+
+static void
+adm_status(struct evhttp_request *req, struct evbuffer *out)
+{
+    met_status_json(A.shm, adm_hb_timeout(), out);
+    evbuffer_add(out, "\n", 1);
+    adm_reply(req, 200, "OK", "application/json", out);
+}
+
+static void
+adm_stats(struct evhttp_request *req, struct evbuffer *out)
+{
+    met_stats_json(A.shm, out);
+    evbuffer_add(out, "\n", 1);
+    adm_reply(req, 200, "OK", "application/json", out);
+}
+
+static void
+adm_metrics(struct evhttp_request *req, struct evbuffer *out)
+{
+    met_prometheus(A.shm, adm_hb_timeout(), out);
+    adm_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+        out);
+}
+
+static void
+adm_healthz(struct evhttp_request *req, struct evbuffer *out)
+{
+    evbuffer_add_printf(out, "{\"ok\":true,\"status\":\"alive\"}\n");
+    adm_reply(req, 200, "OK", "application/json", out);
+}
+
+static void
+adm_readyz(struct evhttp_request *req, struct evbuffer *out)
+{
+    char why[128];
+
+    if (shm_ready(A.shm, adm_hb_timeout(), why, sizeof(why))) {
+        evbuffer_add_printf(out, "{\"ok\":true,\"status\":\"ready\"}\n");
+        adm_reply(req, 200, "OK", "application/json", out);
+        return;
+    }
+    evbuffer_add_printf(out, "{\"ok\":false,\"error\":{\"code\":"
+        "\"NOT_READY\",\"message\":\"%s\"}}\n", why);
+    adm_reply(req, 503, "Service Unavailable", "application/json", out);
+}
+
+int
+adm_start(struct event_base *base, int fd, struct shm_segment *seg,
+    const struct cfg *c)
+{
+    A.shm = seg;
+    A.cfg = c;
+    A.http = evhttp_new(base);
+    if (A.http == NULL) {
+        log_msg(LOG_ERR, "evhttp_new() failed");
+        return -1;
+    }
+    evhttp_set_allowed_methods(A.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD
+        | EVHTTP_REQ_POST);
+    evhttp_set_max_headers_size(A.http, 16384);
+    evhttp_set_max_body_size(A.http, 1 << 20);
+    evhttp_set_timeout(A.http, 30);
+    evhttp_set_gencb(A.http, adm_dispatch, NULL);
+    if (evhttp_accept_socket(A.http, fd) == -1) {
+        log_msg(LOG_ERR, "evhttp_accept_socket() on the admin listener "
+            "failed");
+        evhttp_free(A.http);
+        A.http = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void
+adm_set_cfg(const struct cfg *c)
+{
+    A.cfg = c;
+}
+
+void
+adm_stop(void)
+{
+    if (A.http) {
+        evhttp_free(A.http);
+        A.http = NULL;
+    }
+}

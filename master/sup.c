@@ -1,0 +1,650 @@
+/*
+ * Supervisor. Owns the public listeners (one SO_REUSEPORT socket per slot,
+ * never closed while the slot is in use, so a respawned worker inherits the
+ * kernel's accept queue), the admin socket, the worker table and every
+ * signal the master takes. Signals arrive as libevent events, so all work
+ * happens in the loop. Crash policy: respawn into the same slot with
+ * per-slot exponential backoff that resets after a stable run; a worker
+ * exiting WSG_EXIT_FATAL, or one that keeps dying, makes the master give the
+ * slot up and close its listener so no client waits in a dead queue.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/wsg.h"
+#include "master/adm.h"
+#include "master/pidf.h"
+#include "master/sup.h"
+#include "shm/shm.h"
+#include "worker/wrk.h"
+
+#define SUP_TICK_MS 250
+#define SUP_KILL_GRACE_MS 2000
+
+struct sup_slot {
+    int fd;              /* public listener; -1 when closed */
+    int rec;             /* shm record of the current worker, -1 if none */
+    unsigned failures;   /* quick deaths in a row */
+    int64_t delay_ms;    /* delay before the next respawn */
+    struct event *respawn;
+    int abandoned;
+};
+
+struct sup_child {
+    pid_t pid;           /* 0: record not ours / free */
+    unsigned slot;
+    int retiring;        /* told to drain (reload or stop) */
+    int killed;          /* SIGKILL sent */
+    int64_t start;       /* mono ms */
+    int64_t kill_at;     /* mono ms; 0 = none */
+};
+
+static struct {
+    struct event_base *base;
+    struct cfg *cfg;
+    sup_load_fn load;
+    struct shm_segment *shm;
+    struct sup_slot slot[SHM_MAX_WORKERS];
+    unsigned nslots;
+    struct sup_child child[SHM_NRECORDS];
+    unsigned gen;
+    int admin_fd;
+    char bind[64];
+    int64_t port;
+    int stopping;
+    int64_t stop_deadline;
+    struct event *ev_tick;
+    struct event *ev_sig[6];
+} S = {.admin_fd = -1};
+
+static void sup_spawn(unsigned slot);
+static void sup_respawn_cb(evutil_socket_t fd, short what, void *arg);
+
+unsigned
+sup_nslots(const struct cfg *c)
+{
+    long n = (long)CFG_NUM(c, workers);
+
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > (long)SHM_MAX_WORKERS)
+        n = SHM_MAX_WORKERS;
+    return (unsigned)n;
+}
+
+/* Open one listening socket on host:port. reuseport for public slots. */
+static int
+sup_listen(const char *host, int port, int backlog, int reuseport)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    char ps[8];
+    int fd = -1, on = 1, e;
+
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    snprintf(ps, sizeof(ps), "%d", port);
+    e = getaddrinfo(host, ps, &hints, &ai);
+    if (e != 0) {
+        log_msg(LOG_ERR, "getaddrinfo(%s): %s", host, gai_strerror(e));
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        log_errno(LOG_ERR, "socket() for %s:%d", host, port);
+        goto fail;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1
+        || (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+                             sizeof(on)) == -1)
+        || bind(fd, ai->ai_addr, ai->ai_addrlen) == -1
+        || listen(fd, backlog) == -1) {
+        log_errno(LOG_ERR, "bind/listen on %s:%d", host, port);
+        goto fail;
+    }
+    freeaddrinfo(ai);
+    return fd;
+fail:
+    if (fd != -1)
+        close(fd);
+    freeaddrinfo(ai);
+    return -1;
+}
+
+/* Make sure slots [0, n) have listeners on bind:port. */
+static int
+sup_open_slots(const struct cfg *c, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (S.slot[i].fd != -1)
+            continue;
+        S.slot[i].fd = sup_listen(CFG_STR(c, bind), (int)CFG_NUM(c, port),
+            (int)CFG_NUM(c, backlog), 1);
+        if (S.slot[i].fd == -1)
+            return -1;
+    }
+    return 0;
+}
+
+int
+sup_bind(const struct cfg *c)
+{
+    unsigned n = sup_nslots(c);
+
+    for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
+        S.slot[i].fd = -1;
+        S.slot[i].rec = -1;
+    }
+    if (sup_open_slots(c, n) == -1)
+        goto fail;
+    S.admin_fd = sup_listen(c->admin_host, c->admin_port, 128, 0);
+    if (S.admin_fd == -1)
+        goto fail;
+    S.nslots = n;
+    snprintf(S.bind, sizeof(S.bind), "%s", CFG_STR(c, bind));
+    S.port = CFG_NUM(c, port);
+    return 0;
+fail:
+    for (unsigned i = 0; i < n; i++)
+        if (S.slot[i].fd != -1) {
+            close(S.slot[i].fd);
+            S.slot[i].fd = -1;
+        }
+    return -1;
+}
+
+/* In a new worker: close every descriptor it must not hold (other slots'
+ * listeners, the admin socket and its connections, the master's loop), so
+ * a socket the master closes is really closed. */
+static void
+sup_child_close_fds(int keep_listen)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int dfd, keep_log = log_fileno();
+
+    if (d == NULL)
+        return;
+    dfd = dirfd(d);
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd <= 2 || fd == dfd || fd == keep_listen
+            || fd == keep_log)
+            continue;
+        close(fd);
+    }
+    closedir(d);
+}
+
+static const int sup_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD,
+    SIGPIPE};
+
+static void
+sup_spawn(unsigned slot)
+{
+    struct sup_slot *s = &S.slot[slot];
+    sigset_t all, old;
+    int rec;
+    pid_t pid;
+
+    if (s->fd == -1 || S.stopping)
+        return;
+    rec = shm_record_claim(S.shm, slot, S.gen);
+    if (rec == -1) {
+        log_msg(LOG_ERR, "slot %u: no free worker record (too many draining "
+            "workers); retrying in 1s", slot);
+        s->delay_ms = 1000;
+        struct timeval tv = {1, 0};
+        evtimer_add(s->respawn, &tv);
+        return;
+    }
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid = fork();
+    if (pid == 0) {
+        /* Child: the master's signal handlers must never run here. */
+        for (size_t i = 0; i < sizeof(sup_signals) / sizeof(*sup_signals);
+             i++)
+            signal(sup_signals[i], SIG_DFL);
+        signal(SIGPIPE, SIG_IGN);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        sup_child_close_fds(s->fd);
+        wrk_main(S.cfg, S.shm, rec, slot, s->fd);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid == -1) {
+        log_errno(LOG_ERR, "fork() for worker slot %u", slot);
+        shm_record_release(S.shm, rec);
+        s->delay_ms = s->delay_ms ? s->delay_ms : 1000;
+        struct timeval tv = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000};
+        evtimer_add(s->respawn, &tv);
+        return;
+    }
+    shm_record_started(S.shm, rec, pid, wsg_real_ms());
+    S.child[rec] = (struct sup_child){.pid = pid, .slot = slot,
+        .start = wsg_mono_ms()};
+    s->rec = rec;
+    shm_master_add(S.shm, CTR_worker_starts, 1);
+    log_msg(LOG_INFO, "worker w%u started: pid %ld, generation %u", slot,
+        (long)pid, S.gen);
+}
+
+static void
+sup_abandon(unsigned slot, const char *why)
+{
+    struct sup_slot *s = &S.slot[slot];
+
+    log_msg(LOG_ERR, "slot %u given up (%s): its listener is closed; "
+        "%u of %u slots remain", slot, why, S.nslots - 1, S.nslots);
+    if (s->fd != -1) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    s->abandoned = 1;
+    shm_master_add(S.shm, CTR_slots_abandoned, 1);
+}
+
+/* The current worker of slot died: respawn with backoff, or give up. */
+static void
+sup_after_death(unsigned slot, int status, int64_t lifetime)
+{
+    const struct cfg *c = S.cfg;
+    struct sup_slot *s = &S.slot[slot];
+    int64_t dmin = CFG_NUM(c, respawn_delay_min);
+    int64_t dmax = CFG_NUM(c, respawn_delay_max);
+    int64_t maxf = CFG_NUM(c, respawn_max_failures);
+
+    s->rec = -1;
+    if (S.stopping)
+        return;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == WSG_EXIT_FATAL) {
+        shm_master_add(S.shm, CTR_worker_fatal, 1);
+        sup_abandon(slot, "worker exited with the fatal-config code");
+        return;
+    }
+    if (lifetime >= CFG_NUM(c, respawn_stable_after)) {
+        s->failures = 0;
+        s->delay_ms = dmin;
+    } else {
+        s->failures++;
+        s->delay_ms = s->failures == 1 ? dmin : s->delay_ms * 2;
+        if (s->delay_ms > dmax)
+            s->delay_ms = dmax;
+        if (s->delay_ms < dmin)
+            s->delay_ms = dmin;
+        if (maxf > 0 && s->failures >= (unsigned)maxf) {
+            char why[96];
+            snprintf(why, sizeof(why), "%u quick deaths in a row",
+                s->failures);
+            sup_abandon(slot, why);
+            return;
+        }
+    }
+    log_msg(LOG_NOTICE, "worker w%u: respawning in %lld ms (failure %u)",
+        slot, (long long)s->delay_ms, s->failures);
+    struct timeval tv = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000};
+    evtimer_add(s->respawn, &tv);
+}
+
+static void
+sup_respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+    unsigned slot = (unsigned)(uintptr_t)arg;
+
+    (void)fd;
+    (void)what;
+    if (S.slot[slot].rec != -1 || slot >= S.nslots)
+        return;
+    shm_master_add(S.shm, CTR_worker_respawns, 1);
+    sup_spawn(slot);
+}
+
+static unsigned
+sup_live_children(void)
+{
+    unsigned n = 0;
+
+    for (unsigned r = 0; r < SHM_NRECORDS; r++)
+        n += S.child[r].pid != 0;
+    return n;
+}
+
+static void
+sup_reap(void)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) != 0) {
+        if (pid == -1) {
+            if (errno == EINTR)
+                continue;
+            break; /* ECHILD */
+        }
+        int r;
+        for (r = 0; r < (int)SHM_NRECORDS; r++)
+            if (S.child[r].pid == pid)
+                break;
+        if (r == (int)SHM_NRECORDS) {
+            log_msg(LOG_WARNING, "reaped unknown child %ld", (long)pid);
+            continue;
+        }
+        struct sup_child ch = S.child[r];
+        int64_t life = wsg_mono_ms() - ch.start;
+        int expected = ch.retiring || S.stopping;
+        if (WIFSIGNALED(status)) {
+            shm_master_add(S.shm, CTR_worker_signaled, 1);
+            log_msg(expected && ch.killed ? LOG_WARNING
+                : expected ? LOG_NOTICE : LOG_ERR,
+                "worker w%u pid %ld killed by signal %d (%s) after %lld ms",
+                ch.slot, (long)pid, WTERMSIG(status),
+                strsignal(WTERMSIG(status)), (long long)life);
+        } else {
+            shm_master_add(S.shm, CTR_worker_exits, 1);
+            log_msg(expected && WEXITSTATUS(status) == 0 ? LOG_INFO : LOG_ERR,
+                "worker w%u pid %ld exited with status %d after %lld ms",
+                ch.slot, (long)pid, WEXITSTATUS(status), (long long)life);
+        }
+        shm_record_release(S.shm, r);
+        S.child[r] = (struct sup_child){0};
+        if (!ch.retiring && S.slot[ch.slot].rec == r)
+            sup_after_death(ch.slot, status, life);
+    }
+    if (S.stopping && sup_live_children() == 0)
+        event_base_loopexit(S.base, NULL);
+}
+
+/* Ask a worker to drain and exit; it is killed if still alive after
+ * shutdown_timeout plus a grace period. */
+static void
+sup_retire(int rec)
+{
+    struct sup_child *ch = &S.child[rec];
+
+    if (ch->pid == 0 || ch->retiring)
+        return;
+    ch->retiring = 1;
+    ch->kill_at = wsg_mono_ms() + CFG_NUM(S.cfg, shutdown_timeout)
+        + SUP_KILL_GRACE_MS;
+    atomic_store(&S.shm->rec[rec].state, SHM_DRAINING);
+    if (kill(ch->pid, SIGTERM) == -1)
+        log_errno(LOG_WARNING, "kill(%ld, TERM)", (long)ch->pid);
+}
+
+static void
+sup_stop(int fast)
+{
+    if (!S.stopping) {
+        log_msg(LOG_NOTICE, "graceful stop: draining %u workers (bound %lld "
+            "ms)", sup_live_children(),
+            (long long)CFG_NUM(S.cfg, shutdown_timeout));
+        S.stopping = 1;
+        atomic_store(&S.shm->hdr.stopping, 1);
+        S.stop_deadline = wsg_mono_ms() + CFG_NUM(S.cfg, shutdown_timeout)
+            + SUP_KILL_GRACE_MS;
+        for (unsigned i = 0; i < SHM_MAX_WORKERS; i++)
+            if (S.slot[i].respawn)
+                evtimer_del(S.slot[i].respawn);
+        for (unsigned r = 0; r < SHM_NRECORDS; r++)
+            sup_retire((int)r);
+    } else if (fast) {
+        log_msg(LOG_WARNING, "second stop signal: killing workers");
+        S.stop_deadline = 0;
+    }
+    if (sup_live_children() == 0)
+        event_base_loopexit(S.base, NULL);
+}
+
+/* HUP: build a new configuration; on success start a new generation on the
+ * same listeners and retire the old workers. */
+static void
+sup_reload(void)
+{
+    struct cfg *nc = calloc(1, sizeof(*nc));
+    char err[CFG_ERR_MAX];
+    unsigned n, old_n = S.nslots;
+
+    if (nc == NULL || S.load(nc, err, sizeof(err)) == -1) {
+        log_msg(LOG_ERR, "reload refused, keeping the running "
+            "configuration: %s", nc ? err : "out of memory");
+        shm_master_add(S.shm, CTR_reload_failures, 1);
+        free(nc);
+        return;
+    }
+    if (strcmp(CFG_STR(nc, bind), S.bind) != 0 || CFG_NUM(nc, port) != S.port
+        || strcmp(CFG_STR(nc, admin_listen), CFG_STR(S.cfg, admin_listen))
+            != 0
+        || strcmp(CFG_STR(nc, pid_file), CFG_STR(S.cfg, pid_file)) != 0) {
+        log_msg(LOG_ERR, "reload refused: bind, port, admin_listen and "
+            "pid_file need a restart to change");
+        shm_master_add(S.shm, CTR_reload_failures, 1);
+        cfg_free(nc);
+        free(nc);
+        return;
+    }
+    n = sup_nslots(nc);
+    if (sup_open_slots(nc, n) == -1) {
+        log_msg(LOG_ERR, "reload refused: cannot open listeners for %u "
+            "slots", n);
+        shm_master_add(S.shm, CTR_reload_failures, 1);
+        for (unsigned i = old_n; i < n; i++)
+            if (S.slot[i].fd != -1) {
+                close(S.slot[i].fd);
+                S.slot[i].fd = -1;
+            }
+        cfg_free(nc);
+        free(nc);
+        return;
+    }
+    log_set_level((int)CFG_NUM(nc, log_level));
+    log_set_json((int)CFG_NUM(nc, log_format));
+    if (strcmp(CFG_STR(nc, log_file), CFG_STR(S.cfg, log_file)) != 0
+        && log_open(CFG_STR(nc, log_file)) == -1)
+        log_errno(LOG_ERR, "reload: log_file %s", CFG_STR(nc, log_file));
+    cfg_free(S.cfg);
+    free(S.cfg);
+    S.cfg = nc;
+    adm_set_cfg(nc);
+
+    /* Old generation drains; slots beyond the new count lose their
+     * listener (its queue is reset when the draining worker lets go). */
+    for (unsigned r = 0; r < SHM_NRECORDS; r++)
+        sup_retire((int)r);
+    for (unsigned i = n; i < old_n; i++) {
+        evtimer_del(S.slot[i].respawn);
+        S.slot[i].rec = -1;
+        if (S.slot[i].fd != -1) {
+            close(S.slot[i].fd);
+            S.slot[i].fd = -1;
+        }
+    }
+    S.gen++;
+    S.nslots = n;
+    atomic_store(&S.shm->hdr.generation, S.gen);
+    atomic_store(&S.shm->hdr.nslots, n);
+    atomic_store(&S.shm->hdr.capacity,
+        (uint64_t)n * (uint64_t)wsg_conn_limit(
+            (long)CFG_NUM(nc, worker_connections)));
+    for (unsigned i = 0; i < n; i++) {
+        struct sup_slot *s = &S.slot[i];
+        evtimer_del(s->respawn);
+        s->rec = -1;
+        s->failures = 0;
+        s->delay_ms = 0;
+        s->abandoned = 0;
+        sup_spawn(i);
+    }
+    shm_master_add(S.shm, CTR_reloads, 1);
+    log_msg(LOG_NOTICE, "reloaded: generation %u with %u workers (was %u)",
+        S.gen, n, old_n);
+}
+
+static void
+sup_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    switch (sig) {
+    case SIGCHLD:
+        sup_reap();
+        break;
+    case SIGTERM:
+    case SIGINT:
+        sup_stop(1);
+        break;
+    case SIGHUP:
+        if (!S.stopping)
+            sup_reload();
+        break;
+    case SIGUSR1:
+        if (log_reopen() == -1)
+            log_errno(LOG_ERR, "reopen log file");
+        else
+            log_msg(LOG_NOTICE, "log file reopened");
+        for (unsigned r = 0; r < SHM_NRECORDS; r++)
+            if (S.child[r].pid)
+                kill(S.child[r].pid, SIGUSR1);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Watchdog and deadlines, every SUP_TICK_MS. */
+static void
+sup_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int64_t now = wsg_mono_ms();
+    int64_t hb_to = CFG_NUM(S.cfg, worker_heartbeat_timeout);
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    for (unsigned r = 0; r < SHM_NRECORDS; r++) {
+        struct sup_child *ch = &S.child[r];
+        if (ch->pid == 0 || ch->killed)
+            continue;
+        if (ch->retiring || S.stopping) {
+            int64_t dl = S.stopping && S.stop_deadline < ch->kill_at
+                ? S.stop_deadline : ch->kill_at;
+            if (now >= dl) {
+                log_msg(LOG_WARNING, "worker w%u pid %ld still draining "
+                    "after the shutdown bound: killing", ch->slot,
+                    (long)ch->pid);
+                kill(ch->pid, SIGKILL);
+                ch->killed = 1;
+            }
+            continue;
+        }
+        int64_t hb = atomic_load(&S.shm->rec[r].heartbeat_ms);
+        if (hb == 0)
+            hb = ch->start;
+        if (now - hb > hb_to) {
+            log_msg(LOG_ERR, "watchdog: worker w%u pid %ld heartbeat is %lld "
+                "ms old (limit %lld): killing", ch->slot, (long)ch->pid,
+                (long long)(now - hb), (long long)hb_to);
+            kill(ch->pid, SIGKILL);
+            ch->killed = 1;
+            shm_master_add(S.shm, CTR_worker_watchdog_kills, 1);
+        }
+    }
+}
+
+int
+sup_run(struct cfg *c, sup_load_fn load)
+{
+    int rc = WSG_EXIT_RUNTIME;
+    struct timeval tick = {0, SUP_TICK_MS * 1000};
+
+    S.cfg = c;
+    S.load = load;
+    S.shm = shm_create(getpid(), wsg_real_ms());
+    if (S.shm == NULL) {
+        log_errno(LOG_ERR, "mmap() of the shared segment");
+        goto out;
+    }
+    S.base = event_base_new();
+    if (S.base == NULL) {
+        log_msg(LOG_ERR, "event_base_new() failed");
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(sup_signals) / sizeof(*sup_signals); i++) {
+        if (sup_signals[i] == SIGPIPE) {
+            signal(SIGPIPE, SIG_IGN);
+            continue;
+        }
+        S.ev_sig[i] = evsignal_new(S.base, sup_signals[i], sup_signal_cb,
+            NULL);
+        if (S.ev_sig[i] == NULL || evsignal_add(S.ev_sig[i], NULL) == -1) {
+            log_msg(LOG_ERR, "cannot install handler for signal %d",
+                sup_signals[i]);
+            goto out;
+        }
+    }
+    for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
+        S.slot[i].respawn = evtimer_new(S.base, sup_respawn_cb,
+            (void *)(uintptr_t)i);
+        if (S.slot[i].respawn == NULL)
+            goto out;
+    }
+    S.ev_tick = event_new(S.base, -1, EV_PERSIST, sup_tick_cb, NULL);
+    if (S.ev_tick == NULL || event_add(S.ev_tick, &tick) == -1)
+        goto out;
+    if (adm_start(S.base, S.admin_fd, S.shm, c) == -1)
+        goto out;
+
+    long per = wsg_conn_limit((long)CFG_NUM(c, worker_connections));
+    atomic_store(&S.shm->hdr.nslots, S.nslots);
+    atomic_store(&S.shm->hdr.capacity, (uint64_t)S.nslots * (uint64_t)per);
+    log_msg(LOG_NOTICE, "wsgate %s starting: %u workers on %s:%lld, admin on "
+        "%s, capacity %u x %ld = %llu connections", WSG_VERSION, S.nslots,
+        S.bind, (long long)S.port, CFG_STR(c, admin_listen), S.nslots, per,
+        (unsigned long long)S.nslots * (unsigned long long)per);
+    if (CFG_STR(c, api_key)[0] == '\0')
+        log_msg(LOG_WARNING, "api_key is empty: /socket-stats and /metrics "
+            "answer 401 until one is configured");
+    for (unsigned i = 0; i < S.nslots; i++)
+        sup_spawn(i);
+
+    event_base_dispatch(S.base);
+    rc = WSG_EXIT_OK;
+    log_msg(LOG_NOTICE, "stopped");
+out:
+    adm_stop();
+    for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
+        if (S.slot[i].fd != -1)
+            close(S.slot[i].fd);
+        if (S.slot[i].respawn)
+            event_free(S.slot[i].respawn);
+    }
+    for (size_t i = 0; i < sizeof(S.ev_sig) / sizeof(*S.ev_sig); i++)
+        if (S.ev_sig[i])
+            event_free(S.ev_sig[i]);
+    if (S.ev_tick)
+        event_free(S.ev_tick);
+    if (S.admin_fd != -1)
+        close(S.admin_fd);
+    if (S.base)
+        event_base_free(S.base);
+    pidf_remove(CFG_STR(S.cfg, pid_file));
+    shm_destroy(&S.shm);
+    cfg_free(S.cfg);
+    free(S.cfg);
+    return rc;
+}

@@ -1,0 +1,435 @@
+/*
+ * Connection layer of a worker. Owns sockets, their read/write events and
+ * buffers, the all-connections list, deadline queues and the flush batch:
+ * protocols queue bytes and mark the connection dirty; one deferred flush
+ * per loop iteration writes each dirty connection with a single writev, so
+ * fan-out costs one syscall per connection per batch, not per message.
+ * Buffers are allocated on first use and freed when empty, keeping an idle
+ * connection small. Protocol logic lives in http.c / ws.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "common/log.h"
+#include "common/wsg.h"
+#include "worker/conn.h"
+#include "worker/wrk.h"
+
+#define CONN_READ_CHUNK 16384
+#define CONN_READ_MAX 65536 /* per wakeup, for fairness */
+#define CONN_LINGER_MS 5000 /* bound on flushing a closing connection */
+
+enum {
+    CONN_F_DIRTY = 1u << 0,   /* on the flush list */
+    CONN_F_WWAIT = 1u << 1,   /* write event armed (socket full) */
+    CONN_F_CLOSING = 1u << 2, /* close once output is written */
+    CONN_F_DEAD = 1u << 3,    /* closed while a callback was running */
+};
+
+struct conn {
+    int fd;
+    unsigned flags;
+    const struct conn_proto *proto;
+    void *st;
+    struct evbuffer *in, *out;
+    struct event rev, wev;
+    struct conn *prev, *next;     /* all connections */
+    struct conn *dprev, *dnext;   /* flush list */
+    struct conn *qprev, *qnext;   /* deadline queue */
+    struct conn_tq *q;
+    int64_t deadline;
+    const char *close_reason;
+    struct sockaddr_in6 peer;
+};
+
+static struct {
+    struct event_base *base;
+    struct conn *all;
+    size_t count;
+    struct conn *dirty;
+    struct event *flush_ev;
+    size_t max_out;
+    struct conn_tq closing;
+} C = {.closing = {.timeout_ms = CONN_LINGER_MS,
+           .reason = "peer did not read the final bytes in time"}};
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_flush_cb(evutil_socket_t fd, short what, void *arg);
+static int conn_flush(struct conn *c);
+
+int
+conn_init(struct event_base *base, size_t max_outbound)
+{
+    C.base = base;
+    C.max_out = max_outbound;
+    C.flush_ev = event_new(base, -1, 0, conn_flush_cb, NULL);
+    return C.flush_ev ? 0 : -1;
+}
+
+struct conn *
+conn_new(int fd, const struct conn_proto *p, void *st)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    socklen_t sl = sizeof(struct sockaddr_storage);
+    struct sockaddr_storage ss;
+
+    if (c == NULL) {
+        log_msg(LOG_ERR, "out of memory for a connection");
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    c->proto = p;
+    c->st = st;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            memcpy(&c->peer, &ss, sizeof(c->peer));
+        } else if (ss.ss_family == AF_INET) {
+            const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+            c->peer.sin6_family = AF_INET;
+            c->peer.sin6_port = s4->sin_port;
+            memcpy(&c->peer.sin6_addr, &s4->sin_addr, 4);
+        }
+    }
+    event_assign(&c->rev, C.base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+    event_assign(&c->wev, C.base, fd, EV_WRITE, conn_write_cb, c);
+    if (event_add(&c->rev, NULL) == -1) {
+        log_msg(LOG_ERR, "event_add() for a new connection failed");
+        close(fd);
+        free(c);
+        return NULL;
+    }
+    c->next = C.all;
+    if (C.all)
+        C.all->prev = c;
+    C.all = c;
+    C.count++;
+    WRK_INC(conn_accepted);
+    WRK_INC(conn_open);
+    log_msg(LOG_DEBUG, "connection from %s opened", conn_peer(c));
+    return c;
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+    static char buf[INET6_ADDRSTRLEN + 8];
+    char a[INET6_ADDRSTRLEN] = "?";
+
+    if (c->peer.sin6_family == AF_INET)
+        inet_ntop(AF_INET, &c->peer.sin6_addr, a, sizeof(a));
+    else if (c->peer.sin6_family == AF_INET6)
+        inet_ntop(AF_INET6, &c->peer.sin6_addr, a, sizeof(a));
+    snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(c->peer.sin6_port));
+    return buf;
+}
+
+static void
+conn_unlink_dirty(struct conn *c)
+{
+    if (!(c->flags & CONN_F_DIRTY))
+        return;
+    if (c->dprev)
+        c->dprev->dnext = c->dnext;
+    else
+        C.dirty = c->dnext;
+    if (c->dnext)
+        c->dnext->dprev = c->dprev;
+    c->dprev = c->dnext = NULL;
+    c->flags &= ~CONN_F_DIRTY;
+}
+
+void
+conn_close(struct conn *c, const char *reason)
+{
+    log_msg(LOG_DEBUG, "connection from %s closed: %s", conn_peer(c),
+        reason);
+    if (c->proto && c->proto->on_free)
+        c->proto->on_free(c);
+    conn_tq_del(c);
+    conn_unlink_dirty(c);
+    event_del(&c->rev);
+    event_del(&c->wev);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        C.all = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->in)
+        evbuffer_free(c->in);
+    if (c->out)
+        evbuffer_free(c->out);
+    close(c->fd);
+    free(c);
+    C.count--;
+    WRK_DEC(conn_open);
+}
+
+void
+conn_close_after_flush(struct conn *c, const char *reason)
+{
+    c->flags |= CONN_F_CLOSING;
+    c->close_reason = reason;
+    /* Nothing more is read from a closing connection, and a peer that
+     * does not take the last bytes is cut off after a bounded time. */
+    event_del(&c->rev);
+    if (c->out == NULL || evbuffer_get_length(c->out) == 0) {
+        conn_close(c, reason);
+        return;
+    }
+    conn_tq_add(&C.closing, c);
+    (void)conn_mark_dirty(c);
+}
+
+struct evbuffer *
+conn_in(struct conn *c)
+{
+    if (c->in == NULL)
+        c->in = evbuffer_new();
+    return c->in;
+}
+
+struct evbuffer *
+conn_out(struct conn *c)
+{
+    if (c->out == NULL)
+        c->out = evbuffer_new();
+    return c->out;
+}
+
+void
+conn_set_proto(struct conn *c, const struct conn_proto *p, void *st)
+{
+    c->proto = p;
+    c->st = st;
+}
+
+void *
+conn_state(struct conn *c)
+{
+    return c->st;
+}
+
+size_t
+conn_count(void)
+{
+    return C.count;
+}
+
+int
+conn_mark_dirty(struct conn *c)
+{
+    if (c->out && C.max_out && evbuffer_get_length(c->out) > C.max_out) {
+        WRK_INC(slow_consumer_closes);
+        conn_close(c, "slow consumer: outbound buffer over its bound");
+        return -1;
+    }
+    if (c->flags & (CONN_F_DIRTY | CONN_F_WWAIT))
+        return 0;
+    c->flags |= CONN_F_DIRTY;
+    c->dprev = NULL;
+    c->dnext = C.dirty;
+    if (C.dirty)
+        C.dirty->dprev = c;
+    C.dirty = c;
+    event_active(C.flush_ev, 0, 0);
+    return 0;
+}
+
+int
+conn_send(struct conn *c, const void *p, size_t n)
+{
+    struct evbuffer *o = conn_out(c);
+
+    if (o == NULL || evbuffer_add(o, p, n) == -1) {
+        conn_close(c, "out of memory queueing output");
+        return -1;
+    }
+    return conn_mark_dirty(c);
+}
+
+/* Write what c has queued with one writev. Returns -1 if c was closed. */
+static int
+conn_flush(struct conn *c)
+{
+    size_t len = c->out ? evbuffer_get_length(c->out) : 0;
+
+    if (len > 0) {
+        int n = evbuffer_write(c->out, c->fd);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR) {
+                conn_close(c, errno == EPIPE || errno == ECONNRESET
+                    ? "peer reset" : "write error");
+                return -1;
+            }
+            n = 0;
+        }
+        WRK_ADD(conn_written, n);
+        if ((size_t)n < len) {
+            c->flags |= CONN_F_WWAIT;
+            event_add(&c->wev, NULL);
+            return 0;
+        }
+    }
+    if (c->flags & CONN_F_CLOSING) {
+        conn_close(c, c->close_reason);
+        return -1;
+    }
+    if (c->out) {
+        /* Idle connections keep no buffer. */
+        evbuffer_free(c->out);
+        c->out = NULL;
+    }
+    return 0;
+}
+
+static void
+conn_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    while (C.dirty) {
+        struct conn *c = C.dirty;
+        conn_unlink_dirty(c);
+        (void)conn_flush(c);
+    }
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    c->flags &= ~CONN_F_WWAIT;
+    (void)conn_flush(c);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    size_t got = 0;
+    int n;
+
+    (void)what;
+    if (conn_in(c) == NULL) {
+        conn_close(c, "out of memory reading");
+        return;
+    }
+    do {
+        n = evbuffer_read(c->in, fd, CONN_READ_CHUNK);
+        if (n > 0)
+            got += (size_t)n;
+    } while (n == CONN_READ_CHUNK && got < CONN_READ_MAX);
+    if (got > 0) {
+        WRK_ADD(conn_read, got);
+        if (c->proto->on_read(c) == -1)
+            return; /* closed */
+    }
+    if (n == 0) {
+        conn_close(c, "peer closed");
+        return;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        conn_close(c, errno == ECONNRESET ? "peer reset" : "read error");
+        return;
+    }
+    if (evbuffer_get_length(c->in) == 0) {
+        evbuffer_free(c->in);
+        c->in = NULL;
+    }
+}
+
+void
+conn_tq_del(struct conn *c)
+{
+    struct conn_tq *q = c->q;
+
+    if (q == NULL)
+        return;
+    if (c->qprev)
+        c->qprev->qnext = c->qnext;
+    else
+        q->head = c->qnext;
+    if (c->qnext)
+        c->qnext->qprev = c->qprev;
+    else
+        q->tail = c->qprev;
+    c->qprev = c->qnext = NULL;
+    c->q = NULL;
+}
+
+void
+conn_tq_add(struct conn_tq *q, struct conn *c)
+{
+    conn_tq_del(c);
+    c->deadline = wsg_mono_ms() + q->timeout_ms;
+    c->q = q;
+    c->qprev = q->tail;
+    c->qnext = NULL;
+    if (q->tail)
+        q->tail->qnext = c;
+    else
+        q->head = c;
+    q->tail = c;
+}
+
+void
+conn_tq_touch(struct conn_tq *q, struct conn *c)
+{
+    conn_tq_add(q, c);
+}
+
+void
+conn_tq_expire(struct conn_tq *q, int64_t now_ms)
+{
+    while (q->head && q->head->deadline <= now_ms) {
+        struct conn *c = q->head;
+        conn_tq_del(c);
+        if (q->on_expire)
+            q->on_expire(c);
+        else
+            conn_close(c, q->reason);
+    }
+}
+
+void
+conn_tick(int64_t now_ms)
+{
+    conn_tq_expire(&C.closing, now_ms);
+}
+
+void
+conn_shutdown_all(void)
+{
+    struct conn *c = C.all, *next;
+
+    while (c) {
+        next = c->next;
+        if (c->flags & CONN_F_CLOSING) {
+            c = next;
+            continue;
+        }
+        WRK_INC(shutdown_closes);
+        if (c->proto->on_shutdown)
+            c->proto->on_shutdown(c);
+        else
+            conn_close(c, "server shutting down");
+        c = next;
+    }
+}

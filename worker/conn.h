@@ -1,0 +1,91 @@
+/*
+ * Client connections of a worker: socket I/O into lazily allocated
+ * evbuffers, batched flushing (each connection gets at most one write per
+ * loop iteration carrying all its pending bytes), deadline queues, and the
+ * single exit conn_close(). Protocol code (http.c, ws.c, ...) plugs in
+ * through struct conn_proto.
+ */
+#ifndef WSGATE_WORKER_CONN_H
+#define WSGATE_WORKER_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+struct evbuffer;
+struct event_base;
+
+/* What a protocol does with a connection. on_read is called with new
+ * bytes in conn_in(c); it may close c (then it must return at once and
+ * return -1). on_shutdown asks it to end the connection politely for a
+ * graceful stop; on_free releases its state. */
+struct conn_proto {
+    const char *name;
+    int (*on_read)(struct conn *c);
+    void (*on_shutdown)(struct conn *c);
+    void (*on_free)(struct conn *c);
+};
+
+/* A FIFO of connections sharing one timeout: membership is O(1) to add,
+ * move to the tail and remove, and expiry only looks at the head. */
+struct conn_tq {
+    struct conn *head, *tail;
+    int64_t timeout_ms;
+    const char *reason; /* close reason when a member expires */
+    void (*on_expire)(struct conn *c); /* NULL: conn_close(c, reason) */
+};
+
+/* Set up the connection layer on base. Borrows base. 0 or -1. */
+int conn_init(struct event_base *base, size_t max_outbound);
+
+/* Wrap an accepted socket (takes fd) with protocol p and state st.
+ * Returns the connection or NULL (fd closed, logged). */
+struct conn *conn_new(int fd, const struct conn_proto *p, void *st);
+
+/* Close and free c, counting and logging reason at info. The only way a
+ * connection ends; the caller must not touch c afterwards. */
+void conn_close(struct conn *c, const char *reason);
+
+/* Close c once its queued output is written (bounded by the flush). */
+void conn_close_after_flush(struct conn *c, const char *reason);
+
+/* Input buffer (bytes read and not yet consumed by the protocol). */
+struct evbuffer *conn_in(struct conn *c);
+
+/* Output buffer; add bytes then call conn_mark_dirty(c). */
+struct evbuffer *conn_out(struct conn *c);
+
+/* Queue n bytes (copied) and schedule a flush. 0 or -1 (c closed). */
+int conn_send(struct conn *c, const void *p, size_t n);
+
+/* Schedule a flush of c in this loop iteration. Returns -1 if c's output
+ * exceeds the outbound bound (c is then closed as a slow consumer). */
+int conn_mark_dirty(struct conn *c);
+
+/* Replace the protocol (e.g. HTTP head -> WebSocket). */
+void conn_set_proto(struct conn *c, const struct conn_proto *p, void *st);
+void *conn_state(struct conn *c);
+
+/* Deadline queues. tq_add appends c with deadline now + q->timeout_ms
+ * (removing it from any queue it was in); tq_touch moves it to the tail
+ * with a fresh deadline; tq_del removes it. */
+void conn_tq_add(struct conn_tq *q, struct conn *c);
+void conn_tq_touch(struct conn_tq *q, struct conn *c);
+void conn_tq_del(struct conn *c);
+
+/* Close (or on_expire) every member of q whose deadline has passed. */
+void conn_tq_expire(struct conn_tq *q, int64_t now_ms);
+
+/* Expire the layer's own deadlines (closing connections). */
+void conn_tick(int64_t now_ms);
+
+/* Ask every connection to end (on_shutdown). */
+void conn_shutdown_all(void);
+
+/* Connections currently open in this worker. */
+size_t conn_count(void);
+
+/* The peer address as text (for logs). */
+const char *conn_peer(const struct conn *c);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * Plain HTTP on the public port: the request head (parsed by common/hh.c,
+ * bounded by max_header_size and handshake_timeout), a JSON 404 for
+ * unknown paths, and /socket-status from shared memory (DESIGN §10). Every
+ * reply closes the connection: the public port is not a web server.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "common/config.h"
+#include "common/hh.h"
+#include "common/wsg.h"
+#include "shm/shm.h"
+#include "worker/conn.h"
+#include "worker/http.h"
+#include "worker/wrk.h"
+
+struct http_st {
+    struct hh_parser hp;
+};
+
+static int http_on_read(struct conn *c);
+static void http_on_free(struct conn *c);
+static void http_expire(struct conn *c);
+
+static const struct conn_proto http_proto = {
+    .name = "http",
+    .on_read = http_on_read,
+    .on_shutdown = NULL,
+    .on_free = http_on_free,
+};
+
+static struct {
+    const struct cfg *cfg;
+    struct shm_segment *seg;
+    struct conn_tq head_q;
+} H;
+
+int
+http_init(const struct cfg *c, struct shm_segment *seg)
+{
+    H.cfg = c;
+    H.seg = seg;
+    H.head_q.timeout_ms = CFG_NUM(c, handshake_timeout);
+    H.head_q.reason = "request head not received in time";
+    H.head_q.on_expire = http_expire;
+    return 0;
+}
+
+void
+http_accept(int fd)
+{
+    struct http_st *st = calloc(1, sizeof(*st));
+    struct conn *c;
+
+    if (st == NULL) {
+        close(fd);
+        return;
+    }
+    c = conn_new(fd, &http_proto, st);
+    if (c == NULL) {
+        free(st);
+        return;
+    }
+    conn_tq_add(&H.head_q, c);
+}
+
+void
+http_tick(int64_t now_ms)
+{
+    conn_tq_expire(&H.head_q, now_ms);
+}
+
+static void
+http_expire(struct conn *c)
+{
+    WRK_INC(handshake_timeouts);
+    conn_close(c, H.head_q.reason);
+}
+
+static void
+http_on_free(struct conn *c)
+{
+    free(conn_state(c));
+}
+
+static const char *
+http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+    }
+}
+
+void
+http_reply(struct conn *c, int status, const char *ctype, const char *extra,
+    const char *body, size_t len)
+{
+    struct evbuffer *o = conn_out(c);
+
+    if (o == NULL) {
+        conn_close(c, "out of memory replying");
+        return;
+    }
+    if (status >= 400)
+        WRK_INC(http_errors);
+    evbuffer_add_printf(o, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+        "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+        "Connection: close\r\n%s\r\n", status, http_reason(status), ctype,
+        len, extra ? extra : "");
+    evbuffer_add(o, body, len);
+    conn_close_after_flush(c, status >= 400 ? "http error reply"
+        : "http reply sent");
+}
+
+void
+http_error(struct conn *c, int status, const char *code, const char *msg,
+    const char *extra)
+{
+    char body[512];
+    int n = snprintf(body, sizeof(body), "{\"ok\":false,\"error\":{\"code\":"
+        "\"%s\",\"message\":\"%s\"}}\n", code, msg);
+
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = snprintf(body, sizeof(body), "{\"ok\":false}\n");
+    http_reply(c, status, "application/json", extra, body, (size_t)n);
+}
+
+static int
+http_path_is(const struct hh_req *r, const char *p)
+{
+    size_t n = strlen(p);
+    return r->path_len == n && memcmp(r->path, p, n) == 0;
+}
+
+static void
+http_route(struct conn *c, const struct hh_req *r)
+{
+    WRK_INC(http_requests);
+    if (http_path_is(r, "/socket-status")) {
+        struct shm_status st;
+        char body[256];
+        int n;
+        if (!(r->method_len == 3 && memcmp(r->method, "GET", 3) == 0)) {
+            http_error(c, 405, "METHOD_NOT_ALLOWED", "use GET",
+                "Allow: GET\r\n");
+            return;
+        }
+        shm_status(H.seg, CFG_NUM(H.cfg, worker_heartbeat_timeout), &st);
+        n = shm_status_format(&st, body, sizeof(body) - 1);
+        if (n < 0 || (size_t)n >= sizeof(body) - 1)
+            n = 0;
+        body[n++] = '\n';
+        http_reply(c, 200, "application/json", NULL, body, (size_t)n);
+        return;
+    }
+    http_error(c, 404, "NOT_FOUND", "no such endpoint", NULL);
+}
+
+static int
+http_on_read(struct conn *c)
+{
+    struct http_st *st = conn_state(c);
+    struct evbuffer *in = conn_in(c);
+    size_t max = (size_t)CFG_NUM(H.cfg, max_header_size);
+    size_t len = evbuffer_get_length(in);
+    struct hh_req req;
+    enum hh_status s;
+    const char *p;
+
+    if (len > max)
+        len = max;
+    p = (const char *)evbuffer_pullup(in, (ssize_t)len);
+    s = hh_parse(&st->hp, p, len, max, &req);
+    switch (s) {
+    case HH_AGAIN:
+        return 0;
+    case HH_OK:
+        conn_tq_del(c);
+        http_route(c, &req);
+        return 0;
+    default:
+        http_error(c, hh_status_code(s), hh_status_code_str(s),
+            hh_status_str(s), NULL);
+        return 0;
+    }
+}

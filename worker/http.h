@@ -1,0 +1,34 @@
+/*
+ * The public port's HTTP side: reads a request head within
+ * handshake_timeout and a size bound, answers the few plain HTTP routes
+ * (/socket-status) and hands upgrades to the protocol that owns the path.
+ */
+#ifndef WSGATE_WORKER_HTTP_H
+#define WSGATE_WORKER_HTTP_H
+
+#include <stdint.h>
+
+struct cfg;
+struct conn;
+struct shm_segment;
+
+/* Borrow c and seg for the worker's life. 0 or -1. */
+int http_init(const struct cfg *c, struct shm_segment *seg);
+
+/* Start serving an accepted socket (takes fd). */
+void http_accept(int fd);
+
+/* Expire connections whose head did not arrive in time. */
+void http_tick(int64_t now_ms);
+
+/* Send a complete HTTP/1.1 response with a JSON error body
+ * {"ok":false,"error":{"code":code,"message":msg}} and close after it is
+ * written. extra is zero or more "Name: value\r\n" lines (or NULL). */
+void http_error(struct conn *c, int status, const char *code,
+    const char *msg, const char *extra);
+
+/* Send a complete response (status, content type, body) and close. */
+void http_reply(struct conn *c, int status, const char *ctype,
+    const char *extra, const char *body, size_t len);
+
+#endif

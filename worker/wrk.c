@@ -1,0 +1,270 @@
+/*
+ * Worker process main: one event loop, the accept path on the slot's
+ * listener (with the connection limit and descriptor-exhaustion pause),
+ * the heartbeat, publication of the private counters to the shm record
+ * under its seqlock, and the graceful drain on TERM.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/wsg.h"
+#include "shm/shm.h"
+#include "worker/conn.h"
+#include "worker/http.h"
+#include "worker/wrk.h"
+
+#define WRK_TICK_MS 100
+#define WRK_BEAT_MS 1000
+#define WRK_ACCEPT_BATCH 128
+#define WRK_ACCEPT_PAUSE_MS 100
+#define WRK_LOG_EVERY_MS 10000
+
+uint64_t wrk_ctr[CTR__COUNT];
+
+static struct {
+    struct event_base *base;
+    const struct cfg *cfg;
+    struct shm_segment *seg;
+    struct shm_worker *me;
+    unsigned slot;
+    int listen_fd;
+    struct event *ev_accept, *ev_resume, *ev_tick, *ev_sig;
+    int sig_fd;
+    long limit;
+    int stopping;
+    int64_t stop_deadline, last_beat;
+    int64_t err_logged_at;
+    unsigned err_suppressed;
+} W = {.listen_fd = -1, .sig_fd = -1};
+
+struct shm_segment *
+wrk_shm(void)
+{
+    return W.seg;
+}
+
+static void
+wrk_publish(void)
+{
+    shm_worker_publish(W.me, wrk_ctr);
+}
+
+static void wrk_exit(int status) __attribute__((noreturn));
+
+static void
+wrk_exit(int status)
+{
+    wrk_publish();
+    log_msg(LOG_INFO, "worker exiting with status %d", status);
+    exit(status);
+}
+
+/* A full worker still accepts, so the client gets a clear 503 instead of
+ * waiting in the queue. */
+static void
+wrk_refuse(int fd)
+{
+    static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\n"
+        "Content-Type: application/json\r\nContent-Length: 73\r\n"
+        "Connection: close\r\n\r\n"
+        "{\"ok\":false,\"error\":{\"code\":\"OVERLOADED\",\"message\":"
+        "\"worker full\"}}\n";
+    ssize_t w = send(fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+    (void)w;
+    close(fd);
+    WRK_INC(conn_refused_limit);
+}
+
+static void
+wrk_accept_error(void)
+{
+    int64_t now = wsg_mono_ms();
+    struct timeval tv = {0, WRK_ACCEPT_PAUSE_MS * 1000};
+
+    WRK_INC(accept_errors);
+    if (now - W.err_logged_at >= WRK_LOG_EVERY_MS) {
+        log_errno(LOG_ERR, "accept() on slot %u (%u similar errors "
+            "suppressed); pausing accepts for %d ms", W.slot,
+            W.err_suppressed, WRK_ACCEPT_PAUSE_MS);
+        W.err_logged_at = now;
+        W.err_suppressed = 0;
+    } else {
+        W.err_suppressed++;
+    }
+    event_del(W.ev_accept);
+    evtimer_add(W.ev_resume, &tv);
+}
+
+static void
+wrk_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    for (int i = 0; i < WRK_ACCEPT_BATCH; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1) {
+            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                return;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+                || errno == ENOMEM) {
+                wrk_accept_error();
+                return;
+            }
+            log_errno(LOG_ERR, "accept() on slot %u", W.slot);
+            WRK_INC(accept_errors);
+            return;
+        }
+        if ((long)conn_count() >= W.limit) {
+            wrk_refuse(fd);
+            continue;
+        }
+        int on = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        http_accept(fd);
+    }
+}
+
+static void
+wrk_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (!W.stopping)
+        event_add(W.ev_accept, NULL);
+}
+
+static void
+wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int64_t now = wsg_mono_ms();
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    http_tick(now);
+    conn_tick(now);
+    if (now - W.last_beat >= WRK_BEAT_MS) {
+        shm_worker_beat(W.me, now);
+        W.last_beat = now;
+        if (getppid() == 1 && !W.stopping) {
+            log_msg(LOG_ERR, "master is gone: stopping");
+            raise(SIGTERM);
+        }
+    }
+    wrk_publish();
+    if (W.stopping && (conn_count() == 0 || now >= W.stop_deadline)) {
+        if (conn_count() > 0)
+            log_msg(LOG_WARNING, "shutdown_timeout reached with %zu "
+                "connections open", conn_count());
+        wrk_exit(WSG_EXIT_OK);
+    }
+}
+
+static void
+wrk_term(void)
+{
+    if (W.stopping)
+        return;
+    W.stopping = 1;
+    W.stop_deadline = wsg_mono_ms() + CFG_NUM(W.cfg, shutdown_timeout);
+    log_msg(LOG_INFO, "draining %zu connections", conn_count());
+    /* Stop accepting; the master keeps the listener and its queue for
+     * the next worker of this slot. */
+    event_del(W.ev_accept);
+    event_del(W.ev_resume);
+    close(W.listen_fd);
+    W.listen_fd = -1;
+    conn_shutdown_all();
+}
+
+/* Signals come through a signalfd: libevent's signal handling belongs to
+ * the master's event base, which this process inherited but never runs. */
+static void
+wrk_signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct signalfd_siginfo si;
+
+    (void)what;
+    (void)arg;
+    while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGTERM)
+            wrk_term();
+        else if (si.ssi_signo == SIGUSR1 && log_reopen() == -1)
+            log_errno(LOG_ERR, "reopen log file");
+    }
+}
+
+static int
+wrk_signals(void)
+{
+    sigset_t set;
+
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN); /* a terminal ^C goes to the master */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+        return -1;
+    W.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (W.sig_fd == -1) {
+        log_errno(LOG_ERR, "signalfd()");
+        return -1;
+    }
+    W.ev_sig = event_new(W.base, W.sig_fd, EV_READ | EV_PERSIST,
+        wrk_signal_cb, NULL);
+    return W.ev_sig ? event_add(W.ev_sig, NULL) : -1;
+}
+
+void
+wrk_main(const struct cfg *c, struct shm_segment *seg, int rec,
+    unsigned slot, int listen_fd)
+{
+    char role[16];
+    struct timeval tick = {0, WRK_TICK_MS * 1000};
+
+    snprintf(role, sizeof(role), "w%u", slot);
+    log_set_role(role);
+    W.cfg = c;
+    W.seg = seg;
+    W.me = &seg->rec[rec];
+    W.slot = slot;
+    W.listen_fd = listen_fd;
+    W.limit = wsg_conn_limit((long)CFG_NUM(c, worker_connections));
+    W.base = event_base_new();
+    if (W.base == NULL) {
+        log_msg(LOG_ERR, "event_base_new() failed");
+        exit(WSG_EXIT_FATAL);
+    }
+    W.ev_accept = event_new(W.base, listen_fd, EV_READ | EV_PERSIST,
+        wrk_accept_cb, NULL);
+    W.ev_resume = evtimer_new(W.base, wrk_resume_cb, NULL);
+    W.ev_tick = event_new(W.base, -1, EV_PERSIST, wrk_tick_cb, NULL);
+    if (W.ev_accept == NULL || W.ev_resume == NULL || W.ev_tick == NULL
+        || wrk_signals() == -1 || conn_init(W.base, 0) == -1
+        || http_init(c, seg) == -1 || event_add(W.ev_tick, &tick) == -1
+        || event_add(W.ev_accept, NULL) == -1) {
+        log_msg(LOG_ERR, "worker setup failed");
+        exit(WSG_EXIT_FATAL);
+    }
+    W.last_beat = wsg_mono_ms();
+    shm_worker_beat(W.me, W.last_beat);
+    log_msg(LOG_DEBUG, "worker ready on slot %u, up to %ld connections",
+        slot, W.limit);
+    event_base_dispatch(W.base);
+    wrk_exit(WSG_EXIT_OK);
+}

@@ -1,0 +1,31 @@
+/*
+ * Worker process: its event loop, heartbeat, counter publication and
+ * graceful drain. Entered right after fork; never returns.
+ */
+#ifndef WSGATE_WORKER_WRK_H
+#define WSGATE_WORKER_WRK_H
+
+#include <stdint.h>
+
+#include "common/counters.h"
+
+struct cfg;
+struct shm_segment;
+
+/* Private counters of this worker, published to its shm record every
+ * WRK_PUBLISH_MS. Only this process writes them. */
+extern uint64_t wrk_ctr[CTR__COUNT];
+#define WRK_INC(id) (wrk_ctr[CTR_##id]++)
+#define WRK_ADD(id, n) (wrk_ctr[CTR_##id] += (uint64_t)(n))
+#define WRK_DEC(id) (wrk_ctr[CTR_##id]--)
+
+/* Run worker `slot` in shm record `rec`, accepting on listen_fd. Borrows
+ * c and seg (inherited from the master). Exits the process: 0 after a
+ * graceful stop, WSG_EXIT_FATAL if it cannot start. */
+void wrk_main(const struct cfg *c, struct shm_segment *seg, int rec,
+    unsigned slot, int listen_fd) __attribute__((noreturn));
+
+/* Shared-memory segment of this worker (for /socket-status). */
+struct shm_segment *wrk_shm(void);
+
+#endif
