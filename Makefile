@@ -12,7 +12,7 @@ SYSCONFDIR ?= /etc
 BUILD      ?= build
 CC         ?= cc
 SAN        ?=
-PKGS        = libevent libevent_openssl jansson libssl libcrypto zlib
+PKGS        = libevent libevent_openssl jansson libjwt libssl libcrypto zlib
 OPT        ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror \
               -Wshadow -Wno-missing-field-initializers -I. -Icommon \

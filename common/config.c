@@ -30,6 +30,7 @@ static const struct {
 } cfg_legacy_env[] = {
     {"PORT", "port"},
     {"FRONTEND_URL", "allowed_origins"},
+    {"JWT_SECRET", "jwt_secret"},
 };
 
 static int cfg_convert(struct cfg *c, int k, const char *v, const char *origin,
@@ -216,10 +217,51 @@ cfg_type_expect(const struct cfg_desc *d)
         return "plain or json";
     case CFG_T_ORIGINS:
         return "* or comma-separated origins like https://crm.example.com";
+    case CFG_T_JWTALG:
+        return "HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384 or ES512";
+    case CFG_T_MULTI:
+        return "PATTERN ROLE[,ROLE...]";
     case CFG_T_STR:
         break;
     }
     return "text";
+}
+
+/* room_rule-style keys: "PATTERN ROLE[,ROLE...]" lines appended in order.
+ * An empty value clears the list (so a default of "" means none). */
+static int
+cfg_multi_add(struct cfg *c, int k, const char *v, const char *origin,
+    char *err, size_t errlen)
+{
+    const char *sp = strpbrk(v, " \t");
+    size_t old = c->str[k] ? strlen(c->str[k]) : 0, vl = strlen(v);
+    char *s;
+
+    if (*v == '\0') {
+        free(c->str[k]);
+        c->str[k] = strdup("");
+        c->num[k] = 0;
+        return c->str[k] ? 0 : -1;
+    }
+    if (sp == NULL || sp == v || sp[strspn(sp, " \t")] == '\0'
+        || strpbrk(sp + strspn(sp, " \t"), " \t") != NULL) {
+        snprintf(err, errlen, "%s: key '%s': bad value '%s': expected %s",
+            origin, cfg_desc[k].key, v, cfg_type_expect(&cfg_desc[k]));
+        return -1;
+    }
+    s = realloc(c->str[k], old + vl + 2);
+    if (s == NULL) {
+        snprintf(err, errlen, "%s: key '%s': out of memory", origin,
+            cfg_desc[k].key);
+        return -1;
+    }
+    memcpy(s + old, v, vl);
+    s[old + vl] = '\n';
+    s[old + vl + 1] = '\0';
+    c->str[k] = s;
+    c->num[k]++;
+    snprintf(c->origin[k], sizeof(c->origin[k]), "%s", origin);
+    return 0;
 }
 
 static int
@@ -285,6 +327,13 @@ cfg_convert(struct cfg *c, int k, const char *v, const char *origin,
     case CFG_T_ORIGINS:
         ok = cfg_origins_ok(v);
         break;
+    case CFG_T_JWTALG:
+        ok = strlen(v) == 5 && strchr("HRE", v[0]) != NULL && v[1] == 'S'
+            && (strcmp(v + 2, "256") == 0 || strcmp(v + 2, "384") == 0
+                || strcmp(v + 2, "512") == 0);
+        break;
+    case CFG_T_MULTI:
+        return cfg_multi_add(c, k, v, origin, err, errlen);
     }
     if (!ok) {
         snprintf(err, errlen, "%s: key '%s': bad value '%s': expected %s",
@@ -364,7 +413,7 @@ cfg_parse_line(struct cfg *c, char *line, const char *name, int lineno,
         snprintf(err, errlen, "%s: unknown key '%s'", origin, key);
         return -1;
     }
-    if (seen[k]) {
+    if (seen[k] && cfg_desc[k].type != CFG_T_MULTI) {
         snprintf(err, errlen, "%s: key '%s' set twice (first at line %d)",
             origin, key, seen[k]);
         return -1;

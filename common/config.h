@@ -14,6 +14,7 @@
 enum cfg_type {
     CFG_T_STR, CFG_T_BOOL, CFG_T_INT, CFG_T_PORT, CFG_T_MS, CFG_T_SEC,
     CFG_T_SIZE, CFG_T_ADDR, CFG_T_LEVEL, CFG_T_FORMAT, CFG_T_ORIGINS,
+    CFG_T_JWTALG, CFG_T_MULTI,
 };
 
 enum cfg_key {

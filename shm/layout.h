@@ -26,6 +26,10 @@
 #define SHM_MAX_WORKERS 128u
 #define SHM_NRECORDS (2u * SHM_MAX_WORKERS)
 
+/* Results of control entries (disconnect-user) a worker keeps for the
+ * master to collect, indexed by log sequence modulo this. */
+#define SHM_CTL_RESULTS 64u
+
 enum shm_state {
     SHM_FREE = 0,     /* no process */
     SHM_STARTING = 1, /* forked, not yet heartbeating */
@@ -58,7 +62,12 @@ struct shm_worker {
     /* live part: written by the worker only */
     alignas(64) _Atomic uint64_t seq; /* seqlock: odd while writing ctr */
     _Atomic int64_t heartbeat_ms;     /* CLOCK_MONOTONIC ms */
+    _Atomic uint64_t log_done;        /* last message-log seq handled */
     _Atomic uint64_t ctr[CTR__COUNT];
+    struct {
+        _Atomic uint64_t seq;   /* control entry this result is for */
+        _Atomic uint64_t count; /* connections it closed */
+    } ctl[SHM_CTL_RESULTS];
 };
 
 struct shm_segment {

@@ -48,6 +48,11 @@ shm_record_zero(struct shm_worker *w)
 {
     atomic_store_explicit(&w->seq, 0, memory_order_relaxed);
     atomic_store_explicit(&w->heartbeat_ms, 0, memory_order_relaxed);
+    atomic_store_explicit(&w->log_done, 0, memory_order_relaxed);
+    for (unsigned i = 0; i < SHM_CTL_RESULTS; i++) {
+        atomic_store_explicit(&w->ctl[i].seq, 0, memory_order_relaxed);
+        atomic_store_explicit(&w->ctl[i].count, 0, memory_order_relaxed);
+    }
     for (int i = 0; i < CTR__COUNT; i++)
         atomic_store_explicit(&w->ctr[i], 0, memory_order_relaxed);
     atomic_store_explicit(&w->pid, 0, memory_order_relaxed);

@@ -33,7 +33,8 @@ enum {
     CONN_F_DIRTY = 1u << 0,   /* on the flush list */
     CONN_F_WWAIT = 1u << 1,   /* write event armed (socket full) */
     CONN_F_CLOSING = 1u << 2, /* close once output is written */
-    CONN_F_DEAD = 1u << 3,    /* closed while a callback was running */
+    CONN_F_SHUT = 1u << 3,    /* write side shut down, draining input */
+    CONN_F_OVER = 1u << 4,    /* slow consumer: bound no longer checked */
 };
 
 struct conn {
@@ -180,17 +181,23 @@ conn_close(struct conn *c, const char *reason)
 void
 conn_close_after_flush(struct conn *c, const char *reason)
 {
-    c->flags |= CONN_F_CLOSING;
-    c->close_reason = reason;
-    /* Nothing more is read from a closing connection, and a peer that
-     * does not take the last bytes is cut off after a bounded time. */
-    event_del(&c->rev);
-    if (c->out == NULL || evbuffer_get_length(c->out) == 0) {
-        conn_close(c, reason);
+    if (c->flags & CONN_F_CLOSING)
         return;
-    }
+    /* The outbound bound no longer applies: the linger timeout does. */
+    c->flags |= CONN_F_CLOSING | CONN_F_OVER;
+    c->close_reason = reason;
+    /* Input is discarded from now on; a peer that neither takes the last
+     * bytes nor closes is cut off after a bounded time. */
     conn_tq_add(&C.closing, c);
+    if (c->in)
+        evbuffer_drain(c->in, evbuffer_get_length(c->in));
     (void)conn_mark_dirty(c);
+}
+
+int
+conn_closing(const struct conn *c)
+{
+    return (c->flags & CONN_F_CLOSING) != 0;
 }
 
 struct evbuffer *
@@ -231,9 +238,14 @@ conn_count(void)
 int
 conn_mark_dirty(struct conn *c)
 {
-    if (c->out && C.max_out && evbuffer_get_length(c->out) > C.max_out) {
+    if (c->out && C.max_out && !(c->flags & CONN_F_OVER)
+        && evbuffer_get_length(c->out) > C.max_out) {
         WRK_INC(slow_consumer_closes);
-        conn_close(c, "slow consumer: outbound buffer over its bound");
+        c->flags |= CONN_F_OVER;
+        if (c->proto->on_overflow)
+            c->proto->on_overflow(c);
+        else
+            conn_close(c, "slow consumer: outbound buffer over its bound");
         return -1;
     }
     if (c->flags & (CONN_F_DIRTY | CONN_F_WWAIT))
@@ -283,9 +295,14 @@ conn_flush(struct conn *c)
             return 0;
         }
     }
-    if (c->flags & CONN_F_CLOSING) {
-        conn_close(c, c->close_reason);
-        return -1;
+    if ((c->flags & CONN_F_CLOSING) && !(c->flags & CONN_F_SHUT)) {
+        /* Everything is written: half-close and wait for the peer's FIN
+         * (read callback) or the linger bound. */
+        c->flags |= CONN_F_SHUT;
+        if (shutdown(c->fd, SHUT_WR) == -1) {
+            conn_close(c, c->close_reason);
+            return -1;
+        }
     }
     if (c->out) {
         /* Idle connections keep no buffer. */
@@ -327,6 +344,15 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
     int n;
 
     (void)what;
+    if (c->flags & CONN_F_CLOSING) {
+        char sink[4096];
+        ssize_t r;
+        while ((r = read(fd, sink, sizeof(sink))) > 0)
+            WRK_ADD(conn_read, r);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+            conn_close(c, c->close_reason);
+        return;
+    }
     if (conn_in(c) == NULL) {
         conn_close(c, "out of memory reading");
         return;
@@ -340,6 +366,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
         WRK_ADD(conn_read, got);
         if (c->proto->on_read(c) == -1)
             return; /* closed */
+        if (c->flags & CONN_F_CLOSING)
+            return; /* the protocol ended it; input is discarded */
     }
     if (n == 0) {
         conn_close(c, "peer closed");

@@ -24,6 +24,9 @@ struct conn_proto {
     int (*on_read)(struct conn *c);
     void (*on_shutdown)(struct conn *c);
     void (*on_free)(struct conn *c);
+    /* Output passed max_outbound_buffer: end c (counted already). NULL:
+     * conn_close(). */
+    void (*on_overflow)(struct conn *c);
 };
 
 /* A FIFO of connections sharing one timeout: membership is O(1) to add,
@@ -46,7 +49,10 @@ struct conn *conn_new(int fd, const struct conn_proto *p, void *st);
  * connection ends; the caller must not touch c afterwards. */
 void conn_close(struct conn *c, const char *reason);
 
-/* Close c once its queued output is written (bounded by the flush). */
+/* Close c once its queued output is written: then shut down the write
+ * side and discard input until the peer closes (so unread input does not
+ * turn the close into a reset that loses the last bytes), all bounded by
+ * a linger timeout. */
 void conn_close_after_flush(struct conn *c, const char *reason);
 
 /* Input buffer (bytes read and not yet consumed by the protocol). */
@@ -59,7 +65,8 @@ struct evbuffer *conn_out(struct conn *c);
 int conn_send(struct conn *c, const void *p, size_t n);
 
 /* Schedule a flush of c in this loop iteration. Returns -1 if c's output
- * exceeds the outbound bound (c is then closed as a slow consumer). */
+ * exceeds the outbound bound: c is then counted as a slow consumer and
+ * ended through on_overflow; the caller must not touch it again. */
 int conn_mark_dirty(struct conn *c);
 
 /* Replace the protocol (e.g. HTTP head -> WebSocket). */
@@ -81,6 +88,9 @@ void conn_tick(int64_t now_ms);
 
 /* Ask every connection to end (on_shutdown). */
 void conn_shutdown_all(void);
+
+/* 1 once conn_close_after_flush was called on c. */
+int conn_closing(const struct conn *c);
 
 /* Connections currently open in this worker. */
 size_t conn_count(void);

@@ -16,8 +16,11 @@
 #include "common/wsg.h"
 #include "shm/shm.h"
 #include "worker/conn.h"
+#include "worker/echo.h"
 #include "worker/http.h"
 #include "worker/wrk.h"
+#include "worker/ws.h"
+#include "worker/wsj.h"
 
 struct http_st {
     struct hh_parser hp;
@@ -149,6 +152,14 @@ http_path_is(const struct hh_req *r, const char *p)
 static void
 http_route(struct conn *c, const struct hh_req *r)
 {
+    if (http_path_is(r, "/ws")) {
+        (void)ws_upgrade(c, r, r->head_len, &wsj_app);
+        return;
+    }
+    if (CFG_NUM(H.cfg, echo_app) && http_path_is(r, "/echo")) {
+        (void)ws_upgrade(c, r, r->head_len, &echo_ws_app);
+        return;
+    }
     WRK_INC(http_requests);
     if (http_path_is(r, "/socket-status")) {
         struct shm_status st;
@@ -167,6 +178,7 @@ http_route(struct conn *c, const struct hh_req *r)
         http_reply(c, 200, "application/json", NULL, body, (size_t)n);
         return;
     }
+    WRK_INC(hs_not_found);
     http_error(c, 404, "NOT_FOUND", "no such endpoint", NULL);
 }
 
@@ -193,6 +205,10 @@ http_on_read(struct conn *c)
         http_route(c, &req);
         return 0;
     default:
+        if (s == HH_E_TOO_LARGE)
+            WRK_INC(hs_too_large);
+        else
+            WRK_INC(hs_bad_request);
         http_error(c, hh_status_code(s), hh_status_code_str(s),
             hh_status_str(s), NULL);
         return 0;

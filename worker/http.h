@@ -6,6 +6,7 @@
 #ifndef WSGATE_WORKER_HTTP_H
 #define WSGATE_WORKER_HTTP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct cfg;

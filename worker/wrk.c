@@ -24,6 +24,7 @@
 #include "worker/conn.h"
 #include "worker/http.h"
 #include "worker/wrk.h"
+#include "worker/ws.h"
 
 #define WRK_TICK_MS 100
 #define WRK_BEAT_MS 1000
@@ -156,6 +157,7 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     http_tick(now);
+    ws_tick(now);
     conn_tick(now);
     if (now - W.last_beat >= WRK_BEAT_MS) {
         shm_worker_beat(W.me, now);
@@ -255,8 +257,9 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, int rec,
     W.ev_resume = evtimer_new(W.base, wrk_resume_cb, NULL);
     W.ev_tick = event_new(W.base, -1, EV_PERSIST, wrk_tick_cb, NULL);
     if (W.ev_accept == NULL || W.ev_resume == NULL || W.ev_tick == NULL
-        || wrk_signals() == -1 || conn_init(W.base, 0) == -1
-        || http_init(c, seg) == -1 || event_add(W.ev_tick, &tick) == -1
+        || wrk_signals() == -1
+        || conn_init(W.base, (size_t)CFG_NUM(c, max_outbound_buffer)) == -1
+        || http_init(c, seg) == -1 || ws_init(c) == -1 || event_add(W.ev_tick, &tick) == -1
         || event_add(W.ev_accept, NULL) == -1) {
         log_msg(LOG_ERR, "worker setup failed");
         exit(WSG_EXIT_FATAL);

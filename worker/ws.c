@@ -1,0 +1,669 @@
+/*
+ * WebSocket connections. Frames are parsed with common/wsf.c as bytes
+ * arrive: text payloads are unmasked and UTF-8-checked incrementally so an
+ * invalid byte fails the connection at once (1007), fragments are
+ * collected in a per-connection buffer bounded by max_message_size, and a
+ * message that fits in one frame is handed to the app straight from the
+ * input buffer without a copy. Output goes through conn.c's batched flush;
+ * a frame sent to many connections is built once (ws_frame) and queued by
+ * reference. Framing is written here rather than taken from a library
+ * because frame-once shared buffers are the product's core (DESIGN §9).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "common/config.h"
+#include "common/hh.h"
+#include "common/log.h"
+#include "common/pmd.h"
+#include "common/wsf.h"
+#include "common/wsh.h"
+#include "worker/conn.h"
+#include "worker/http.h"
+#include "worker/ws.h"
+#include "worker/wrk.h"
+
+/* Messages shorter than this are sent uncompressed even when
+ * permessage-deflate was agreed: deflate only adds bytes to them. */
+#define WS_COMPRESS_MIN 64
+
+struct ws {
+    const struct ws_app *app;
+    void *app_st;
+    struct wsf_rx rx;
+    struct wsf_hdr h;        /* current frame, while in_frame */
+    uint64_t off;            /* payload bytes of the frame consumed */
+    struct evbuffer *msg;    /* fragments of the message so far */
+    struct pmd_inflater *inf;
+    struct pmd_deflater *def;
+    struct pmd_params pmd;
+    uint8_t in_frame;
+    uint8_t pmd_on;
+    uint8_t close_sent;
+};
+
+struct ws_frame {
+    unsigned refs;
+    unsigned opcode;
+    size_t payload_len;
+    const unsigned char *payload; /* inside plain */
+    unsigned char *z;             /* compressed frame, built on first use */
+    size_t z_len;
+    int z_failed;
+    size_t plain_len;
+    unsigned char plain[];        /* header + payload */
+};
+
+static int ws_on_read(struct conn *c);
+static void ws_on_shutdown(struct conn *c);
+static void ws_on_free(struct conn *c);
+static void ws_on_overflow(struct conn *c);
+static void ws_idle_expire(struct conn *c);
+static void ws_ping_expire(struct conn *c);
+
+static const struct conn_proto ws_proto = {
+    .name = "websocket",
+    .on_read = ws_on_read,
+    .on_shutdown = ws_on_shutdown,
+    .on_free = ws_on_free,
+    .on_overflow = ws_on_overflow,
+};
+
+static struct {
+    const struct cfg *cfg;
+    struct pmd_policy policy;
+    uint64_t max_msg;
+    struct conn_tq idle_q;  /* quiet for less than ping_interval */
+    struct conn_tq ping_q;  /* pinged, waiting for any traffic */
+} WS;
+
+int
+ws_init(const struct cfg *c)
+{
+    WS.cfg = c;
+    WS.max_msg = (uint64_t)CFG_NUM(c, max_message_size);
+    pmd_policy_init(&WS.policy);
+    WS.policy.enabled = (int)CFG_NUM(c, compression);
+    WS.idle_q.timeout_ms = CFG_NUM(c, ping_interval);
+    WS.idle_q.on_expire = ws_idle_expire;
+    WS.idle_q.reason = "idle";
+    WS.ping_q.timeout_ms = CFG_NUM(c, ping_timeout);
+    WS.ping_q.on_expire = ws_ping_expire;
+    WS.ping_q.reason = "ping timeout";
+    return 0;
+}
+
+void *
+ws_app_state(struct conn *c)
+{
+    return ((struct ws *)conn_state(c))->app_st;
+}
+
+void
+ws_set_app_state(struct conn *c, void *st)
+{
+    ((struct ws *)conn_state(c))->app_st = st;
+}
+
+static void
+ws_count_close(unsigned code)
+{
+    if (code == 1000 || code == 1001)
+        WRK_INC(ws_close_normal);
+    else if (code >= 3000)
+        WRK_INC(ws_close_app);
+    else
+        WRK_INC(ws_close_error);
+}
+
+/* Queue a control frame (payload <= 125 bytes, copied). */
+static int
+ws_send_ctrl(struct conn *c, unsigned op, const unsigned char *p, size_t n)
+{
+    unsigned char hdr[WSF_MAX_HDR];
+    size_t hl = wsf_build_hdr(hdr, op, 1, 0, n);
+    struct evbuffer *o = conn_out(c);
+
+    if (o == NULL || evbuffer_add(o, hdr, hl) == -1
+        || (n && evbuffer_add(o, p, n) == -1)) {
+        conn_close(c, "out of memory queueing a control frame");
+        return -1;
+    }
+    WRK_INC(ws_frames_out);
+    return conn_mark_dirty(c);
+}
+
+void
+ws_close(struct conn *c, unsigned code, const char *reason)
+{
+    struct ws *w = conn_state(c);
+    unsigned char pl[WSF_MAX_CTRL];
+    size_t n;
+
+    if (w->close_sent || conn_closing(c))
+        return;
+    w->close_sent = 1;
+    n = wsf_close_build(pl, code, (const unsigned char *)reason,
+        reason ? strlen(reason) : 0);
+    if (code != WSF_CLOSE_NO_STATUS)
+        ws_count_close(code);
+    if (ws_send_ctrl(c, WSF_OP_CLOSE, pl, n) == -1)
+        return;
+    conn_close_after_flush(c, reason && *reason ? reason : "closed");
+}
+
+/* Fail the connection for a protocol error (RFC 6455 §7.1.7). */
+static int
+ws_fail(struct conn *c, unsigned code, const char *why)
+{
+    log_msg(LOG_DEBUG, "websocket %s failed: %s (%u)", conn_peer(c), why,
+        code);
+    ws_close(c, code, why);
+    return 0;
+}
+
+/* pmd sink: append to an evbuffer. */
+static int
+ws_sink(void *arg, const unsigned char *p, size_t n)
+{
+    return evbuffer_add(arg, p, n);
+}
+
+/* Compress p into a new evbuffer with this connection's deflater. */
+static struct evbuffer *
+ws_deflate(struct ws *w, const void *p, size_t n)
+{
+    struct evbuffer *z = evbuffer_new();
+
+    if (z == NULL)
+        return NULL;
+    if (w->def == NULL)
+        w->def = pmd_deflater_new(&w->pmd, -1);
+    if (w->def == NULL
+        || pmd_deflate_message(w->def, p, n, ws_sink, z) != PMD_OK) {
+        evbuffer_free(z);
+        return NULL;
+    }
+    return z;
+}
+
+int
+ws_send(struct conn *c, unsigned opcode, const void *p, size_t n)
+{
+    struct ws *w = conn_state(c);
+    struct evbuffer *o = conn_out(c), *z = NULL;
+    unsigned char hdr[WSF_MAX_HDR];
+    size_t hl;
+
+    if (w->close_sent || conn_closing(c))
+        return 0;
+    if (o == NULL)
+        goto nomem;
+    WRK_INC(ws_messages_out);
+    WRK_ADD(ws_payload_out, n);
+    if (w->pmd_on && n >= WS_COMPRESS_MIN) {
+        z = ws_deflate(w, p, n);
+        if (z == NULL) {
+            ws_close(c, WSF_CLOSE_INTERNAL, "compression failed");
+            return -1;
+        }
+        size_t zl = evbuffer_get_length(z);
+        hl = wsf_build_hdr(hdr, opcode, 1, 1, zl);
+        WRK_ADD(ws_deflated_out, zl);
+        if (evbuffer_add(o, hdr, hl) == -1
+            || evbuffer_add_buffer(o, z) == -1)
+            goto nomem;
+        evbuffer_free(z);
+    } else {
+        hl = wsf_build_hdr(hdr, opcode, 1, 0, n);
+        if (evbuffer_add(o, hdr, hl) == -1 || evbuffer_add(o, p, n) == -1)
+            goto nomem;
+    }
+    WRK_INC(ws_frames_out);
+    return conn_mark_dirty(c);
+nomem:
+    if (z)
+        evbuffer_free(z);
+    conn_close(c, "out of memory queueing a message");
+    return -1;
+}
+
+struct ws_frame *
+ws_frame_new(unsigned opcode, const void *p, size_t n)
+{
+    unsigned char hdr[WSF_MAX_HDR];
+    size_t hl = wsf_build_hdr(hdr, opcode, 1, 0, n);
+    struct ws_frame *f = malloc(sizeof(*f) + hl + n);
+
+    if (f == NULL)
+        return NULL;
+    memset(f, 0, sizeof(*f));
+    f->refs = 1;
+    f->opcode = opcode;
+    f->payload_len = n;
+    f->plain_len = hl + n;
+    memcpy(f->plain, hdr, hl);
+    memcpy(f->plain + hl, p, n);
+    f->payload = f->plain + hl;
+    return f;
+}
+
+void
+ws_frame_unref(struct ws_frame *f)
+{
+    if (f == NULL || --f->refs > 0)
+        return;
+    free(f->z);
+    free(f);
+}
+
+static void
+ws_frame_release(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    ws_frame_unref(arg);
+}
+
+/* Compressed form of f without context takeover at 15 window bits, built
+ * once and shared by every recipient that agreed to that. */
+static int
+ws_frame_compress(struct ws_frame *f)
+{
+    struct evbuffer *z;
+    unsigned char hdr[WSF_MAX_HDR];
+    size_t zl, hl;
+
+    if (f->z || f->z_failed)
+        return f->z ? 0 : -1;
+    z = evbuffer_new();
+    if (z == NULL || pmd_deflate_once(f->payload, f->payload_len, 15, -1,
+                         ws_sink, z) != PMD_OK) {
+        f->z_failed = 1;
+        if (z)
+            evbuffer_free(z);
+        return -1;
+    }
+    zl = evbuffer_get_length(z);
+    hl = wsf_build_hdr(hdr, f->opcode, 1, 1, zl);
+    f->z = malloc(hl + zl);
+    if (f->z == NULL) {
+        f->z_failed = 1;
+        evbuffer_free(z);
+        return -1;
+    }
+    memcpy(f->z, hdr, hl);
+    evbuffer_remove(z, f->z + hl, zl);
+    f->z_len = hl + zl;
+    evbuffer_free(z);
+    return 0;
+}
+
+int
+ws_send_frame(struct conn *c, struct ws_frame *f)
+{
+    struct ws *w = conn_state(c);
+    struct evbuffer *o;
+    const unsigned char *data = f->plain;
+    size_t len = f->plain_len;
+
+    if (w->close_sent || conn_closing(c))
+        return 0;
+    if (w->pmd_on && f->payload_len >= WS_COMPRESS_MIN) {
+        if (!w->pmd.server_no_context_takeover
+            || w->pmd.server_max_window_bits != 15)
+            return ws_send(c, f->opcode, f->payload, f->payload_len);
+        if (ws_frame_compress(f) == 0) {
+            data = f->z;
+            len = f->z_len;
+            WRK_ADD(ws_deflated_out, f->z_len);
+        }
+    }
+    o = conn_out(c);
+    f->refs++;
+    if (o == NULL || evbuffer_add_reference(o, data, len, ws_frame_release,
+                         f) == -1) {
+        f->refs--; /* libevent did not take it */
+        conn_close(c, "out of memory queueing a shared frame");
+        return -1;
+    }
+    WRK_INC(ws_frames_out);
+    WRK_INC(ws_messages_out);
+    WRK_ADD(ws_payload_out, f->payload_len);
+    return conn_mark_dirty(c);
+}
+
+/* Deliver a complete message to the app (after inflating it). */
+static int
+ws_deliver(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
+{
+    int binary = w->rx.msg_op == WSF_OP_BINARY;
+    struct evbuffer *plain = NULL;
+    int rc;
+
+    WRK_INC(ws_messages_in);
+    if (w->rx.compressed) {
+        WRK_ADD(ws_deflated_in, n);
+        plain = evbuffer_new();
+        if (w->inf == NULL)
+            w->inf = pmd_inflater_new(&w->pmd);
+        if (plain == NULL || w->inf == NULL) {
+            if (plain)
+                evbuffer_free(plain);
+            return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
+        }
+        int st = pmd_inflate(w->inf, p, n, 1, ws_sink, plain,
+            (size_t)WS.max_msg);
+        if (st != PMD_OK) {
+            evbuffer_free(plain);
+            return ws_fail(c, (unsigned)pmd_status_close_code(st),
+                st == PMD_E_TOO_BIG ? "message too big"
+                                    : "invalid compressed data");
+        }
+        n = evbuffer_get_length(plain);
+        p = evbuffer_pullup(plain, -1);
+        if (!binary && wsf_rx_text(&w->rx, p, n, 1) != WSF_OK) {
+            evbuffer_free(plain);
+            return ws_fail(c, WSF_CLOSE_INVALID_DATA, "invalid UTF-8");
+        }
+    }
+    WRK_ADD(ws_payload_in, n);
+    rc = w->app->on_message(c, binary, p ? p : (const unsigned char *)"", n);
+    if (plain)
+        evbuffer_free(plain);
+    return rc;
+}
+
+/* A whole control frame payload (unmasked) is at p. */
+static int
+ws_control(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
+{
+    unsigned code;
+    const unsigned char *reason;
+    size_t rlen;
+    enum wsf_status st;
+
+    switch (w->h.opcode) {
+    case WSF_OP_PING:
+        return ws_send_ctrl(c, WSF_OP_PONG, p, n);
+    case WSF_OP_PONG:
+        return 0; /* unsolicited pongs are fine; traffic is traffic */
+    case WSF_OP_CLOSE:
+        st = wsf_close_parse(p, n, &code, &reason, &rlen);
+        if (st != WSF_OK)
+            return ws_fail(c, wsf_status_close_code(st),
+                wsf_status_str(st));
+        if (w->close_sent) {
+            conn_close(c, "close handshake complete");
+            return -1;
+        }
+        /* Echo the peer's code (RFC 6455 §5.5.1); an empty close gets an
+         * empty close. */
+        ws_close(c, code, code == WSF_CLOSE_NO_STATUS ? NULL
+            : "closing");
+        return 0;
+    default:
+        return ws_fail(c, WSF_CLOSE_PROTOCOL, "unexpected opcode");
+    }
+}
+
+/* Consume as many frames from the input as are available. */
+static int
+ws_process(struct conn *c, struct ws *w)
+{
+    struct evbuffer *in = conn_in(c);
+    unsigned flags = w->pmd_on ? WSF_F_RSV1 : 0;
+    enum wsf_status st;
+
+    for (;;) {
+        size_t len = evbuffer_get_length(in);
+        unsigned char *p;
+
+        if (conn_closing(c))
+            return 0;
+        if (!w->in_frame) {
+            size_t hn = len < WSF_MAX_HDR ? len : WSF_MAX_HDR;
+            if (hn < 2)
+                return 0;
+            p = evbuffer_pullup(in, (ssize_t)hn);
+            st = wsf_parse_hdr(p, hn, &w->h, flags);
+            if (st == WSF_AGAIN)
+                return 0;
+            if (st == WSF_OK)
+                st = wsf_rx_frame(&w->rx, &w->h);
+            if (st != WSF_OK)
+                return ws_fail(c, wsf_status_close_code(st),
+                    wsf_status_str(st));
+            WRK_INC(ws_frames_in);
+            evbuffer_drain(in, w->h.hdr_len);
+            len -= w->h.hdr_len;
+            w->in_frame = 1;
+            w->off = 0;
+        }
+        if (WSF_OP_IS_CONTROL(w->h.opcode)) {
+            size_t n = (size_t)w->h.len;
+            if (len < n)
+                return 0;
+            p = evbuffer_pullup(in, (ssize_t)n);
+            if (n)
+                wsf_unmask(p, n, w->h.key, 0);
+            w->in_frame = 0;
+            int rc = ws_control(c, w, p, n);
+            if (rc == -1)
+                return -1;
+            if (!conn_closing(c))
+                evbuffer_drain(in, n);
+            continue;
+        }
+        uint64_t left = w->h.len - w->off;
+        size_t n = len < left ? len : (size_t)left;
+        if (n == 0 && left > 0)
+            return 0;
+        p = n ? evbuffer_pullup(in, (ssize_t)n) : NULL;
+        if (n) {
+            wsf_unmask(p, n, w->h.key, w->off);
+            st = wsf_rx_payload(&w->rx, p, n);
+            if (st != WSF_OK)
+                return ws_fail(c, wsf_status_close_code(st),
+                    wsf_status_str(st));
+        }
+        if (w->h.fin && w->off == 0 && n == left && w->msg == NULL) {
+            /* Whole message in one frame, all here: no copy. */
+            w->in_frame = 0;
+            if (ws_deliver(c, w, p, n) == -1)
+                return -1;
+            if (!conn_closing(c))
+                evbuffer_drain(in, n);
+            continue;
+        }
+        if (w->msg == NULL && (w->msg = evbuffer_new()) == NULL)
+            return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
+        evbuffer_remove_buffer(in, w->msg, n);
+        w->off += n;
+        if (w->off < w->h.len)
+            return 0;
+        w->in_frame = 0;
+        if (w->h.fin) {
+            size_t ml = evbuffer_get_length(w->msg);
+            const unsigned char *mp = evbuffer_pullup(w->msg, -1);
+            int rc = ws_deliver(c, w, mp, ml);
+            if (rc == -1)
+                return -1;
+            if (conn_closing(c))
+                return 0;
+            evbuffer_free(w->msg);
+            w->msg = NULL;
+        }
+    }
+}
+
+static int
+ws_on_read(struct conn *c)
+{
+    struct ws *w = conn_state(c);
+
+    if (!w->close_sent)
+        conn_tq_add(&WS.idle_q, c);
+    return ws_process(c, w);
+}
+
+static void
+ws_on_shutdown(struct conn *c)
+{
+    ws_close(c, WSF_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+static void
+ws_on_overflow(struct conn *c)
+{
+    ws_close(c, WSF_CLOSE_POLICY, "slow consumer");
+}
+
+static void
+ws_on_free(struct conn *c)
+{
+    struct ws *w = conn_state(c);
+
+    if (w->app->on_close)
+        w->app->on_close(c);
+    if (w->msg)
+        evbuffer_free(w->msg);
+    pmd_inflater_free(w->inf);
+    pmd_deflater_free(w->def);
+    free(w);
+    WRK_DEC(ws_open);
+}
+
+static void
+ws_idle_expire(struct conn *c)
+{
+    WRK_INC(ws_pings_sent);
+    conn_tq_add(&WS.ping_q, c);
+    (void)ws_send_ctrl(c, WSF_OP_PING, NULL, 0);
+}
+
+static void
+ws_ping_expire(struct conn *c)
+{
+    WRK_INC(ws_ping_timeouts);
+    ws_close(c, WSF_CLOSE_GOING_AWAY, "ping timeout");
+}
+
+void
+ws_tick(int64_t now_ms)
+{
+    conn_tq_expire(&WS.idle_q, now_ms);
+    conn_tq_expire(&WS.ping_q, now_ms);
+}
+
+static void
+ws_count_refusal(enum wsh_status s)
+{
+    switch (s) {
+    case WSH_E_METHOD:
+        WRK_INC(hs_bad_method);
+        break;
+    case WSH_E_VERSION:
+        WRK_INC(hs_bad_version);
+        break;
+    case WSH_E_KEY:
+        WRK_INC(hs_bad_key);
+        break;
+    case WSH_E_ORIGIN:
+        WRK_INC(hs_forbidden_origin);
+        break;
+    default:
+        WRK_INC(hs_bad_request);
+        break;
+    }
+}
+
+/* Join every Sec-WebSocket-Extensions line with ", " and negotiate. */
+static int
+ws_negotiate(const struct hh_req *r, const struct wsh_result *res,
+    struct pmd_params *pp, char *resp, size_t resp_size)
+{
+    char joined[4096];
+    size_t jl = 0;
+
+    if (!WS.policy.enabled || res->extensions == NULL)
+        return 0;
+    for (size_t i = 0; i < res->extensions_count; i++) {
+        size_t vl;
+        const char *v = hh_header_nth(r, "Sec-WebSocket-Extensions", i, &vl);
+        if (v == NULL || jl + vl + 2 >= sizeof(joined))
+            break;
+        if (jl) {
+            memcpy(joined + jl, ", ", 2);
+            jl += 2;
+        }
+        memcpy(joined + jl, v, vl);
+        jl += vl;
+    }
+    return pmd_negotiate(joined, jl, &WS.policy, pp, resp, resp_size)
+        == PMD_OK;
+}
+
+int
+ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
+    const struct ws_app *app)
+{
+    struct wsh_result res;
+    enum wsh_status s = wsh_check(r, CFG_STR(WS.cfg, allowed_origins), &res);
+    char accept[WSH_ACCEPT_SIZE], ext[PMD_RESP_MAX], extra[64];
+    struct ws *w;
+    struct evbuffer *o;
+
+    if (s != WSH_OK) {
+        ws_count_refusal(s);
+        snprintf(extra, sizeof(extra), "%s",
+            s == WSH_E_VERSION ? "Sec-WebSocket-Version: 13\r\n"
+            : s == WSH_E_METHOD ? "Allow: GET\r\n" : "");
+        http_error(c, wsh_status_code(s), wsh_status_code_str(s),
+            s == WSH_E_ORIGIN ? "origin not allowed"
+            : s == WSH_E_VERSION ? "only WebSocket version 13 is supported"
+            : s == WSH_E_KEY ? "bad Sec-WebSocket-Key"
+            : s == WSH_E_METHOD ? "WebSocket upgrades use GET"
+                                : "not a valid WebSocket upgrade request",
+            extra);
+        return 0;
+    }
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        conn_close(c, "out of memory upgrading");
+        return -1;
+    }
+    w->app = app;
+    wsf_rx_init(&w->rx, WS.max_msg);
+    w->pmd_on = (uint8_t)ws_negotiate(r, &res, &w->pmd, ext, sizeof(ext));
+    wsh_accept(res.key, res.key_len, accept);
+    o = conn_out(c);
+    if (o == NULL || evbuffer_add_printf(o, "HTTP/1.1 101 Switching "
+            "Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: %s\r\n%s%s%s\r\n", accept,
+            w->pmd_on ? "Sec-WebSocket-Extensions: " : "",
+            w->pmd_on ? ext : "", w->pmd_on ? "\r\n" : "") == -1) {
+        free(w);
+        conn_close(c, "out of memory upgrading");
+        return -1;
+    }
+    /* r points into the input: done with it only now. */
+    evbuffer_drain(conn_in(c), head);
+    conn_set_proto(c, &ws_proto, w);
+    conn_tq_add(&WS.idle_q, c);
+    WRK_INC(ws_handshakes);
+    WRK_INC(ws_open);
+    if (conn_mark_dirty(c) == -1)
+        return -1;
+    if (app->on_open)
+        app->on_open(c);
+    if (conn_closing(c))
+        return 0;
+    /* Frames may have arrived right behind the request head. */
+    if (evbuffer_get_length(conn_in(c)) > 0)
+        return ws_process(c, w);
+    return 0;
+}

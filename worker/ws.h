@@ -1,0 +1,70 @@
+/*
+ * WebSocket connections (RFC 6455, RFC 7692) on top of conn.c: the upgrade
+ * reply, frame reassembly with the codec in common/wsf.c, control frames,
+ * the close handshake, keepalive pings, and the send path, including
+ * frames built once and shared by reference between recipients.
+ * Applications (the /ws JSON protocol, /echo) plug in as struct ws_app.
+ */
+#ifndef WSGATE_WORKER_WS_H
+#define WSGATE_WORKER_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfg;
+struct conn;
+struct hh_req;
+
+struct ws_app {
+    const char *name;
+    /* Connection is open (101 queued). May send. NULL allowed. */
+    void (*on_open)(struct conn *c);
+    /* A complete data message: text (valid UTF-8) when binary == 0.
+     * p is borrowed for the call. Return -1 if c was closed. */
+    int (*on_message)(struct conn *c, int binary, const unsigned char *p,
+        size_t n);
+    /* Connection is going away: free the app state. NULL allowed. */
+    void (*on_close)(struct conn *c);
+};
+
+/* A frame built once for many recipients (refcounted; see ws_frame_*). */
+struct ws_frame;
+
+/* Read the keys ws needs from c (borrowed for the worker's life). */
+int ws_init(const struct cfg *c);
+
+/* Upgrade c, whose request head r was parsed and routed to app: validate
+ * the handshake (replying with the HTTP error and closing on failure), or
+ * queue the 101 reply, switch c to WebSocket and call app->on_open. head
+ * is the number of input bytes r occupies (drained here). Returns -1 if c
+ * was closed. */
+int ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
+    const struct ws_app *app);
+
+/* App state pointer of a WebSocket connection. */
+void *ws_app_state(struct conn *c);
+void ws_set_app_state(struct conn *c, void *st);
+
+/* Frame and queue one data message (WSF_OP_TEXT or WSF_OP_BINARY),
+ * compressing it when permessage-deflate was agreed. Returns 0, or -1 if
+ * c was closed (e.g. as a slow consumer). */
+int ws_send(struct conn *c, unsigned opcode, const void *p, size_t n);
+
+/* Send a close frame with code and reason, then close after the flush.
+ * Counts the code's class. */
+void ws_close(struct conn *c, unsigned code, const char *reason);
+
+/* Build a shared frame for one message. Returns new (one reference, drop
+ * with ws_frame_unref) or NULL when out of memory. Borrows p. */
+struct ws_frame *ws_frame_new(unsigned opcode, const void *p, size_t n);
+
+/* Queue f on c by reference (compressed once per frame for recipients
+ * without context takeover). Returns 0, or -1 if c was closed. */
+int ws_send_frame(struct conn *c, struct ws_frame *f);
+
+void ws_frame_unref(struct ws_frame *f);
+
+/* Pings for idle connections, close after ping_timeout. */
+void ws_tick(int64_t now_ms);
+
+#endif

@@ -1,0 +1,13 @@
+/*
+ * The plain WebSocket JSON protocol on /ws (DESIGN §3): one JSON object
+ * per text message, {"type": ...}. Replies and errors are JSON objects;
+ * fatal errors are followed by a close frame.
+ */
+#ifndef WSGATE_WORKER_WSJ_H
+#define WSGATE_WORKER_WSJ_H
+
+struct ws_app;
+
+extern const struct ws_app wsj_app;
+
+#endif
