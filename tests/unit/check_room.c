@@ -1,0 +1,133 @@
+/*
+ * Room tables: join/leave/membership, owner lists, growth past the
+ * initial table sizes, name validation, top rooms.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker/room.h"
+
+#define J(o, l, n) room_join((o), (l), (n), strlen(n))
+#define L(o, l, n) room_leave((o), (l), (n), strlen(n))
+
+static void
+setup(void)
+{
+    ck_assert_int_eq(room_init(), 0);
+}
+
+static void
+teardown(void)
+{
+    room_reset();
+}
+
+START_TEST(room_join_leave_and_counts)
+{
+    int a, b;
+    struct room_member *la = NULL, *lb = NULL;
+
+    ck_assert_int_eq(J(&a, &la, "lead:42"), 1);
+    ck_assert_int_eq(J(&a, &la, "lead:42"), 0); /* already */
+    ck_assert_int_eq(J(&b, &lb, "lead:42"), 1);
+    ck_assert_int_eq(J(&b, &lb, "user:7"), 1);
+    ck_assert_uint_eq(room_count(), 2);
+    ck_assert_uint_eq(room_subscriptions(), 3);
+    ck_assert_uint_eq(room_size(room_find("lead:42", 7)), 2);
+    ck_assert_int_eq(room_is_member(&a, "lead:42", 7), 1);
+    ck_assert_int_eq(room_is_member(&a, "user:7", 6), 0);
+    ck_assert_int_eq(L(&a, &la, "user:7"), 0);
+    ck_assert_int_eq(L(&a, &la, "lead:42"), 1);
+    ck_assert_ptr_null(la);
+    ck_assert_uint_eq(room_size(room_find("lead:42", 7)), 1);
+    room_leave_all(&b, &lb);
+    ck_assert_ptr_null(lb);
+    ck_assert_uint_eq(room_count(), 0); /* empty rooms vanish */
+    ck_assert_uint_eq(room_subscriptions(), 0);
+    ck_assert_ptr_null(room_find("lead:42", 7));
+}
+END_TEST
+
+START_TEST(room_members_iterate_each_owner_once)
+{
+    int owners[50];
+    struct room_member *lists[50] = {0};
+    int seen[50] = {0};
+
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(J(&owners[i], &lists[i], "team"), 1);
+    for (int i = 0; i < 50; i += 2)
+        ck_assert_int_eq(L(&owners[i], &lists[i], "team"), 1);
+    for (struct room_member *m = room_first(room_find("team", 4)); m;
+         m = m->rnext)
+        seen[(int *)m->owner - owners]++;
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(seen[i], i % 2);
+}
+END_TEST
+
+START_TEST(room_tables_grow)
+{
+    enum { N = 20000 };
+    static int owners[N];
+    static struct room_member *lists[N];
+    char name[32];
+
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "r%d", i % 3000);
+        ck_assert_int_eq(J(&owners[i], &lists[i], name), 1);
+        snprintf(name, sizeof(name), "user:%d", i);
+        ck_assert_int_eq(J(&owners[i], &lists[i], name), 1);
+    }
+    ck_assert_uint_eq(room_count(), 3000 + N);
+    ck_assert_uint_eq(room_subscriptions(), 2 * N);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "r%d", i % 3000);
+        ck_assert_int_eq(room_is_member(&owners[i], name, strlen(name)), 1);
+    }
+    for (int i = 0; i < N; i++)
+        room_leave_all(&owners[i], &lists[i]);
+    ck_assert_uint_eq(room_count(), 0);
+}
+END_TEST
+
+START_TEST(room_top_orders_by_members)
+{
+    int o[10];
+    struct room_member *l[10] = {0};
+    const struct room *top[3];
+    char name[8];
+
+    for (int i = 0; i < 10; i++)
+        for (int r = 0; r <= i % 5; r++) {
+            snprintf(name, sizeof(name), "r%d", r);
+            J(&o[i], &l[i], name);
+        }
+    /* r0: 10 members, r1: 8, r2: 6, r3: 4, r4: 2 */
+    ck_assert_uint_eq(room_top(top, 3), 3);
+    ck_assert_uint_eq(room_size(top[0]), 10);
+    ck_assert_uint_eq(room_size(top[1]), 8);
+    ck_assert_uint_eq(room_size(top[2]), 6);
+    ck_assert_uint_eq(room_top(top, 0), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("room");
+    TCase *t = tcase_create("membership");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, room_join_leave_and_counts);
+    tcase_add_test(t, room_members_iterate_each_owner_once);
+    tcase_add_test(t, room_tables_grow);
+    tcase_add_test(t, room_top_orders_by_members);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

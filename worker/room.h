@@ -1,0 +1,62 @@
+/*
+ * Room membership of one worker: a hash of rooms, each with a doubly
+ * linked list of members, and a hash of (owner, room) pairs, so join,
+ * leave and membership tests are O(1) and fan-out is O(members). Owners
+ * are opaque (the client model in cli.c); each owner keeps the head of
+ * its own membership list for leave-all.
+ */
+#ifndef WSGATE_WORKER_ROOM_H
+#define WSGATE_WORKER_ROOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct room;
+
+/* One owner's membership of one room. Fields are read-only outside
+ * room.c; next_of_owner walks an owner's list. */
+struct room_member {
+    struct room_member *rprev, *rnext; /* in the room */
+    struct room_member *oprev, *onext; /* in the owner's list */
+    struct room_member *hnext;         /* (owner, room) hash chain */
+    struct room *room;
+    void *owner;
+};
+
+/* Set up the tables. 0 or -1. */
+int room_init(void);
+
+/* Free every room and membership (for tests and exit). */
+void room_reset(void);
+
+/* Join owner to the room (created on first join). *list is the owner's
+ * membership list head. Returns 1 if joined now, 0 if already a member,
+ * -1 when out of memory. */
+int room_join(void *owner, struct room_member **list, const char *name,
+    size_t len);
+
+/* Leave. Returns 1 if it was a member, 0 if not. An empty room is freed. */
+int room_leave(void *owner, struct room_member **list, const char *name,
+    size_t len);
+
+/* Leave every room of the owner. */
+void room_leave_all(void *owner, struct room_member **list);
+
+/* 1 if owner is in the room. */
+int room_is_member(void *owner, const char *name, size_t len);
+
+/* The room or NULL; its members from room_first(). */
+struct room *room_find(const char *name, size_t len);
+struct room_member *room_first(const struct room *r);
+const char *room_name(const struct room *r, size_t *len);
+uint32_t room_size(const struct room *r);
+
+/* Totals: rooms, memberships. */
+size_t room_count(void);
+size_t room_subscriptions(void);
+
+/* Fill up to n of the largest rooms (by members) into out, largest
+ * first. Returns how many. O(rooms). */
+size_t room_top(const struct room **out, size_t n);
+
+#endif
