@@ -48,7 +48,7 @@ DEB_PKGS    = build-essential pkg-config libevent-dev libssl-dev \
               libjansson-dev libjwt-dev check libsubunit-dev zlib1g-dev \
               clang libclang-rt-14-dev prometheus curl
 
-.PHONY: deps-quiet all run check asan unit fuzz-replay integration fuzz install \
+.PHONY: docs-check deps-quiet all run check asan unit fuzz-replay integration fuzz install \
         uninstall deps clean hdrcheck
 
 all: deps-quiet
@@ -79,7 +79,9 @@ $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LIBS)
 
 run: all
-	@sh tests/run-banner.sh etc/wsgate.conf
+	@if [ ! -d tests/integration/node_modules ]; then \
+	    $(MAKE) --no-print-directory tests/integration/node_modules/.installed; fi
+	@sh etc/run-banner.sh etc/wsgate.conf
 	./wsgate -c etc/wsgate.conf
 
 unit: $(UNIT_BIN)
@@ -100,7 +102,10 @@ tests/integration/node_modules/.installed: tests/integration/package-lock.json
 
 check: deps-quiet
 	$(MAKE) wsgate
-	$(MAKE) unit fuzz-replay integration
+	$(MAKE) unit fuzz-replay docs-check integration
+
+docs-check: wsgate
+	sh tests/docs-check.sh
 
 asan: deps-quiet
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 unit fuzz-replay integration
@@ -120,8 +125,9 @@ fuzz: $(FUZZ_BIN)
 hdrcheck:
 	@set -e; for h in common/*.h shm/*.h master/*.h worker/*.h; do \
 	    [ -f "$$h" ] || continue; \
-	    echo "#include \"$$h\"" | $(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) \
-	        -x c -fsyntax-only -; done; echo "headers compile alone"
+	    echo "#include \"$$h\"" | $(CC) $(filter-out -MMD -MP,$(CFLAGS_BASE)) \
+	        $(PKG_CFLAGS) -x c -fsyntax-only -; done; \
+	    echo "headers compile alone"
 
 # Installs missing Debian packages when run as root, otherwise prints the
 # apt-get line and stops.
