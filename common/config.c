@@ -553,6 +553,13 @@ cfg_validate(const struct cfg *c, char *err, size_t errlen)
             c->origin[CFG_K_daemonize]);
         return -1;
     }
+    int64_t ls = CFG_NUM(c, message_log_size);
+    if ((ls & (ls - 1)) != 0) {
+        snprintf(err, errlen, "%s: key 'message_log_size': %lld is not a "
+            "power of two (e.g. 16m, 64m, 256m)",
+            c->origin[CFG_K_message_log_size], (long long)ls);
+        return -1;
+    }
     if (CFG_NUM(c, respawn_delay_min) > CFG_NUM(c, respawn_delay_max)) {
         snprintf(err, errlen, "%s: key 'respawn_delay_min': larger than "
             "respawn_delay_max", c->origin[CFG_K_respawn_delay_min]);

@@ -5,6 +5,7 @@
  * {ok:false,error:{code,message}} and never echo a secret.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,6 +18,9 @@
 #include "common/log.h"
 #include "master/adm.h"
 #include "master/met.h"
+#include "master/pub.h"
+#include "common/tokcfg.h"
+#include "common/wsg.h"
 #include "shm/shm.h"
 
 typedef void (*adm_handler_fn)(struct evhttp_request *req,
@@ -35,7 +39,14 @@ static void adm_metrics(struct evhttp_request *req, struct evbuffer *out);
 static void adm_healthz(struct evhttp_request *req, struct evbuffer *out);
 static void adm_readyz(struct evhttp_request *req, struct evbuffer *out);
 
+static void adm_publish(struct evhttp_request *req, struct evbuffer *out);
+static void adm_disconnect(struct evhttp_request *req, struct evbuffer *out);
+static void adm_broadcast(struct evhttp_request *req, struct evbuffer *out);
+
 static const struct adm_route adm_routes[] = {
+    {"/api/publish", EVHTTP_REQ_POST, 1, adm_publish},
+    {"/socket/disconnect-user", EVHTTP_REQ_POST, 1, adm_disconnect},
+    {"/socket/broadcast", EVHTTP_REQ_POST, 1, adm_broadcast},
     {"/socket-status", EVHTTP_REQ_GET, 0, adm_status},
     {"/socket-stats", EVHTTP_REQ_GET, 1, adm_stats},
     {"/metrics", EVHTTP_REQ_GET, 1, adm_metrics},
@@ -47,6 +58,8 @@ static struct {
     struct evhttp *http;
     struct shm_segment *shm;
     const struct cfg *cfg;
+    struct tokcfg tc;
+    int tc_ok;
 } A;
 
 static void
@@ -91,19 +104,18 @@ adm_key_equal(const char *a, size_t alen, const char *b)
     return d == 0;
 }
 
-/* Returns 1 if the request may proceed; otherwise replies 401. */
+/* Returns 1 if the request may proceed; otherwise replies 401 (no or bad
+ * credentials) or 403 (a valid JWT without the admin role). Credentials
+ * are the api_key, or a JWT whose role claim holds admin_role. */
 static int
 adm_authorized(struct evhttp_request *req)
 {
     const char *key = CFG_STR(A.cfg, api_key);
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
         "Authorization");
+    struct tok_claims *cl;
+    enum tok_status st;
 
-    if (key[0] == '\0') {
-        adm_error(req, 401, "Unauthorized", "API_KEY_NOT_CONFIGURED",
-            "no api_key is configured on this gateway");
-        return 0;
-    }
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
         adm_error(req, 401, "Unauthorized", "UNAUTHORIZED",
             "missing Authorization: Bearer credentials");
@@ -112,12 +124,28 @@ adm_authorized(struct evhttp_request *req)
     h += 7;
     while (*h == ' ')
         h++;
-    if (!adm_key_equal(h, strlen(h), key)) {
-        adm_error(req, 401, "Unauthorized", "UNAUTHORIZED",
-            "invalid credentials");
+    if (key[0] != '\0' && adm_key_equal(h, strlen(h), key))
+        return 1;
+    /* Not the key: perhaps an operator's JWT. */
+    cl = A.tc_ok && strchr(h, '.') ? malloc(sizeof(*cl)) : NULL;
+    st = cl ? tok_verify(&A.tc.tok, h, strlen(h), wsg_real_ms() / 1000, cl)
+            : TOK_E_INVALID;
+    if (st == TOK_OK && A.tc.admin_role[0]
+        && tok_claims_has_role(cl, A.tc.admin_role)) {
+        free(cl);
+        return 1;
+    }
+    free(cl);
+    if (st == TOK_OK) {
+        adm_error(req, 403, "Forbidden", "FORBIDDEN",
+            "this token does not carry the admin role");
         return 0;
     }
-    return 1;
+    adm_error(req, 401, "Unauthorized", key[0] == '\0' && !strchr(h, '.')
+        ? "API_KEY_NOT_CONFIGURED" : "UNAUTHORIZED",
+        key[0] == '\0' && !strchr(h, '.')
+        ? "no api_key is configured on this gateway" : "invalid credentials");
+    return 0;
 }
 
 static void
@@ -192,6 +220,27 @@ adm_metrics(struct evhttp_request *req, struct evbuffer *out)
 }
 
 static void
+adm_publish(struct evhttp_request *req, struct evbuffer *out)
+{
+    (void)out;
+    pub_publish(req);
+}
+
+static void
+adm_disconnect(struct evhttp_request *req, struct evbuffer *out)
+{
+    (void)out;
+    pub_disconnect_user(req);
+}
+
+static void
+adm_broadcast(struct evhttp_request *req, struct evbuffer *out)
+{
+    (void)out;
+    pub_broadcast(req);
+}
+
+static void
 adm_healthz(struct evhttp_request *req, struct evbuffer *out)
 {
     evbuffer_add_printf(out, "{\"ok\":true,\"status\":\"alive\"}\n");
@@ -218,7 +267,7 @@ adm_start(struct event_base *base, int fd, struct shm_segment *seg,
     const struct cfg *c)
 {
     A.shm = seg;
-    A.cfg = c;
+    adm_set_cfg(c);
     A.http = evhttp_new(base);
     if (A.http == NULL) {
         log_msg(LOG_ERR, "evhttp_new() failed");
@@ -227,7 +276,10 @@ adm_start(struct event_base *base, int fd, struct shm_segment *seg,
     evhttp_set_allowed_methods(A.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD
         | EVHTTP_REQ_POST);
     evhttp_set_max_headers_size(A.http, 16384);
-    evhttp_set_max_body_size(A.http, 1 << 20);
+    /* Bodies a little over max_publish_size still reach pub.c, which
+     * answers 400 BODY_TOO_LARGE; far larger ones get evhttp's 413. */
+    evhttp_set_max_body_size(A.http,
+        (ev_ssize_t)CFG_NUM(c, max_publish_size) * 4 + 4096);
     evhttp_set_timeout(A.http, 30);
     evhttp_set_gencb(A.http, adm_dispatch, NULL);
     if (evhttp_accept_socket(A.http, fd) == -1) {
@@ -243,7 +295,17 @@ adm_start(struct event_base *base, int fd, struct shm_segment *seg,
 void
 adm_set_cfg(const struct cfg *c)
 {
+    char err[256];
+
     A.cfg = c;
+    if (A.tc_ok)
+        tokcfg_free(&A.tc);
+    A.tc_ok = tokcfg_load(&A.tc, c, err, sizeof(err)) == 0;
+    if (!A.tc_ok)
+        log_msg(LOG_ERR, "admin API: JWT settings unusable: %s", err);
+    if (A.http)
+        evhttp_set_max_body_size(A.http,
+            (ev_ssize_t)CFG_NUM(c, max_publish_size) * 4 + 4096);
 }
 
 void
@@ -253,4 +315,7 @@ adm_stop(void)
         evhttp_free(A.http);
         A.http = NULL;
     }
+    if (A.tc_ok)
+        tokcfg_free(&A.tc);
+    A.tc_ok = 0;
 }

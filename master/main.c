@@ -18,6 +18,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "master/pidf.h"
 #include "master/sup.h"
@@ -51,7 +52,10 @@ main_usage(FILE *f)
         "  -s SIGNAL          send stop, reload or reopen to the running\n"
         "                     master named by the pidfile, and exit\n"
         "  -V                 print the version and exit\n"
-        "  -h                 print this help and exit\n",
+        "  -h                 print this help and exit\n"
+        "usage: wsgate token -u USER [--role ROLE] [--rooms PATTERNS]\n"
+        "                    [--ttl SECONDS] [-c FILE]\n"
+        "  print a JWT signed with the configured HS secret\n",
         MAIN_DEFAULT_CONF);
 }
 
@@ -87,6 +91,10 @@ main_load(struct cfg *c, char *err, size_t errlen)
             goto fail;
     if (cfg_validate(c, err, errlen) == -1)
         goto fail;
+    struct tokcfg tc;
+    if (tokcfg_load(&tc, c, err, errlen) == -1)
+        goto fail;
+    tokcfg_free(&tc);
     return 0;
 fail:
     cfg_free(c);
@@ -130,7 +138,11 @@ main_signal(const struct cfg *c, const char *what)
         return WSG_EXIT_OK;
     /* Wait for the master to finish its graceful stop. */
     int64_t deadline = wsg_mono_ms() + CFG_NUM(c, shutdown_timeout) + 5000;
-    while (kill(pid, 0) == 0 || errno == EPERM) {
+    /* Gone, or at least done: a master that finished its stop removes
+     * the pidfile even if nobody has reaped it yet. */
+    pid_t still;
+    while ((kill(pid, 0) == 0 || errno == EPERM)
+        && pidf_read(path, &still) == 0 && still == pid) {
         if (wsg_mono_ms() > deadline) {
             fprintf(stderr, "wsgate: -s stop: master %ld still running\n",
                 (long)pid);
@@ -204,6 +216,82 @@ main_raise_nofile(void)
     }
 }
 
+/* `wsgate token`: a JWT for testing and support, signed with jwt_secret
+ * (like centrifugo gentoken). */
+static int
+main_token(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"role", required_argument, NULL, 'r'},
+        {"rooms", required_argument, NULL, 'R'},
+        {"ttl", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *user = NULL, *role = NULL, *rooms = NULL;
+    long long ttl = 3600;
+    char err[CFG_ERR_MAX], *tok = NULL, *end;
+    struct cfg c;
+    int opt, alg;
+
+    main_conf_path = MAIN_DEFAULT_CONF;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "u:c:", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'u':
+            user = optarg;
+            break;
+        case 'c':
+            main_conf_path = optarg;
+            main_conf_explicit = 1;
+            break;
+        case 'r':
+            role = optarg;
+            break;
+        case 'R':
+            rooms = optarg;
+            break;
+        case 'T':
+            ttl = strtoll(optarg, &end, 10);
+            if (*end != '\0' || ttl < 0) {
+                fprintf(stderr, "wsgate token: --ttl: expected seconds\n");
+                return WSG_EXIT_CONFIG;
+            }
+            break;
+        default:
+            main_usage(stderr);
+            return WSG_EXIT_CONFIG;
+        }
+    }
+    if (user == NULL || *user == '\0') {
+        fprintf(stderr, "wsgate token: -u USER is required\n");
+        return WSG_EXIT_CONFIG;
+    }
+    if (main_load(&c, err, sizeof(err)) == -1) {
+        fprintf(stderr, "wsgate: %s\n", err);
+        return WSG_EXIT_CONFIG;
+    }
+    alg = tok_alg_parse(CFG_STR(&c, jwt_alg));
+    if (alg < 0 || alg > TOK_ALG_HS512 || CFG_STR(&c, jwt_secret)[0] == 0) {
+        fprintf(stderr, "wsgate token: needs an HS* jwt_alg and a jwt_secret "
+            "(or JWT_SECRET)\n");
+        cfg_free(&c);
+        return WSG_EXIT_CONFIG;
+    }
+    if (tok_sign((enum tok_alg)alg,
+            (const unsigned char *)CFG_STR(&c, jwt_secret),
+            strlen(CFG_STR(&c, jwt_secret)), user, role, rooms,
+            wsg_real_ms() / 1000, ttl, CFG_STR(&c, jwt_user_claim),
+            CFG_STR(&c, jwt_role_claim), &tok) == -1) {
+        fprintf(stderr, "wsgate token: signing failed\n");
+        cfg_free(&c);
+        return WSG_EXIT_RUNTIME;
+    }
+    printf("%s\n", tok);
+    free(tok);
+    cfg_free(&c);
+    return WSG_EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -218,6 +306,8 @@ main(int argc, char **argv)
     const char *sigwhat = NULL;
     int test = 0, opt, rc;
 
+    if (argc > 1 && strcmp(argv[1], "token") == 0)
+        return main_token(argc - 1, argv + 1);
     main_conf_path = MAIN_DEFAULT_CONF;
     while ((opt = getopt_long(argc, argv, "c:tp:a:w:dl:s:Vh", longopts,
                 NULL)) != -1) {

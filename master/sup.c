@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -28,7 +30,9 @@
 #include "common/wsg.h"
 #include "master/adm.h"
 #include "master/pidf.h"
+#include "master/pub.h"
 #include "master/sup.h"
+#include "shm/mlog.h"
 #include "shm/shm.h"
 #include "worker/wrk.h"
 
@@ -61,6 +65,9 @@ static struct {
     struct sup_slot slot[SHM_MAX_WORKERS];
     unsigned nslots;
     struct sup_child child[SHM_NRECORDS];
+    int evfd[SHM_NRECORDS];    /* wake-up of each record's worker */
+    struct mlog *log;
+    size_t log_bytes;
     unsigned gen;
     int admin_fd;
     char bind[64];
@@ -172,7 +179,7 @@ fail:
  * listeners, the admin socket and its connections, the master's loop), so
  * a socket the master closes is really closed. */
 static void
-sup_child_close_fds(int keep_listen)
+sup_child_close_fds(int keep_listen, int keep_evfd)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
@@ -184,7 +191,7 @@ sup_child_close_fds(int keep_listen)
     while ((e = readdir(d)) != NULL) {
         int fd = atoi(e->d_name);
         if (e->d_name[0] == '.' || fd <= 2 || fd == dfd || fd == keep_listen
-            || fd == keep_log)
+            || fd == keep_log || fd == keep_evfd)
             continue;
         close(fd);
     }
@@ -213,6 +220,14 @@ sup_spawn(unsigned slot)
         evtimer_add(s->respawn, &tv);
         return;
     }
+    S.evfd[rec] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (S.evfd[rec] == -1) {
+        log_errno(LOG_ERR, "eventfd() for worker slot %u", slot);
+        shm_record_release(S.shm, rec);
+        struct timeval tv = {1, 0};
+        evtimer_add(s->respawn, &tv);
+        return;
+    }
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
     pid = fork();
@@ -224,13 +239,15 @@ sup_spawn(unsigned slot)
         signal(SIGPIPE, SIG_IGN);
         sigprocmask(SIG_SETMASK, &old, NULL);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        sup_child_close_fds(s->fd);
-        wrk_main(S.cfg, S.shm, rec, slot, s->fd);
+        sup_child_close_fds(s->fd, S.evfd[rec]);
+        wrk_main(S.cfg, S.shm, S.log, rec, slot, s->fd, S.evfd[rec]);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid == -1) {
         log_errno(LOG_ERR, "fork() for worker slot %u", slot);
         shm_record_release(S.shm, rec);
+        close(S.evfd[rec]);
+        S.evfd[rec] = -1;
         s->delay_ms = s->delay_ms ? s->delay_ms : 1000;
         struct timeval tv = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000};
         evtimer_add(s->respawn, &tv);
@@ -315,6 +332,18 @@ sup_respawn_cb(evutil_socket_t fd, short what, void *arg)
     sup_spawn(slot);
 }
 
+/* After appends to the message log: wake every worker. */
+static void
+sup_wake(void)
+{
+    uint64_t one = 1;
+
+    for (unsigned r = 0; r < SHM_NRECORDS; r++)
+        if (S.evfd[r] != -1 && write(S.evfd[r], &one, sizeof(one)) == -1
+            && errno != EAGAIN)
+            log_errno(LOG_WARNING, "write(eventfd) for worker record %u", r);
+}
+
 static unsigned
 sup_live_children(void)
 {
@@ -363,6 +392,10 @@ sup_reap(void)
         }
         shm_record_release(S.shm, r);
         S.child[r] = (struct sup_child){0};
+        if (S.evfd[r] != -1) {
+            close(S.evfd[r]);
+            S.evfd[r] = -1;
+        }
         if (!ch.retiring && S.slot[ch.slot].rec == r)
             sup_after_death(ch.slot, status, life);
     }
@@ -430,9 +463,10 @@ sup_reload(void)
     if (strcmp(CFG_STR(nc, bind), S.bind) != 0 || CFG_NUM(nc, port) != S.port
         || strcmp(CFG_STR(nc, admin_listen), CFG_STR(S.cfg, admin_listen))
             != 0
-        || strcmp(CFG_STR(nc, pid_file), CFG_STR(S.cfg, pid_file)) != 0) {
-        log_msg(LOG_ERR, "reload refused: bind, port, admin_listen and "
-            "pid_file need a restart to change");
+        || strcmp(CFG_STR(nc, pid_file), CFG_STR(S.cfg, pid_file)) != 0
+        || CFG_NUM(nc, message_log_size) != CFG_NUM(S.cfg, message_log_size)) {
+        log_msg(LOG_ERR, "reload refused: bind, port, admin_listen, pid_file "
+            "and message_log_size need a restart to change");
         shm_master_add(S.shm, CTR_reload_failures, 1);
         cfg_free(nc);
         free(nc);
@@ -461,6 +495,7 @@ sup_reload(void)
     free(S.cfg);
     S.cfg = nc;
     adm_set_cfg(nc);
+    pub_set_cfg(nc);
 
     /* Old generation drains; slots beyond the new count lose their
      * listener (its queue is reset when the draining worker lets go). */
@@ -579,6 +614,21 @@ sup_run(struct cfg *c, sup_load_fn load)
         log_errno(LOG_ERR, "mmap() of the shared segment");
         goto out;
     }
+    for (unsigned r = 0; r < SHM_NRECORDS; r++)
+        S.evfd[r] = -1;
+    S.log_bytes = mlog_size((size_t)CFG_NUM(c, message_log_size));
+    S.log = mmap(NULL, S.log_bytes, PROT_READ | PROT_WRITE,
+        MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (S.log == MAP_FAILED) {
+        S.log = NULL;
+        log_errno(LOG_ERR, "mmap() of the %zu-byte message log", S.log_bytes);
+        goto out;
+    }
+    if (mlog_init(S.log, (size_t)CFG_NUM(c, message_log_size)) != 0) {
+        log_msg(LOG_ERR, "message log of %lld bytes cannot be set up",
+            (long long)CFG_NUM(c, message_log_size));
+        goto out;
+    }
     S.base = event_base_new();
     if (S.base == NULL) {
         log_msg(LOG_ERR, "event_base_new() failed");
@@ -606,8 +656,10 @@ sup_run(struct cfg *c, sup_load_fn load)
     S.ev_tick = event_new(S.base, -1, EV_PERSIST, sup_tick_cb, NULL);
     if (S.ev_tick == NULL || event_add(S.ev_tick, &tick) == -1)
         goto out;
-    if (adm_start(S.base, S.admin_fd, S.shm, c) == -1)
+    if (pub_init(S.base, S.log, S.shm, c, sup_wake) == -1
+        || adm_start(S.base, S.admin_fd, S.shm, c) == -1)
         goto out;
+    S.admin_fd = -1; /* evhttp owns it now */
 
     long per = wsg_conn_limit((long)CFG_NUM(c, worker_connections));
     atomic_store(&S.shm->hdr.nslots, S.nslots);
@@ -644,6 +696,8 @@ out:
         event_base_free(S.base);
     pidf_remove(CFG_STR(S.cfg, pid_file));
     shm_destroy(&S.shm);
+    if (S.log)
+        munmap(S.log, S.log_bytes);
     cfg_free(S.cfg);
     free(S.cfg);
     return rc;

@@ -21,10 +21,13 @@
 #include "common/log.h"
 #include "common/wsg.h"
 #include "shm/shm.h"
+#include "worker/cli.h"
 #include "worker/conn.h"
+#include "worker/fan.h"
 #include "worker/http.h"
 #include "worker/wrk.h"
 #include "worker/ws.h"
+#include "worker/wsj.h"
 
 #define WRK_TICK_MS 100
 #define WRK_BEAT_MS 1000
@@ -233,8 +236,8 @@ wrk_signals(void)
 }
 
 void
-wrk_main(const struct cfg *c, struct shm_segment *seg, int rec,
-    unsigned slot, int listen_fd)
+wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
+    int rec, unsigned slot, int listen_fd, int evfd)
 {
     char role[16];
     struct timeval tick = {0, WRK_TICK_MS * 1000};
@@ -259,11 +262,14 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, int rec,
     if (W.ev_accept == NULL || W.ev_resume == NULL || W.ev_tick == NULL
         || wrk_signals() == -1
         || conn_init(W.base, (size_t)CFG_NUM(c, max_outbound_buffer)) == -1
-        || http_init(c, seg) == -1 || ws_init(c) == -1 || event_add(W.ev_tick, &tick) == -1
+        || http_init(c, seg) == -1 || ws_init(c) == -1
+        || cli_init(W.base, c) == -1
+        || fan_init(W.base, log, evfd, W.me) == -1 || event_add(W.ev_tick, &tick) == -1
         || event_add(W.ev_accept, NULL) == -1) {
         log_msg(LOG_ERR, "worker setup failed");
         exit(WSG_EXIT_FATAL);
     }
+    wsj_init(W.base, c);
     W.last_beat = wsg_mono_ms();
     shm_worker_beat(W.me, W.last_beat);
     log_msg(LOG_DEBUG, "worker ready on slot %u, up to %ld connections",

@@ -10,6 +10,7 @@
 #include "common/counters.h"
 
 struct cfg;
+struct mlog;
 struct shm_segment;
 
 /* Private counters of this worker, published to its shm record every
@@ -19,11 +20,13 @@ extern uint64_t wrk_ctr[CTR__COUNT];
 #define WRK_ADD(id, n) (wrk_ctr[CTR_##id] += (uint64_t)(n))
 #define WRK_DEC(id) (wrk_ctr[CTR_##id]--)
 
-/* Run worker `slot` in shm record `rec`, accepting on listen_fd. Borrows
- * c and seg (inherited from the master). Exits the process: 0 after a
- * graceful stop, WSG_EXIT_FATAL if it cannot start. */
-void wrk_main(const struct cfg *c, struct shm_segment *seg, int rec,
-    unsigned slot, int listen_fd) __attribute__((noreturn));
+/* Run worker `slot` in shm record `rec`, accepting on listen_fd and
+ * reading the message log when evfd fires. Borrows c, seg and log
+ * (inherited from the master). Exits the process: 0 after a graceful
+ * stop, WSG_EXIT_FATAL if it cannot start. */
+void wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
+    int rec, unsigned slot, int listen_fd, int evfd)
+    __attribute__((noreturn));
 
 /* Shared-memory segment of this worker (for /socket-status). */
 struct shm_segment *wrk_shm(void);

@@ -650,18 +650,18 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
         conn_close(c, "out of memory upgrading");
         return -1;
     }
-    /* r points into the input: done with it only now. */
-    evbuffer_drain(conn_in(c), head);
     conn_set_proto(c, &ws_proto, w);
     conn_tq_add(&WS.idle_q, c);
     WRK_INC(ws_handshakes);
     WRK_INC(ws_open);
-    if (conn_mark_dirty(c) == -1)
-        return -1;
     if (app->on_open)
-        app->on_open(c);
+        app->on_open(c, r);
     if (conn_closing(c))
         return 0;
+    /* r points into the input: done with it only now. */
+    evbuffer_drain(conn_in(c), head);
+    if (conn_mark_dirty(c) == -1)
+        return -1;
     /* Frames may have arrived right behind the request head. */
     if (evbuffer_get_length(conn_in(c)) > 0)
         return ws_process(c, w);

@@ -17,8 +17,9 @@ struct hh_req;
 
 struct ws_app {
     const char *name;
-    /* Connection is open (101 queued). May send. NULL allowed. */
-    void (*on_open)(struct conn *c);
+    /* Connection is open (101 queued). r is the upgrade request (valid
+     * only during the call). May send or close. NULL allowed. */
+    void (*on_open)(struct conn *c, const struct hh_req *r);
     /* A complete data message: text (valid UTF-8) when binary == 0.
      * p is borrowed for the call. Return -1 if c was closed. */
     int (*on_message)(struct conn *c, int binary, const unsigned char *p,

@@ -1,63 +1,264 @@
 /*
- * /ws JSON protocol: parses each text message with jansson and dispatches
- * on "type". Known now: ping -> pong {ts}. Anything else is an error
- * message with a stable code (UNKNOWN_TYPE, BAD_JSON); binary messages
- * are not part of the protocol and close with 1003.
+ * /ws JSON protocol (DESIGN §3): a thin codec over the client model. Each
+ * text message is one JSON object dispatched on "type": auth, subscribe,
+ * unsubscribe, ping. Published events are encoded once per message and
+ * room and shared between recipients. The token comes from
+ * "Authorization: Bearer" on the upgrade or from a first auth message
+ * within auth_timeout; fatal errors send an error object, then a close
+ * frame with a 4xxx code (wsgate.8).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
+#include "common/config.h"
+#include "common/hh.h"
 #include "common/wsf.h"
 #include "common/wsg.h"
+#include "worker/cli.h"
+#include "worker/conn.h"
+#include "worker/fan.h"
 #include "worker/ws.h"
 #include "worker/wsj.h"
 #include "worker/wrk.h"
 
-/* Send {"type":"error","code":...,"message":...[,"id":id]}. */
+struct wsj {
+    struct cli *cl;
+    struct event *auth_ev; /* auth_timeout, until the first auth */
+};
+
+static const struct cfg *wsj_cfg;
+static struct event_base *wsj_base;
+
+static int wsj_event(struct cli *cl, struct fan_msg *m, const char *room,
+    size_t rlen);
+static int wsj_notify(struct cli *cl, const char *event, const char *json);
+static void wsj_kick(struct cli *cl, unsigned code, const char *reason);
+
+static const struct cli_ops wsj_ops = {
+    .event = wsj_event,
+    .notify = wsj_notify,
+    .kick = wsj_kick,
+};
+
+void
+wsj_init(struct event_base *base, const struct cfg *c)
+{
+    wsj_base = base;
+    wsj_cfg = c;
+}
+
+/* Send o (taken) as one text message. */
+static int
+wsj_send(struct conn *c, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int rc = 0;
+
+    if (s) {
+        rc = ws_send(c, WSF_OP_TEXT, s, strlen(s));
+        free(s);
+    }
+    json_decref(o);
+    return rc;
+}
+
 static int
 wsj_error(struct conn *c, const char *code, const char *msg, json_t *id)
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
         "message", msg);
-    char *s;
-    int rc = 0;
 
-    if (o == NULL)
-        return 0;
-    if (id)
+    if (o && id)
         json_object_set(o, "id", id);
-    s = json_dumps(o, JSON_COMPACT);
-    if (s) {
-        rc = ws_send(c, WSF_OP_TEXT, s, strlen(s));
-        free(s);
-    }
-    json_decref(o);
-    return rc;
+    return wsj_send(c, o);
 }
 
 static int
-wsj_reply(struct conn *c, json_t *o)
+wsj_ack_error(struct conn *c, json_t *id, const char *code, const char *msg,
+    const char *room)
 {
-    char *s = json_dumps(o, JSON_COMPACT);
-    int rc = 0;
+    json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+    json_t *o = json_pack("{s:s, s:O, s:b, s:o}", "type", "ack", "id",
+        id ? id : json_null(), "ok", 0, "error", e);
 
-    if (s) {
-        rc = ws_send(c, WSF_OP_TEXT, s, strlen(s));
-        free(s);
+    if (o && room)
+        json_object_set_new(json_object_get(o, "error"), "room",
+            json_string(room));
+    return wsj_send(c, o);
+}
+
+/* A fatal auth failure: error object, then close 4002 with the code. */
+static void
+wsj_auth_fail(struct conn *c, enum tok_status st)
+{
+    wsj_error(c, tok_status_code(st), tok_status_message(st), NULL);
+    ws_close(c, CLI_CLOSE_AUTH_FAILED, tok_status_code(st));
+}
+
+static void
+wsj_auth_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    WRK_INC(auth_timeouts);
+    wsj_error(c, "TOKEN_MISSING", "no auth message within auth_timeout",
+        NULL);
+    ws_close(c, CLI_CLOSE_AUTH_TIMEOUT, "TOKEN_MISSING");
+}
+
+static void
+wsj_stop_auth_timer(struct wsj *j)
+{
+    if (j->auth_ev) {
+        event_free(j->auth_ev);
+        j->auth_ev = NULL;
     }
-    json_decref(o);
-    return rc;
+}
+
+static void
+wsj_on_open(struct conn *c, const struct hh_req *r)
+{
+    struct wsj *j = calloc(1, sizeof(*j));
+    size_t hl;
+    const char *h = hh_header(r, "Authorization", &hl);
+
+    if (j == NULL || (j->cl = cli_new(&wsj_ops, c)) == NULL) {
+        free(j);
+        ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
+        return;
+    }
+    ws_set_app_state(c, j);
+    if (h && hl >= 7 && strncasecmp(h, "Bearer ", 7) == 0) {
+        enum tok_status st = cli_authenticate(j->cl, h + 7, hl - 7);
+        if (st != TOK_OK)
+            wsj_auth_fail(c, st);
+        return;
+    }
+    if (CFG_NUM(wsj_cfg, allow_anonymous))
+        cli_anonymous(j->cl);
+    int64_t ms = CFG_NUM(wsj_cfg, auth_timeout);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    j->auth_ev = evtimer_new(wsj_base, wsj_auth_timeout, c);
+    if (j->auth_ev == NULL || evtimer_add(j->auth_ev, &tv) == -1)
+        ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
+}
+
+static void
+wsj_on_close(struct conn *c)
+{
+    struct wsj *j = ws_app_state(c);
+
+    if (j == NULL)
+        return;
+    wsj_stop_auth_timer(j);
+    cli_free(j->cl);
+    free(j);
+    ws_set_app_state(c, NULL);
+}
+
+/* auth message: first authentication, or a refresh. */
+static int
+wsj_auth(struct conn *c, struct wsj *j, json_t *m, json_t *id)
+{
+    json_t *t = json_object_get(m, "token");
+    const char *tok = json_is_string(t) ? json_string_value(t) : "";
+    size_t tl = json_is_string(t) ? json_string_length(t) : 0;
+    int first = cli_user(j->cl) == NULL;
+    enum tok_status st = cli_authenticate(j->cl, tok, tl);
+
+    if (st != TOK_OK) {
+        if (first && !CFG_NUM(wsj_cfg, allow_anonymous)) {
+            wsj_auth_fail(c, st);
+            return 0;
+        }
+        /* A refused refresh leaves the connection as it was. */
+        return wsj_ack_error(c, id, tok_status_code(st),
+            tok_status_message(st), NULL);
+    }
+    wsj_stop_auth_timer(j);
+    return wsj_send(c, json_pack("{s:s, s:O, s:b, s:s}", "type", "ack", "id",
+        id ? id : json_null(), "ok", 1, "user", cli_user(j->cl)));
+}
+
+/* Collect "room" or "rooms" into out. Returns the count, or -1. */
+static int
+wsj_rooms(json_t *m, struct msg_str *out, size_t cap)
+{
+    json_t *r = json_object_get(m, "room"), *rs = json_object_get(m, "rooms");
+    size_t i;
+    json_t *v;
+
+    if (r && !rs && json_is_string(r)) {
+        out[0] = (struct msg_str){json_string_value(r), json_string_length(r)};
+        return 1;
+    }
+    if (!r && json_is_array(rs) && json_array_size(rs) > 0
+        && json_array_size(rs) <= cap) {
+        json_array_foreach(rs, i, v) {
+            if (!json_is_string(v))
+                return -1;
+            out[i] = (struct msg_str){json_string_value(v),
+                json_string_length(v)};
+        }
+        return (int)json_array_size(rs);
+    }
+    return -1;
+}
+
+static int
+wsj_subscribe(struct conn *c, struct wsj *j, json_t *m, json_t *id, int sub)
+{
+    struct msg_str rooms[MSG_MAX_TARGETS];
+    unsigned char joined[MSG_MAX_TARGETS];
+    int n = wsj_rooms(m, rooms, MSG_MAX_TARGETS);
+    const char *code, *msg;
+    size_t bad;
+    json_t *list;
+
+    if (n < 0)
+        return wsj_ack_error(c, id, "BAD_REQUEST", "give \"room\" (string) "
+            "or \"rooms\" (array of 1-100 strings)", NULL);
+    list = json_array();
+    if (sub) {
+        if (cli_subscribe(j->cl, rooms, (size_t)n, joined, &code, &msg,
+                &bad) == -1) {
+            char rn[MSG_ROOM_MAX + 1];
+            snprintf(rn, sizeof(rn), "%.*s", (int)rooms[bad].n, rooms[bad].p);
+            json_decref(list);
+            return wsj_ack_error(c, id, code, msg, rn);
+        }
+        for (int i = 0; i < n; i++)
+            if (joined[i])
+                json_array_append_new(list, json_stringn(rooms[i].p,
+                    rooms[i].n));
+    } else {
+        for (int i = 0; i < n; i++)
+            if (cli_unsubscribe(j->cl, &rooms[i], 1))
+                json_array_append_new(list, json_stringn(rooms[i].p,
+                    rooms[i].n));
+    }
+    return wsj_send(c, json_pack("{s:s, s:O, s:b, s:o}", "type", "ack", "id",
+        id ? id : json_null(), "ok", 1, "rooms", list));
 }
 
 static int
 wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
 {
+    struct wsj *j = ws_app_state(c);
     json_error_t jerr;
     json_t *m, *id;
     const char *type;
-    int rc;
+    int rc = 0;
 
+    if (j == NULL)
+        return 0;
     if (binary) {
         ws_close(c, WSF_CLOSE_UNSUPPORTED, "binary messages are not "
             "supported on /ws");
@@ -71,21 +272,108 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
     }
     id = json_object_get(m, "id");
     type = json_string_value(json_object_get(m, "type"));
-    if (type == NULL)
+    if (type == NULL) {
         rc = wsj_error(c, "BAD_JSON", "missing string field \"type\"", id);
-    else if (strcmp(type, "ping") == 0) {
+    } else if (strcmp(type, "auth") == 0) {
+        rc = wsj_auth(c, j, m, id);
+    } else if (strcmp(type, "ping") == 0) {
         json_t *o = json_pack("{s:s, s:I}", "type", "pong", "ts",
             (json_int_t)wsg_real_ms());
         if (o && id)
             json_object_set(o, "id", id);
-        rc = o ? wsj_reply(c, o) : 0;
-    } else
+        rc = wsj_send(c, o);
+    } else if (!cli_authed(j->cl)) {
+        wsj_error(c, "TOKEN_MISSING", "authenticate first", id);
+        ws_close(c, CLI_CLOSE_AUTH_FAILED, "TOKEN_MISSING");
+    } else if (strcmp(type, "subscribe") == 0) {
+        rc = wsj_subscribe(c, j, m, id, 1);
+    } else if (strcmp(type, "unsubscribe") == 0) {
+        rc = wsj_subscribe(c, j, m, id, 0);
+    } else {
         rc = wsj_error(c, "UNKNOWN_TYPE", "unknown message type", id);
+    }
     json_decref(m);
     return rc;
 }
 
+/* {"type":"event","room":R,"event":E,"data":D,"offset":N}, built once per
+ * message and room; D is the validated JSON text from the log. */
+static struct ws_frame *
+wsj_encode(const struct fan_msg *m, const char *room, size_t rlen)
+{
+    json_t *js = room ? json_stringn(room, rlen) : NULL;
+    json_t *je = json_stringn(m->v.event.p, m->v.event.n);
+    char *rs = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+    char *es = je ? json_dumps(je, JSON_ENCODE_ANY) : NULL;
+    struct ws_frame *f = NULL;
+    size_t cap = m->v.data.n + (rs ? strlen(rs) : 0)
+        + (es ? strlen(es) : 0) + 96;
+    char *buf = malloc(cap);
+    int n;
+
+    if (buf && es) {
+        n = snprintf(buf, cap, "{\"type\":\"event\"%s%s,\"event\":%s,"
+            "\"data\":%.*s,\"offset\":%llu}", rs ? ",\"room\":" : "",
+            rs ? rs : "", es, (int)m->v.data.n, m->v.data.p,
+            (unsigned long long)m->seq);
+        if (n > 0 && (size_t)n < cap)
+            f = ws_frame_new(WSF_OP_TEXT, buf, (size_t)n);
+    }
+    free(buf);
+    free(rs);
+    free(es);
+    json_decref(js);
+    json_decref(je);
+    return f;
+}
+
+static int
+wsj_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
+{
+    struct conn *c = cli_proto(cl);
+
+    if (!m->wsj_room_set || m->wsj_room != room) {
+        ws_frame_unref(m->wsj);
+        m->wsj = wsj_encode(m, room, rlen);
+        m->wsj_room = room;
+        m->wsj_room_set = 1;
+    }
+    if (m->wsj == NULL)
+        return 0;
+    return ws_send_frame(c, m->wsj);
+}
+
+static int
+wsj_notify(struct cli *cl, const char *event, const char *json)
+{
+    struct conn *c = cli_proto(cl);
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf), "{\"type\":\"event\",\"event\":\"%s\","
+        "\"data\":%s}", event, json);
+
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return 0;
+    return ws_send(c, WSF_OP_TEXT, buf, (size_t)n);
+}
+
+static void
+wsj_kick(struct cli *cl, unsigned code, const char *reason)
+{
+    struct conn *c = cli_proto(cl);
+    struct wsj *j = ws_app_state(c);
+
+    /* The client leaves the model now; the socket closes after the
+     * close frame is written. */
+    wsj_stop_auth_timer(j);
+    cli_free(j->cl);
+    free(j);
+    ws_set_app_state(c, NULL);
+    ws_close(c, code, reason);
+}
+
 const struct ws_app wsj_app = {
     .name = "ws-json",
+    .on_open = wsj_on_open,
     .on_message = wsj_on_message,
+    .on_close = wsj_on_close,
 };

@@ -6,8 +6,13 @@
 #ifndef WSGATE_WORKER_WSJ_H
 #define WSGATE_WORKER_WSJ_H
 
+struct cfg;
+struct event_base;
 struct ws_app;
 
 extern const struct ws_app wsj_app;
+
+/* Borrow base and c for the worker's life. */
+void wsj_init(struct event_base *base, const struct cfg *c);
 
 #endif

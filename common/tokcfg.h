@@ -1,0 +1,69 @@
+/*
+ * Token-verification settings built from the configuration: the algorithm,
+ * the key (jwt_secret, or the PEM file named by jwt_public_key, read here)
+ * and the claim rules, in the form tok_verify() takes, plus the room rules
+ * (room_rule) used for access checks.
+ */
+#ifndef WSGATE_COMMON_TOKCFG_H
+#define WSGATE_COMMON_TOKCFG_H
+
+#include <stddef.h>
+
+#include "common/tok.h"
+
+struct cfg;
+
+#define TOKCFG_MAX_RULES 256
+
+struct tokcfg_rule {
+    char *pattern;    /* glob over room names */
+    char **roles;     /* roles allowed ("*" = any authenticated user) */
+    size_t nroles;
+};
+
+struct tokcfg {
+    struct tok_cfg tok;          /* key points into keybuf */
+    unsigned char *keybuf;
+    size_t keylen;
+    struct tokcfg_rule rules[TOKCFG_MAX_RULES];
+    size_t nrules;
+    const char *admin_role;      /* borrowed from the cfg */
+};
+
+/* Fill t from c (borrowed; t keeps pointers into c's strings, so c must
+ * outlive t). Reads the public key file for RS/ES. Returns 0, or -1 with
+ * err naming the key and the problem. */
+int tokcfg_load(struct tokcfg *t, const struct cfg *c, char *err,
+    size_t errlen);
+
+/* Release what tokcfg_load allocated. Accepts NULL. */
+void tokcfg_free(struct tokcfg *t);
+
+/* The parts of a verified token that access checks need, in compact form
+ * (a connection keeps this, not the whole struct tok_claims). */
+struct tokcfg_who {
+    const char *user;
+    const char *const *roles;
+    size_t nroles;
+    const char *const *pats; /* the token's rooms claim */
+    size_t npats;
+};
+
+/* Build a compact copy of cl in one allocation. Returns new (free() it)
+ * or NULL when out of memory. */
+struct tokcfg_who *tokcfg_who_new(const struct tok_claims *cl);
+
+/* May who join room[0..len)? Admin role: any room; the user's own
+ * personal room user:<id>; a pattern of the token's rooms claim; or a
+ * room_rule whose pattern matches and one of whose roles the user holds
+ * ("*" in a rule means any authenticated user). */
+int tokcfg_room_allowed(const struct tokcfg *t, const struct tokcfg_who *who,
+    const char *room, size_t len);
+
+/* 1 if who holds role. */
+int tokcfg_who_has_role(const struct tokcfg_who *who, const char *role);
+
+/* 1 if the claims hold the admin role. */
+int tokcfg_is_admin(const struct tokcfg *t, const struct tok_claims *cl);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * Client model of a worker. Owns authentication state (a compact copy of
+ * the verified claims), room membership through room.c, the all-clients
+ * list used for broadcasts, and the token lifecycle: a token-expiring
+ * notice token_expiry_warning seconds before exp and a close at
+ * exp + jwt_leeway, each on a per-client timer armed only when the token
+ * has an exp. Protocols see none of this beyond cli_ops.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/tokcfg.h"
+#include "common/wsg.h"
+#include "worker/cli.h"
+#include "worker/room.h"
+#include "worker/wrk.h"
+
+struct cli {
+    const struct cli_ops *ops;
+    void *proto;
+    struct cli *prev, *next;       /* all clients */
+    struct room_member *rooms;
+    unsigned nrooms;
+    uint64_t last_seq;
+    struct tokcfg_who *who;        /* NULL until authenticated */
+    int64_t exp;                   /* unix seconds; 0 = none */
+    struct event *tev;             /* warning / expiry timer */
+    uint8_t anon;
+    uint8_t warned;
+};
+
+static struct {
+    struct event_base *base;
+    const struct cfg *cfg;
+    struct tokcfg tc;
+    struct cli *all;
+    size_t users;
+} CL;
+
+static void cli_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+int
+cli_init(struct event_base *base, const struct cfg *c)
+{
+    char err[256];
+
+    CL.base = base;
+    CL.cfg = c;
+    if (tokcfg_load(&CL.tc, c, err, sizeof(err)) == -1) {
+        log_msg(LOG_ERR, "token settings: %s", err);
+        return -1;
+    }
+    return room_init();
+}
+
+struct cli *
+cli_new(const struct cli_ops *ops, void *proto)
+{
+    struct cli *cl = calloc(1, sizeof(*cl));
+
+    if (cl == NULL)
+        return NULL;
+    cl->ops = ops;
+    cl->proto = proto;
+    cl->next = CL.all;
+    if (CL.all)
+        CL.all->prev = cl;
+    CL.all = cl;
+    WRK_INC(clients);
+    return cl;
+}
+
+static void
+cli_gauges(void)
+{
+    wrk_ctr[CTR_rooms] = room_count();
+    wrk_ctr[CTR_subscriptions] = room_subscriptions();
+    wrk_ctr[CTR_users] = CL.users;
+}
+
+/* The personal room name of cl into buf; returns its length. */
+static size_t
+cli_user_room(const struct cli *cl, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "user:%s", cl->who->user);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+void
+cli_free(struct cli *cl)
+{
+    char ur[TOK_USER_MAX + 8];
+    size_t ul;
+
+    if (cl == NULL)
+        return;
+    if (cl->who && (ul = cli_user_room(cl, ur, sizeof(ur))) > 0) {
+        struct room *r = room_find(ur, ul);
+        if (r && room_size(r) == 1 && room_is_member(cl, ur, ul))
+            CL.users--;
+    }
+    room_leave_all(cl, &cl->rooms);
+    if (cl->tev)
+        event_free(cl->tev);
+    if (cl->prev)
+        cl->prev->next = cl->next;
+    else
+        CL.all = cl->next;
+    if (cl->next)
+        cl->next->prev = cl->prev;
+    free(cl->who);
+    free(cl);
+    WRK_DEC(clients);
+    cli_gauges();
+}
+
+void *
+cli_proto(const struct cli *cl)
+{
+    return cl->proto;
+}
+
+int
+cli_authed(const struct cli *cl)
+{
+    return cl->who != NULL || cl->anon;
+}
+
+const char *
+cli_user(const struct cli *cl)
+{
+    return cl->who ? cl->who->user : NULL;
+}
+
+int
+cli_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
+{
+    return cl->ops->event(cl, m, room, rlen);
+}
+
+void
+cli_kick(struct cli *cl, unsigned code, const char *reason)
+{
+    cl->ops->kick(cl, code, reason);
+}
+
+uint64_t *
+cli_last_seq(struct cli *cl)
+{
+    return &cl->last_seq;
+}
+
+struct cli *
+cli_first(void)
+{
+    return CL.all;
+}
+
+struct cli *
+cli_next(const struct cli *cl)
+{
+    return cl->next;
+}
+
+size_t
+cli_users(void)
+{
+    return CL.users;
+}
+
+void
+cli_anonymous(struct cli *cl)
+{
+    cl->anon = 1;
+}
+
+static void
+cli_count(enum tok_status st)
+{
+    static const int ids[] = {
+        [TOK_OK] = CTR_auth_ok,
+        [TOK_E_MISSING] = CTR_auth_missing,
+        [TOK_E_MALFORMED] = CTR_auth_malformed,
+        [TOK_E_INVALID] = CTR_auth_invalid,
+        [TOK_E_EXPIRED] = CTR_auth_expired,
+        [TOK_E_NOT_YET_VALID] = CTR_auth_not_yet_valid,
+        [TOK_E_FORBIDDEN] = CTR_auth_forbidden,
+    };
+    if ((size_t)st < sizeof(ids) / sizeof(*ids))
+        wrk_ctr[ids[st]]++;
+}
+
+/* Arm the timer for the next lifecycle step of cl's token. */
+static void
+cli_arm(struct cli *cl)
+{
+    int64_t now = wsg_real_ms() / 1000, at;
+    int64_t warn = CFG_NUM(CL.cfg, token_expiry_warning) / 1000;
+    int64_t end = cl->exp + CFG_NUM(CL.cfg, jwt_leeway) / 1000;
+    struct timeval tv;
+
+    if (cl->tev)
+        event_del(cl->tev);
+    if (cl->exp == 0)
+        return;
+    if (cl->tev == NULL) {
+        cl->tev = evtimer_new(CL.base, cli_timer_cb, cl);
+        if (cl->tev == NULL) {
+            log_msg(LOG_ERR, "out of memory for a token timer");
+            return;
+        }
+    }
+    at = !cl->warned && warn > 0 && cl->exp - warn > now ? cl->exp - warn
+        : end;
+    tv.tv_sec = at > now ? at - now : 0;
+    tv.tv_usec = 0;
+    evtimer_add(cl->tev, &tv);
+}
+
+static void
+cli_warn(struct cli *cl)
+{
+    char js[96];
+    int64_t now = wsg_real_ms() / 1000;
+
+    cl->warned = 1;
+    WRK_INC(token_warnings);
+    snprintf(js, sizeof(js), "{\"exp\":%lld,\"in\":%lld}",
+        (long long)cl->exp, (long long)(cl->exp > now ? cl->exp - now : 0));
+    (void)cl->ops->notify(cl, "token-expiring", js);
+}
+
+static void
+cli_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct cli *cl = arg;
+    int64_t now = wsg_real_ms() / 1000;
+
+    (void)fd;
+    (void)what;
+    if (now >= cl->exp + CFG_NUM(CL.cfg, jwt_leeway) / 1000) {
+        WRK_INC(token_expiry_closes);
+        cli_kick(cl, CLI_CLOSE_TOKEN_EXPIRED, "TOKEN_EXPIRED");
+        return;
+    }
+    if (!cl->warned)
+        cli_warn(cl);
+    cli_arm(cl);
+}
+
+enum tok_status
+cli_authenticate(struct cli *cl, const char *token, size_t len)
+{
+    struct tok_claims *claims = malloc(sizeof(*claims));
+    struct tokcfg_who *who;
+    enum tok_status st;
+
+    if (claims == NULL)
+        return TOK_E_INVALID;
+    st = tok_verify(&CL.tc.tok, token, len, wsg_real_ms() / 1000, claims);
+    if (st == TOK_OK && cl->who && strcmp(cl->who->user, claims->user) != 0)
+        st = TOK_E_FORBIDDEN; /* a refresh must name the same user */
+    cli_count(st);
+    if (st != TOK_OK) {
+        free(claims);
+        return st;
+    }
+    who = tokcfg_who_new(claims);
+    if (who == NULL) {
+        free(claims);
+        return TOK_E_INVALID;
+    }
+    int first = cl->who == NULL;
+    free(cl->who);
+    cl->who = who;
+    cl->exp = claims->exp;
+    cl->warned = 0;
+    free(claims);
+    if (first) {
+        char ur[TOK_USER_MAX + 8];
+        size_t ul = cli_user_room(cl, ur, sizeof(ur));
+        if (ul > 0 && room_join(cl, &cl->rooms, ur, ul) == 1) {
+            cl->nrooms++;
+            if (room_size(room_find(ur, ul)) == 1)
+                CL.users++;
+        }
+        cli_gauges();
+    }
+    /* Less than the warning time left: warn at once (DESIGN §10). */
+    if (cl->exp && CFG_NUM(CL.cfg, token_expiry_warning) > 0
+        && cl->exp - wsg_real_ms() / 1000
+            <= CFG_NUM(CL.cfg, token_expiry_warning) / 1000)
+        cli_warn(cl);
+    cli_arm(cl);
+    return TOK_OK;
+}
+
+int
+cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
+    unsigned char *joined, const char **code, const char **msg, size_t *bad)
+{
+    size_t fresh = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        *bad = i;
+        if (!msg_room_valid(rooms[i].p, rooms[i].n)) {
+            *code = "BAD_ROOM";
+            *msg = "room names are 1-200 printable characters";
+            goto refused;
+        }
+        if (cl->who == NULL || !tokcfg_room_allowed(&CL.tc, cl->who,
+                rooms[i].p, rooms[i].n)) {
+            *code = "FORBIDDEN";
+            *msg = "not allowed to join this room";
+            goto refused;
+        }
+        fresh += !room_is_member(cl, rooms[i].p, rooms[i].n);
+    }
+    if (cl->nrooms + fresh > (size_t)CFG_NUM(CL.cfg,
+            max_rooms_per_connection)) {
+        *bad = 0;
+        *code = "TOO_MANY_ROOMS";
+        *msg = "max_rooms_per_connection reached";
+        goto refused;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int r = room_join(cl, &cl->rooms, rooms[i].p, rooms[i].n);
+        if (r == -1) {
+            /* Undo this request's joins to stay all-or-nothing. */
+            for (size_t j = 0; j < i; j++)
+                if (joined[j]) {
+                    room_leave(cl, &cl->rooms, rooms[j].p, rooms[j].n);
+                    cl->nrooms--;
+                }
+            *bad = i;
+            *code = "INTERNAL";
+            *msg = "out of memory";
+            goto refused;
+        }
+        joined[i] = (unsigned char)r;
+        cl->nrooms += (unsigned)r;
+    }
+    WRK_INC(subscribe_ok);
+    cli_gauges();
+    return 0;
+refused:
+    WRK_INC(subscribe_refused);
+    return -1;
+}
+
+size_t
+cli_unsubscribe(struct cli *cl, const struct msg_str *rooms, size_t n)
+{
+    char ur[TOK_USER_MAX + 8];
+    size_t ul = cl->who ? cli_user_room(cl, ur, sizeof(ur)) : 0, left = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (ul && rooms[i].n == ul && memcmp(rooms[i].p, ur, ul) == 0)
+            continue;
+        if (room_leave(cl, &cl->rooms, rooms[i].p, rooms[i].n) == 1) {
+            cl->nrooms--;
+            left++;
+        }
+    }
+    cli_gauges();
+    return left;
+}

@@ -1,0 +1,94 @@
+/*
+ * The client model shared by every protocol (/ws JSON, Socket.IO): who the
+ * connection is (verified token claims), which rooms it joined, when its
+ * token expires. Protocol codecs create a cli per connection and supply
+ * cli_ops to turn model events into their wire format.
+ */
+#ifndef WSGATE_WORKER_CLI_H
+#define WSGATE_WORKER_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/msg.h"
+#include "common/tok.h"
+
+struct cfg;
+struct cli;
+struct event_base;
+struct fan_msg;
+
+/* Close codes of the /ws protocol (wsgate.8); Socket.IO maps them to a
+ * DISCONNECT. */
+#define CLI_CLOSE_TOKEN_EXPIRED 4001 /* token passed exp + leeway */
+#define CLI_CLOSE_AUTH_FAILED 4002   /* auth failed (reason: the code) */
+#define CLI_CLOSE_KICKED 4003        /* disconnect-user */
+#define CLI_CLOSE_RECOVER 4004       /* worker lost log entries: reconnect */
+#define CLI_CLOSE_AUTH_TIMEOUT 4008  /* no auth message in time */
+
+struct cli_ops {
+    /* Deliver a published event; room is the room it reached the client
+     * through (NULL for everyone/broadcast). Return -1 if the connection
+     * was closed. */
+    int (*event)(struct cli *cl, struct fan_msg *m, const char *room,
+        size_t rlen);
+    /* A model notice (token-expiring) with a JSON payload. */
+    int (*notify)(struct cli *cl, const char *event, const char *json);
+    /* End the connection from the server side with code and reason. Must
+     * free cl (cli_free) before returning, so loops over rooms and the
+     * all-clients list make progress. */
+    void (*kick)(struct cli *cl, unsigned code, const char *reason);
+};
+
+/* Dispatch through cl's ops (for fan.c and the timers). */
+int cli_event(struct cli *cl, struct fan_msg *m, const char *room,
+    size_t rlen);
+void cli_kick(struct cli *cl, unsigned code, const char *reason);
+
+/* Borrow base and c for the worker's life. 0 or -1 (logged). */
+int cli_init(struct event_base *base, const struct cfg *c);
+
+/* New unauthenticated client for protocol state `proto` (borrowed).
+ * Returns NULL when out of memory. */
+struct cli *cli_new(const struct cli_ops *ops, void *proto);
+
+/* Leave every room, stop timers, free. Accepts NULL. */
+void cli_free(struct cli *cl);
+
+void *cli_proto(const struct cli *cl);
+int cli_authed(const struct cli *cl);
+const char *cli_user(const struct cli *cl); /* NULL when anonymous */
+
+/* Verify token[0..len) and authenticate cl with it: on the first success
+ * cl joins user:<id>; on a later call (refresh) the token must name the
+ * same user (else TOK_E_FORBIDDEN) and its expiry replaces the old one; a
+ * failed refresh changes nothing. Counts the outcome. */
+enum tok_status cli_authenticate(struct cli *cl, const char *token,
+    size_t len);
+
+/* Mark cl as an anonymous client (allow_anonymous). */
+void cli_anonymous(struct cli *cl);
+
+/* Join every room of rooms[0..n) or none: on refusal returns -1 with
+ * *code and *msg (static) and *bad (index of the first refused room).
+ * Returns 0 and, in joined[] (n entries), 1 for each room newly joined. */
+int cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
+    unsigned char *joined, const char **code, const char **msg, size_t *bad);
+
+/* Leave rooms; the personal room cannot be left. Returns how many were
+ * left. */
+size_t cli_unsubscribe(struct cli *cl, const struct msg_str *rooms,
+    size_t n);
+
+/* The sequence number of the last log entry delivered to cl (for
+ * exactly-once delivery over several target rooms). */
+uint64_t *cli_last_seq(struct cli *cl);
+
+/* Iterate every client of the worker: first, then next. */
+struct cli *cli_first(void);
+struct cli *cli_next(const struct cli *cl);
+
+/* Unique authenticated users in this worker (personal rooms). */
+size_t cli_users(void);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * Log reader and dispatcher of a worker. Each wake-up reads entries in
+ * batches (bounded per callback so the loop stays responsive), decodes
+ * them (shared memory is input) and hands each to the clients it targets:
+ * for rooms, every member once even when it is in several target rooms
+ * (per-client last sequence); for a user, the user:<id> room; for everyone,
+ * the all-clients list. A worker lapped by the producer counts it and closes
+ * its clients with a "recover" reason instead of silently skipping.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/msg.h"
+#include "shm/layout.h"
+#include "shm/mlog.h"
+#include "worker/cli.h"
+#include "worker/fan.h"
+#include "worker/room.h"
+#include "worker/ws.h"
+#include "worker/wrk.h"
+
+#define FAN_BATCH 4096 /* entries per callback */
+
+static struct {
+    struct mlog *log;
+    struct mlog_cursor cur;
+    struct shm_worker *me;
+    int evfd;
+    struct event *ev, *more;
+    unsigned char *buf;
+    size_t bufcap;
+} F = {.evfd = -1};
+
+static void fan_read_cb(evutil_socket_t fd, short what, void *arg);
+static void fan_more_cb(evutil_socket_t fd, short what, void *arg);
+
+int
+fan_init(struct event_base *base, struct mlog *log, int evfd,
+    struct shm_worker *me)
+{
+    F.log = log;
+    F.evfd = evfd;
+    F.me = me;
+    F.bufcap = mlog_max_len(log) + 1;
+    F.buf = malloc(F.bufcap);
+    if (F.buf == NULL || mlog_cursor_at_head(log, &F.cur) != MLOG_OK)
+        return -1;
+    atomic_store_explicit(&me->log_done, F.cur.seq - 1, memory_order_release);
+    F.ev = event_new(base, evfd, EV_READ | EV_PERSIST, fan_read_cb, NULL);
+    F.more = event_new(base, -1, 0, fan_more_cb, NULL);
+    if (F.ev == NULL || F.more == NULL || event_add(F.ev, NULL) == -1)
+        return -1;
+    return 0;
+}
+
+static void
+fan_release(struct fan_msg *m)
+{
+    ws_frame_unref(m->wsj);
+    ws_frame_unref(m->sio);
+    m->wsj = m->sio = NULL;
+}
+
+/* Deliver m to cl once. */
+static void
+fan_one(struct fan_msg *m, struct cli *cl, const char *room, size_t rlen)
+{
+    uint64_t *last = cli_last_seq(cl);
+
+    if (*last == m->seq || !cli_authed(cl))
+        return;
+    *last = m->seq;
+    WRK_INC(deliveries);
+    (void)cli_event(cl, m, room, rlen);
+}
+
+/* Members of a room: the next member is fetched before delivery, since a
+ * delivery may end the client and with it its own membership (never
+ * another client's). */
+static void
+fan_room(struct fan_msg *m, const char *name, size_t len)
+{
+    struct room *r = room_find(name, len);
+    struct room_member *mb, *next;
+    const char *rn;
+    size_t rl;
+
+    if (r == NULL)
+        return;
+    rn = room_name(r, &rl);
+    for (mb = room_first(r); mb; mb = next) {
+        next = mb->rnext;
+        fan_one(m, mb->owner, rn, rl);
+    }
+}
+
+static void
+fan_everyone(struct fan_msg *m)
+{
+    struct cli *cl, *next;
+
+    for (cl = cli_first(); cl; cl = next) {
+        next = cli_next(cl);
+        fan_one(m, cl, NULL, 0);
+    }
+}
+
+static void
+fan_disconnect(uint64_t seq, const struct msg_view *v)
+{
+    char room[MSG_ROOM_MAX + 8], reason[128];
+    uint64_t n = 0;
+    int rl = snprintf(room, sizeof(room), "user:%.*s", (int)v->user.n,
+        v->user.p);
+    struct room *r;
+
+    snprintf(reason, sizeof(reason), "%.*s", (int)v->reason.n, v->reason.p);
+    if (rl > 0 && (size_t)rl < sizeof(room)) {
+        while ((r = room_find(room, (size_t)rl)) != NULL) {
+            struct cli *cl = room_first(r)->owner;
+            WRK_INC(kicked);
+            n++;
+            /* kick frees cl and its memberships; the room shrinks */
+            cli_kick(cl, CLI_CLOSE_KICKED, reason);
+        }
+    }
+    unsigned i = (unsigned)(seq % SHM_CTL_RESULTS);
+    atomic_store(&F.me->ctl[i].count, n);
+    atomic_store_explicit(&F.me->ctl[i].seq, seq, memory_order_release);
+}
+
+static void
+fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n)
+{
+    struct fan_msg m = {.seq = seq, .ts_ms = ts};
+
+    if (msg_decode(p, n, &m.v) != MSG_OK) {
+        log_msg(LOG_ERR, "message log entry %llu is malformed: skipped",
+            (unsigned long long)seq);
+        return;
+    }
+    switch (m.v.kind) {
+    case MSG_PUBLISH:
+        if (m.v.target == MSG_T_ALL) {
+            fan_everyone(&m);
+        } else if (m.v.target == MSG_T_USER) {
+            char room[MSG_ROOM_MAX + 8];
+            int rl = snprintf(room, sizeof(room), "user:%.*s",
+                (int)m.v.targets[0].n, m.v.targets[0].p);
+            if (rl > 0 && (size_t)rl < sizeof(room))
+                fan_room(&m, room, (size_t)rl);
+        } else {
+            for (size_t i = 0; i < m.v.ntargets; i++)
+                fan_room(&m, m.v.targets[i].p, m.v.targets[i].n);
+        }
+        break;
+    case MSG_BROADCAST:
+        m.v.event = (struct msg_str){"maintenance", 11};
+        fan_everyone(&m);
+        break;
+    case MSG_DISCONNECT_USER:
+        fan_disconnect(seq, &m.v);
+        break;
+    }
+    fan_release(&m);
+}
+
+/* Lost entries: nobody can tell whose they were, so every client is told
+ * to reconnect (and recover) rather than miss messages silently. */
+static void
+fan_lapped(uint64_t lost)
+{
+    struct cli *cl;
+
+    WRK_INC(log_lapped);
+    log_msg(LOG_ERR, "fell behind the message log by %llu entries: closing "
+        "%zu clients with a recover reason", (unsigned long long)lost,
+        (size_t)wrk_ctr[CTR_clients]);
+    while ((cl = cli_first()) != NULL) {
+        WRK_INC(recover_closes);
+        cli_kick(cl, CLI_CLOSE_RECOVER, "recover");
+    }
+}
+
+void
+fan_drain(void)
+{
+    struct mlog_entry e;
+
+    for (int i = 0; i < FAN_BATCH; i++) {
+        int st = mlog_read(F.log, &F.cur, &e, F.buf, F.bufcap);
+        if (st == MLOG_EMPTY)
+            break;
+        if (st == MLOG_E_LAPPED) {
+            fan_lapped(e.lost);
+            continue;
+        }
+        if (st == MLOG_E_BUSY)
+            break; /* producer mid-update; the next wake-up retries */
+        if (st != MLOG_OK) {
+            log_msg(LOG_ERR, "message log read failed: %s; resyncing at "
+                "the head", mlog_status_str(st));
+            mlog_cursor_at_head(F.log, &F.cur);
+            break;
+        }
+        WRK_INC(log_entries);
+        fan_dispatch(e.seq, e.ts_ms, F.buf, e.len);
+    }
+    atomic_store_explicit(&F.me->log_done, F.cur.seq - 1,
+        memory_order_release);
+    if (mlog_head(F.log) > F.cur.seq)
+        event_active(F.more, 0, 0); /* more after other events had a turn */
+}
+
+static void
+fan_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t n;
+
+    (void)what;
+    (void)arg;
+    if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+        log_errno(LOG_ERR, "read(eventfd)");
+    fan_drain();
+}
+
+static void
+fan_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    fan_drain();
+}

@@ -1,0 +1,41 @@
+/*
+ * Fan-out: a worker reads the shared message log when the master wakes it
+ * (eventfd), in batches, and delivers each entry to its local clients:
+ * room members, a user's connections, or everyone. Wire frames are built
+ * once per message per protocol (the protocols cache them in fan_msg).
+ */
+#ifndef WSGATE_WORKER_FAN_H
+#define WSGATE_WORKER_FAN_H
+
+#include <stdint.h>
+
+#include "common/msg.h"
+
+struct event_base;
+struct mlog;
+struct shm_worker;
+struct ws_frame;
+
+/* One log entry being delivered, with the protocols' encoded frames. */
+struct fan_msg {
+    uint64_t seq;
+    int64_t ts_ms;
+    struct msg_view v;
+    /* /ws JSON: frame for the room in wsj_room (re-encoded per room). */
+    struct ws_frame *wsj;
+    const void *wsj_room;
+    int wsj_room_set;
+    /* Socket.IO: one frame for all recipients. */
+    struct ws_frame *sio;
+    void *sio_poll; /* polling-transport encoding */
+};
+
+/* Start reading log from its current head; woken through evfd (taken).
+ * me is this worker's record (log_done and control results). */
+int fan_init(struct event_base *base, struct mlog *log, int evfd,
+    struct shm_worker *me);
+
+/* Read and deliver everything pending (also called after start). */
+void fan_drain(void);
+
+#endif
