@@ -235,19 +235,30 @@ conn_count(void)
     return C.count;
 }
 
+/* Slow-consumer check: output the peer has not taken exceeds the bound.
+ * Returns 1 (c was ended through on_overflow) or 0. */
+static int
+conn_over(struct conn *c)
+{
+    if (c->out == NULL || C.max_out == 0 || (c->flags & CONN_F_OVER)
+        || evbuffer_get_length(c->out) <= C.max_out)
+        return 0;
+    WRK_INC(slow_consumer_closes);
+    c->flags |= CONN_F_OVER;
+    if (c->proto->on_overflow)
+        c->proto->on_overflow(c);
+    else
+        conn_close(c, "slow consumer: outbound buffer over its bound");
+    return 1;
+}
+
 int
 conn_mark_dirty(struct conn *c)
 {
-    if (c->out && C.max_out && !(c->flags & CONN_F_OVER)
-        && evbuffer_get_length(c->out) > C.max_out) {
-        WRK_INC(slow_consumer_closes);
-        c->flags |= CONN_F_OVER;
-        if (c->proto->on_overflow)
-            c->proto->on_overflow(c);
-        else
-            conn_close(c, "slow consumer: outbound buffer over its bound");
+    /* The bound applies to what the peer leaves unread: while the socket
+     * still takes data (no write wait), the flush tries first. */
+    if ((c->flags & CONN_F_WWAIT) && conn_over(c))
         return -1;
-    }
     if (c->flags & (CONN_F_DIRTY | CONN_F_WWAIT))
         return 0;
     c->flags |= CONN_F_DIRTY;
@@ -292,7 +303,7 @@ conn_flush(struct conn *c)
         if ((size_t)n < len) {
             c->flags |= CONN_F_WWAIT;
             event_add(&c->wev, NULL);
-            return 0;
+            return conn_over(c) ? -1 : 0;
         }
     }
     if ((c->flags & CONN_F_CLOSING) && !(c->flags & CONN_F_SHUT)) {
