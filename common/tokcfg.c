@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "common/config.h"
 #include "common/glob.h"
 #include "common/tokcfg.h"
@@ -40,6 +44,17 @@ tokcfg_read_key(struct tokcfg *t, const char *path, char *err, size_t errlen)
     }
     t->keybuf[n] = '\0';
     t->keylen = n;
+    /* Refuse at load time a key OpenSSL cannot use, rather than failing
+     * every token later. */
+    BIO *bio = BIO_new_mem_buf(t->keybuf, (int)n);
+    EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (pk == NULL) {
+        snprintf(err, errlen, "key 'jwt_public_key': %s holds no PEM public "
+            "key OpenSSL can read", path);
+        return -1;
+    }
+    EVP_PKEY_free(pk);
     return 0;
 }
 

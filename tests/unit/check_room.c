@@ -98,7 +98,7 @@ START_TEST(room_top_orders_by_members)
     int o[10];
     struct room_member *l[10] = {0};
     const struct room *top[3];
-    char name[8];
+    char name[16];
 
     for (int i = 0; i < 10; i++)
         for (int r = 0; r <= i % 5; r++) {
