@@ -41,6 +41,8 @@
 
 struct sup_slot {
     int fd;              /* public listener; -1 when closed */
+    int hof[2];          /* hand-off socketpair: [0] read by the slot's
+                          * worker, [1] written by every worker */
     int rec;             /* shm record of the current worker, -1 if none */
     unsigned failures;   /* quick deaths in a row */
     int64_t delay_ms;    /* delay before the next respawn */
@@ -95,10 +97,14 @@ sup_nslots(const struct cfg *c)
     return (unsigned)n;
 }
 
-/* Open one listening socket on host:port. reuseport for public slots. */
+/* Open one listening socket on host:port. reuseport for public slots;
+ * probe binds without it, to find out whether anyone else holds the port
+ * (SO_REUSEPORT would otherwise let a second gateway of the same user
+ * share it silently) and closes it again. */
 static int
 sup_listen(const char *host, int port, int backlog, int reuseport)
 {
+    int probe = backlog == 0;
     struct addrinfo hints = {0}, *ai = NULL;
     char ps[8];
     int fd = -1, on = 1, e;
@@ -120,11 +126,16 @@ sup_listen(const char *host, int port, int backlog, int reuseport)
         || (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
                              sizeof(on)) == -1)
         || bind(fd, ai->ai_addr, ai->ai_addrlen) == -1
-        || listen(fd, backlog) == -1) {
-        log_errno(LOG_ERR, "bind/listen on %s:%d", host, port);
+        || (!probe && listen(fd, backlog) == -1)) {
+        log_errno(LOG_ERR, "bind/listen on %s:%d%s", host, port, probe
+            ? " (is another process listening on it?)" : "");
         goto fail;
     }
     freeaddrinfo(ai);
+    if (probe) {
+        close(fd);
+        return 0;
+    }
     return fd;
 fail:
     if (fd != -1)
@@ -133,11 +144,26 @@ fail:
     return -1;
 }
 
-/* Make sure slots [0, n) have listeners on bind:port. */
+/* Make sure slots [0, n) have listeners on bind:port and hand-off
+ * sockets (kept for the master's life, like the listeners, so requests
+ * queued for a slot survive its worker's respawn). */
 static int
 sup_open_slots(const struct cfg *c, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
+        if (S.slot[i].hof[0] == -1) {
+            int sz = 1 << 20;
+            if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK
+                    | SOCK_CLOEXEC, 0, S.slot[i].hof) == -1) {
+                log_errno(LOG_ERR, "socketpair() for slot %u hand-offs", i);
+                S.slot[i].hof[0] = S.slot[i].hof[1] = -1;
+                return -1;
+            }
+            setsockopt(S.slot[i].hof[1], SOL_SOCKET, SO_SNDBUF, &sz,
+                sizeof(sz));
+            setsockopt(S.slot[i].hof[0], SOL_SOCKET, SO_RCVBUF, &sz,
+                sizeof(sz));
+        }
         if (S.slot[i].fd != -1)
             continue;
         S.slot[i].fd = sup_listen(CFG_STR(c, bind), (int)CFG_NUM(c, port),
@@ -156,8 +182,10 @@ sup_bind(const struct cfg *c)
     for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
         S.slot[i].fd = -1;
         S.slot[i].rec = -1;
+        S.slot[i].hof[0] = S.slot[i].hof[1] = -1;
     }
-    if (sup_open_slots(c, n) == -1)
+    if (sup_listen(CFG_STR(c, bind), (int)CFG_NUM(c, port), 0, 0) == -1
+        || sup_open_slots(c, n) == -1)
         goto fail;
     S.admin_fd = sup_listen(c->admin_host, c->admin_port, 128, 0);
     if (S.admin_fd == -1)
@@ -178,8 +206,19 @@ fail:
 /* In a new worker: close every descriptor it must not hold (other slots'
  * listeners, the admin socket and its connections, the master's loop), so
  * a socket the master closes is really closed. */
+static int
+sup_child_keeps(int fd, unsigned slot)
+{
+    if (fd == S.slot[slot].fd || fd == S.slot[slot].hof[0])
+        return 1;
+    for (unsigned i = 0; i < S.nslots; i++)
+        if (fd == S.slot[i].hof[1])
+            return 1;
+    return 0;
+}
+
 static void
-sup_child_close_fds(int keep_listen, int keep_evfd)
+sup_child_close_fds(unsigned slot, int keep_evfd)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
@@ -190,8 +229,8 @@ sup_child_close_fds(int keep_listen, int keep_evfd)
     dfd = dirfd(d);
     while ((e = readdir(d)) != NULL) {
         int fd = atoi(e->d_name);
-        if (e->d_name[0] == '.' || fd <= 2 || fd == dfd || fd == keep_listen
-            || fd == keep_log || fd == keep_evfd)
+        if (e->d_name[0] == '.' || fd <= 2 || fd == dfd
+            || sup_child_keeps(fd, slot) || fd == keep_log || fd == keep_evfd)
             continue;
         close(fd);
     }
@@ -239,8 +278,12 @@ sup_spawn(unsigned slot)
         signal(SIGPIPE, SIG_IGN);
         sigprocmask(SIG_SETMASK, &old, NULL);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        sup_child_close_fds(s->fd, S.evfd[rec]);
-        wrk_main(S.cfg, S.shm, S.log, rec, slot, s->fd, S.evfd[rec]);
+        int hof_send[SHM_MAX_WORKERS];
+        for (unsigned i = 0; i < S.nslots; i++)
+            hof_send[i] = S.slot[i].hof[1];
+        sup_child_close_fds(slot, S.evfd[rec]);
+        wrk_main(S.cfg, S.shm, S.log, rec, slot, s->fd, S.evfd[rec],
+            s->hof[0], hof_send, S.nslots);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid == -1) {
@@ -682,6 +725,9 @@ out:
     for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
         if (S.slot[i].fd != -1)
             close(S.slot[i].fd);
+        for (int k = 0; k < 2; k++)
+            if (S.slot[i].hof[k] != -1)
+                close(S.slot[i].hof[k]);
         if (S.slot[i].respawn)
             event_free(S.slot[i].respawn);
     }

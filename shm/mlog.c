@@ -64,6 +64,25 @@ struct mlog_loc {
     uint64_t ts;
 };
 
+/* Gathers bytes into whole words stored with relaxed atomics. */
+struct mlog_wr {
+    struct mlog *m;
+    uint64_t off;
+    uint64_t acc;
+    unsigned fill;
+};
+
+static int mlog_cap_ok(uint64_t cap);
+static int mlog_hdr_ok(const struct mlog *m);
+static inline uint64_t mlog_esize(uint64_t len);
+static inline uint64_t mlog_word(const struct mlog *m, uint64_t off);
+static inline void mlog_put(struct mlog *m, uint64_t off, uint64_t v);
+static void mlog_ctl_begin(struct mlog *m);
+static void mlog_ctl_end(struct mlog *m);
+static void mlog_wr_bytes(struct mlog_wr *w, const unsigned char *p,
+    size_t n);
+static void mlog_copy_out(const struct mlog *m, uint64_t off,
+    unsigned char *dst, uint32_t len);
 static void mlog_evict(struct mlog *m, uint64_t hs, uint64_t hp,
     uint64_t end);
 static int mlog_ctl_read(const struct mlog *m, struct mlog_ctl *c);
@@ -71,56 +90,6 @@ static int mlog_locate(const struct mlog *m, uint64_t cap, uint64_t pos,
     uint64_t seq, struct mlog_loc *loc);
 static int mlog_resync(const struct mlog *m, struct mlog_cursor *cur,
     struct mlog_entry *out);
-
-static int
-mlog_cap_ok(uint64_t cap)
-{
-    return cap >= MLOG_MIN_CAPACITY && cap <= MLOG_MAX_CAPACITY
-        && (cap & (cap - 1)) == 0;
-}
-
-static int
-mlog_hdr_ok(const struct mlog *m)
-{
-    return m->magic == MLOG_MAGIC && m->version == MLOG_LAYOUT_VERSION
-        && m->hdr_size == sizeof(struct mlog) && mlog_cap_ok(m->capacity);
-}
-
-static inline uint64_t
-mlog_esize(uint64_t len)
-{
-    return MLOG_EHDR + ((len + 7) & ~(uint64_t)7);
-}
-
-static inline uint64_t
-mlog_word(const struct mlog *m, uint64_t off)
-{
-    return atomic_load_explicit(&m->data[off / 8], memory_order_relaxed);
-}
-
-static inline void
-mlog_put(struct mlog *m, uint64_t off, uint64_t v)
-{
-    atomic_store_explicit(&m->data[off / 8], v, memory_order_relaxed);
-}
-
-/* Seqlock writer side for the control words (producer only). */
-static void
-mlog_ctl_begin(struct mlog *m)
-{
-    uint64_t v = atomic_load_explicit(&m->ver, memory_order_relaxed);
-
-    atomic_store_explicit(&m->ver, v + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-}
-
-static void
-mlog_ctl_end(struct mlog *m)
-{
-    uint64_t v = atomic_load_explicit(&m->ver, memory_order_relaxed);
-
-    atomic_store_explicit(&m->ver, v + 1, memory_order_release);
-}
 
 size_t
 mlog_size(size_t capacity)
@@ -181,43 +150,6 @@ mlog_append(struct mlog *m, uint16_t kind, const void *payload,
     return mlog_append_v(m, kind, &iov, 1, ts_ms);
 }
 
-/* Gathers bytes into whole words stored with relaxed atomics. */
-struct mlog_wr {
-    struct mlog *m;
-    uint64_t off;
-    uint64_t acc;
-    unsigned fill;
-};
-
-static void
-mlog_wr_bytes(struct mlog_wr *w, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        size_t k;
-
-        if (w->fill == 0) {
-            for (; n >= 8; p += 8, n -= 8, w->off += 8) {
-                uint64_t v;
-                memcpy(&v, p, 8);
-                mlog_put(w->m, w->off, v);
-            }
-            if (n == 0)
-                break;
-        }
-        k = 8 - w->fill < n ? 8 - w->fill : n;
-        memcpy((unsigned char *)&w->acc + w->fill, p, k);
-        w->fill += (unsigned)k;
-        p += k;
-        n -= k;
-        if (w->fill == 8) {
-            mlog_put(w->m, w->off, w->acc);
-            w->off += 8;
-            w->acc = 0;
-            w->fill = 0;
-        }
-    }
-}
-
 uint64_t
 mlog_append_v(struct mlog *m, uint16_t kind, const struct iovec *iov,
     int iovcnt, int64_t ts_ms)
@@ -227,7 +159,7 @@ mlog_append_v(struct mlog *m, uint16_t kind, const struct iovec *iov,
     uint32_t max = MLOG_MAX_LEN(cap);
     struct mlog_wr w;
 
-    if (iovcnt < 0)
+    if (iovcnt < 0 || !mlog_hdr_ok(m))
         return 0;
     for (int i = 0; i < iovcnt; i++) {
         if (iov[i].iov_len > max || total + iov[i].iov_len > max)
@@ -356,25 +288,10 @@ mlog_read(const struct mlog *m, struct mlog_cursor *cur,
         bad = mlog_locate(m, cap, cur->pos, cur->seq, &loc);
         if (!bad) {
             len = (uint32_t)loc.meta;
-            if (len > buflen) {
+            if (len > buflen)
                 r = MLOG_E_TOOSMALL;
-            } else {
-                const _Atomic uint64_t *src =
-                    &m->data[(loc.off + MLOG_EHDR) / 8];
-                unsigned char *dst = buf;
-                uint32_t i;
-
-                for (i = 0; i + 8 <= len; i += 8) {
-                    uint64_t v = atomic_load_explicit(src++,
-                        memory_order_relaxed);
-                    memcpy(dst + i, &v, 8);
-                }
-                if (i < len) {
-                    uint64_t v = atomic_load_explicit(src,
-                        memory_order_relaxed);
-                    memcpy(dst + i, &v, len - i);
-                }
-            }
+            else
+                mlog_copy_out(m, loc.off + MLOG_EHDR, buf, len);
         }
         /* Validate the copy: see the protocol at the top. */
         atomic_thread_fence(memory_order_acquire);
@@ -573,4 +490,101 @@ mlog_resync(const struct mlog *m, struct mlog_cursor *cur,
         return MLOG_RETRY;
     }
     return MLOG_E_CORRUPT;
+}
+
+static int
+mlog_cap_ok(uint64_t cap)
+{
+    return cap >= MLOG_MIN_CAPACITY && cap <= MLOG_MAX_CAPACITY
+        && (cap & (cap - 1)) == 0;
+}
+
+static int
+mlog_hdr_ok(const struct mlog *m)
+{
+    return m->magic == MLOG_MAGIC && m->version == MLOG_LAYOUT_VERSION
+        && m->hdr_size == sizeof(struct mlog) && mlog_cap_ok(m->capacity);
+}
+
+static inline uint64_t
+mlog_esize(uint64_t len)
+{
+    return MLOG_EHDR + ((len + 7) & ~(uint64_t)7);
+}
+
+static inline uint64_t
+mlog_word(const struct mlog *m, uint64_t off)
+{
+    return atomic_load_explicit(&m->data[off / 8], memory_order_relaxed);
+}
+
+static inline void
+mlog_put(struct mlog *m, uint64_t off, uint64_t v)
+{
+    atomic_store_explicit(&m->data[off / 8], v, memory_order_relaxed);
+}
+
+/* Seqlock writer side for the control words (producer only). */
+static void
+mlog_ctl_begin(struct mlog *m)
+{
+    uint64_t v = atomic_load_explicit(&m->ver, memory_order_relaxed);
+
+    atomic_store_explicit(&m->ver, v + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void
+mlog_ctl_end(struct mlog *m)
+{
+    uint64_t v = atomic_load_explicit(&m->ver, memory_order_relaxed);
+
+    atomic_store_explicit(&m->ver, v + 1, memory_order_release);
+}
+
+static void
+mlog_wr_bytes(struct mlog_wr *w, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        size_t k;
+
+        if (w->fill == 0) {
+            for (; n >= 8; p += 8, n -= 8, w->off += 8) {
+                uint64_t v;
+                memcpy(&v, p, 8);
+                mlog_put(w->m, w->off, v);
+            }
+            if (n == 0)
+                break;
+        }
+        k = 8 - w->fill < n ? 8 - w->fill : n;
+        memcpy((unsigned char *)&w->acc + w->fill, p, k);
+        w->fill += (unsigned)k;
+        p += k;
+        n -= k;
+        if (w->fill == 8) {
+            mlog_put(w->m, w->off, w->acc);
+            w->off += 8;
+            w->acc = 0;
+            w->fill = 0;
+        }
+    }
+}
+
+/* Reader: copy len payload bytes at off out of the ring, word by word. */
+static void
+mlog_copy_out(const struct mlog *m, uint64_t off, unsigned char *dst,
+    uint32_t len)
+{
+    const _Atomic uint64_t *src = &m->data[off / 8];
+    uint32_t i;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        uint64_t v = atomic_load_explicit(src++, memory_order_relaxed);
+        memcpy(dst + i, &v, 8);
+    }
+    if (i < len) {
+        uint64_t v = atomic_load_explicit(src, memory_order_relaxed);
+        memcpy(dst + i, &v, len - i);
+    }
 }

@@ -94,13 +94,16 @@ struct mlog_entry {
 size_t mlog_size(size_t capacity);
 
 /* Master, once, before fork: lay out an empty ring in mem, which must be
- * 8-byte aligned (64 keeps the producer words on one cache line), hold mlog_size(capacity) bytes and stay
- * mapped for the ring's life. The data area is not cleared. Borrows mem.
- * Returns 0, or -1 with errno EINVAL for a bad capacity or alignment. */
+ * 8-byte aligned (64 keeps the producer words on one cache line), hold
+ * mlog_size(capacity) bytes and stay mapped for the ring's life. The data
+ * area is not cleared. Borrows mem. Returns 0, or -1 with errno EINVAL for
+ * a bad capacity or alignment. */
 int mlog_init(void *mem, size_t capacity);
 
 /* Reader, once after attaching: sanity-check the shared header against the
- * length of memory mapped for it. Returns MLOG_OK or MLOG_E_CORRUPT. */
+ * length of memory mapped for it. Returns MLOG_OK or MLOG_E_CORRUPT. The
+ * capacity is trusted after this; a later change to it is caught by
+ * cursors set before the change. */
 int mlog_check(const struct mlog *m, size_t memlen);
 
 /* Largest payload one entry may hold (MLOG_MAX_LEN of the capacity). */
@@ -109,7 +112,7 @@ uint32_t mlog_max_len(const struct mlog *m);
 /* Producer (the master, single writer): append one entry and publish it.
  * Evicts the oldest entries as needed. Copies payload (borrowed; may be
  * NULL when len is 0). Never blocks. Returns the entry's seq, or 0 when len
- * exceeds mlog_max_len. */
+ * exceeds mlog_max_len or the header fails its sanity check. */
 uint64_t mlog_append(struct mlog *m, uint16_t kind, const void *payload,
     uint32_t len, int64_t ts_ms);
 

@@ -35,6 +35,7 @@ enum {
     CONN_F_CLOSING = 1u << 2, /* close once output is written */
     CONN_F_SHUT = 1u << 3,    /* write side shut down, draining input */
     CONN_F_OVER = 1u << 4,    /* slow consumer: bound no longer checked */
+    CONN_F_GONE = 1u << 5,    /* conn_close_later: on the reap list */
 };
 
 struct conn {
@@ -61,6 +62,7 @@ static struct {
     struct event *flush_ev;
     size_t max_out;
     struct conn_tq closing;
+    struct conn *reap;            /* conn_close_later, via dnext */
 } C = {.closing = {.timeout_ms = CONN_LINGER_MS,
            .reason = "peer did not read the final bytes in time"}};
 
@@ -122,6 +124,12 @@ conn_new(int fd, const struct conn_proto *p, void *st)
     return c;
 }
 
+int
+conn_fd(const struct conn *c)
+{
+    return c->fd;
+}
+
 const char *
 conn_peer(const struct conn *c)
 {
@@ -176,6 +184,39 @@ conn_close(struct conn *c, const char *reason)
     free(c);
     C.count--;
     WRK_DEC(conn_open);
+}
+
+void
+conn_close_later(struct conn *c, const char *reason)
+{
+    if (c->flags & CONN_F_GONE)
+        return;
+    conn_unlink_dirty(c);
+    conn_tq_del(c);
+    event_del(&c->rev);
+    event_del(&c->wev);
+    c->flags |= CONN_F_GONE | CONN_F_CLOSING | CONN_F_OVER;
+    c->close_reason = reason;
+    c->dnext = C.reap;
+    C.reap = c;
+    event_active(C.flush_ev, 0, 0);
+}
+
+struct conn *
+conn_adopt(int fd, const struct conn_proto *p, void *st, const void *data,
+    size_t n)
+{
+    struct conn *c = conn_new(fd, p, st);
+
+    if (c == NULL)
+        return NULL;
+    if (n && (conn_in(c) == NULL || evbuffer_add(c->in, data, n) == -1)) {
+        conn_close(c, "out of memory adopting a connection");
+        return NULL;
+    }
+    if (n && c->proto->on_read(c) == -1)
+        return NULL;
+    return c;
 }
 
 void
@@ -255,6 +296,8 @@ conn_over(struct conn *c)
 int
 conn_mark_dirty(struct conn *c)
 {
+    if (c->flags & CONN_F_GONE)
+        return 0;
     /* The bound applies to what the peer leaves unread: while the socket
      * still takes data (no write wait), the flush tries first. */
     if ((c->flags & CONN_F_WWAIT) && conn_over(c))
@@ -329,6 +372,12 @@ conn_flush_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
+    while (C.reap) {
+        struct conn *c = C.reap;
+        C.reap = c->dnext;
+        c->dnext = NULL;
+        conn_close(c, c->close_reason);
+    }
     while (C.dirty) {
         struct conn *c = C.dirty;
         conn_unlink_dirty(c);

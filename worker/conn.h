@@ -41,13 +41,22 @@ struct conn_tq {
 /* Set up the connection layer on base. Borrows base. 0 or -1. */
 int conn_init(struct event_base *base, size_t max_outbound);
 
-/* Wrap an accepted socket (takes fd) with protocol p and state st.
+/* Wrap an accepted socket (takes fd) with protocol p and state st; data
+ * (n bytes, copied; may be NULL) is put in its input as if read, for a
+ * connection handed over by another worker.
  * Returns the connection or NULL (fd closed, logged). */
 struct conn *conn_new(int fd, const struct conn_proto *p, void *st);
+struct conn *conn_adopt(int fd, const struct conn_proto *p, void *st,
+    const void *data, size_t n);
 
 /* Close and free c, counting and logging reason at info. The only way a
  * connection ends; the caller must not touch c afterwards. */
 void conn_close(struct conn *c, const char *reason);
+
+/* Close c's descriptor later in this loop iteration without writing or
+ * shutting anything down (the socket lives on elsewhere, e.g. after a
+ * hand-off to another worker). Safe to call from inside c's callbacks. */
+void conn_close_later(struct conn *c, const char *reason);
 
 /* Close c once its queued output is written: then shut down the write
  * side and discard input until the peer closes (so unread input does not
@@ -94,6 +103,9 @@ int conn_closing(const struct conn *c);
 
 /* Connections currently open in this worker. */
 size_t conn_count(void);
+
+/* The socket of c (borrowed). */
+int conn_fd(const struct conn *c);
 
 /* The peer address as text (for logs). */
 const char *conn_peer(const struct conn *c);

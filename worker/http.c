@@ -17,6 +17,8 @@
 #include "shm/shm.h"
 #include "worker/conn.h"
 #include "worker/echo.h"
+#include "worker/eng.h"
+#include "worker/skt.h"
 #include "worker/http.h"
 #include "worker/wrk.h"
 #include "worker/ws.h"
@@ -73,6 +75,30 @@ http_accept(int fd)
 }
 
 void
+http_adopt(int fd, const void *data, size_t n)
+{
+    struct http_st *st = calloc(1, sizeof(*st));
+    struct conn *c;
+
+    if (st == NULL) {
+        close(fd);
+        return;
+    }
+    c = conn_adopt(fd, &http_proto, st, NULL, 0);
+    if (c == NULL) {
+        free(st);
+        return;
+    }
+    conn_tq_add(&H.head_q, c);
+    if (n && (conn_in(c) == NULL || evbuffer_add(conn_in(c), data, n) == -1)) {
+        conn_close(c, "out of memory adopting a connection");
+        return;
+    }
+    if (n)
+        (void)http_on_read(c);
+}
+
+void
 http_tick(int64_t now_ms)
 {
     conn_tq_expire(&H.head_q, now_ms);
@@ -91,6 +117,14 @@ http_on_free(struct conn *c)
     free(conn_state(c));
 }
 
+void
+http_release(struct conn *c)
+{
+    conn_tq_del(c);
+    free(conn_state(c));
+    conn_set_proto(c, &http_proto, NULL);
+}
+
 static const char *
 http_reason(int status)
 {
@@ -99,7 +133,9 @@ http_reason(int status)
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
+    case 204: return "No Content";
     case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
@@ -154,6 +190,15 @@ http_route(struct conn *c, const struct hh_req *r)
 {
     if (http_path_is(r, "/ws")) {
         (void)ws_upgrade(c, r, r->head_len, &wsj_app);
+        return;
+    }
+    if (http_path_is(r, "/socket.io/")) {
+        eng_request(c, r, r->head_len, CFG_NUM(H.cfg, echo_app)
+            ? &skt_echo_app : &skt_app);
+        return;
+    }
+    if (CFG_NUM(H.cfg, echo_app) && http_path_is(r, "/engine.io/")) {
+        eng_request(c, r, r->head_len, &skt_raw_echo_app);
         return;
     }
     if (CFG_NUM(H.cfg, echo_app) && http_path_is(r, "/echo")) {

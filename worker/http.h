@@ -19,8 +19,17 @@ int http_init(const struct cfg *c, struct shm_segment *seg);
 /* Start serving an accepted socket (takes fd). */
 void http_accept(int fd);
 
+/* Serve a socket handed over by another worker; data[0..n) was already
+ * read from it (copied). */
+void http_adopt(int fd, const void *data, size_t n);
+
 /* Expire connections whose head did not arrive in time. */
 void http_tick(int64_t now_ms);
+
+/* Stop treating c as an HTTP request connection (free the head parser,
+ * cancel the head deadline) before another module takes it over with
+ * conn_set_proto. */
+void http_release(struct conn *c);
 
 /* Send a complete HTTP/1.1 response with a JSON error body
  * {"ok":false,"error":{"code":code,"message":msg}} and close after it is

@@ -23,9 +23,12 @@
 #include "shm/shm.h"
 #include "worker/cli.h"
 #include "worker/conn.h"
+#include "worker/eng.h"
 #include "worker/fan.h"
+#include "worker/hof.h"
 #include "worker/http.h"
 #include "worker/wrk.h"
+#include "worker/skt.h"
 #include "worker/ws.h"
 #include "worker/wsj.h"
 
@@ -237,7 +240,8 @@ wrk_signals(void)
 
 void
 wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
-    int rec, unsigned slot, int listen_fd, int evfd)
+    int rec, unsigned slot, int listen_fd, int evfd, int hof_recv,
+    const int *hof_send, unsigned nslots)
 {
     char role[16];
     struct timeval tick = {0, WRK_TICK_MS * 1000};
@@ -264,12 +268,15 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || conn_init(W.base, (size_t)CFG_NUM(c, max_outbound_buffer)) == -1
         || http_init(c, seg) == -1 || ws_init(c) == -1
         || cli_init(W.base, c) == -1
-        || fan_init(W.base, log, evfd, W.me) == -1 || event_add(W.ev_tick, &tick) == -1
+        || fan_init(W.base, log, evfd, W.me) == -1
+        || eng_init(W.base, c, slot) == -1
+        || hof_init(W.base, hof_recv, hof_send, nslots) == -1 || event_add(W.ev_tick, &tick) == -1
         || event_add(W.ev_accept, NULL) == -1) {
         log_msg(LOG_ERR, "worker setup failed");
         exit(WSG_EXIT_FATAL);
     }
     wsj_init(W.base, c);
+    skt_init(W.base, c);
     W.last_beat = wsg_mono_ms();
     shm_worker_beat(W.me, W.last_beat);
     log_msg(LOG_DEBUG, "worker ready on slot %u, up to %ld connections",

@@ -20,13 +20,14 @@ extern uint64_t wrk_ctr[CTR__COUNT];
 #define WRK_ADD(id, n) (wrk_ctr[CTR_##id] += (uint64_t)(n))
 #define WRK_DEC(id) (wrk_ctr[CTR_##id]--)
 
-/* Run worker `slot` in shm record `rec`, accepting on listen_fd and
- * reading the message log when evfd fires. Borrows c, seg and log
+/* Run worker `slot` in shm record `rec`, accepting on listen_fd,
+ * reading the message log when evfd fires, and taking hand-offs on
+ * hof_recv (hof_send[0..nslots) reach every slot). Borrows c, seg and log
  * (inherited from the master). Exits the process: 0 after a graceful
  * stop, WSG_EXIT_FATAL if it cannot start. */
 void wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
-    int rec, unsigned slot, int listen_fd, int evfd)
-    __attribute__((noreturn));
+    int rec, unsigned slot, int listen_fd, int evfd, int hof_recv,
+    const int *hof_send, unsigned nslots) __attribute__((noreturn));
 
 /* Shared-memory segment of this worker (for /socket-status). */
 struct shm_segment *wrk_shm(void);

@@ -251,6 +251,13 @@ ws_frame_new(unsigned opcode, const void *p, size_t n)
     return f;
 }
 
+const unsigned char *
+ws_frame_payload(const struct ws_frame *f, size_t *n)
+{
+    *n = f->payload_len;
+    return f->payload;
+}
+
 void
 ws_frame_unref(struct ws_frame *f)
 {
@@ -650,6 +657,7 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
         conn_close(c, "out of memory upgrading");
         return -1;
     }
+    http_release(c);
     conn_set_proto(c, &ws_proto, w);
     conn_tq_add(&WS.idle_q, c);
     WRK_INC(ws_handshakes);

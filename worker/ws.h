@@ -65,6 +65,9 @@ int ws_send_frame(struct conn *c, struct ws_frame *f);
 
 void ws_frame_unref(struct ws_frame *f);
 
+/* The message payload of f (borrowed) and its length. */
+const unsigned char *ws_frame_payload(const struct ws_frame *f, size_t *n);
+
 /* Pings for idle connections, close after ping_timeout. */
 void ws_tick(int64_t now_ms);
 

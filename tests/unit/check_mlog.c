@@ -466,10 +466,32 @@ START_TEST(mlog_corrupt_shared_memory_is_reported_not_fatal)
 }
 END_TEST
 
-/* Shared between the test and its forked reader. */
+/* A producer that died (or stalls) between the seqlock stores: readers
+ * that only need head_seq keep reading; positioning reports BUSY. */
+START_TEST(mlog_producer_stuck_mid_update_reports_busy)
+{
+    struct mlog_cursor c, c2;
+    struct mlog_entry e;
+    unsigned char buf[64];
+
+    m = ring_new(1024);
+    ck_assert_int_eq(mlog_cursor_at_head(m, &c), MLOG_OK);
+    append_pat(m, 1, 16);
+    atomic_fetch_add(&m->ver, 1);
+    ck_assert_int_eq(mlog_cursor_at_head(m, &c2), MLOG_E_BUSY);
+    ck_assert_int_eq(mlog_cursor_at_seq(m, 1, &c2), MLOG_E_BUSY);
+    ck_assert_int_eq(mlog_read(m, &c, &e, buf, sizeof(buf)), MLOG_OK);
+    ck_assert(entry_ok(&e, buf, 1, 16));
+    ck_assert_int_eq(mlog_read(m, &c, &e, buf, sizeof(buf)), MLOG_EMPTY);
+    atomic_fetch_add(&m->ver, 1);
+    ck_assert_int_eq(mlog_cursor_at_head(m, &c2), MLOG_OK);
+}
+END_TEST
+
+/* Shared between the test and its forked readers. */
 struct race {
     _Atomic int ready, done;
-    _Atomic uint64_t reads, laps, lost;
+    _Atomic uint64_t reads, laps, lost, edge_reads, edge_torn;
 };
 
 enum {
@@ -477,9 +499,12 @@ enum {
     RACE_TOTAL, RACE_NONE
 };
 
+#define RACE_CAP 4096
+#define RACE_MAX 1000 /* the most a 4096-byte ring takes */
 #define RACE_N 200000
-#define RACE_MAX 400
+#define RACE_PAUSE 1024
 
+/* Reads in order, as a worker does: every entry intact, every gap a lap. */
 static int
 race_reader(struct mlog *r, struct race *sh)
 {
@@ -491,7 +516,7 @@ race_reader(struct mlog *r, struct race *sh)
     if (mlog_cursor_at_head(r, &c) != MLOG_OK)
         return RACE_STATUS;
     start = want = c.seq;
-    atomic_store(&sh->ready, 1);
+    atomic_fetch_add(&sh->ready, 1);
     for (;;) {
         int done = atomic_load(&sh->done);
         int st = mlog_read(r, &c, &e, buf, sizeof(buf));
@@ -522,39 +547,94 @@ race_reader(struct mlog *r, struct race *sh)
     return reads > 0 ? RACE_OK : RACE_NONE;
 }
 
-START_TEST(mlog_forked_reader_sees_intact_entries_or_laps)
+/* Keeps jumping to the oldest entry, the one the producer overwrites next,
+ * so that copies race the overwrite: nothing torn may come back as OK. */
+static int
+race_edge_reader(struct mlog *r, struct race *sh)
 {
-    struct race *sh;
-    int st;
-    pid_t pid;
+    static unsigned char buf[RACE_MAX];
+    struct mlog_cursor c;
+    struct mlog_entry e;
+    uint64_t reads = 0, torn = 0;
 
-    m = ring_new(8192);
-    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(sh, MAP_FAILED);
-    memset(sh, 0, sizeof(*sh));
-    pid = fork();
+    atomic_fetch_add(&sh->ready, 1);
+    while (!atomic_load(&sh->done)) {
+        int st = mlog_cursor_at_seq(r, mlog_tail(r), &c);
+
+        if (st != MLOG_OK && st != MLOG_E_LAPPED && st != MLOG_E_BUSY)
+            return RACE_STATUS;
+        for (int i = 0; i < 4 && st != MLOG_E_BUSY; i++) {
+            st = mlog_read(r, &c, &e, buf, sizeof(buf));
+            if (st == MLOG_OK) {
+                if (!entry_ok(&e, buf, e.seq, len_for(e.seq, RACE_MAX)))
+                    return RACE_PAYLOAD;
+                reads++;
+            } else if (st == MLOG_E_LAPPED) {
+                torn++;
+            } else if (st != MLOG_EMPTY && st != MLOG_E_BUSY) {
+                return RACE_STATUS;
+            }
+        }
+    }
+    atomic_store(&sh->edge_reads, reads);
+    atomic_store(&sh->edge_torn, torn);
+    return reads > 0 ? RACE_OK : RACE_NONE;
+}
+
+static pid_t
+race_fork(int (*fn)(struct mlog *, struct race *), struct race *sh)
+{
+    pid_t pid = fork();
+
     ck_assert_int_ne(pid, -1);
     if (pid == 0) {
         /* Do not outlive a parent whose assertion failed. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        _exit(race_reader(m, sh));
+        _exit(fn(m, sh));
     }
-    while (!atomic_load(&sh->ready))
+    return pid;
+}
+
+static int
+race_verdict(pid_t pid)
+{
+    int st;
+
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+START_TEST(mlog_forked_readers_see_intact_entries_or_laps)
+{
+    struct race *sh;
+    pid_t reader, edge;
+    int v;
+
+    m = ring_new(RACE_CAP);
+    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(sh, MAP_FAILED);
+    memset(sh, 0, sizeof(*sh));
+    reader = race_fork(race_reader, sh);
+    edge = race_fork(race_edge_reader, sh);
+    while (atomic_load(&sh->ready) < 2)
         ;
     for (uint64_t s = 1; s <= RACE_N; s++) {
         ck_assert_uint_eq(append_pat(m, s, len_for(s, RACE_MAX)), s);
-        if (s % 4096 == 0)
-            usleep(200); /* let the reader catch up now and then */
+        if (s % RACE_PAUSE == 0)
+            usleep(100); /* let the in-order reader catch up now and then */
     }
     atomic_store(&sh->done, 1);
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert(WIFEXITED(st));
-    ck_assert_msg(WEXITSTATUS(st) == RACE_OK,
-        "reader verdict %d (reads %lu laps %lu lost %lu)", WEXITSTATUS(st),
-        (unsigned long)atomic_load(&sh->reads),
+    v = race_verdict(reader);
+    ck_assert_msg(v == RACE_OK, "reader verdict %d (reads %lu laps %lu "
+        "lost %lu)", v, (unsigned long)atomic_load(&sh->reads),
         (unsigned long)atomic_load(&sh->laps),
         (unsigned long)atomic_load(&sh->lost));
+    v = race_verdict(edge);
+    ck_assert_msg(v == RACE_OK, "edge reader verdict %d (reads %lu torn %lu)",
+        v, (unsigned long)atomic_load(&sh->edge_reads),
+        (unsigned long)atomic_load(&sh->edge_torn));
     munmap(sh, sizeof(*sh));
 }
 END_TEST
@@ -573,6 +653,7 @@ main(void)
     tcase_add_test(t, mlog_append_v_gathers_parts);
     tcase_add_test(t, mlog_status_names);
     tcase_add_test(t, mlog_corrupt_shared_memory_is_reported_not_fatal);
+    tcase_add_test(t, mlog_producer_stuck_mid_update_reports_busy);
     suite_add_tcase(s, t);
     t = tcase_create("wrap");
     tcase_add_checked_fixture(t, NULL, teardown);
@@ -589,7 +670,7 @@ main(void)
     t = tcase_create("processes");
     tcase_add_checked_fixture(t, NULL, teardown);
     tcase_set_timeout(t, 30);
-    tcase_add_test(t, mlog_forked_reader_sees_intact_entries_or_laps);
+    tcase_add_test(t, mlog_forked_readers_see_intact_entries_or_laps);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

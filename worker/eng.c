@@ -1,0 +1,814 @@
+/*
+ * Engine.IO v4 sessions. A session has one live transport: a held poll
+ * (HTTP long-polling) or a WebSocket. Packets for a polling session are
+ * queued as one 0x1e-separated payload and flushed into the next GET;
+ * the upgrade follows the protocol (2probe/3probe on the new WebSocket, a
+ * pending poll answered with 6, then 5 from the client), after which the
+ * polling transport of that sid is refused. The server pings every
+ * ping_interval and closes a session that does not answer within
+ * ping_timeout. Requests carrying another worker's sid are handed to it
+ * (hof.c). Packet syntax is common/eio.c's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "common/config.h"
+#include "common/eio.h"
+#include "common/hh.h"
+#include "common/log.h"
+#include "common/wsf.h"
+#include "common/wsh.h"
+#include "worker/conn.h"
+#include "worker/eng.h"
+#include "worker/hof.h"
+#include "worker/http.h"
+#include "worker/ws.h"
+#include "worker/wrk.h"
+
+#define ENG_HASH 4096 /* buckets (power of two) */
+
+struct eng {
+    char sid[EIO_SID_LEN + 1];
+    struct eng *hnext;
+    const struct eng_app *app;
+    void *app_st;
+    struct conn *ws;        /* WebSocket transport */
+    struct conn *probe;     /* WebSocket being probed for an upgrade */
+    struct conn *poll;      /* held GET */
+    struct evbuffer *pq;    /* polling payload waiting for a GET */
+    struct event *hb;       /* heartbeat */
+    char *origin;           /* for CORS on held polls */
+    uint8_t polling;
+    uint8_t awaiting_pong;
+    uint8_t upgraded;
+    uint8_t closing;
+};
+
+/* A POST whose body is still arriving. */
+struct eng_post {
+    char sid[EIO_SID_LEN + 1];
+    size_t len;
+    char origin[256];
+};
+
+static void eng_hb_cb(evutil_socket_t fd, short what, void *arg);
+static int eng_ws_open(struct conn *c, const struct hh_req *r);
+static int eng_ws_message(struct conn *c, int binary, const unsigned char *p,
+    size_t n);
+static void eng_ws_close(struct conn *c);
+static int eng_poll_read(struct conn *c);
+static void eng_poll_free(struct conn *c);
+static int eng_post_read(struct conn *c);
+static void eng_post_free(struct conn *c);
+
+static const struct ws_app eng_ws_app;
+static const struct conn_proto eng_poll_proto = {
+    .name = "eio-poll",
+    .on_read = eng_poll_read,
+    .on_free = eng_poll_free,
+};
+static const struct conn_proto eng_post_proto = {
+    .name = "eio-post",
+    .on_read = eng_post_read,
+    .on_free = eng_post_free,
+};
+
+static struct {
+    struct event_base *base;
+    const struct cfg *cfg;
+    unsigned slot;
+    struct eng *tab[ENG_HASH];
+    size_t count;
+    const struct eng_app *pending_app; /* app of the WebSocket being opened */
+} E;
+
+int
+eng_init(struct event_base *base, const struct cfg *c, unsigned slot)
+{
+    E.base = base;
+    E.cfg = c;
+    E.slot = slot;
+    return 0;
+}
+
+static unsigned
+eng_bucket(const char *sid, size_t n)
+{
+    unsigned h = 2166136261u;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)sid[i]) * 16777619u;
+    return h & (ENG_HASH - 1);
+}
+
+static struct eng *
+eng_find(const char *sid, size_t n)
+{
+    if (n != EIO_SID_LEN)
+        return NULL;
+    for (struct eng *s = E.tab[eng_bucket(sid, n)]; s; s = s->hnext)
+        if (memcmp(s->sid, sid, n) == 0)
+            return s;
+    return NULL;
+}
+
+size_t
+eng_count(void)
+{
+    return E.count;
+}
+
+void *
+eng_app_state(struct eng *s)
+{
+    return s->app_st;
+}
+
+void
+eng_set_app_state(struct eng *s, void *st)
+{
+    s->app_st = st;
+}
+
+const char *
+eng_sid(const struct eng *s)
+{
+    return s->sid;
+}
+
+/* Reply to an Engine.IO request with the reference server's JSON error. */
+static void
+eng_http_error(struct conn *c, int status, enum eio_err code)
+{
+    char body[EIO_ERROR_JSON_MAX];
+    size_t n = eio_error_json(code, body, sizeof(body));
+
+    WRK_INC(eio_bad_requests);
+    http_reply(c, status, "application/json", NULL, body,
+        n < sizeof(body) ? n : 0);
+}
+
+/* CORS headers for an allowed browser origin (credentials allowed). */
+static void
+eng_cors(char *out, size_t cap, const char *origin)
+{
+    if (origin && *origin)
+        snprintf(out, cap, "Access-Control-Allow-Origin: %s\r\n"
+            "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
+            origin);
+    else
+        out[0] = '\0';
+}
+
+static void
+eng_reply_payload(struct conn *c, const char *origin, const void *p, size_t n)
+{
+    char extra[512];
+
+    eng_cors(extra, sizeof(extra), origin);
+    http_reply(c, 200, "text/plain; charset=UTF-8", extra, p, n);
+}
+
+/* Answer the held poll with whatever is queued (or noop). */
+static void
+eng_flush_poll(struct eng *s, int force_noop)
+{
+    struct conn *c = s->poll;
+    size_t n = s->pq ? evbuffer_get_length(s->pq) : 0;
+
+    if (c == NULL || (n == 0 && !force_noop))
+        return;
+    s->poll = NULL;
+    conn_set_proto(c, &eng_poll_proto, NULL);
+    if (n == 0) {
+        eng_reply_payload(c, s->origin, "6", 1);
+        return;
+    }
+    eng_reply_payload(c, s->origin, evbuffer_pullup(s->pq, -1), n);
+    evbuffer_drain(s->pq, n);
+}
+
+/* Queue one packet for the polling transport. */
+static int
+eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
+{
+    if (s->pq == NULL && (s->pq = evbuffer_new()) == NULL)
+        return -1;
+    if (evbuffer_get_length(s->pq) > (size_t)CFG_NUM(E.cfg,
+            max_outbound_buffer)) {
+        WRK_INC(slow_consumer_closes);
+        eng_close(s, "slow consumer");
+        return -1;
+    }
+    if (evbuffer_get_length(s->pq) > 0)
+        evbuffer_add(s->pq, "\x1e", 1);
+    if (binary) {
+        size_t bl = eio_b64_len(n);
+        struct evbuffer_iovec v;
+        evbuffer_add(s->pq, "b", 1);
+        if (evbuffer_reserve_space(s->pq, (ev_ssize_t)bl + 1, &v, 1) < 1)
+            return -1;
+        v.iov_len = eio_b64_encode(v.iov_base, bl + 1, p, n);
+        evbuffer_commit_space(s->pq, &v, 1);
+    } else {
+        evbuffer_add(s->pq, &type, 1);
+        if (n)
+            evbuffer_add(s->pq, p, n);
+    }
+    eng_flush_poll(s, 0);
+    return 0;
+}
+
+/* Send a packet of type on whichever transport is live. */
+static int
+eng_packet(struct eng *s, char type, int binary, const void *p, size_t n)
+{
+    if (s->closing)
+        return -1;
+    WRK_INC(eio_packets_out);
+    if (s->ws) {
+        if (binary)
+            return ws_send(s->ws, WSF_OP_BINARY, p, n);
+        char stack[512], *buf = n + 1 <= sizeof(stack) ? stack
+            : malloc(n + 1);
+        int rc;
+        if (buf == NULL)
+            return -1;
+        buf[0] = type;
+        memcpy(buf + 1, p, n);
+        rc = ws_send(s->ws, WSF_OP_TEXT, buf, n + 1);
+        if (buf != stack)
+            free(buf);
+        return rc;
+    }
+    return eng_queue(s, type, binary, p, n);
+}
+
+int
+eng_send(struct eng *s, int binary, const void *p, size_t n)
+{
+    return eng_packet(s, '4', binary, p, n);
+}
+
+int
+eng_send_frame(struct eng *s, struct ws_frame *f)
+{
+    size_t n;
+    const unsigned char *p;
+
+    if (s->closing)
+        return -1;
+    if (s->ws) {
+        WRK_INC(eio_packets_out);
+        return ws_send_frame(s->ws, f);
+    }
+    p = ws_frame_payload(f, &n);
+    /* The frame's payload is "4..." already: queue it as is. */
+    return n ? eng_queue(s, (char)p[0], 0, p + 1, n - 1) : 0;
+}
+
+static void
+eng_hb_arm(struct eng *s, int64_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    evtimer_add(s->hb, &tv);
+}
+
+static void
+eng_hb_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct eng *s = arg;
+
+    (void)fd;
+    (void)what;
+    if (s->awaiting_pong) {
+        WRK_INC(eio_ping_timeouts);
+        eng_close(s, "ping timeout");
+        return;
+    }
+    s->awaiting_pong = 1;
+    eng_packet(s, '2', 0, NULL, 0);
+    eng_hb_arm(s, CFG_NUM(E.cfg, ping_timeout));
+}
+
+static struct eng *
+eng_new(const struct eng_app *app, int polling, const char *origin,
+    size_t olen)
+{
+    struct eng *s = calloc(1, sizeof(*s));
+    unsigned char rnd[15];
+    unsigned b;
+
+    if (s == NULL)
+        return NULL;
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        free(s);
+        return NULL;
+    }
+    eio_sid_new(s->sid, E.slot, rnd);
+    s->app = app;
+    s->polling = (uint8_t)polling;
+    s->hb = evtimer_new(E.base, eng_hb_cb, s);
+    if (origin && olen)
+        s->origin = strndup(origin, olen);
+    if (s->hb == NULL || (origin && olen && s->origin == NULL)) {
+        if (s->hb)
+            event_free(s->hb);
+        free(s->origin);
+        free(s);
+        return NULL;
+    }
+    b = eng_bucket(s->sid, EIO_SID_LEN);
+    s->hnext = E.tab[b];
+    E.tab[b] = s;
+    E.count++;
+    WRK_INC(eio_sessions);
+    WRK_INC(eio_open);
+    eng_hb_arm(s, CFG_NUM(E.cfg, ping_interval));
+    return s;
+}
+
+void
+eng_close(struct eng *s, const char *reason)
+{
+    struct eng **pp;
+
+    if (s->closing)
+        return;
+    s->closing = 1;
+    if (s->app->on_close)
+        s->app->on_close(s, reason);
+    for (pp = &E.tab[eng_bucket(s->sid, EIO_SID_LEN)]; *pp; pp = &(*pp)->hnext)
+        if (*pp == s) {
+            *pp = s->hnext;
+            break;
+        }
+    E.count--;
+    WRK_DEC(eio_open);
+    event_free(s->hb);
+    if (s->poll) {
+        struct conn *c = s->poll;
+        s->poll = NULL;
+        conn_set_proto(c, &eng_poll_proto, NULL);
+        eng_reply_payload(c, s->origin, "1", 1);
+    }
+    if (s->ws) {
+        ws_set_app_state(s->ws, NULL);
+        ws_close(s->ws, WSF_CLOSE_NORMAL, reason);
+    }
+    if (s->probe) {
+        ws_set_app_state(s->probe, NULL);
+        ws_close(s->probe, WSF_CLOSE_NORMAL, reason);
+    }
+    if (s->pq)
+        evbuffer_free(s->pq);
+    free(s->origin);
+    free(s);
+}
+
+/* One decoded packet from either transport. */
+static void
+eng_on_packet(struct eng *s, int type, int binary, const unsigned char *p,
+    size_t n)
+{
+    WRK_INC(eio_packets_in);
+    switch (type) {
+    case EIO_PONG:
+        s->awaiting_pong = 0;
+        eng_hb_arm(s, CFG_NUM(E.cfg, ping_interval));
+        break;
+    case EIO_MESSAGE:
+        s->app->on_message(s, binary, p, n);
+        break;
+    case EIO_CLOSE:
+        eng_close(s, "transport close");
+        break;
+    case EIO_PING: /* a v3 client would ping; v4 servers ignore it */
+    case EIO_NOOP:
+        break;
+    default:
+        eng_close(s, "parse error");
+        break;
+    }
+}
+
+static int
+eng_origin_ok(const struct hh_req *r, const char **origin, size_t *olen)
+{
+    *origin = hh_header(r, "Origin", olen);
+    return *origin == NULL
+        || wsh_origin_allowed(CFG_STR(E.cfg, allowed_origins), *origin, *olen);
+}
+
+/* GET without sid on polling: the handshake. */
+static void
+eng_handshake_poll(struct conn *c, const struct hh_req *r,
+    const struct eng_app *app, const char *origin, size_t olen)
+{
+    char open[256];
+    struct eng *s = eng_new(app, 1, origin, olen);
+    size_t n;
+
+    if (s == NULL) {
+        http_error(c, 503, "OVERLOADED", "cannot create a session", NULL);
+        return;
+    }
+    n = eio_open_json(open + 1, sizeof(open) - 1, s->sid, 1,
+        (long)CFG_NUM(E.cfg, ping_interval), (long)CFG_NUM(E.cfg,
+            ping_timeout), (long)CFG_NUM(E.cfg, max_payload));
+    open[0] = '0';
+    if (app->on_open(s, r) == -1) {
+        eng_close(s, "refused");
+        eng_http_error(c, 403, EIO_ERR_FORBIDDEN);
+        return;
+    }
+    /* The open packet goes first; anything the app queued follows. */
+    if (s->pq && evbuffer_get_length(s->pq) > 0) {
+        evbuffer_prepend(s->pq, "\x1e", 1);
+        evbuffer_prepend(s->pq, open, n + 1);
+        eng_reply_payload(c, s->origin, evbuffer_pullup(s->pq, -1),
+            evbuffer_get_length(s->pq));
+        evbuffer_drain(s->pq, evbuffer_get_length(s->pq));
+    } else {
+        eng_reply_payload(c, s->origin, open, n + 1);
+    }
+}
+
+static void
+eng_poll_get(struct conn *c, struct eng *s)
+{
+    if (s->poll) {
+        /* A second concurrent poll is a protocol error: both end. */
+        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+        eng_close(s, "multiple polls");
+        return;
+    }
+    http_release(c);
+    conn_set_proto(c, &eng_poll_proto, s);
+    s->poll = c;
+    eng_flush_poll(s, 0);
+}
+
+/* The body of a POST is complete at the head of the input. */
+static void
+eng_post_body(struct conn *c, struct eng *s, const char *origin,
+    const char *p, size_t n)
+{
+    size_t off = 0;
+    struct eio_packet pk;
+    unsigned char *bin = NULL;
+    char sid[EIO_SID_LEN + 1];
+
+    memcpy(sid, s->sid, sizeof(sid));
+    for (;;) {
+        int st = eio_payload_next(p, n, &off, &pk);
+        if (st == EIO_DONE)
+            break;
+        if (st != EIO_OK) {
+            eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+            eng_close(s, "parse error");
+            return;
+        }
+        if (pk.is_binary) {
+            size_t bl;
+            free(bin);
+            bin = malloc(pk.len + 1);
+            if (bin == NULL || eio_b64_decode(pk.data, pk.len, bin, pk.len + 1,
+                    &bl) != EIO_OK) {
+                free(bin);
+                eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+                eng_close(s, "parse error");
+                return;
+            }
+            eng_on_packet(s, EIO_MESSAGE, 1, bin, bl);
+        } else {
+            eng_on_packet(s, pk.type, 0, (const unsigned char *)pk.data,
+                pk.len);
+        }
+        /* The app may have closed (and freed) the session. */
+        if (eng_find(sid, EIO_SID_LEN) != s)
+            break;
+    }
+    free(bin);
+    eng_reply_payload(c, origin, "ok", 2);
+}
+
+static int
+eng_post_read(struct conn *c)
+{
+    struct eng_post *ps = conn_state(c);
+    struct evbuffer *in = conn_in(c);
+    struct eng *s;
+
+    if (evbuffer_get_length(in) < ps->len)
+        return 0;
+    s = eng_find(ps->sid, EIO_SID_LEN);
+    conn_set_proto(c, &eng_post_proto, NULL);
+    if (s == NULL || s->upgraded || !s->polling) {
+        eng_http_error(c, 400, s ? EIO_ERR_BAD_REQUEST : EIO_ERR_SID);
+    } else {
+        eng_post_body(c, s, ps->origin[0] ? ps->origin : NULL,
+            (const char *)evbuffer_pullup(in, (ssize_t)ps->len), ps->len);
+    }
+    free(ps);
+    return 0;
+}
+
+static void
+eng_post_free(struct conn *c)
+{
+    free(conn_state(c));
+}
+
+static void
+eng_post(struct conn *c, const struct hh_req *r, size_t head, struct eng *s,
+    const char *origin, size_t olen)
+{
+    size_t cl_len;
+    const char *cl = hh_header(r, "Content-Length", &cl_len);
+    char num[24];
+    unsigned long long len;
+    char *end;
+    struct eng_post *ps;
+
+    if (cl == NULL || cl_len == 0 || cl_len >= sizeof(num)
+        || hh_header_count(r, "Content-Length") != 1
+        || hh_header(r, "Transfer-Encoding", NULL) != NULL) {
+        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+        return;
+    }
+    memcpy(num, cl, cl_len);
+    num[cl_len] = '\0';
+    len = strtoull(num, &end, 10);
+    if (*end != '\0' || num[0] < '0' || num[0] > '9') {
+        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+        return;
+    }
+    if (len > (unsigned long long)CFG_NUM(E.cfg, max_payload)) {
+        WRK_INC(eio_bad_requests);
+        http_error(c, 413, "PAYLOAD_TOO_LARGE", "body over max_payload", NULL);
+        eng_close(s, "payload too large");
+        return;
+    }
+    ps = calloc(1, sizeof(*ps));
+    if (ps == NULL) {
+        conn_close(c, "out of memory");
+        return;
+    }
+    memcpy(ps->sid, s->sid, sizeof(ps->sid));
+    ps->len = (size_t)len;
+    if (origin && olen < sizeof(ps->origin))
+        memcpy(ps->origin, origin, olen);
+    evbuffer_drain(conn_in(c), head);
+    http_release(c);
+    conn_set_proto(c, &eng_post_proto, ps);
+    (void)eng_post_read(c);
+}
+
+static int
+eng_poll_read(struct conn *c)
+{
+    /* Nothing is expected on a held poll; bytes are a pipelined request,
+     * which this server does not do: drop them. */
+    evbuffer_drain(conn_in(c), evbuffer_get_length(conn_in(c)));
+    return 0;
+}
+
+static void
+eng_poll_free(struct conn *c)
+{
+    struct eng *s = conn_state(c);
+
+    if (s && s->poll == c)
+        s->poll = NULL;
+}
+
+void
+eng_request(struct conn *c, const struct hh_req *r, size_t head,
+    const struct eng_app *app)
+{
+    size_t el = 0, tl = 0, sl = 0, olen = 0;
+    const char *eio = hh_query_param(r, "EIO", &el);
+    const char *tr = hh_query_param(r, "transport", &tl);
+    const char *sid = hh_query_param(r, "sid", &sl);
+    const char *origin;
+    int polling = 0, st;
+    unsigned slot;
+    struct eng *s = NULL;
+
+    WRK_INC(eio_requests);
+    st = eio_check_query(eio, el, tr, tl, &polling);
+    if (st != EIO_OK) {
+        eng_http_error(c, 400, st == EIO_E_PROTOCOL
+            ? EIO_ERR_PROTOCOL : EIO_ERR_TRANSPORT);
+        return;
+    }
+    if (!eng_origin_ok(r, &origin, &olen)) {
+        eng_http_error(c, 403, EIO_ERR_FORBIDDEN);
+        return;
+    }
+    if (polling && r->method_len == 7 && memcmp(r->method, "OPTIONS", 7)
+        == 0) {
+        char extra[640], o[256] = "";
+        size_t n;
+        if (origin && olen < sizeof(o))
+            memcpy(o, origin, olen);
+        eng_cors(extra, sizeof(extra) - 128, o);
+        n = strlen(extra);
+        snprintf(extra + n, sizeof(extra) - n, "Access-Control-Allow-Methods:"
+            " GET, POST\r\nAccess-Control-Allow-Headers: content-type\r\n");
+        http_reply(c, 204, "text/plain", extra, "", 0);
+        return;
+    }
+    if (sid) {
+        if (eio_sid_slot(sid, sl, &slot) != 0) {
+            eng_http_error(c, 400, EIO_ERR_SID);
+            return;
+        }
+        if (slot != E.slot) {
+            hof_forward(c, slot);
+            return;
+        }
+        s = eng_find(sid, sl);
+        if (s == NULL) {
+            eng_http_error(c, 400, EIO_ERR_SID);
+            return;
+        }
+    }
+    if (!polling) {
+        if (s && (!s->polling || s->upgraded || s->probe)) {
+            eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+            return;
+        }
+        E.pending_app = app;
+        (void)ws_upgrade(c, r, head, &eng_ws_app);
+        E.pending_app = NULL;
+        return;
+    }
+    if (s && (s->upgraded || !s->polling)) {
+        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+        return;
+    }
+    if (r->method_len == 3 && memcmp(r->method, "GET", 3) == 0) {
+        char *o = origin ? strndup(origin, olen) : NULL;
+        if (s == NULL)
+            eng_handshake_poll(c, r, app, o, o ? olen : 0);
+        else
+            eng_poll_get(c, s);
+        free(o);
+        return;
+    }
+    if (s && r->method_len == 4 && memcmp(r->method, "POST", 4) == 0) {
+        eng_post(c, r, head, s, origin, olen);
+        return;
+    }
+    eng_http_error(c, 400, s ? EIO_ERR_BAD_REQUEST : EIO_ERR_METHOD);
+}
+
+/* WebSocket transport: a new session, or the probe of an upgrade. */
+static int
+eng_ws_open(struct conn *c, const struct hh_req *r)
+{
+    size_t sl = 0, olen = 0;
+    const char *sid = hh_query_param(r, "sid", &sl);
+    const char *origin = hh_header(r, "Origin", &olen);
+    struct eng *s;
+    char open[256];
+    size_t n;
+
+    if (sid) {
+        s = eng_find(sid, sl);
+        if (s == NULL || s->probe || !s->polling) {
+            ws_close(c, WSF_CLOSE_POLICY, "unknown or busy session");
+            return 0;
+        }
+        s->probe = c;
+        ws_set_app_state(c, s);
+        return 0;
+    }
+    s = eng_new(E.pending_app, 0, origin, olen);
+    if (s == NULL) {
+        ws_close(c, WSF_CLOSE_INTERNAL, "cannot create a session");
+        return 0;
+    }
+    s->ws = c;
+    ws_set_app_state(c, s);
+    n = eio_open_json(open + 1, sizeof(open) - 1, s->sid, 0,
+        (long)CFG_NUM(E.cfg, ping_interval), (long)CFG_NUM(E.cfg,
+            ping_timeout), (long)CFG_NUM(E.cfg, max_payload));
+    open[0] = '0';
+    ws_send(c, WSF_OP_TEXT, open, n + 1);
+    if (s->app->on_open(s, r) == -1)
+        eng_close(s, "refused");
+    return 0;
+}
+
+static void
+eng_ws_on_open(struct conn *c, const struct hh_req *r)
+{
+    (void)eng_ws_open(c, r);
+}
+
+/* The upgrade completes: the WebSocket becomes the transport, and what
+ * was queued for polling goes over it. */
+static void
+eng_upgrade(struct eng *s)
+{
+    struct eio_packet pk;
+    size_t off = 0, n;
+    const char *p;
+
+    s->ws = s->probe;
+    s->probe = NULL;
+    s->polling = 0;
+    s->upgraded = 1;
+    WRK_INC(eio_upgrades);
+    eng_flush_poll(s, 1);
+    n = s->pq ? evbuffer_get_length(s->pq) : 0;
+    p = n ? (const char *)evbuffer_pullup(s->pq, -1) : NULL;
+    while (n && eio_payload_next(p, n, &off, &pk) == EIO_OK) {
+        if (pk.is_binary) {
+            unsigned char *b = malloc(pk.len + 1);
+            size_t bl;
+            if (b && eio_b64_decode(pk.data, pk.len, b, pk.len + 1, &bl)
+                    == EIO_OK)
+                ws_send(s->ws, WSF_OP_BINARY, b, bl);
+            free(b);
+        } else {
+            char *t = malloc(pk.len + 1);
+            if (t) {
+                t[0] = (char)('0' + pk.type);
+                memcpy(t + 1, pk.data, pk.len);
+                ws_send(s->ws, WSF_OP_TEXT, t, pk.len + 1);
+                free(t);
+            }
+        }
+    }
+    if (s->pq)
+        evbuffer_drain(s->pq, evbuffer_get_length(s->pq));
+}
+
+static int
+eng_ws_message(struct conn *c, int binary, const unsigned char *p, size_t n)
+{
+    struct eng *s = ws_app_state(c);
+    struct eio_packet pk;
+
+    if (s == NULL)
+        return 0;
+    if (c == s->probe) {
+        /* Before the upgrade only the probe ping and the upgrade packet
+         * are meaningful here (Engine.IO v4 "upgrade"). */
+        if (!binary && n == 6 && memcmp(p, "2probe", 6) == 0) {
+            ws_send(c, WSF_OP_TEXT, "3probe", 6);
+            eng_flush_poll(s, 1); /* the pending poll gets a noop */
+        } else if (!binary && n == 1 && p[0] == '5') {
+            eng_upgrade(s);
+        } else {
+            eng_close(s, "bad upgrade");
+        }
+        return 0;
+    }
+    if (binary) {
+        eng_on_packet(s, EIO_MESSAGE, 1, p, n);
+        return 0;
+    }
+    if (eio_parse_text((const char *)p, n, &pk) != EIO_OK) {
+        eng_close(s, "parse error");
+        return 0;
+    }
+    eng_on_packet(s, pk.type, 0, (const unsigned char *)pk.data, pk.len);
+    return 0;
+}
+
+static void
+eng_ws_close(struct conn *c)
+{
+    struct eng *s = ws_app_state(c);
+
+    if (s == NULL)
+        return;
+    ws_set_app_state(c, NULL);
+    if (c == s->probe) {
+        s->probe = NULL;
+        return;
+    }
+    if (c == s->ws) {
+        s->ws = NULL;
+        eng_close(s, "transport close");
+    }
+}
+
+static const struct ws_app eng_ws_app = {
+    .name = "engine.io",
+    .on_open = eng_ws_on_open,
+    .on_message = eng_ws_message,
+    .on_close = eng_ws_close,
+};

@@ -1,0 +1,62 @@
+/*
+ * Engine.IO v4 sessions of a worker: the handshake, the WebSocket and
+ * HTTP long-polling transports, the upgrade from polling to WebSocket,
+ * the heartbeat, and hand-offs of requests for sessions another worker
+ * owns. An application (Socket.IO in skt.c, or the raw echo test app)
+ * sees whole messages through struct eng_app.
+ */
+#ifndef WSGATE_WORKER_ENG_H
+#define WSGATE_WORKER_ENG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfg;
+struct conn;
+struct event_base;
+struct hh_req;
+struct eng;
+struct ws_frame;
+
+struct eng_app {
+    const char *name;
+    /* A session opened; r is its handshake request (valid during the
+     * call). Return -1 to refuse (the session is closed). */
+    int (*on_open)(struct eng *s, const struct hh_req *r);
+    /* A message packet: text (binary == 0) or binary. p is borrowed. */
+    void (*on_message)(struct eng *s, int binary, const unsigned char *p,
+        size_t n);
+    /* The session is going away: free the app state. */
+    void (*on_close)(struct eng *s, const char *reason);
+};
+
+/* Borrow base and c for the worker's life; slot is this worker's slot
+ * (encoded in session ids). 0 or -1. */
+int eng_init(struct event_base *base, const struct cfg *c, unsigned slot);
+
+/* Serve a request on an Engine.IO path for app: handshake, poll, post,
+ * or WebSocket upgrade. head is the request head's length in the
+ * connection's input. */
+void eng_request(struct conn *c, const struct hh_req *r, size_t head,
+    const struct eng_app *app);
+
+void *eng_app_state(struct eng *s);
+void eng_set_app_state(struct eng *s, void *st);
+const char *eng_sid(const struct eng *s);
+
+/* Send one message packet (text when binary == 0). 0, or -1 if the
+ * session is gone. */
+int eng_send(struct eng *s, int binary, const void *p, size_t n);
+
+/* Send a text message packet that is already framed for WebSocket as f
+ * (payload "4..."): queued by reference on the WebSocket transport, copied
+ * into the polling payload otherwise. */
+int eng_send_frame(struct eng *s, struct ws_frame *f);
+
+/* Close the session (sends the close packet where possible). */
+void eng_close(struct eng *s, const char *reason);
+
+/* Sessions in this worker. */
+size_t eng_count(void);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * Hand-offs (hof.h). One datagram per request: the bytes already read
+ * plus the socket in an SCM_RIGHTS control message. The receiver adopts
+ * the socket as a fresh connection with those bytes in its input, so the
+ * request is parsed again and finds its session locally.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "shm/layout.h"
+#include "worker/conn.h"
+#include "worker/hof.h"
+#include "worker/http.h"
+#include "worker/wrk.h"
+
+static struct {
+    int recv_fd;
+    int send_fds[SHM_MAX_WORKERS];
+    unsigned n;
+    struct event *ev;
+    unsigned char *buf;
+} H = {.recv_fd = -1};
+
+static void hof_recv_cb(evutil_socket_t fd, short what, void *arg);
+
+int
+hof_init(struct event_base *base, int recv_fd, const int *send_fds,
+    unsigned n)
+{
+    H.recv_fd = recv_fd;
+    H.n = n < SHM_MAX_WORKERS ? n : SHM_MAX_WORKERS;
+    for (unsigned i = 0; i < H.n; i++)
+        H.send_fds[i] = send_fds[i];
+    H.buf = malloc(HOF_MAX_DATA);
+    if (H.buf == NULL)
+        return -1;
+    if (recv_fd == -1)
+        return 0;
+    H.ev = event_new(base, recv_fd, EV_READ | EV_PERSIST, hof_recv_cb, NULL);
+    return H.ev && event_add(H.ev, NULL) == 0 ? 0 : -1;
+}
+
+void
+hof_forward(struct conn *c, unsigned slot)
+{
+    struct evbuffer *in = conn_in(c);
+    size_t n = in ? evbuffer_get_length(in) : 0;
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov;
+    struct msghdr mh = {0};
+    int fd = conn_fd(c);
+
+    if (slot >= H.n || H.send_fds[slot] == -1 || n > HOF_MAX_DATA) {
+        WRK_INC(handoff_failures);
+        http_error(c, 400, "UNKNOWN_SESSION", "session unknown", NULL);
+        return;
+    }
+    iov.iov_base = n ? evbuffer_pullup(in, (ssize_t)n) : (void *)"";
+    iov.iov_len = n;
+    memset(&ctl, 0, sizeof(ctl));
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.b;
+    mh.msg_controllen = sizeof(ctl.b);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    if (sendmsg(H.send_fds[slot], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
+        WRK_INC(handoff_failures);
+        log_errno(LOG_WARNING, "hand-off to worker slot %u", slot);
+        http_error(c, 503, "OVERLOADED", "session owner is busy", NULL);
+        return;
+    }
+    WRK_INC(handoffs_out);
+    /* The owner has its own reference to the socket now. */
+    conn_close_later(c, "handed off to its session's worker");
+}
+
+static void
+hof_recv_cb(evutil_socket_t rfd, short what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    for (int k = 0; k < 64; k++) {
+        union {
+            struct cmsghdr h;
+            char b[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec iov = {H.buf, HOF_MAX_DATA};
+        struct msghdr mh = {0};
+        int fd = -1;
+        ssize_t n;
+
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = ctl.b;
+        mh.msg_controllen = sizeof(ctl.b);
+        n = recvmsg(rfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n == -1) {
+            if (errno != EAGAIN && errno != EINTR)
+                log_errno(LOG_ERR, "recvmsg() on the hand-off socket");
+            return;
+        }
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
+             cm = CMSG_NXTHDR(&mh, cm))
+            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS
+                && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+                memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+        if (fd == -1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+            WRK_INC(handoff_failures);
+            if (fd != -1)
+                close(fd);
+            continue;
+        }
+        WRK_INC(handoffs_in);
+        http_adopt(fd, H.buf, (size_t)n);
+    }
+}

@@ -1,0 +1,626 @@
+/*
+ * Socket.IO layer: a thin codec between Engine.IO messages and the client
+ * model. Each connected namespace of a session is one cli (cli.c), so
+ * rooms, auth and fan-out are the same code as /ws. Malformed packets
+ * close the session; a namespace not joined within connect_timeout closes
+ * it too. Published events are encoded once per message (fan_msg->sio)
+ * for every recipient in namespace "/".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/config.h"
+#include "common/eio.h"
+#include "common/hh.h"
+#include "common/sio.h"
+#include "common/wsf.h"
+#include "common/wsg.h"
+#include "worker/cli.h"
+#include "worker/eng.h"
+#include "worker/fan.h"
+#include "worker/skt.h"
+#include "worker/ws.h"
+#include "worker/wrk.h"
+
+#define SKT_KICK_GRACE_MS 2000 /* polling: time for the DISCONNECT to go */
+
+struct skt;
+
+struct skt_ns {
+    struct skt_ns *next;
+    struct skt *k;
+    struct cli *cl;           /* NULL for the echo app */
+    char sid[EIO_SID_LEN + 1];
+    char nsp[];
+};
+
+struct skt {
+    struct eng *e;
+    struct skt_ns *ns;
+    char *bearer;             /* Authorization header token, if any */
+    struct event *tev;        /* connect_timeout, then kick grace */
+    int echo;
+    /* a binary packet waiting for its attachments */
+    struct sio_packet pend;
+    int pending;
+    json_t *bins;             /* array of received attachments (echo) */
+};
+
+static struct {
+    struct event_base *base;
+    const struct cfg *cfg;
+} K;
+
+static int skt_event(struct cli *cl, struct fan_msg *m, const char *room,
+    size_t rlen);
+static int skt_notify(struct cli *cl, const char *event, const char *json);
+static void skt_kick(struct cli *cl, unsigned code, const char *reason);
+
+static const struct cli_ops skt_cli_ops = {
+    .event = skt_event,
+    .notify = skt_notify,
+    .kick = skt_kick,
+};
+
+void
+skt_init(struct event_base *base, const struct cfg *c)
+{
+    K.base = base;
+    K.cfg = c;
+}
+
+/* Send a Socket.IO packet text p[0..n) as one Engine.IO message. */
+static int
+skt_send(struct skt *k, const char *p, size_t n)
+{
+    WRK_INC(sio_packets_out);
+    return eng_send(k->e, 0, p, n);
+}
+
+/* Encode with an encoder-convention function into a heap buffer. */
+#define SKT_ENCODE(k, call_with_buf)                                          \
+    do {                                                                      \
+        char *out = NULL;                                                     \
+        size_t cap = 0, len;                                                  \
+        for (;;) {                                                            \
+            len = call_with_buf;                                              \
+            if (len == 0 || len < cap)                                        \
+                break;                                                        \
+            cap = len + 1;                                                    \
+            free(out);                                                        \
+            if ((out = malloc(cap)) == NULL)                                  \
+                break;                                                        \
+        }                                                                     \
+        if (out && len)                                                       \
+            skt_send((k), out, len);                                          \
+        free(out);                                                            \
+    } while (0)
+
+static struct skt_ns *
+skt_ns_find(struct skt *k, const char *nsp, size_t n)
+{
+    for (struct skt_ns *s = k->ns; s; s = s->next)
+        if (strlen(s->nsp) == n && memcmp(s->nsp, nsp, n) == 0)
+            return s;
+    return NULL;
+}
+
+static void
+skt_ns_free(struct skt *k, struct skt_ns *ns)
+{
+    for (struct skt_ns **pp = &k->ns; *pp; pp = &(*pp)->next)
+        if (*pp == ns) {
+            *pp = ns->next;
+            break;
+        }
+    cli_free(ns->cl);
+    free(ns);
+}
+
+/* Is nsp one this server offers? "/" always; others from namespaces (or
+ * /custom in the echo app). */
+static int
+skt_nsp_known(const struct skt *k, const char *nsp, size_t n)
+{
+    const char *list = k->echo ? "/custom" : CFG_STR(K.cfg, namespaces);
+    const char *p = list;
+
+    if (n == 1 && nsp[0] == '/')
+        return 1;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        while (l && *p == ' ') {
+            p++;
+            l--;
+        }
+        while (l && p[l - 1] == ' ')
+            l--;
+        if (l == n && memcmp(p, nsp, n) == 0)
+            return 1;
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+static void
+skt_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct skt *k = arg;
+
+    (void)fd;
+    (void)what;
+    if (k->ns == NULL)
+        WRK_INC(sio_connect_timeouts);
+    eng_close(k->e, k->ns ? "server disconnect" : "connect timeout");
+}
+
+static void
+skt_arm(struct skt *k, int64_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    if (k->tev)
+        evtimer_add(k->tev, &tv);
+}
+
+static int
+skt_open(struct eng *e, const struct hh_req *r, int echo)
+{
+    struct skt *k = calloc(1, sizeof(*k));
+    size_t hl;
+    const char *h = hh_header(r, "Authorization", &hl);
+
+    if (k == NULL)
+        return -1;
+    k->e = e;
+    k->echo = echo;
+    if (h && hl > 7 && strncasecmp(h, "Bearer ", 7) == 0)
+        k->bearer = strndup(h + 7, hl - 7);
+    k->tev = evtimer_new(K.base, skt_timer_cb, k);
+    if (k->tev == NULL) {
+        free(k->bearer);
+        free(k);
+        return -1;
+    }
+    eng_set_app_state(e, k);
+    skt_arm(k, CFG_NUM(K.cfg, connect_timeout));
+    return 0;
+}
+
+static int
+skt_open_gw(struct eng *e, const struct hh_req *r)
+{
+    return skt_open(e, r, 0);
+}
+
+static int
+skt_open_echo(struct eng *e, const struct hh_req *r)
+{
+    return skt_open(e, r, 1);
+}
+
+static void
+skt_close(struct eng *e, const char *reason)
+{
+    struct skt *k = eng_app_state(e);
+
+    (void)reason;
+    if (k == NULL)
+        return;
+    while (k->ns)
+        skt_ns_free(k, k->ns);
+    if (k->pending)
+        sio_packet_clear(&k->pend);
+    json_decref(k->bins);
+    if (k->tev)
+        event_free(k->tev);
+    free(k->bearer);
+    free(k);
+    eng_set_app_state(e, NULL);
+}
+
+static void
+skt_connect_error(struct skt *k, const char *nsp, const char *msg,
+    const char *code)
+{
+    WRK_INC(sio_connect_errors);
+    SKT_ENCODE(k, sio_encode_connect_error(out, cap, nsp, msg, code));
+}
+
+/* CONNECT to a namespace: authenticate (gateway) and answer 40/44. */
+static void
+skt_connect(struct skt *k, const struct sio_packet *pk)
+{
+    char nsp[SIO_NSP_MAX + 1];
+    struct skt_ns *ns;
+    unsigned char rnd[EIO_SID_RANDOM];
+
+    snprintf(nsp, sizeof(nsp), "%.*s", (int)pk->nsp_len, pk->nsp);
+    if (!skt_nsp_known(k, pk->nsp, pk->nsp_len)) {
+        skt_connect_error(k, nsp, "Invalid namespace", NULL);
+        return;
+    }
+    if (skt_ns_find(k, pk->nsp, pk->nsp_len))
+        return; /* already connected: nothing to do */
+    ns = calloc(1, sizeof(*ns) + pk->nsp_len + 1);
+    if (ns == NULL || getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        free(ns);
+        eng_close(k->e, "out of memory");
+        return;
+    }
+    memcpy(ns->nsp, pk->nsp, pk->nsp_len);
+    ns->k = k;
+    eio_sid_new(ns->sid, 0, rnd);
+    if (!k->echo) {
+        json_t *t = json_object_get(pk->json, "token");
+        const char *tok = json_is_string(t) ? json_string_value(t)
+            : k->bearer ? k->bearer : "";
+        size_t tl = json_is_string(t) ? json_string_length(t) : strlen(tok);
+        ns->cl = cli_new(&skt_cli_ops, ns);
+        if (ns->cl == NULL) {
+            free(ns);
+            eng_close(k->e, "out of memory");
+            return;
+        }
+        enum tok_status st = tl == 0 && CFG_NUM(K.cfg, allow_anonymous)
+            ? TOK_OK : cli_authenticate(ns->cl, tok, tl);
+        if (tl == 0 && st == TOK_OK)
+            cli_anonymous(ns->cl);
+        if (st != TOK_OK) {
+            cli_free(ns->cl);
+            free(ns);
+            skt_connect_error(k, nsp, tok_status_message(st),
+                tok_status_code(st));
+            return;
+        }
+    }
+    ns->next = k->ns;
+    k->ns = ns;
+    evtimer_del(k->tev);
+    WRK_INC(sio_connects);
+    SKT_ENCODE(k, sio_encode_connect(out, cap, nsp, ns->sid, NULL));
+    if (k->echo) {
+        /* The test suites expect ["auth", <CONNECT payload or {}>]. */
+        char *a = pk->json ? json_dumps(pk->json, JSON_COMPACT) : NULL;
+        SKT_ENCODE(k, sio_encode_event(out, cap, nsp, SIO_ACK_NONE, "auth",
+            a ? a : "{}", a ? strlen(a) : 2, NULL));
+        free(a);
+    }
+}
+
+/* Ack helper: 43<id>[<json>] for namespace nsp. Takes v. */
+static void
+skt_ack(struct skt *k, const char *nsp, long long id, json_t *v)
+{
+    json_t *arr = json_array();
+    char *s;
+
+    if (id == SIO_ACK_NONE || arr == NULL) {
+        json_decref(v);
+        json_decref(arr);
+        return;
+    }
+    json_array_append_new(arr, v);
+    s = json_dumps(arr, JSON_COMPACT);
+    if (s)
+        SKT_ENCODE(k, sio_encode_ack(out, cap, nsp, id, s, strlen(s)));
+    free(s);
+    json_decref(arr);
+}
+
+static json_t *
+skt_err(const char *code, const char *msg, const char *room)
+{
+    json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+
+    if (e && room)
+        json_object_set_new(e, "room", json_string(room));
+    return json_pack("{s:b, s:o}", "ok", 0, "error", e);
+}
+
+/* subscribe / unsubscribe with a room name or an array of them. */
+static void
+skt_rooms(struct skt *k, struct skt_ns *ns, json_t *arg, long long id,
+    int sub)
+{
+    struct msg_str rooms[MSG_MAX_TARGETS];
+    unsigned char joined[MSG_MAX_TARGETS];
+    size_t n = 0, i, bad;
+    const char *code, *msg;
+    json_t *v, *list;
+
+    if (json_is_string(arg)) {
+        rooms[n++] = (struct msg_str){json_string_value(arg),
+            json_string_length(arg)};
+    } else if (json_is_array(arg) && json_array_size(arg) > 0
+        && json_array_size(arg) <= MSG_MAX_TARGETS) {
+        json_array_foreach(arg, i, v) {
+            if (!json_is_string(v))
+                break;
+            rooms[n++] = (struct msg_str){json_string_value(v),
+                json_string_length(v)};
+        }
+    }
+    if (n == 0 || (json_is_array(arg) && n != json_array_size(arg))) {
+        skt_ack(k, ns->nsp, id, skt_err("BAD_REQUEST", "give a room name or "
+            "an array of 1-100 room names", NULL));
+        return;
+    }
+    list = json_array();
+    if (sub) {
+        if (cli_subscribe(ns->cl, rooms, n, joined, &code, &msg, &bad) == -1) {
+            char rn[MSG_ROOM_MAX + 1];
+            snprintf(rn, sizeof(rn), "%.*s", (int)rooms[bad].n, rooms[bad].p);
+            json_decref(list);
+            skt_ack(k, ns->nsp, id, skt_err(code, msg, rn));
+            return;
+        }
+        for (i = 0; i < n; i++)
+            if (joined[i])
+                json_array_append_new(list, json_stringn(rooms[i].p,
+                    rooms[i].n));
+    } else {
+        for (i = 0; i < n; i++)
+            if (cli_unsubscribe(ns->cl, &rooms[i], 1))
+                json_array_append_new(list, json_stringn(rooms[i].p,
+                    rooms[i].n));
+    }
+    skt_ack(k, ns->nsp, id, json_pack("{s:b, s:o}", "ok", 1, "rooms", list));
+}
+
+/* Built-in events of the gateway. */
+static void
+skt_gateway_event(struct skt *k, struct skt_ns *ns,
+    const struct sio_packet *pk)
+{
+    const char *name = json_string_value(json_array_get(pk->json, 0));
+    json_t *arg = json_array_get(pk->json, 1);
+
+    WRK_INC(sio_events_in);
+    if (strcmp(name, "subscribe") == 0) {
+        skt_rooms(k, ns, arg, pk->ack_id, 1);
+    } else if (strcmp(name, "unsubscribe") == 0) {
+        skt_rooms(k, ns, arg, pk->ack_id, 0);
+    } else if (strcmp(name, "ping") == 0) {
+        char d[48];
+        long long ts = (long long)wsg_real_ms();
+        snprintf(d, sizeof(d), "{\"ts\":%lld}", ts);
+        SKT_ENCODE(k, sio_encode_event(out, cap, ns->nsp, SIO_ACK_NONE,
+            "pong", d, strlen(d), NULL));
+        skt_ack(k, ns->nsp, pk->ack_id, json_pack("{s:I}", "ts",
+            (json_int_t)ts));
+    } else if (strcmp(name, "auth:refresh") == 0) {
+        json_t *t = json_object_get(arg, "token");
+        enum tok_status st = cli_authenticate(ns->cl,
+            json_is_string(t) ? json_string_value(t) : "",
+            json_is_string(t) ? json_string_length(t) : 0);
+        skt_ack(k, ns->nsp, pk->ack_id, st == TOK_OK
+            ? json_pack("{s:b}", "ok", 1)
+            : skt_err(tok_status_code(st), tok_status_message(st), NULL));
+    } else {
+        skt_ack(k, ns->nsp, pk->ack_id, skt_err("UNKNOWN_EVENT",
+            "this server handles subscribe, unsubscribe, ping and "
+            "auth:refresh", NULL));
+    }
+}
+
+/* The echo application: message -> message-back, message-with-ack ->
+ * ack with the same arguments; attachments go back unchanged. */
+static void
+skt_echo_event(struct skt *k, struct skt_ns *ns, const struct sio_packet *pk)
+{
+    const char *name = json_string_value(json_array_get(pk->json, 0));
+    json_t *args = json_array();
+    size_t i;
+    json_t *v;
+    char *s;
+
+    json_array_foreach(pk->json, i, v)
+        if (i > 0)
+            json_array_append(args, v);
+    if (strcmp(name, "message") == 0) {
+        json_array_insert_new(args, 0, json_string("message-back"));
+        s = json_dumps(args, JSON_COMPACT);
+        if (s)
+            SKT_ENCODE(k, sio_encode(out, cap, pk->nattach ? SIO_BINARY_EVENT
+                : SIO_EVENT, ns->nsp, SIO_ACK_NONE, s, strlen(s),
+                pk->nattach));
+        free(s);
+    } else if (strcmp(name, "message-with-ack") == 0
+        && pk->ack_id != SIO_ACK_NONE) {
+        s = json_dumps(args, JSON_COMPACT);
+        if (s)
+            SKT_ENCODE(k, sio_encode(out, cap, pk->nattach ? SIO_BINARY_ACK
+                : SIO_ACK, ns->nsp, pk->ack_id, s, strlen(s), pk->nattach));
+        free(s);
+    } else {
+        json_decref(args);
+        return;
+    }
+    json_decref(args);
+    for (i = 0; i < pk->nattach; i++) {
+        json_t *b = json_array_get(k->bins, i);
+        eng_send(k->e, 1, json_string_value(b), json_string_length(b));
+    }
+}
+
+static void
+skt_dispatch(struct skt *k, struct sio_packet *pk)
+{
+    struct skt_ns *ns = skt_ns_find(k, pk->nsp, pk->nsp_len);
+
+    switch (pk->type) {
+    case SIO_CONNECT:
+        skt_connect(k, pk);
+        break;
+    case SIO_DISCONNECT:
+        if (ns)
+            skt_ns_free(k, ns);
+        break;
+    case SIO_EVENT:
+    case SIO_BINARY_EVENT:
+        if (ns == NULL)
+            break; /* not connected to it: ignored, like the reference */
+        if (k->echo)
+            skt_echo_event(k, ns, pk);
+        else
+            skt_gateway_event(k, ns, pk);
+        break;
+    case SIO_ACK:
+    case SIO_BINARY_ACK:
+        break; /* the gateway asks no acks of clients */
+    default:
+        eng_close(k->e, "parse error");
+        break;
+    }
+}
+
+static void
+skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
+{
+    struct skt *k = eng_app_state(e);
+    struct sio_packet pk;
+
+    if (k == NULL)
+        return;
+    WRK_INC(sio_packets_in);
+    if (binary) {
+        if (!k->pending) {
+            eng_close(e, "parse error");
+            return;
+        }
+        json_array_append_new(k->bins, json_stringn((const char *)p, n));
+        if (json_array_size(k->bins) < k->pend.nattach)
+            return;
+        k->pending = 0;
+        skt_dispatch(k, &k->pend);
+        sio_packet_clear(&k->pend);
+        json_decref(k->bins);
+        k->bins = NULL;
+        return;
+    }
+    if (k->pending || sio_parse((const char *)p, n, &pk, 0) != SIO_OK) {
+        WRK_INC(sio_bad_packets);
+        eng_close(e, "parse error");
+        return;
+    }
+    if (pk.nattach > 0) {
+        k->pend = pk;
+        k->pending = 1;
+        k->bins = json_array();
+        return;
+    }
+    skt_dispatch(k, &pk);
+    sio_packet_clear(&pk);
+}
+
+/* Published events: 42["event",data,"offset"], encoded once per message
+ * for namespace "/" and shared by every recipient. */
+static int
+skt_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
+{
+    struct skt_ns *ns = cli_proto(cl);
+    char ev[MSG_ROOM_MAX + 1], off[24];
+    size_t len, cap;
+    char *out;
+
+    (void)room;
+    (void)rlen;
+    if (strcmp(ns->nsp, "/") == 0 && m->sio)
+        return eng_send_frame(ns->k->e, m->sio);
+    snprintf(ev, sizeof(ev), "%.*s", (int)m->v.event.n, m->v.event.p);
+    snprintf(off, sizeof(off), "%llu", (unsigned long long)m->seq);
+    len = sio_encode_event(NULL, 0, ns->nsp, SIO_ACK_NONE, ev, m->v.data.p,
+        m->v.data.n, off);
+    cap = len + 2;
+    out = malloc(cap);
+    if (out == NULL || len == 0) {
+        free(out);
+        return 0;
+    }
+    out[0] = '4'; /* the Engine.IO message type */
+    sio_encode_event(out + 1, cap - 1, ns->nsp, SIO_ACK_NONE, ev,
+        m->v.data.p, m->v.data.n, off);
+    int rc;
+    if (strcmp(ns->nsp, "/") == 0) {
+        m->sio = ws_frame_new(WSF_OP_TEXT, out, len + 1);
+        rc = m->sio ? eng_send_frame(ns->k->e, m->sio) : 0;
+    } else {
+        rc = eng_send(ns->k->e, 0, out + 1, len);
+    }
+    free(out);
+    return rc;
+}
+
+static int
+skt_notify(struct cli *cl, const char *event, const char *json)
+{
+    struct skt_ns *ns = cli_proto(cl);
+    struct skt *k = ns->k;
+
+    SKT_ENCODE(k, sio_encode_event(out, cap, ns->nsp, SIO_ACK_NONE, event,
+        json, strlen(json), NULL));
+    return 0;
+}
+
+/* A forced disconnect: DISCONNECT for the namespace (the client sees
+ * "io server disconnect"), then the session ends once nothing is left. */
+static void
+skt_kick(struct cli *cl, unsigned code, const char *reason)
+{
+    struct skt_ns *ns = cli_proto(cl);
+    struct skt *k = ns->k;
+    char nsp[SIO_NSP_MAX + 1];
+
+    (void)code;
+    (void)reason;
+    snprintf(nsp, sizeof(nsp), "%s", ns->nsp);
+    skt_ns_free(k, ns);
+    SKT_ENCODE(k, sio_encode_disconnect(out, cap, nsp));
+    if (k->ns == NULL)
+        skt_arm(k, SKT_KICK_GRACE_MS);
+}
+
+const struct eng_app skt_app = {
+    .name = "socket.io",
+    .on_open = skt_open_gw,
+    .on_message = skt_message,
+    .on_close = skt_close,
+};
+
+const struct eng_app skt_echo_app = {
+    .name = "socket.io-echo",
+    .on_open = skt_open_echo,
+    .on_message = skt_message,
+    .on_close = skt_close,
+};
+
+/* /engine.io/ echo: every message packet goes back unchanged. */
+static int
+skt_raw_open(struct eng *e, const struct hh_req *r)
+{
+    (void)e;
+    (void)r;
+    return 0;
+}
+
+static void
+skt_raw_message(struct eng *e, int binary, const unsigned char *p, size_t n)
+{
+    eng_send(e, binary, p, n);
+}
+
+const struct eng_app skt_raw_echo_app = {
+    .name = "engine.io-echo",
+    .on_open = skt_raw_open,
+    .on_message = skt_raw_message,
+};

@@ -1,0 +1,22 @@
+/*
+ * Socket.IO v5 over Engine.IO sessions (eng.c): namespaces, CONNECT with
+ * the JWT in the auth payload, built-in events (subscribe, unsubscribe,
+ * ping, auth:refresh) on the shared client model, published events and
+ * forced disconnects; and the echo test application the public protocol
+ * test suites expect.
+ */
+#ifndef WSGATE_WORKER_SKT_H
+#define WSGATE_WORKER_SKT_H
+
+struct cfg;
+struct eng_app;
+struct event_base;
+
+extern const struct eng_app skt_app;      /* the gateway on /socket.io/ */
+extern const struct eng_app skt_echo_app; /* echo_app on /socket.io/ */
+extern const struct eng_app skt_raw_echo_app; /* echo_app on /engine.io/ */
+
+/* Borrow base and c for the worker's life. */
+void skt_init(struct event_base *base, const struct cfg *c);
+
+#endif
