@@ -153,19 +153,46 @@ main_signal(const struct cfg *c, const char *what)
     return WSG_EXIT_OK;
 }
 
-/* Detach from the terminal. The parent exits once the child is set up. */
+/* Write end of the pipe the original process waits on (-d). */
+static int main_ready_fd = -1;
+
+/* Tell the waiting parent of -d that startup succeeded. */
+static void
+main_ready(void)
+{
+    if (main_ready_fd != -1) {
+        ssize_t w = write(main_ready_fd, "1", 1);
+        (void)w;
+        close(main_ready_fd);
+        main_ready_fd = -1;
+    }
+}
+
+/* Detach from the terminal. The original process exits only when the
+ * daemon reports that it started (pidfile written), so -d returns non-zero
+ * when startup fails. */
 static int
 main_daemonize(const struct cfg *c)
 {
-    pid_t pid = fork();
-    int fd;
+    int pfd[2], fd;
+    pid_t pid;
 
+    if (pipe2(pfd, O_CLOEXEC) == -1) {
+        log_errno(LOG_ERR, "pipe() to daemonize");
+        return -1;
+    }
+    pid = fork();
     if (pid == -1) {
         log_errno(LOG_ERR, "fork() to daemonize");
         return -1;
     }
-    if (pid > 0)
-        _exit(0);
+    if (pid > 0) {
+        char b;
+        close(pfd[1]);
+        _exit(read(pfd[0], &b, 1) == 1 ? WSG_EXIT_OK : WSG_EXIT_RUNTIME);
+    }
+    close(pfd[0]);
+    main_ready_fd = pfd[1];
     if (setsid() == -1) {
         log_errno(LOG_ERR, "setsid()");
         return -1;
@@ -365,6 +392,21 @@ main(int argc, char **argv)
     c = calloc(1, sizeof(*c));
     if (c == NULL || main_load(c, err, sizeof(err)) == -1) {
         fprintf(stderr, "wsgate: %s\n", c ? err : "out of memory");
+        /* -s only needs the pidfile: with --pid it works even when the
+         * configuration is broken (e.g. to stop a running master). */
+        for (int i = 0; c && sigwhat && i < main_nflags; i++)
+            if (strcmp(main_flags[i].key, "pid_file") == 0
+                && cfg_init(c) == 0) {
+                char e2[CFG_ERR_MAX];
+                if (cfg_set(c, "pid_file", main_flags[i].value,
+                        "flag --pid", e2, sizeof(e2)) == 0) {
+                    rc = main_signal(c, sigwhat);
+                    cfg_free(c);
+                    free(c);
+                    return rc;
+                }
+                cfg_free(c);
+            }
         free(c);
         return WSG_EXIT_CONFIG;
     }
@@ -402,6 +444,7 @@ main(int argc, char **argv)
     if (CFG_STR(c, pid_file)[0] != '\0'
         && pidf_write(CFG_STR(c, pid_file)) == -1)
         goto fail;
+    main_ready();
     return sup_run(c, main_load);
 fail:
     cfg_free(c);
