@@ -71,7 +71,6 @@ cli_new(const struct cli_ops *ops, void *proto)
     if (CL.all)
         CL.all->prev = cl;
     CL.all = cl;
-    WRK_INC(clients);
     return cl;
 }
 
@@ -113,9 +112,10 @@ cli_free(struct cli *cl)
         CL.all = cl->next;
     if (cl->next)
         cl->next->prev = cl->prev;
+    if (cl->who || cl->anon)
+        WRK_DEC(clients);
     free(cl->who);
     free(cl);
-    WRK_DEC(clients);
     cli_gauges();
 }
 
@@ -176,6 +176,8 @@ cli_users(void)
 void
 cli_anonymous(struct cli *cl)
 {
+    if (!cl->who && !cl->anon)
+        WRK_INC(clients);
     cl->anon = 1;
 }
 
@@ -276,6 +278,8 @@ cli_authenticate(struct cli *cl, const char *token, size_t len)
         return TOK_E_INVALID;
     }
     int first = cl->who == NULL;
+    if (first && !cl->anon)
+        WRK_INC(clients);
     free(cl->who);
     cl->who = who;
     cl->exp = claims->exp;
@@ -304,7 +308,8 @@ int
 cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
     unsigned char *joined, const char **code, const char **msg, size_t *bad)
 {
-    size_t fresh = 0;
+    size_t fresh = 0, over = n;
+    size_t max = (size_t)CFG_NUM(CL.cfg, max_rooms_per_connection);
 
     for (size_t i = 0; i < n; i++) {
         *bad = i;
@@ -319,11 +324,12 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
             *msg = "not allowed to join this room";
             goto refused;
         }
-        fresh += !room_is_member(cl, rooms[i].p, rooms[i].n);
+        if (!room_is_member(cl, rooms[i].p, rooms[i].n)
+            && cl->nrooms + ++fresh > max && over == n)
+            over = i; /* the first room that does not fit */
     }
-    if (cl->nrooms + fresh > (size_t)CFG_NUM(CL.cfg,
-            max_rooms_per_connection)) {
-        *bad = 0;
+    if (over < n) {
+        *bad = over;
         *code = "TOO_MANY_ROOMS";
         *msg = "max_rooms_per_connection reached";
         goto refused;

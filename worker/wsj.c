@@ -135,14 +135,23 @@ wsj_on_open(struct conn *c, const struct hh_req *r)
         return;
     }
     ws_set_app_state(c, j);
-    if (h && hl >= 7 && strncasecmp(h, "Bearer ", 7) == 0) {
-        enum tok_status st = cli_authenticate(j->cl, h + 7, hl - 7);
+    /* "Bearer" followed by the token; the head parser trimmed trailing
+     * blanks, so an empty credential is just "Bearer". */
+    if (h && hl >= 6 && strncasecmp(h, "Bearer", 6) == 0
+        && (hl == 6 || h[6] == ' ' || h[6] == '\t')) {
+        size_t off = 6;
+        while (off < hl && (h[off] == ' ' || h[off] == '\t'))
+            off++;
+        enum tok_status st = cli_authenticate(j->cl, h + off, hl - off);
         if (st != TOK_OK)
             wsj_auth_fail(c, st);
         return;
     }
-    if (CFG_NUM(wsj_cfg, allow_anonymous))
+    if (CFG_NUM(wsj_cfg, allow_anonymous)) {
+        /* Usable at once; an auth message may still come later. */
         cli_anonymous(j->cl);
+        return;
+    }
     int64_t ms = CFG_NUM(wsj_cfg, auth_timeout);
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     j->auth_ev = evtimer_new(wsj_base, wsj_auth_timeout, c);
