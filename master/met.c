@@ -13,6 +13,8 @@
 #include "master/met.h"
 #include "shm/shm.h"
 
+#define MET_TOP_ROOMS 10
+
 static const char *const met_state_names[] = {
     [SHM_FREE] = "free",
     [SHM_STARTING] = "starting",
@@ -56,6 +58,34 @@ met_counters_json(struct evbuffer *out, const uint64_t *v, int worker_only)
     evbuffer_add(out, "}", 1);
 }
 
+/* "rooms": counts and the top rooms summed over workers. Room names are
+ * printable (validated on subscribe) but may hold quotes: escaped here. */
+static void
+met_rooms_json(const struct shm_segment *seg, const uint64_t *tot,
+    struct evbuffer *out)
+{
+    struct shm_room top[MET_TOP_ROOMS];
+    size_t n = shm_top_rooms(seg, top, MET_TOP_ROOMS);
+
+    evbuffer_add_printf(out, ",\"rooms\":{\"count\":%llu,"
+        "\"subscriptions\":%llu,\"users\":%llu,\"clients\":%llu,\"top\":[",
+        (unsigned long long)tot[CTR_rooms],
+        (unsigned long long)tot[CTR_subscriptions],
+        (unsigned long long)tot[CTR_users],
+        (unsigned long long)tot[CTR_clients]);
+    for (size_t i = 0; i < n; i++) {
+        evbuffer_add_printf(out, "%s{\"room\":\"", i ? "," : "");
+        for (const char *p = top[i].name; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                evbuffer_add(out, "\\", 1);
+            evbuffer_add(out, p, 1);
+        }
+        evbuffer_add_printf(out, "\",\"members\":%llu}",
+            (unsigned long long)top[i].members);
+    }
+    evbuffer_add(out, "]}", 2);
+}
+
 void
 met_stats_json(const struct shm_segment *seg, struct evbuffer *out)
 {
@@ -91,6 +121,7 @@ met_stats_json(const struct shm_segment *seg, struct evbuffer *out)
     met_counters_json(out, ret, 1);
     evbuffer_add_printf(out, ",\"totals\":");
     met_counters_json(out, tot, 0);
+    met_rooms_json(seg, tot, out);
     evbuffer_add(out, "}", 1);
 }
 

@@ -19,7 +19,7 @@
 #include "common/counters.h"
 
 #define SHM_MAGIC UINT64_C(0x3174616773777367) /* "gswsgat1" */
-#define SHM_LAYOUT_VERSION 1u
+#define SHM_LAYOUT_VERSION 2u
 
 /* Workers per generation (the -w bound) and records in the segment: a
  * reload runs a new generation beside the draining old one. */
@@ -29,6 +29,10 @@
 /* Results of control entries (disconnect-user) a worker keeps for the
  * master to collect, indexed by log sequence modulo this. */
 #define SHM_CTL_RESULTS 64u
+
+/* Largest rooms each worker publishes, and the longest name kept. */
+#define SHM_TOP_ROOMS 16u
+#define SHM_ROOM_NAME 200u
 
 enum shm_state {
     SHM_FREE = 0,     /* no process */
@@ -68,6 +72,15 @@ struct shm_worker {
         _Atomic uint64_t seq;   /* control entry this result is for */
         _Atomic uint64_t count; /* connections it closed */
     } ctl[SHM_CTL_RESULTS];
+    /* The worker's largest rooms, published about once a second under
+     * their own seqlock (rooms_seq odd while writing). */
+    alignas(64) _Atomic uint64_t rooms_seq;
+    _Atomic uint32_t nrooms_top;
+    struct {
+        _Atomic uint32_t members;
+        _Atomic uint32_t len;
+        char name[SHM_ROOM_NAME];
+    } top[SHM_TOP_ROOMS];
 };
 
 struct shm_segment {

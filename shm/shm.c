@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -55,6 +56,8 @@ shm_record_zero(struct shm_worker *w)
     }
     for (int i = 0; i < CTR__COUNT; i++)
         atomic_store_explicit(&w->ctr[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&w->rooms_seq, 0, memory_order_relaxed);
+    atomic_store_explicit(&w->nrooms_top, 0, memory_order_relaxed);
     atomic_store_explicit(&w->pid, 0, memory_order_relaxed);
     atomic_store_explicit(&w->start_ms, 0, memory_order_relaxed);
 }
@@ -239,4 +242,97 @@ shm_status_format(const struct shm_status *st, char *buf, size_t len)
         (long long)st->uptime_s, st->workers, st->slots,
         (unsigned long long)st->connections,
         (unsigned long long)st->capacity);
+}
+
+void
+shm_worker_rooms(struct shm_worker *w, size_t n, const char *const *names,
+    const size_t *lens, const uint32_t *members)
+{
+    uint64_t s = atomic_load_explicit(&w->rooms_seq, memory_order_relaxed);
+
+    if (n > SHM_TOP_ROOMS)
+        n = SHM_TOP_ROOMS;
+    atomic_store_explicit(&w->rooms_seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = lens[i] < SHM_ROOM_NAME ? lens[i] : SHM_ROOM_NAME;
+        memcpy(w->top[i].name, names[i], l);
+        atomic_store_explicit(&w->top[i].len, (uint32_t)l,
+            memory_order_relaxed);
+        atomic_store_explicit(&w->top[i].members, members[i],
+            memory_order_relaxed);
+    }
+    atomic_store_explicit(&w->nrooms_top, (uint32_t)n, memory_order_relaxed);
+    atomic_store_explicit(&w->rooms_seq, s + 2, memory_order_release);
+}
+
+/* Copy record r's top list consistently; returns the count or 0. */
+static size_t
+shm_rooms_copy(const struct shm_worker *w, struct shm_room *out)
+{
+    for (int t = 0; t < SHM_SNAP_TRIES; t++) {
+        uint64_t s1 = atomic_load_explicit(&w->rooms_seq,
+            memory_order_acquire);
+        size_t n = atomic_load_explicit(&w->nrooms_top, memory_order_relaxed);
+        if (s1 & 1)
+            continue;
+        if (n > SHM_TOP_ROOMS)
+            n = SHM_TOP_ROOMS;
+        for (size_t i = 0; i < n; i++) {
+            size_t l = atomic_load_explicit(&w->top[i].len,
+                memory_order_relaxed);
+            if (l > SHM_ROOM_NAME)
+                l = SHM_ROOM_NAME;
+            memcpy(out[i].name, w->top[i].name, l);
+            out[i].name[l] = '\0';
+            out[i].members = atomic_load_explicit(&w->top[i].members,
+                memory_order_relaxed);
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&w->rooms_seq, memory_order_relaxed) == s1)
+            return n;
+    }
+    return 0;
+}
+
+static int
+shm_room_cmp(const void *a, const void *b)
+{
+    const struct shm_room *x = a, *y = b;
+
+    if (x->members != y->members)
+        return x->members < y->members ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
+size_t
+shm_top_rooms(const struct shm_segment *seg, struct shm_room *out, size_t n)
+{
+    struct shm_room *all, one[SHM_TOP_ROOMS];
+    size_t k = 0;
+
+    all = calloc(SHM_NRECORDS * SHM_TOP_ROOMS, sizeof(*all));
+    if (all == NULL)
+        return 0;
+    for (unsigned r = 0; r < SHM_NRECORDS; r++) {
+        if (atomic_load(&seg->rec[r].state) == SHM_FREE)
+            continue;
+        size_t m = shm_rooms_copy(&seg->rec[r], one);
+        for (size_t i = 0; i < m; i++) {
+            size_t j;
+            for (j = 0; j < k; j++)
+                if (strcmp(all[j].name, one[i].name) == 0)
+                    break;
+            if (j == k)
+                all[k++] = one[i];
+            else
+                all[j].members += one[i].members;
+        }
+    }
+    qsort(all, k, sizeof(*all), shm_room_cmp);
+    if (k > n)
+        k = n;
+    memcpy(out, all, k * sizeof(*out));
+    free(all);
+    return k;
 }

@@ -78,6 +78,23 @@ void shm_status(const struct shm_segment *seg, int64_t hb_timeout_ms,
  * Returns the length snprintf would have written. */
 int shm_status_format(const struct shm_status *st, char *buf, size_t len);
 
+/* One room and its member count. */
+struct shm_room {
+    char name[SHM_ROOM_NAME + 1]; /* NUL-terminated copy */
+    uint64_t members;
+};
+
+/* Worker: publish its largest rooms (names[i][0..lens[i]), members[i]). */
+void shm_worker_rooms(struct shm_worker *w, size_t n,
+    const char *const *names, const size_t *lens, const uint32_t *members);
+
+/* Reader: the largest rooms summed over every live worker's published
+ * top list, largest first, at most n into out. Returns how many. A room
+ * just below a worker's top list is not counted for that worker, so the
+ * sums are lower bounds. */
+size_t shm_top_rooms(const struct shm_segment *seg, struct shm_room *out,
+    size_t n);
+
 /* Master: add n to a MASTER-scope counter. */
 void shm_master_add(struct shm_segment *seg, int ctr, uint64_t n);
 

@@ -26,6 +26,7 @@
 #include "worker/eng.h"
 #include "worker/fan.h"
 #include "worker/hof.h"
+#include "worker/room.h"
 #include "worker/http.h"
 #include "worker/wrk.h"
 #include "worker/skt.h"
@@ -154,6 +155,23 @@ wrk_resume_cb(evutil_socket_t fd, short what, void *arg)
         event_add(W.ev_accept, NULL);
 }
 
+/* Publish this worker's largest rooms for /socket-stats. */
+static void
+wrk_publish_rooms(void)
+{
+    const struct room *top[SHM_TOP_ROOMS];
+    const char *names[SHM_TOP_ROOMS];
+    size_t lens[SHM_TOP_ROOMS];
+    uint32_t members[SHM_TOP_ROOMS];
+    size_t n = room_top(top, SHM_TOP_ROOMS);
+
+    for (size_t i = 0; i < n; i++) {
+        names[i] = room_name(top[i], &lens[i]);
+        members[i] = room_size(top[i]);
+    }
+    shm_worker_rooms(W.me, n, names, lens, members);
+}
+
 static void
 wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -168,6 +186,7 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
     if (now - W.last_beat >= WRK_BEAT_MS) {
         shm_worker_beat(W.me, now);
         W.last_beat = now;
+        wrk_publish_rooms();
         if (getppid() == 1 && !W.stopping) {
             log_msg(LOG_ERR, "master is gone: stopping");
             raise(SIGTERM);

@@ -186,6 +186,29 @@ START_TEST(shm_status_sums_open_connections)
 }
 END_TEST
 
+START_TEST(shm_top_rooms_sum_over_workers)
+{
+    const char *n1[] = {"lead:1", "team:a"}, *n2[] = {"team:a", "x\"y"};
+    size_t l1[] = {6, 6}, l2[] = {6, 3};
+    uint32_t m1[] = {5, 2}, m2[] = {4, 1};
+    struct shm_room top[10];
+    int a = shm_record_claim(seg, 0, 0), b = shm_record_claim(seg, 1, 0);
+
+    shm_worker_rooms(&seg->rec[a], 2, n1, l1, m1);
+    shm_worker_rooms(&seg->rec[b], 2, n2, l2, m2);
+    ck_assert_uint_eq(shm_top_rooms(seg, top, 10), 3);
+    ck_assert_str_eq(top[0].name, "team:a");
+    ck_assert_uint_eq(top[0].members, 6);
+    ck_assert_str_eq(top[1].name, "lead:1");
+    ck_assert_uint_eq(top[1].members, 5);
+    ck_assert_str_eq(top[2].name, "x\"y");
+    ck_assert_uint_eq(shm_top_rooms(seg, top, 1), 1);
+    shm_record_release(seg, b); /* a dead worker's rooms vanish */
+    ck_assert_uint_eq(shm_top_rooms(seg, top, 10), 2);
+    ck_assert_uint_eq(top[0].members, 5);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -203,6 +226,7 @@ main(void)
     tcase_add_test(t, shm_snapshot_consistent_against_forked_writer);
     tcase_add_test(t, shm_ready_needs_every_slot_heartbeating);
     tcase_add_test(t, shm_status_sums_open_connections);
+    tcase_add_test(t, shm_top_rooms_sum_over_workers);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
