@@ -48,7 +48,7 @@ DEB_PKGS    = build-essential pkg-config libevent-dev libssl-dev \
               libjansson-dev libjwt-dev check libsubunit-dev zlib1g-dev \
               clang libclang-rt-14-dev prometheus curl
 
-.PHONY: docs-check deps-quiet all run check asan unit fuzz-replay integration fuzz install \
+.PHONY: bench bench-smoke docs-check deps-quiet all run check asan unit fuzz-replay integration fuzz install \
         uninstall deps clean hdrcheck
 
 all: deps-quiet
@@ -121,6 +121,18 @@ fuzz: $(FUZZ_BIN)
 	    mkdir -p build/fuzz/corpus-$$n; \
 	    $$f -max_total_time=$(FUZZ_TIME) build/fuzz/corpus-$$n \
 	        tests/fuzz/corpus/$$n; done
+
+# Benchmarks (BENCHMARKS.md): the load generator and the scenarios.
+bench/wsbench: wsgate
+	$(MAKE) -C bench
+
+bench: deps-quiet
+	$(MAKE) wsgate bench/wsbench
+	bash bench/run
+
+# A few hundred connections for a few seconds; fails on any lost message.
+bench-smoke: wsgate bench/wsbench
+	bash bench/run --smoke
 
 hdrcheck:
 	@set -e; for h in common/*.h shm/*.h master/*.h worker/*.h; do \
