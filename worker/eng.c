@@ -48,6 +48,7 @@ struct eng {
     uint8_t awaiting_pong;
     uint8_t upgraded;
     uint8_t closing;
+    uint8_t doomed;         /* close at the next timer run (see eng_doom) */
 };
 
 /* A POST whose body is still arriving. */
@@ -194,6 +195,17 @@ eng_flush_poll(struct eng *s, int force_noop)
     evbuffer_drain(s->pq, n);
 }
 
+/* Close s soon, from its timer rather than now: the caller may be in the
+ * middle of a fan-out loop over clients that closing would free. */
+static void
+eng_doom(struct eng *s)
+{
+    struct timeval tv = {0, 0};
+
+    s->doomed = 1;
+    evtimer_add(s->hb, &tv);
+}
+
 /* Queue one packet for the polling transport. */
 static int
 eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
@@ -203,7 +215,7 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
     if (evbuffer_get_length(s->pq) > (size_t)CFG_NUM(E.cfg,
             max_outbound_buffer)) {
         WRK_INC(slow_consumer_closes);
-        eng_close(s, "slow consumer");
+        eng_doom(s);
         return -1;
     }
     if (evbuffer_get_length(s->pq) > 0)
@@ -229,7 +241,7 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
 static int
 eng_packet(struct eng *s, char type, int binary, const void *p, size_t n)
 {
-    if (s->closing)
+    if (s->closing || s->doomed)
         return -1;
     WRK_INC(eio_packets_out);
     if (s->ws) {
@@ -262,7 +274,7 @@ eng_send_frame(struct eng *s, struct ws_frame *f)
     size_t n;
     const unsigned char *p;
 
-    if (s->closing)
+    if (s->closing || s->doomed)
         return -1;
     if (s->ws) {
         WRK_INC(eio_packets_out);
@@ -288,6 +300,10 @@ eng_hb_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (s->doomed) {
+        eng_close(s, "slow consumer");
+        return;
+    }
     if (s->awaiting_pong) {
         WRK_INC(eio_ping_timeouts);
         eng_close(s, "ping timeout");
