@@ -14,7 +14,7 @@
 
 #define EIO_B64_PAD '='
 #define EIO_OPEN_FMT                                                           \
-    "{\"sid\":\"%s\",\"upgrades\":[%s],\"pingInterval\":%ld,"                \
+    "{\"sid\":\"%s\",\"upgrades\":[%s],\"pingInterval\":%ld,"                  \
     "\"pingTimeout\":%ld,\"maxPayload\":%ld}"
 
 static const char eio_b64_std[] =
@@ -97,8 +97,8 @@ eio_b64_valid(const char *p, size_t n)
      * byte string has exactly one accepted encoding (RFC 4648 §3.5). */
     if (m % 4 != 0) {
         last = (size_t)eio_b64_val((unsigned char)p[m - 1]);
-        if ((m % 4 == 2 && (last & 0x0f) != 0)
-            || (m % 4 == 3 && (last & 0x03) != 0))
+        if ((m % 4 == 2 && (last & 0x0f) != 0) ||
+            (m % 4 == 3 && (last & 0x03) != 0))
             return 0;
     }
     return 1;
@@ -170,8 +170,8 @@ eio_append_text(char *out, size_t cap, size_t used, enum eio_type type,
 }
 
 size_t
-eio_append_binary(char *out, size_t cap, size_t used,
-                  const unsigned char *data, size_t len)
+eio_append_binary(char *out, size_t cap, size_t used, const unsigned char *data,
+                  size_t len)
 {
     size_t sep = used > 0, total;
 
@@ -256,8 +256,8 @@ eio_check_query(const char *eio, size_t eio_len, const char *transport,
      * the protocol version, so a request wrong in both gets code 0. */
     if (transport != NULL && tlen == 7 && memcmp(transport, "polling", 7) == 0)
         *is_polling = 1;
-    else if (transport != NULL && tlen == 9
-             && memcmp(transport, "websocket", 9) == 0)
+    else if (transport != NULL && tlen == 9 &&
+             memcmp(transport, "websocket", 9) == 0)
         *is_polling = 0;
     else
         return EIO_E_TRANSPORT;
@@ -380,8 +380,8 @@ eio_b64_put(char *out, const unsigned char *in, size_t n, const char *alpha,
     unsigned long v;
 
     for (; i + 3 <= n; i += 3) {
-        v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8
-            | in[i + 2];
+        v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
+            in[i + 2];
         out[o++] = alpha[v >> 18 & 0x3f];
         out[o++] = alpha[v >> 12 & 0x3f];
         out[o++] = alpha[v >> 6 & 0x3f];

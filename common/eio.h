@@ -17,11 +17,11 @@
 
 #include <stddef.h>
 
-#define EIO_PROTOCOL "4"    /* the only EIO= value accepted */
-#define EIO_SEP '\x1e'      /* record separator between polling packets */
-#define EIO_SID_LEN 20      /* 15 bytes in URL-safe base64, no padding */
-#define EIO_SID_RANDOM 15   /* random bytes eio_sid_new takes */
-#define EIO_SLOT_MAX 255    /* highest worker slot a sid can carry */
+#define EIO_PROTOCOL "4"      /* the only EIO= value accepted */
+#define EIO_SEP '\x1e'        /* record separator between polling packets */
+#define EIO_SID_LEN 20        /* 15 bytes in URL-safe base64, no padding */
+#define EIO_SID_RANDOM 15     /* random bytes eio_sid_new takes */
+#define EIO_SLOT_MAX 255      /* highest worker slot a sid can carry */
 #define EIO_ERROR_JSON_MAX 64 /* longest eio_error_json body + NUL */
 
 /* Packet types: the digit (minus '0') that starts a text packet. */
@@ -48,12 +48,12 @@ enum eio_status {
 /* The reference server's handshake/request errors; values are the "code"
  * sent in the JSON body (engine.io Server.errors). */
 enum eio_err {
-    EIO_ERR_TRANSPORT = 0,    /* "Transport unknown" */
-    EIO_ERR_SID = 1,          /* "Session ID unknown" */
-    EIO_ERR_METHOD = 2,       /* "Bad handshake method" */
-    EIO_ERR_BAD_REQUEST = 3,  /* "Bad request" */
-    EIO_ERR_FORBIDDEN = 4,    /* "Forbidden" */
-    EIO_ERR_PROTOCOL = 5,     /* "Unsupported protocol version" */
+    EIO_ERR_TRANSPORT = 0,   /* "Transport unknown" */
+    EIO_ERR_SID = 1,         /* "Session ID unknown" */
+    EIO_ERR_METHOD = 2,      /* "Bad handshake method" */
+    EIO_ERR_BAD_REQUEST = 3, /* "Bad request" */
+    EIO_ERR_FORBIDDEN = 4,   /* "Forbidden" */
+    EIO_ERR_PROTOCOL = 5,    /* "Unsupported protocol version" */
 };
 
 /*
@@ -77,8 +77,7 @@ struct eio_packet {
  * Returns EIO_OK, or EIO_E_PACKET (empty, unknown type, bad base64).
  * Borrows p; out borrows p on success.
  */
-enum eio_status eio_parse_text(const char *p, size_t n,
-                               struct eio_packet *out);
+enum eio_status eio_parse_text(const char *p, size_t n, struct eio_packet *out);
 
 /*
  * Iterate the packets of a long-polling POST body p[0..n). Start with
@@ -102,8 +101,7 @@ size_t eio_b64_dlen(size_t n);
 int eio_b64_valid(const char *p, size_t n);
 
 /* Base64 of in[0..n) into out (encoder convention; never 0 for n > 0). */
-size_t eio_b64_encode(char *out, size_t cap, const unsigned char *in,
-                      size_t n);
+size_t eio_b64_encode(char *out, size_t cap, const unsigned char *in, size_t n);
 
 /*
  * Decode base64 p[0..n) into out[0..cap); *outlen gets the byte count.

@@ -95,16 +95,15 @@ sio_attach_check(const json_t *payload, size_t nattach)
     if (nattach > SIO_ATTACH_MAX)
         return SIO_E_ATTACH;
     memset(seen, 0, sizeof(seen));
-    if (payload != NULL
-        && (st = sio_walk(payload, nattach, seen, &count)) != SIO_OK)
+    if (payload != NULL &&
+        (st = sio_walk(payload, nattach, seen, &count)) != SIO_OK)
         return st;
     return count == nattach ? SIO_OK : SIO_E_ATTACH;
 }
 
 size_t
 sio_encode(char *out, size_t cap, enum sio_type type, const char *nsp,
-           long long ack_id, const char *json, size_t json_len,
-           size_t nattach)
+           long long ack_id, const char *json, size_t json_len, size_t nattach)
 {
     struct sio_buf b = {out, cap, 0, 0};
 
@@ -279,8 +278,8 @@ sio_parse_head(const char *p, size_t n, size_t *ip, struct sio_packet *out,
         v = v * 10 + (unsigned)(p[i] - '0');
     }
     if (i > start) {
-        if (out->type == SIO_CONNECT || out->type == SIO_DISCONNECT
-            || out->type == SIO_CONNECT_ERROR)
+        if (out->type == SIO_CONNECT || out->type == SIO_DISCONNECT ||
+            out->type == SIO_CONNECT_ERROR)
             return SIO_E_ACKID;
         out->ack_id = (long long)v;
     } else if (out->type == SIO_ACK || out->type == SIO_BINARY_ACK) {
@@ -350,14 +349,14 @@ sio_nsp_ok(const char *s, size_t n)
 static enum sio_status
 sio_walk(const json_t *j, size_t nattach, unsigned char *seen, size_t *count)
 {
-    const char *key;
-    json_t *v;
+    const json_t *v;
+    void *it;
     size_t k;
     json_int_t num;
 
     if (json_is_array(j)) {
-        json_array_foreach(j, k, v)
-            if (sio_walk(v, nattach, seen, count) != SIO_OK)
+        for (k = 0; k < json_array_size(j); k++)
+            if (sio_walk(json_array_get(j, k), nattach, seen, count) != SIO_OK)
                 return SIO_E_ATTACH;
         return SIO_OK;
     }
@@ -368,15 +367,18 @@ sio_walk(const json_t *j, size_t nattach, unsigned char *seen, size_t *count)
         if (!json_is_integer(v))
             return SIO_E_ATTACH;
         num = json_integer_value(v);
-        if (num < 0 || (unsigned long long)num >= nattach
-            || (seen[num / 8] & (1u << (num % 8))))
+        if (num < 0 || (unsigned long long)num >= nattach ||
+            (seen[num / 8] & (1u << (num % 8))))
             return SIO_E_ATTACH;
         seen[num / 8] |= (unsigned char)(1u << (num % 8));
         (*count)++;
         return SIO_OK;
     }
-    json_object_foreach((json_t *)j, key, v)
-        if (sio_walk(v, nattach, seen, count) != SIO_OK)
+    /* jansson's iterator API takes a non-const object; it only reads. */
+    for (it = json_object_iter((json_t *)j); it != NULL;
+         it = json_object_iter_next((json_t *)j, it))
+        if (sio_walk(json_object_iter_value(it), nattach, seen, count) !=
+            SIO_OK)
             return SIO_E_ATTACH;
     return SIO_OK;
 }
@@ -443,13 +445,12 @@ sio_head(struct sio_buf *b, enum sio_type type, const char *nsp,
 {
     char t = (char)('0' + type);
 
-    if ((unsigned)type > SIO_BINARY_ACK || ack_id < SIO_ACK_NONE
-        || (!sio_is_binary(type) && nattach != 0)
-        || nattach > SIO_ATTACH_MAX
-        || ((type == SIO_ACK || type == SIO_BINARY_ACK) && ack_id < 0)
-        || ((type == SIO_CONNECT || type == SIO_DISCONNECT
-             || type == SIO_CONNECT_ERROR)
-            && ack_id >= 0)) {
+    if ((unsigned)type > SIO_BINARY_ACK || ack_id < SIO_ACK_NONE ||
+        (!sio_is_binary(type) && nattach != 0) || nattach > SIO_ATTACH_MAX ||
+        ((type == SIO_ACK || type == SIO_BINARY_ACK) && ack_id < 0) ||
+        ((type == SIO_CONNECT || type == SIO_DISCONNECT ||
+          type == SIO_CONNECT_ERROR) &&
+         ack_id >= 0)) {
         b->bad = 1;
         return;
     }

@@ -61,11 +61,11 @@ enum sio_status {
  */
 struct sio_packet {
     enum sio_type type;
-    size_t nattach;       /* binary types only; 0 otherwise */
-    const char *nsp;      /* "/" when absent */
+    size_t nattach;  /* binary types only; 0 otherwise */
+    const char *nsp; /* "/" when absent */
     size_t nsp_len;
-    long long ack_id;     /* SIO_ACK_NONE when absent, else 0..2^63-1 */
-    const char *payload;  /* JSON text, NULL when absent */
+    long long ack_id;    /* SIO_ACK_NONE when absent, else 0..2^63-1 */
+    const char *payload; /* JSON text, NULL when absent */
     size_t payload_len;
     json_t *json;
 };
@@ -118,8 +118,8 @@ size_t sio_encode(char *out, size_t cap, enum sio_type type, const char *nsp,
  * a parsed BINARY_EVENT whose event name the echo app replaced; its
  * placeholder objects are dumped unchanged. Borrows payload. */
 size_t sio_encode_json(char *out, size_t cap, enum sio_type type,
-                       const char *nsp, long long ack_id,
-                       const json_t *payload, size_t nattach);
+                       const char *nsp, long long ack_id, const json_t *payload,
+                       size_t nattach);
 
 /* CONNECT reply: 0[<nsp>,]{"sid":"…"} or {"sid":"…","pid":"…"} when pid
  * is not NULL. Borrows the strings. */
@@ -141,14 +141,13 @@ size_t sio_encode_disconnect(char *out, size_t cap, const char *nsp);
  * argument, the way connection state recovery sends it. Borrows all.
  */
 size_t sio_encode_event(char *out, size_t cap, const char *nsp,
-                        long long ack_id, const char *event,
-                        const char *data, size_t data_len,
-                        const char *offset);
+                        long long ack_id, const char *event, const char *data,
+                        size_t data_len, const char *offset);
 
 /* ACK: 3[<nsp>,]<ack id><args>, args[0..args_len) a JSON array copied as
  * is (NULL or empty: "[]"); ack_id must be >= 0. Borrows all. */
-size_t sio_encode_ack(char *out, size_t cap, const char *nsp,
-                      long long ack_id, const char *args, size_t args_len);
+size_t sio_encode_ack(char *out, size_t cap, const char *nsp, long long ack_id,
+                      const char *args, size_t args_len);
 
 /* Static name of a status, for logs and tests. */
 const char *sio_status_str(enum sio_status st);
