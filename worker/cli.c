@@ -143,6 +143,12 @@ cli_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
     return cl->ops->event(cl, m, room, rlen);
 }
 
+int
+cli_batch(struct cli *cl, struct fan_block *b)
+{
+    return cl->ops->batch(cl, b);
+}
+
 void
 cli_kick(struct cli *cl, unsigned code, const char *reason)
 {

@@ -16,6 +16,7 @@
 struct cfg;
 struct cli;
 struct event_base;
+struct fan_block;
 struct fan_msg;
 
 /* Close codes of the /ws protocol (wsgate.8); Socket.IO maps them to a
@@ -32,6 +33,8 @@ struct cli_ops {
      * was closed. */
     int (*event)(struct cli *cl, struct fan_msg *m, const char *room,
         size_t rlen);
+    /* Deliver the messages of a room block (fan.h) in order. */
+    int (*batch)(struct cli *cl, struct fan_block *b);
     /* A model notice (token-expiring) with a JSON payload. */
     int (*notify)(struct cli *cl, const char *event, const char *json);
     /* End the connection from the server side with code and reason. Must
@@ -44,6 +47,7 @@ struct cli_ops {
 int cli_event(struct cli *cl, struct fan_msg *m, const char *room,
     size_t rlen);
 void cli_kick(struct cli *cl, unsigned code, const char *reason);
+int cli_batch(struct cli *cl, struct fan_block *b);
 
 /* Borrow base and c for the worker's life. 0 or -1 (logged). */
 int cli_init(struct event_base *base, const struct cfg *c);

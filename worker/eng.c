@@ -285,6 +285,25 @@ eng_send_frame(struct eng *s, struct ws_frame *f)
     return n ? eng_queue(s, (char)p[0], 0, p + 1, n - 1) : 0;
 }
 
+int
+eng_send_batch(struct eng *s, struct ws_batch *b)
+{
+    size_t cnt = ws_batch_count(b);
+
+    if (s->closing || s->doomed)
+        return -1;
+    WRK_ADD(eio_packets_out, cnt);
+    if (s->ws)
+        return ws_send_batch(s->ws, b);
+    for (size_t i = 0; i < cnt; i++) {
+        size_t n;
+        const unsigned char *p = ws_batch_msg(b, i, &n);
+        if (n && eng_queue(s, (char)p[0], 0, p + 1, n - 1) == -1)
+            return -1;
+    }
+    return 0;
+}
+
 static void
 eng_hb_arm(struct eng *s, int64_t ms)
 {

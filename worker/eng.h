@@ -53,6 +53,12 @@ int eng_send(struct eng *s, int binary, const void *p, size_t n);
  * into the polling payload otherwise. */
 int eng_send_frame(struct eng *s, struct ws_frame *f);
 
+/* Send every message of b (Engine.IO text messages, "4...") in order:
+ * by one reference on the WebSocket transport, copied into the polling
+ * payload otherwise. */
+struct ws_batch;
+int eng_send_batch(struct eng *s, struct ws_batch *b);
+
 /* Close the session (sends the close packet where possible). */
 void eng_close(struct eng *s, const char *reason);
 

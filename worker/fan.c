@@ -22,10 +22,13 @@
 #include "worker/cli.h"
 #include "worker/fan.h"
 #include "worker/room.h"
+#include "worker/skt.h"
 #include "worker/ws.h"
+#include "worker/wsj.h"
 #include "worker/wrk.h"
 
-#define FAN_BATCH 4096 /* entries per callback */
+#define FAN_BATCH 1024   /* entries per callback */
+#define FAN_BLOCK_HASH 256 /* buckets of the per-room block table */
 
 static struct {
     struct mlog *log;
@@ -35,7 +38,10 @@ static struct {
     struct event *ev, *more;
     unsigned char *buf;
     size_t bufcap;
-} F = {.evfd = -1};
+    struct fan_block *blocks;              /* pending, in creation order */
+    struct fan_block **btail;
+    struct fan_block *bhash[FAN_BLOCK_HASH];
+} F = {.evfd = -1, .btail = &F.blocks};
 
 static void fan_read_cb(evutil_socket_t fd, short what, void *arg);
 static void fan_more_cb(evutil_socket_t fd, short what, void *arg);
@@ -65,6 +71,81 @@ fan_release(struct fan_msg *m)
     ws_frame_unref(m->wsj);
     ws_frame_unref(m->sio);
     m->wsj = m->sio = NULL;
+}
+
+static unsigned
+fan_bhash(const char *name, size_t n)
+{
+    unsigned h = 2166136261u;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    return h & (FAN_BLOCK_HASH - 1);
+}
+
+/* Deliver and free every pending room block, in creation order. Members
+ * are looked up now (by name), so a room that vanished is skipped. */
+static void
+fan_flush_blocks(void)
+{
+    struct fan_block *b, *next;
+
+    for (b = F.blocks; b; b = next) {
+        struct room *r = room_find(b->room, b->rlen);
+        next = b->next;
+        for (struct room_member *mb = r ? room_first(r) : NULL, *mn; mb;
+             mb = mn) {
+            mn = mb->rnext;
+            if (!cli_authed(mb->owner))
+                continue;
+            WRK_ADD(deliveries, b->n);
+            (void)cli_batch(mb->owner, b);
+        }
+        ws_batch_unref(b->wsj);
+        ws_batch_unref(b->sio);
+        free(b);
+    }
+    F.blocks = NULL;
+    F.btail = &F.blocks;
+    memset(F.bhash, 0, sizeof(F.bhash));
+}
+
+/* Add a single-room publish to that room's block. Returns 0, or -1 when
+ * the message must take the per-message path (out of memory). */
+static int
+fan_block_add(const struct fan_msg *m, const char *name, size_t len)
+{
+    unsigned h = fan_bhash(name, len);
+    struct fan_block *b;
+
+    if (room_find(name, len) == NULL)
+        return 0; /* no local members */
+    for (b = F.bhash[h]; b; b = b->hnext)
+        if (b->rlen == len && memcmp(b->room, name, len) == 0)
+            break;
+    if (b == NULL) {
+        if (len >= sizeof(b->room) || (b = calloc(1, sizeof(*b))) == NULL)
+            return -1;
+        b->wsj = ws_batch_new();
+        b->sio = ws_batch_new();
+        if (b->wsj == NULL || b->sio == NULL) {
+            ws_batch_unref(b->wsj);
+            ws_batch_unref(b->sio);
+            free(b);
+            return -1;
+        }
+        memcpy(b->room, name, len);
+        b->rlen = len;
+        b->hnext = F.bhash[h];
+        F.bhash[h] = b;
+        *F.btail = b;
+        F.btail = &b->next;
+    }
+    if (wsj_batch_append(b->wsj, m, name, len) == -1
+        || skt_batch_append(b->sio, m) == -1)
+        return -1; /* the block is still consistent up to here */
+    b->n++;
+    return 0;
 }
 
 /* Deliver m to cl once. */
@@ -145,6 +226,25 @@ fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n)
             (unsigned long long)seq);
         return;
     }
+    /* Single-room publishes (a room or a user) join their room's block;
+     * anything else first delivers the pending blocks, so every client
+     * still sees each room's events in log order. */
+    if (m.v.kind == MSG_PUBLISH && (m.v.target == MSG_T_USER
+            || (m.v.target == MSG_T_ROOMS && m.v.ntargets == 1))) {
+        char room[MSG_ROOM_MAX + 8];
+        const char *rn = m.v.targets[0].p;
+        size_t rl = m.v.targets[0].n;
+        if (m.v.target == MSG_T_USER) {
+            int k = snprintf(room, sizeof(room), "user:%.*s", (int)rl, rn);
+            if (k <= 0 || (size_t)k >= sizeof(room))
+                return;
+            rn = room;
+            rl = (size_t)k;
+        }
+        if (fan_block_add(&m, rn, rl) == 0)
+            return;
+    }
+    fan_flush_blocks();
     switch (m.v.kind) {
     case MSG_PUBLISH:
         if (m.v.target == MSG_T_ALL) {
@@ -178,6 +278,7 @@ fan_lapped(uint64_t lost)
 {
     struct cli *cl;
 
+    fan_flush_blocks();
     WRK_INC(log_lapped);
     log_msg(LOG_ERR, "fell behind the message log by %llu entries: closing "
         "%zu clients with a recover reason", (unsigned long long)lost,
@@ -212,6 +313,7 @@ fan_drain(void)
         WRK_INC(log_entries);
         fan_dispatch(e.seq, e.ts_ms, F.buf, e.len);
     }
+    fan_flush_blocks();
     atomic_store_explicit(&F.me->log_done, F.cur.seq - 1,
         memory_order_release);
     if (mlog_head(F.log) > F.cur.seq)

@@ -30,6 +30,19 @@ struct fan_msg {
     void *sio_poll; /* polling-transport encoding */
 };
 
+/* Single-room publishes of one read batch, per room: every protocol's
+ * encoding of them framed back to back, so each member gets them with one
+ * reference and its connection one write. */
+struct ws_batch;
+struct fan_block {
+    struct fan_block *next, *hnext;
+    char room[MSG_ROOM_MAX + 8];
+    size_t rlen;
+    uint32_t n;             /* messages */
+    struct ws_batch *wsj;   /* /ws JSON event frames */
+    struct ws_batch *sio;   /* Socket.IO "42[...]" messages (namespace /) */
+};
+
 /* Start reading log from its current head; woken through evfd (taken).
  * me is this worker's record (log_done and control results). */
 int fan_init(struct event_base *base, struct mlog *log, int evfd,

@@ -62,8 +62,11 @@ static int skt_event(struct cli *cl, struct fan_msg *m, const char *room,
 static int skt_notify(struct cli *cl, const char *event, const char *json);
 static void skt_kick(struct cli *cl, unsigned code, const char *reason);
 
+static int skt_batch(struct cli *cl, struct fan_block *b);
+
 static const struct cli_ops skt_cli_ops = {
     .event = skt_event,
+    .batch = skt_batch,
     .notify = skt_notify,
     .kick = skt_kick,
 };
@@ -523,42 +526,93 @@ skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
     sio_packet_clear(&pk);
 }
 
-/* Published events: 42["event",data,"offset"], encoded once per message
- * for namespace "/" and shared by every recipient. */
+/* "4" + 42[<nsp>,]["event",data,"offset"]: an Engine.IO message holding
+ * a published event, as a new string (caller frees) of length *len. */
+static char *
+skt_text(const struct fan_msg *m, const char *nsp, size_t *len)
+{
+    char ev[MSG_ROOM_MAX + 1], off[24];
+    size_t n, cap;
+    char *out;
+
+    snprintf(ev, sizeof(ev), "%.*s", (int)m->v.event.n, m->v.event.p);
+    snprintf(off, sizeof(off), "%llu", (unsigned long long)m->seq);
+    n = sio_encode_event(NULL, 0, nsp, SIO_ACK_NONE, ev, m->v.data.p,
+        m->v.data.n, off);
+    if (n == 0)
+        return NULL;
+    cap = n + 2;
+    out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    out[0] = '4'; /* the Engine.IO message type */
+    sio_encode_event(out + 1, cap - 1, nsp, SIO_ACK_NONE, ev, m->v.data.p,
+        m->v.data.n, off);
+    *len = n + 1;
+    return out;
+}
+
+int
+skt_batch_append(struct ws_batch *b, const struct fan_msg *m)
+{
+    size_t n;
+    char *t = skt_text(m, "/", &n);
+    int rc = t ? ws_batch_append(b, t, n) : -1;
+
+    free(t);
+    return rc;
+}
+
+/* Published events, encoded once per message for namespace "/" and shared
+ * by every recipient; other namespaces get their own encoding. */
 static int
 skt_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
 {
     struct skt_ns *ns = cli_proto(cl);
-    char ev[MSG_ROOM_MAX + 1], off[24];
-    size_t len, cap;
-    char *out;
+    size_t n;
+    char *t;
+    int rc = 0;
 
     (void)room;
     (void)rlen;
-    if (strcmp(ns->nsp, "/") == 0 && m->sio)
-        return eng_send_frame(ns->k->e, m->sio);
-    snprintf(ev, sizeof(ev), "%.*s", (int)m->v.event.n, m->v.event.p);
-    snprintf(off, sizeof(off), "%llu", (unsigned long long)m->seq);
-    len = sio_encode_event(NULL, 0, ns->nsp, SIO_ACK_NONE, ev, m->v.data.p,
-        m->v.data.n, off);
-    cap = len + 2;
-    out = malloc(cap);
-    if (out == NULL || len == 0) {
-        free(out);
-        return 0;
-    }
-    out[0] = '4'; /* the Engine.IO message type */
-    sio_encode_event(out + 1, cap - 1, ns->nsp, SIO_ACK_NONE, ev,
-        m->v.data.p, m->v.data.n, off);
-    int rc;
     if (strcmp(ns->nsp, "/") == 0) {
-        m->sio = ws_frame_new(WSF_OP_TEXT, out, len + 1);
-        rc = m->sio ? eng_send_frame(ns->k->e, m->sio) : 0;
-    } else {
-        rc = eng_send(ns->k->e, 0, out + 1, len);
+        if (m->sio == NULL && (t = skt_text(m, "/", &n)) != NULL) {
+            m->sio = ws_frame_new(WSF_OP_TEXT, t, n);
+            free(t);
+        }
+        return m->sio ? eng_send_frame(ns->k->e, m->sio) : 0;
     }
-    free(out);
+    if ((t = skt_text(m, ns->nsp, &n)) != NULL) {
+        rc = eng_send(ns->k->e, 0, t + 1, n - 1);
+        free(t);
+    }
     return rc;
+}
+
+/* A room block: namespace "/" takes the shared batch; another namespace
+ * gets each message re-addressed ("42[" becomes "42/nsp,["). */
+static int
+skt_batch(struct cli *cl, struct fan_block *b)
+{
+    struct skt_ns *ns = cli_proto(cl);
+    size_t nl = strlen(ns->nsp);
+
+    if (strcmp(ns->nsp, "/") == 0)
+        return eng_send_batch(ns->k->e, b->sio);
+    for (size_t i = 0; i < ws_batch_count(b->sio); i++) {
+        size_t n;
+        const unsigned char *p = ws_batch_msg(b->sio, i, &n);
+        char *t = malloc(n + nl + 1);
+        if (t == NULL || n < 3)
+            return free(t), -1;
+        memcpy(t, p + 1, 1);            /* "2" */
+        memcpy(t + 1, ns->nsp, nl);
+        t[1 + nl] = ',';
+        memcpy(t + 2 + nl, p + 2, n - 2);
+        eng_send(ns->k->e, 0, t, n + nl - 1 + 1);
+        free(t);
+    }
+    return 0;
 }
 
 static int

@@ -11,6 +11,8 @@
 struct cfg;
 struct eng_app;
 struct event_base;
+struct fan_msg;
+struct ws_batch;
 
 extern const struct eng_app skt_app;      /* the gateway on /socket.io/ */
 extern const struct eng_app skt_echo_app; /* echo_app on /socket.io/ */
@@ -18,5 +20,8 @@ extern const struct eng_app skt_raw_echo_app; /* echo_app on /engine.io/ */
 
 /* Borrow base and c for the worker's life. */
 void skt_init(struct event_base *base, const struct cfg *c);
+
+/* Append m's Socket.IO event message (namespace /) to b. 0/-1. */
+int skt_batch_append(struct ws_batch *b, const struct fan_msg *m);
 
 #endif

@@ -9,6 +9,7 @@
  * reference. Framing is written here rather than taken from a library
  * because frame-once shared buffers are the product's core (DESIGN §9).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,19 @@ struct ws_frame {
     int z_failed;
     size_t plain_len;
     unsigned char plain[];        /* header + payload */
+};
+
+struct ws_batch {
+    unsigned refs;
+    int sent;                 /* no appends after the first send */
+    unsigned char *plain;     /* frames back to back */
+    size_t len, cap;
+    size_t n, ncap;
+    size_t *poff, *plen;      /* each message's payload in plain */
+    size_t payload;           /* payload bytes over all messages */
+    unsigned char *z;         /* the same messages, deflated (lazily) */
+    size_t zlen;
+    int zfailed;
 };
 
 static int ws_on_read(struct conn *c);
@@ -340,6 +354,183 @@ ws_send_frame(struct conn *c, struct ws_frame *f)
     WRK_INC(ws_frames_out);
     WRK_INC(ws_messages_out);
     WRK_ADD(ws_payload_out, f->payload_len);
+    return conn_mark_dirty(c);
+}
+
+struct ws_batch *
+ws_batch_new(void)
+{
+    struct ws_batch *b = calloc(1, sizeof(*b));
+
+    if (b)
+        b->refs = 1;
+    return b;
+}
+
+static int
+ws_batch_grow(unsigned char **buf, size_t *cap, size_t need)
+{
+    size_t nc = *cap ? *cap : 1024;
+    unsigned char *nb;
+
+    if (need <= *cap)
+        return 0;
+    while (nc < need)
+        nc *= 2;
+    nb = realloc(*buf, nc);
+    if (nb == NULL)
+        return -1;
+    *buf = nb;
+    *cap = nc;
+    return 0;
+}
+
+int
+ws_batch_append(struct ws_batch *b, const void *p, size_t n)
+{
+    unsigned char hdr[WSF_MAX_HDR];
+    size_t hl = wsf_build_hdr(hdr, WSF_OP_TEXT, 1, 0, n);
+
+    assert(!b->sent);
+    if (b->n == b->ncap) {
+        size_t nc = b->ncap ? b->ncap * 2 : 16;
+        size_t *o = realloc(b->poff, nc * sizeof(*o));
+        if (o == NULL)
+            return -1;
+        b->poff = o;
+        size_t *l = realloc(b->plen, nc * sizeof(*l));
+        if (l == NULL)
+            return -1;
+        b->plen = l;
+        b->ncap = nc;
+    }
+    if (ws_batch_grow(&b->plain, &b->cap, b->len + hl + n) == -1)
+        return -1;
+    memcpy(b->plain + b->len, hdr, hl);
+    memcpy(b->plain + b->len + hl, p, n);
+    b->poff[b->n] = b->len + hl;
+    b->plen[b->n] = n;
+    b->n++;
+    b->len += hl + n;
+    b->payload += n;
+    return 0;
+}
+
+size_t
+ws_batch_count(const struct ws_batch *b)
+{
+    return b->n;
+}
+
+const unsigned char *
+ws_batch_msg(const struct ws_batch *b, size_t i, size_t *n)
+{
+    *n = b->plen[i];
+    return b->plain + b->poff[i];
+}
+
+void
+ws_batch_unref(struct ws_batch *b)
+{
+    if (b == NULL || --b->refs > 0)
+        return;
+    free(b->plain);
+    free(b->poff);
+    free(b->plen);
+    free(b->z);
+    free(b);
+}
+
+static void
+ws_batch_release(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    ws_batch_unref(arg);
+}
+
+/* The deflated twin of b: each message compressed on its own without
+ * context takeover (window 15), short ones left plain; built once. */
+static int
+ws_batch_compress(struct ws_batch *b)
+{
+    struct evbuffer *z;
+    size_t zcap = 0;
+
+    if (b->z || b->zfailed)
+        return b->z ? 0 : -1;
+    z = evbuffer_new();
+    for (size_t i = 0; z && i < b->n; i++) {
+        const unsigned char *p = b->plain + b->poff[i];
+        unsigned char hdr[WSF_MAX_HDR];
+        size_t hl;
+        if (b->plen[i] < WS_COMPRESS_MIN) {
+            hl = wsf_build_hdr(hdr, WSF_OP_TEXT, 1, 0, b->plen[i]);
+            evbuffer_add(z, hdr, hl);
+            evbuffer_add(z, p, b->plen[i]);
+            continue;
+        }
+        struct evbuffer *one = evbuffer_new();
+        if (one == NULL || pmd_deflate_once(p, b->plen[i], 15, -1, ws_sink,
+                               one) != PMD_OK) {
+            if (one)
+                evbuffer_free(one);
+            evbuffer_free(z);
+            z = NULL;
+            break;
+        }
+        hl = wsf_build_hdr(hdr, WSF_OP_TEXT, 1, 1, evbuffer_get_length(one));
+        evbuffer_add(z, hdr, hl);
+        evbuffer_add_buffer(z, one);
+        evbuffer_free(one);
+    }
+    if (z == NULL) {
+        b->zfailed = 1;
+        return -1;
+    }
+    b->zlen = evbuffer_get_length(z);
+    if (ws_batch_grow(&b->z, &zcap, b->zlen ? b->zlen : 1) == -1) {
+        evbuffer_free(z);
+        b->zfailed = 1;
+        return -1;
+    }
+    evbuffer_remove(z, b->z, b->zlen);
+    evbuffer_free(z);
+    return 0;
+}
+
+int
+ws_send_batch(struct conn *c, struct ws_batch *b)
+{
+    struct ws *w = conn_state(c);
+    struct evbuffer *o;
+    const unsigned char *data = b->plain;
+    size_t len = b->len;
+
+    if (w->close_sent || conn_closing(c) || b->n == 0)
+        return 0;
+    b->sent = 1;
+    /* A permessage-deflate peer may be sent uncompressed messages (RFC
+     * 7692 §6), so only recipients that take the shared deflated form
+     * get it; the others get the plain frames. */
+    if (w->pmd_on && w->pmd.server_no_context_takeover
+        && w->pmd.server_max_window_bits == 15
+        && ws_batch_compress(b) == 0) {
+        data = b->z;
+        len = b->zlen;
+        WRK_ADD(ws_deflated_out, b->zlen);
+    }
+    o = conn_out(c);
+    b->refs++;
+    if (o == NULL || evbuffer_add_reference(o, data, len, ws_batch_release,
+                         b) == -1) {
+        b->refs--;
+        conn_close(c, "out of memory queueing a batch");
+        return -1;
+    }
+    WRK_ADD(ws_frames_out, b->n);
+    WRK_ADD(ws_messages_out, b->n);
+    WRK_ADD(ws_payload_out, b->payload);
     return conn_mark_dirty(c);
 }
 

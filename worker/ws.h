@@ -68,6 +68,29 @@ void ws_frame_unref(struct ws_frame *f);
 /* The message payload of f (borrowed) and its length. */
 const unsigned char *ws_frame_payload(const struct ws_frame *f, size_t *n);
 
+/* A batch: several messages framed back to back in one refcounted block,
+ * so a connection gets one reference (and its loop iteration one write)
+ * for all the messages a fan-out batch holds for it. */
+struct ws_batch;
+
+/* New empty batch (one reference) or NULL. */
+struct ws_batch *ws_batch_new(void);
+
+/* Append one text message (copied). 0 or -1 (out of memory). Appends are
+ * allowed only before the batch is first sent. */
+int ws_batch_append(struct ws_batch *b, const void *p, size_t n);
+
+/* Messages in b, and the i-th message's payload (borrowed). */
+size_t ws_batch_count(const struct ws_batch *b);
+const unsigned char *ws_batch_msg(const struct ws_batch *b, size_t i,
+    size_t *n);
+
+/* Queue every message of b on c by one reference (compressed once per
+ * batch for recipients without context takeover). 0 or -1 if c closed. */
+int ws_send_batch(struct conn *c, struct ws_batch *b);
+
+void ws_batch_unref(struct ws_batch *b);
+
 /* Pings for idle connections, close after ping_timeout. */
 void ws_tick(int64_t now_ms);
 

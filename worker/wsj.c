@@ -39,8 +39,11 @@ static int wsj_event(struct cli *cl, struct fan_msg *m, const char *room,
 static int wsj_notify(struct cli *cl, const char *event, const char *json);
 static void wsj_kick(struct cli *cl, unsigned code, const char *reason);
 
+static int wsj_batch(struct cli *cl, struct fan_block *b);
+
 static const struct cli_ops wsj_ops = {
     .event = wsj_event,
+    .batch = wsj_batch,
     .notify = wsj_notify,
     .kick = wsj_kick,
 };
@@ -305,35 +308,65 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
     return rc;
 }
 
-/* {"type":"event","room":R,"event":E,"data":D,"offset":N}, built once per
- * message and room; D is the validated JSON text from the log. */
-static struct ws_frame *
-wsj_encode(const struct fan_msg *m, const char *room, size_t rlen)
+/* {"type":"event","room":R,"event":E,"data":D,"offset":N} as a new
+ * string (caller frees) of length *len; D is the validated JSON text from
+ * the log. */
+static char *
+wsj_text(const struct fan_msg *m, const char *room, size_t rlen, size_t *len)
 {
     json_t *js = room ? json_stringn(room, rlen) : NULL;
     json_t *je = json_stringn(m->v.event.p, m->v.event.n);
     char *rs = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
     char *es = je ? json_dumps(je, JSON_ENCODE_ANY) : NULL;
-    struct ws_frame *f = NULL;
     size_t cap = m->v.data.n + (rs ? strlen(rs) : 0)
         + (es ? strlen(es) : 0) + 96;
     char *buf = malloc(cap);
-    int n;
+    int n = -1;
 
-    if (buf && es) {
+    if (buf && es)
         n = snprintf(buf, cap, "{\"type\":\"event\"%s%s,\"event\":%s,"
             "\"data\":%.*s,\"offset\":%llu}", rs ? ",\"room\":" : "",
             rs ? rs : "", es, (int)m->v.data.n, m->v.data.p,
             (unsigned long long)m->seq);
-        if (n > 0 && (size_t)n < cap)
-            f = ws_frame_new(WSF_OP_TEXT, buf, (size_t)n);
-    }
-    free(buf);
     free(rs);
     free(es);
     json_decref(js);
     json_decref(je);
+    if (n < 0 || (size_t)n >= cap) {
+        free(buf);
+        return NULL;
+    }
+    *len = (size_t)n;
+    return buf;
+}
+
+static struct ws_frame *
+wsj_encode(const struct fan_msg *m, const char *room, size_t rlen)
+{
+    size_t n;
+    char *t = wsj_text(m, room, rlen, &n);
+    struct ws_frame *f = t ? ws_frame_new(WSF_OP_TEXT, t, n) : NULL;
+
+    free(t);
     return f;
+}
+
+int
+wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
+    const char *room, size_t rlen)
+{
+    size_t n;
+    char *t = wsj_text(m, room, rlen, &n);
+    int rc = t ? ws_batch_append(b, t, n) : -1;
+
+    free(t);
+    return rc;
+}
+
+static int
+wsj_batch(struct cli *cl, struct fan_block *b)
+{
+    return ws_send_batch(cli_proto(cl), b->wsj);
 }
 
 static int

@@ -6,13 +6,21 @@
 #ifndef WSGATE_WORKER_WSJ_H
 #define WSGATE_WORKER_WSJ_H
 
+#include <stddef.h>
+
 struct cfg;
 struct event_base;
+struct fan_msg;
 struct ws_app;
+struct ws_batch;
 
 extern const struct ws_app wsj_app;
 
 /* Borrow base and c for the worker's life. */
 void wsj_init(struct event_base *base, const struct cfg *c);
+
+/* Append m's /ws event message for room to b (fan-out batches). 0/-1. */
+int wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
+    const char *room, size_t rlen);
 
 #endif
