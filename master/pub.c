@@ -32,6 +32,7 @@
 
 struct pub_wait {
     struct evhttp_request *req;
+    struct evhttp_connection *evcon;
     uint64_t seq;
     int64_t deadline;
 };
@@ -49,6 +50,7 @@ static struct {
 } P;
 
 static void pub_poll_cb(evutil_socket_t fd, short what, void *arg);
+static void pub_conn_closed(struct evhttp_connection *evcon, void *arg);
 
 int
 pub_init(struct event_base *base, struct mlog *log, struct shm_segment *seg,
@@ -102,6 +104,8 @@ pub_error(struct evhttp_request *req, int code, const char *ecode,
 {
     char body[512];
     json_t *m = json_string(msg);
+
+    shm_master_add(P.seg, CTR_api_errors, 1);
     char *ms = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
 
     snprintf(body, sizeof(body), "{\"ok\":false,\"error\":{\"code\":\"%s\","
@@ -302,6 +306,7 @@ pub_publish(struct evhttp_request *req)
         json_array_append_new(offs, json_integer((json_int_t)seq));
         off += lens[i];
     }
+    shm_master_add(P.seg, CTR_publishes, count);
     P.wake();
     if (items) {
         json_t *r = json_pack("{s:b, s:O}", "ok", 1, "offsets", offs);
@@ -347,6 +352,7 @@ pub_broadcast(struct evhttp_request *req)
         pub_error(req, 400, "BODY_TOO_LARGE", "broadcast is too large");
         goto out;
     }
+    shm_master_add(P.seg, CTR_control_requests, 1);
     P.wake();
     snprintf(reply, sizeof(reply), "{\"ok\":true,\"offset\":%llu}",
         (unsigned long long)seq);
@@ -386,17 +392,34 @@ pub_disconnect_user(struct evhttp_request *req)
         pub_error(req, 400, "BODY_TOO_LARGE", "request is too large");
         goto out;
     }
+    shm_master_add(P.seg, CTR_control_requests, 1);
     P.wake();
     if (P.nwait == PUB_MAX_PENDING) {
         pub_error(req, 503, "BUSY", "too many disconnect requests waiting");
         goto out;
     }
-    P.wait[P.nwait++] = (struct pub_wait){req, seq,
+    /* If the client goes away first, evhttp frees req: forget it then. */
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon)
+        evhttp_connection_set_closecb(evcon, pub_conn_closed, NULL);
+    P.wait[P.nwait++] = (struct pub_wait){req, evcon, seq,
         wsg_mono_ms() + PUB_WAIT_MS};
     struct timeval tv = {0, PUB_POLL_MS * 1000};
     evtimer_add(P.poll, &tv);
 out:
     json_decref(j);
+}
+
+static void
+pub_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    size_t k = 0;
+
+    (void)arg;
+    for (size_t i = 0; i < P.nwait; i++)
+        if (P.wait[i].evcon != evcon)
+            P.wait[k++] = P.wait[i];
+    P.nwait = k;
 }
 
 /* Has every live worker handled seq? Sums their results into *count. */
@@ -444,6 +467,8 @@ pub_poll_cb(evutil_socket_t fd, short what, void *arg)
             snprintf(body, sizeof(body), "{\"ok\":true,\"connections\":%llu,"
                 "\"offset\":%llu}", (unsigned long long)count,
                 (unsigned long long)w->seq);
+            if (w->evcon)
+                evhttp_connection_set_closecb(w->evcon, NULL, NULL);
             pub_reply(w->req, 200, "OK", body);
         } else {
             P.wait[k++] = *w;

@@ -173,6 +173,8 @@ ws_close(struct conn *c, unsigned code, const char *reason)
 static int
 ws_fail(struct conn *c, unsigned code, const char *why)
 {
+    if (code == WSF_CLOSE_TOO_BIG)
+        WRK_INC(ws_too_big);
     log_msg(LOG_DEBUG, "websocket %s failed: %s (%u)", conn_peer(c), why,
         code);
     ws_close(c, code, why);
