@@ -28,6 +28,9 @@
 #include "worker/wrk.h"
 
 #define FAN_BATCH 1024   /* entries per callback */
+/* Deliveries per callback: each queued reference costs memory until the
+ * flush, and the loop (heartbeat, accepts) must get its turn. */
+#define FAN_DELIVERY_BUDGET 200000
 #define FAN_BLOCK_HASH 256 /* buckets of the per-room block table */
 
 static struct {
@@ -293,8 +296,10 @@ void
 fan_drain(void)
 {
     struct mlog_entry e;
+    uint64_t start = wrk_ctr[CTR_deliveries];
 
-    for (int i = 0; i < FAN_BATCH; i++) {
+    for (int i = 0; i < FAN_BATCH
+         && wrk_ctr[CTR_deliveries] - start < FAN_DELIVERY_BUDGET; i++) {
         int st = mlog_read(F.log, &F.cur, &e, F.buf, F.bufcap);
         if (st == MLOG_EMPTY)
             break;

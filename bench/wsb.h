@@ -1,0 +1,165 @@
+/*
+ * wsbench: shared declarations of the load generator. The parent process
+ * (wsbench.c) parses options, forks the subscriber processes (wsb_sub.c),
+ * drives the publisher (wsb_pub.c) and aggregates; wsb_util.c holds the
+ * histogram, clocks, token signing and small helpers. Parent and children
+ * talk over one socketpair each with fixed-layout messages (struct wsb_msg).
+ */
+#ifndef WSGATE_BENCH_WSB_H
+#define WSGATE_BENCH_WSB_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WSB_MAX_ROOMS 1000000
+#define WSB_MAX_BATCH 10000
+#define WSB_MAX_SOURCES 254
+
+/* Options after parsing and scenario presets (wsbench.c). */
+struct wsb_opts {
+    char host[64];        /* public host (numeric IPv4) */
+    unsigned port;        /* public port */
+    char path[128];       /* /ws */
+    char admin_host[64];  /* admin host, "" when --admin is absent */
+    unsigned admin_port;
+    const char *api_key;  /* bearer for the admin port */
+    const char *token;    /* one token for every connection */
+    const char *secret;   /* or: sign one HS256 token per connection */
+    const char *scenario;
+    unsigned conns;       /* -n */
+    unsigned rooms;       /* connection i joins bench:<i mod rooms> */
+    double rate;          /* messages/s; 0 = as fast as accepted */
+    unsigned inflight;    /* concurrent publish requests */
+    unsigned batch;       /* messages per POST */
+    unsigned payload;     /* extra padding bytes per message */
+    double duration;      /* measured window, s */
+    double warmup;        /* publishing before the window, s */
+    double drain;         /* bound on waiting for the last deliveries, s */
+    double conn_timeout;  /* per connection: connect + 101 + ack, s */
+    unsigned sources;     /* 127.0.0.1 .. 127.0.0.<sources> */
+    unsigned procs;       /* subscriber processes */
+    unsigned concurrency; /* handshakes in progress per process */
+    double churn;         /* reconnects/s during the window (churn) */
+    uint64_t max_lag;     /* deliveries outstanding before publish pauses */
+    int publish;          /* 0: no publisher (idle, connect, churn) */
+    int json;
+    int strict;           /* failed connections also fail the run */
+};
+
+/*
+ * Latency histogram, HDR style: values below 128 ns have their own bucket,
+ * above that each power of two has 64 buckets (under 1.6 % error). Fixed
+ * size; recording is an index computation and an increment.
+ */
+#define WSB_HIST_N (64 * 36)
+struct wsb_hist {
+    uint64_t b[WSB_HIST_N];
+    uint64_t count;
+    uint64_t max;
+};
+
+/* What one subscriber process reports at the end. */
+struct wsb_sub_result {
+    uint64_t connected;    /* reached the subscribe ack (ramp-up) */
+    uint64_t failed;       /* connect, handshake, auth or ack failed */
+    uint64_t closed;       /* ready connections closed by the server */
+    uint64_t t_first;      /* first connect started, monotonic ns */
+    uint64_t t_last;       /* last connection ready, monotonic ns */
+    uint64_t received;     /* event messages, whole run */
+    uint64_t in_window;    /* event messages received in the window */
+    uint64_t lost;         /* gaps + never received, whole run */
+    uint64_t dup;          /* repeated or regressed sequence numbers */
+    uint64_t expected;     /* sum over rooms of members x published */
+    uint64_t bad;          /* event messages the parser could not read */
+    uint64_t wrong_room;   /* "r" differs from the connection's room */
+    uint64_t bytes_in;
+    uint64_t churn_ok;     /* reconnections completed under churn */
+    uint64_t churn_failed;
+    uint64_t drained;      /* 1 if every member caught up before --drain */
+    struct wsb_hist hist;  /* latency of messages received in window */
+};
+
+/* Parent <-> child messages: a header, then len bytes. */
+enum wsb_msg_type {
+    WSB_MSG_READY = 1, /* child -> parent: ramp-up over, wsb_ready */
+    WSB_MSG_GO,        /* parent -> child: wsb_go */
+    WSB_MSG_FINAL,     /* parent -> child: uint64 last[rooms], last_ok[rooms],
+                          failed[rooms] (see wsb_pub_last) */
+    WSB_MSG_RESULT     /* child -> parent: wsb_sub_result */
+};
+struct wsb_msg {
+    uint32_t type;
+    uint32_t pad;
+    uint64_t len;
+};
+struct wsb_ready {
+    uint64_t connected, failed, t_first, t_last;
+};
+struct wsb_go {
+    uint64_t win_start, win_end; /* monotonic ns */
+};
+
+/*
+ * Progress shared with the parent through an anonymous MAP_SHARED mapping
+ * made before fork: children add deliveries, the parent reads them to
+ * bound the publisher's lead (--max-lag). Relaxed atomics only.
+ */
+struct wsb_shared {
+    _Atomic uint64_t delivered;
+    _Atomic uint64_t members[]; /* per room, added at subscribe ack */
+};
+
+/* wsb_sub.c: run one subscriber process over connections [lo, hi). Returns
+ * the exit status. Takes fd (the control socket). */
+int wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
+                 struct wsb_shared *sh);
+
+/* wsb_pub.c: the publisher, run by the parent on its own event base. */
+struct wsb_pub_result {
+    uint64_t published;    /* messages acknowledged by the server */
+    uint64_t requests;
+    uint64_t errors;       /* messages in failed requests */
+    uint64_t paused_ms;    /* time held back by --max-lag */
+    uint64_t t_start, t_end;
+};
+struct wsb_pub;
+struct event_base;
+/* Connect the publish connections. Returns NULL after printing why. */
+struct wsb_pub *wsb_pub_new(struct event_base *base, const struct wsb_opts *o,
+                            struct wsb_shared *sh);
+/* Publish from now until t_end (monotonic ns), then wait up to 5 s for the
+ * answers in flight. Runs base. */
+void wsb_pub_run(struct wsb_pub *p, uint64_t t_end);
+/* Per room: highest sequence number assigned, highest one the server
+ * acknowledged, and how many messages failed; three arrays of o->rooms,
+ * in that order in one block (the FINAL message's payload). */
+const uint64_t *wsb_pub_final(const struct wsb_pub *p);
+void wsb_pub_result(const struct wsb_pub *p, struct wsb_pub_result *r);
+void wsb_pub_free(struct wsb_pub **pp);
+
+/* wsb_util.c */
+uint64_t wsb_now(void); /* CLOCK_MONOTONIC, ns */
+void wsb_hist_add(struct wsb_hist *h, uint64_t v);
+void wsb_hist_merge(struct wsb_hist *dst, const struct wsb_hist *src);
+uint64_t wsb_hist_pct(const struct wsb_hist *h, double pct); /* ns */
+/* HS256 JWT {"sub":user,"iat","exp"} into out; returns its length or 0. */
+size_t wsb_jwt(char *out, size_t cap, const char *secret, const char *user,
+               long ttl);
+void wsb_b64(const unsigned char *in, size_t n, char *out); /* NUL-ends */
+/* Write/read exactly n bytes on a blocking fd; 0 or -1. */
+int wsb_write_all(int fd, const void *p, size_t n);
+int wsb_read_all(int fd, void *p, size_t n);
+int wsb_send_msg(int fd, uint32_t type, const void *p, size_t n);
+/* One blocking HTTP/1.1 request to host:port (bounded by 5 s); the body of
+ * the answer into out (NUL-ended). Returns the status or -1. */
+int wsb_http(const char *host, unsigned port, const char *method,
+             const char *path, const char *bearer, const char *body,
+             char *out, size_t cap);
+/* Sum of VmRSS (kB) of pids; -1 when one cannot be read. */
+long wsb_rss_kb(const int *pids, int n);
+/* CPU time (user + system, s) of pid from /proc, -1 if unreadable; *ppid
+ * gets its parent when ppid is not NULL. */
+double wsb_proc_cpu(int pid, int *ppid);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * wsbench publisher: --inflight keep-alive HTTP/1.1 connections to the
+ * admin port, each with at most one POST /api/publish in flight. Each room
+ * belongs to one connection (room mod connections), so the messages of a
+ * room reach the server in sequence order and a receiver may read any
+ * reordering as loss. A message's data is {"t":<monotonic ns>,"s":<room
+ * sequence>,"r":<room>}; the request buffer is reused, never reallocated.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "wsb.h"
+
+#define HDR_RESERVE 1024
+#define RESP_CAP (512 * 1024)
+#define MAX_NOTES 5
+
+struct pconn {
+    struct wsb_pub *p;
+    int fd;
+    struct event *ev;
+    short evflags;
+    unsigned id;
+    int busy;          /* a request is in flight */
+    unsigned nmsg;     /* messages in it */
+    uint32_t *mroom;   /* room and sequence of each of them */
+    uint64_t *mseq;
+    char *req;         /* HDR_RESERVE bytes for the head, then the body */
+    size_t reqcap, reqstart, reqlen, reqoff;
+    char *resp;
+    size_t rlen;
+    unsigned cursor;   /* next room this connection publishes to */
+    uint64_t sent;     /* messages sent, for --rate */
+};
+
+struct wsb_pub {
+    const struct wsb_opts *o;
+    struct event_base *base;
+    struct wsb_shared *sh;
+    struct pconn *pc;
+    unsigned k;
+    uint64_t *fin;     /* last[rooms], ok[rooms], failed[rooms] */
+    uint64_t *members; /* snapshot after the ramp-up */
+    uint64_t expected; /* deliveries owed for acknowledged messages */
+    struct event *tick;
+    uint64_t t0, t_end, pause_since;
+    int stopping;
+    char *pad;         /* --payload bytes of 'x' */
+    unsigned notes;
+    struct sockaddr_in dst;
+    struct wsb_pub_result r;
+};
+
+static void pc_cb(evutil_socket_t fd, short what, void *arg);
+static void pump(struct wsb_pub *p);
+
+static int
+pc_connect(struct pconn *pc)
+{
+    struct wsb_pub *p = pc->p;
+    int one = 1;
+
+    pc->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (pc->fd == -1 || connect(pc->fd, (struct sockaddr *)&p->dst,
+                                sizeof(p->dst)) == -1) {
+        fprintf(stderr, "wsbench: connect to admin %s:%u: %s\n",
+                p->o->admin_host, p->o->admin_port, strerror(errno));
+        return -1;
+    }
+    setsockopt(pc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    evutil_make_socket_nonblocking(pc->fd);
+    pc->ev = event_new(p->base, pc->fd, EV_READ | EV_PERSIST, pc_cb, pc);
+    if (pc->ev == NULL || event_add(pc->ev, NULL) == -1)
+        return -1;
+    pc->evflags = EV_READ;
+    pc->rlen = 0;
+    return 0;
+}
+
+static void
+pc_close(struct pconn *pc)
+{
+    if (pc->ev)
+        event_free(pc->ev);
+    pc->ev = NULL;
+    if (pc->fd != -1)
+        close(pc->fd);
+    pc->fd = -1;
+}
+
+static void
+pc_watch(struct pconn *pc, short flags)
+{
+    if (pc->evflags == flags)
+        return;
+    event_del(pc->ev);
+    event_assign(pc->ev, pc->p->base, pc->fd, (short)(flags | EV_PERSIST),
+                 pc_cb, pc);
+    event_add(pc->ev, NULL);
+    pc->evflags = flags;
+}
+
+/* The request in flight ended: ok or not. */
+static void
+pc_done(struct pconn *pc, int ok, const char *why)
+{
+    struct wsb_pub *p = pc->p;
+    uint64_t *last_ok = p->fin + p->o->rooms, *failed = last_ok + p->o->rooms;
+
+    for (unsigned i = 0; i < pc->nmsg; i++) {
+        uint32_t r = pc->mroom[i];
+        if (ok) {
+            if (pc->mseq[i] > last_ok[r])
+                last_ok[r] = pc->mseq[i];
+            p->expected += p->members[r];
+        } else {
+            failed[r]++;
+        }
+    }
+    if (ok) {
+        p->r.published += pc->nmsg;
+    } else {
+        p->r.errors += pc->nmsg;
+        if (p->notes++ < MAX_NOTES)
+            fprintf(stderr, "wsbench: publish failed: %s\n", why);
+    }
+    p->r.requests++;
+    pc->busy = 0;
+    pc->nmsg = 0;
+}
+
+/* Lost connection: fail what was in flight, reconnect unless stopping. */
+static void
+pc_lost(struct pconn *pc, const char *why)
+{
+    if (pc->busy)
+        pc_done(pc, 0, why);
+    pc_close(pc);
+    if (!pc->p->stopping)
+        pc_connect(pc);
+}
+
+static void
+pc_flush(struct pconn *pc)
+{
+    while (pc->reqoff < pc->reqlen) {
+        ssize_t w = send(pc->fd, pc->req + pc->reqstart + pc->reqoff,
+                         pc->reqlen - pc->reqoff, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR) {
+                pc_watch(pc, EV_READ | EV_WRITE);
+                return;
+            }
+            pc_lost(pc, strerror(errno));
+            return;
+        }
+        pc->reqoff += (size_t)w;
+    }
+    pc_watch(pc, EV_READ);
+}
+
+/* Build and send one POST of count messages (count <= batch). */
+static void
+pc_send(struct pconn *pc, unsigned count, uint64_t now)
+{
+    struct wsb_pub *p = pc->p;
+    const struct wsb_opts *o = p->o;
+    char *b = pc->req + HDR_RESERVE, *s = b, hdr[HDR_RESERVE];
+    int arr = o->batch > 1, n;
+
+    if (pc->fd == -1 && pc_connect(pc) == -1)
+        return;
+    if (arr)
+        *s++ = '[';
+    for (unsigned i = 0; i < count; i++) {
+        unsigned r = pc->cursor;
+        uint64_t seq = ++p->fin[r];
+
+        pc->cursor += p->k;
+        if (pc->cursor >= o->rooms)
+            pc->cursor = pc->id;
+        pc->mroom[i] = r;
+        pc->mseq[i] = seq;
+        s += sprintf(s,
+                     "%s{\"room\":\"bench:%u\",\"event\":\"e\",\"data\":"
+                     "{\"t\":%llu,\"s\":%llu,\"r\":%u%s%s%s}}",
+                     i ? "," : "", r, (unsigned long long)now,
+                     (unsigned long long)seq, r, o->payload ? ",\"p\":\"" : "",
+                     o->payload ? p->pad : "", o->payload ? "\"" : "");
+    }
+    if (arr)
+        *s++ = ']';
+    n = snprintf(hdr, sizeof(hdr),
+                 "POST /api/publish HTTP/1.1\r\nHost: %s:%u\r\n"
+                 "Authorization: Bearer %s\r\n"
+                 "Content-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n\r\n",
+                 o->admin_host, o->admin_port, o->api_key, (size_t)(s - b));
+    memcpy(b - n, hdr, (size_t)n);
+    pc->reqstart = HDR_RESERVE - (size_t)n;
+    pc->reqlen = (size_t)n + (size_t)(s - b);
+    pc->reqoff = 0;
+    pc->nmsg = count;
+    pc->busy = 1;
+    pc->sent += count;
+    pc_flush(pc);
+}
+
+/* A complete response in pc->resp? Handle it; 1 if one was consumed. */
+static int
+pc_response(struct pconn *pc)
+{
+    char *end, *cl, *body;
+    size_t head, len;
+    int status, ok, closing;
+
+    pc->resp[pc->rlen] = '\0';
+    end = strstr(pc->resp, "\r\n\r\n");
+    if (end == NULL)
+        return 0;
+    head = (size_t)(end + 4 - pc->resp);
+    *end = '\0';
+    cl = strcasestr(pc->resp, "\r\nContent-Length:");
+    len = cl ? strtoul(cl + 17, NULL, 10) : 0;
+    closing = strcasestr(pc->resp, "\r\nConnection: close") != NULL;
+    *end = '\r';
+    if (pc->rlen < head + len)
+        return 0;
+    status = strncmp(pc->resp, "HTTP/1.1 ", 9) == 0 ? atoi(pc->resp + 9) : 0;
+    body = pc->resp + head;
+    ok = status == 200 && len >= 9 && memmem(body, len, "\"ok\":true", 9);
+    if (!ok) {
+        char why[256];
+        snprintf(why, sizeof(why), "HTTP %d %.*s", status,
+                 (int)(len > 160 ? 160 : len), body);
+        pc_done(pc, 0, why);
+    } else if (pc->busy) {
+        pc_done(pc, 1, NULL);
+    }
+    pc->rlen -= head + len;
+    memmove(pc->resp, pc->resp + head + len, pc->rlen);
+    if (closing)
+        pc_lost(pc, "server closed the connection");
+    return 1;
+}
+
+static void
+pc_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pconn *pc = arg;
+    struct wsb_pub *p = pc->p;
+    ssize_t r;
+
+    (void)fd;
+    if (what & EV_WRITE) {
+        pc_flush(pc);
+        if (pc->fd == -1)
+            return;
+    }
+    if (!(what & EV_READ))
+        return;
+    r = recv(pc->fd, pc->resp + pc->rlen, RESP_CAP - pc->rlen, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r <= 0 || pc->rlen + (size_t)r >= RESP_CAP) {
+        pc_lost(pc, r == 0 ? "connection closed" : "recv failed");
+        pump(p);
+        return;
+    }
+    pc->rlen += (size_t)r;
+    while (pc->fd != -1 && pc_response(pc))
+        ;
+    pump(p);
+}
+
+/* Start requests on idle connections, within --rate and --max-lag. */
+static void
+pump(struct wsb_pub *p)
+{
+    const struct wsb_opts *o = p->o;
+    uint64_t now = wsb_now();
+    unsigned busy = 0;
+
+    if (now >= p->t_end)
+        p->stopping = 1;
+    for (unsigned i = 0; i < p->k; i++)
+        busy += p->pc[i].busy;
+    if (p->stopping) {
+        if (busy == 0 || now >= p->t_end + 5000000000ull)
+            event_base_loopbreak(p->base);
+        return;
+    }
+    if (o->max_lag) {
+        uint64_t got = atomic_load_explicit(&p->sh->delivered,
+                                            memory_order_relaxed);
+        if (p->expected > got && p->expected - got > o->max_lag) {
+            if (p->pause_since == 0)
+                p->pause_since = now;
+            return;
+        }
+        if (p->pause_since) {
+            p->r.paused_ms += (now - p->pause_since) / 1000000;
+            p->pause_since = 0;
+        }
+    }
+    for (unsigned i = 0; i < p->k; i++) {
+        struct pconn *pc = &p->pc[i];
+        unsigned count = o->batch;
+
+        if (pc->busy)
+            continue;
+        if (o->rate > 0) {
+            double due = o->rate / p->k * (double)(now - p->t0) / 1e9;
+            if (due < (double)pc->sent + 1)
+                continue;
+            if (due - (double)pc->sent < count)
+                count = (unsigned)(due - (double)pc->sent);
+        }
+        pc_send(pc, count, now);
+    }
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pump(arg);
+}
+
+struct wsb_pub *
+wsb_pub_new(struct event_base *base, const struct wsb_opts *o,
+            struct wsb_shared *sh)
+{
+    struct wsb_pub *p = calloc(1, sizeof(*p));
+    size_t per = 160 + o->payload;
+
+    if (p == NULL)
+        return NULL;
+    p->o = o;
+    p->base = base;
+    p->sh = sh;
+    p->k = o->inflight < o->rooms ? o->inflight : o->rooms;
+    p->dst.sin_family = AF_INET;
+    p->dst.sin_port = htons((uint16_t)o->admin_port);
+    inet_pton(AF_INET, o->admin_host, &p->dst.sin_addr);
+    p->pc = calloc(p->k, sizeof(*p->pc));
+    p->fin = calloc(3 * (size_t)o->rooms, sizeof(uint64_t));
+    p->members = calloc(o->rooms, sizeof(uint64_t));
+    p->pad = malloc(o->payload + 1);
+    p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
+    if (!p->pc || !p->fin || !p->members || !p->pad || !p->tick)
+        goto fail;
+    memset(p->pad, 'x', o->payload);
+    p->pad[o->payload] = '\0';
+    for (unsigned r = 0; r < o->rooms; r++)
+        p->members[r] = atomic_load_explicit(&sh->members[r],
+                                             memory_order_relaxed);
+    for (unsigned i = 0; i < p->k; i++) {
+        struct pconn *pc = &p->pc[i];
+        pc->p = p;
+        pc->fd = -1;
+        pc->id = pc->cursor = i;
+        pc->reqcap = HDR_RESERVE + 16 + per * o->batch;
+        pc->req = malloc(pc->reqcap);
+        pc->resp = malloc(RESP_CAP + 1);
+        pc->mroom = calloc(o->batch, sizeof(uint32_t));
+        pc->mseq = calloc(o->batch, sizeof(uint64_t));
+        if (!pc->req || !pc->resp || !pc->mroom || !pc->mseq
+            || pc_connect(pc) == -1)
+            goto fail;
+    }
+    return p;
+fail:
+    wsb_pub_free(&p);
+    return NULL;
+}
+
+void
+wsb_pub_run(struct wsb_pub *p, uint64_t t_end)
+{
+    struct timeval tv = {0, 1000};
+
+    p->t0 = p->r.t_start = wsb_now();
+    p->t_end = t_end;
+    event_add(p->tick, &tv);
+    pump(p);
+    event_base_dispatch(p->base);
+    event_del(p->tick);
+    for (unsigned i = 0; i < p->k; i++)
+        if (p->pc[i].busy)
+            pc_done(&p->pc[i], 0, "no answer within 5 s of the end");
+    p->r.t_end = wsb_now();
+}
+
+const uint64_t *
+wsb_pub_final(const struct wsb_pub *p)
+{
+    return p->fin;
+}
+
+void
+wsb_pub_result(const struct wsb_pub *p, struct wsb_pub_result *r)
+{
+    *r = p->r;
+}
+
+void
+wsb_pub_free(struct wsb_pub **pp)
+{
+    struct wsb_pub *p = *pp;
+
+    if (p == NULL)
+        return;
+    for (unsigned i = 0; p->pc && i < p->k; i++) {
+        pc_close(&p->pc[i]);
+        free(p->pc[i].req);
+        free(p->pc[i].resp);
+        free(p->pc[i].mroom);
+        free(p->pc[i].mseq);
+    }
+    if (p->tick)
+        event_free(p->tick);
+    free(p->pc);
+    free(p->fin);
+    free(p->members);
+    free(p->pad);
+    free(p);
+    *pp = NULL;
+}

@@ -1,0 +1,801 @@
+/*
+ * wsbench subscriber process: opens its share of the WebSocket connections
+ * (connect, upgrade with a bearer token, subscribe, wait for the ack),
+ * reports the ramp-up, then reads events until the parent sends the final
+ * sequence numbers, and reports deliveries, latency, losses and duplicates.
+ * One event loop, one shared 256 KiB read buffer: frames are parsed in
+ * place and only an incomplete tail is kept per connection. Nothing is
+ * allocated per message.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/wsf.h"
+#include "common/wsh.h"
+#include "wsb.h"
+
+#define RBUF_SIZE (256 * 1024)
+#define MAX_FRAME (128 * 1024) /* larger server frames end the connection */
+#define MAX_HEAD 8192
+#define MAX_NOTES 5            /* failure lines printed per process */
+
+enum cstate { C_IDLE, C_CONNECTING, C_HS, C_SUB, C_READY, C_DONE };
+
+struct wconn {
+    int fd;
+    uint8_t state;       /* enum cstate */
+    uint8_t member;      /* reached the ack during ramp-up */
+    uint8_t churn;       /* this attempt is a churn reconnection */
+    short evflags;       /* what ev waits for */
+    uint32_t idx, room;
+    uint32_t plen, pcap; /* incomplete input carried to the next read */
+    uint32_t olen, ocap; /* output the socket did not take */
+    char *pbuf, *obuf;
+    struct event *ev;
+    uint64_t last;       /* last sequence number seen */
+    uint64_t gaps;       /* messages skipped over */
+    uint64_t t_start;    /* this attempt started, ns */
+    char accept[WSH_ACCEPT_SIZE];
+};
+
+enum phase { P_RAMP, P_RUN, P_DRAIN };
+
+static struct {
+    const struct wsb_opts *o;
+    struct event_base *base;
+    struct wsb_shared *sh;
+    struct wconn *c;
+    unsigned n, lo;
+    unsigned next;       /* next connection the ramp-up starts */
+    unsigned inprog;     /* attempts between connect and ack */
+    unsigned settled;    /* ramp-up attempts that ended */
+    enum phase phase;
+    int ctl;
+    struct event *ctl_ev, *tick;
+    char *cbuf;          /* control input */
+    size_t clen, ccap;
+    unsigned char *rbuf;
+    struct sockaddr_in dst;
+    uint64_t win_start, win_end, drain_end, last_tick;
+    uint64_t *fin;       /* last[rooms], last_ok[rooms], failed[rooms] */
+    double churn_quota;
+    unsigned churn_cursor;
+    uint64_t unflushed;  /* deliveries not yet added to sh->delivered */
+    uint64_t rng;
+    unsigned notes;
+    int status;
+    struct wsb_sub_result r;
+} S;
+
+static void conn_cb(evutil_socket_t fd, short what, void *arg);
+
+static void
+note(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (S.notes++ >= MAX_NOTES)
+        return;
+    va_start(ap, fmt);
+    fprintf(stderr, "wsbench[%d]: ", (int)getpid());
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static uint64_t
+rnd(void)
+{
+    S.rng ^= S.rng << 13;
+    S.rng ^= S.rng >> 7;
+    S.rng ^= S.rng << 17;
+    return S.rng;
+}
+
+static void
+conn_watch(struct wconn *c, short flags)
+{
+    if (c->evflags == flags)
+        return;
+    event_del(c->ev);
+    event_assign(c->ev, S.base, c->fd, (short)(flags | EV_PERSIST), conn_cb,
+                 c);
+    event_add(c->ev, NULL);
+    c->evflags = flags;
+}
+
+static void
+conn_drop(struct wconn *c)
+{
+    if (c->ev)
+        event_free(c->ev);
+    c->ev = NULL;
+    if (c->fd != -1)
+        close(c->fd);
+    c->fd = -1;
+    c->plen = c->olen = 0;
+    c->state = C_DONE;
+}
+
+/* An attempt ended before or at the ack: ok says which. */
+static void
+conn_settle(struct wconn *c, int ok, uint64_t now)
+{
+    S.inprog--;
+    if (c->churn) {
+        if (ok)
+            S.r.churn_ok++;
+        else
+            S.r.churn_failed++;
+        return;
+    }
+    S.settled++;
+    if (ok) {
+        S.r.connected++;
+        S.r.t_last = now;
+        c->member = 1;
+        atomic_fetch_add_explicit(&S.sh->members[c->room], 1,
+                                  memory_order_relaxed);
+    } else {
+        S.r.failed++;
+    }
+}
+
+static void
+conn_fail(struct wconn *c, const char *why)
+{
+    note("connection %u: %s", c->idx, why);
+    if (c->state == C_READY)
+        S.r.closed++;
+    else if (c->state != C_DONE && c->state != C_IDLE) {
+        conn_settle(c, 0, wsb_now());
+    }
+    conn_drop(c);
+}
+
+/* Queue or send bytes; -1 after failing c. */
+static int
+conn_send(struct wconn *c, const void *p, size_t n)
+{
+    ssize_t w = 0;
+
+    if (c->olen == 0) {
+        w = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            conn_fail(c, "send failed");
+            return -1;
+        }
+        if (w < 0)
+            w = 0;
+        if ((size_t)w == n)
+            return 0;
+    }
+    n -= (size_t)w;
+    if (c->olen + n > c->ocap) {
+        char *b = realloc(c->obuf, c->olen + n);
+        if (b == NULL) {
+            conn_fail(c, "out of memory");
+            return -1;
+        }
+        c->obuf = b;
+        c->ocap = c->olen + (uint32_t)n;
+    }
+    memcpy(c->obuf + c->olen, (const char *)p + w, n);
+    c->olen += (uint32_t)n;
+    conn_watch(c, EV_READ | EV_WRITE);
+    return 0;
+}
+
+/* One masked client frame (RFC 6455 §5.3). */
+static int
+conn_frame(struct wconn *c, unsigned op, const void *p, size_t n)
+{
+    unsigned char buf[WSF_MAX_HDR + 256], key[4];
+    uint32_t k = (uint32_t)rnd();
+    size_t h;
+
+    if (n > 256)
+        return 0;
+    memcpy(key, &k, 4);
+    h = wsf_build_hdr_masked(buf, op, 1, 0, n, key);
+    memcpy(buf + h, p, n);
+    wsf_unmask(buf + h, n, key, 0);
+    return conn_send(c, buf, h + n);
+}
+
+static void
+conn_start(struct wconn *c, uint64_t now)
+{
+    const struct wsb_opts *o = S.o;
+    int fd, one = 1;
+
+    c->t_start = now;
+    c->state = C_CONNECTING;
+    c->plen = c->olen = 0;
+    S.inprog++;
+    if (!c->churn && S.r.t_first == 0)
+        S.r.t_first = now;
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        note("socket: %s", strerror(errno));
+        conn_fail(c, "socket() failed");
+        return;
+    }
+    c->fd = fd;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (o->sources > 1) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        src.sin_addr.s_addr = htonl(0x7f000001u + c->idx % o->sources);
+        /* Let connect() pick the port per 4-tuple, so each source
+         * address has its own ephemeral range. */
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+                   sizeof(one));
+        if (bind(fd, (struct sockaddr *)&src, sizeof(src)) == -1) {
+            note("bind to 127.0.0.%u: %s", 1 + c->idx % o->sources,
+                 strerror(errno));
+            conn_fail(c, "bind() failed");
+            return;
+        }
+    }
+    if (connect(fd, (struct sockaddr *)&S.dst, sizeof(S.dst)) == -1
+        && errno != EINPROGRESS) {
+        note("connect: %s", strerror(errno));
+        conn_fail(c, "connect() failed");
+        return;
+    }
+    c->ev = event_new(S.base, fd, EV_WRITE | EV_PERSIST, conn_cb, c);
+    if (c->ev == NULL || event_add(c->ev, NULL) == -1) {
+        conn_fail(c, "event_new failed");
+        return;
+    }
+    c->evflags = EV_WRITE;
+}
+
+static void
+conn_upgrade(struct wconn *c)
+{
+    const struct wsb_opts *o = S.o;
+    unsigned char raw[16];
+    char key[32], tok[512], req[1024 + 512];
+    const char *t = o->token;
+    int n;
+
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t v = rnd();
+        memcpy(raw + i, &v, 8);
+    }
+    wsb_b64(raw, 16, key);
+    if (wsh_accept(key, strlen(key), c->accept) == -1) {
+        conn_fail(c, "wsh_accept failed");
+        return;
+    }
+    if (o->secret) {
+        char user[32];
+        snprintf(user, sizeof(user), "bench%u", c->idx);
+        if (wsb_jwt(tok, sizeof(tok), o->secret, user, 24 * 3600) == 0) {
+            conn_fail(c, "token signing failed");
+            return;
+        }
+        t = tok;
+    }
+    n = snprintf(req, sizeof(req),
+                 "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                 "Sec-WebSocket-Version: 13\r\n"
+                 "Authorization: Bearer %s\r\n\r\n",
+                 o->path, o->host, o->port, key, t ? t : "");
+    if (n < 0 || (size_t)n >= sizeof(req)) {
+        conn_fail(c, "request too long");
+        return;
+    }
+    c->state = C_HS;
+    if (conn_send(c, req, (size_t)n) == 0 && c->olen == 0)
+        conn_watch(c, EV_READ); /* no longer waiting for the connect */
+}
+
+/* 1 if the head (NUL-ended) has header name with exactly value. */
+static int
+head_has(const char *head, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    const char *p = strstr(head, "\r\n");
+
+    while (p && p[2] != '\r' && p[2] != '\0') {
+        const char *l = p + 2, *v;
+        p = strstr(l, "\r\n");
+        if (strncasecmp(l, name, nl) != 0 || l[nl] != ':')
+            continue;
+        for (v = l + nl + 1; *v == ' ' || *v == '\t'; v++)
+            ;
+        if (p && (size_t)(p - v) >= vl && strncmp(v, value, vl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static const unsigned char *
+num(const unsigned char *p, const unsigned char *e, uint64_t *v)
+{
+    uint64_t x = 0;
+
+    if (p >= e || *p < '0' || *p > '9')
+        return NULL;
+    while (p < e && *p >= '0' && *p <= '9')
+        x = x * 10 + (uint64_t)(*p++ - '0');
+    *v = x;
+    return p;
+}
+
+/* The hot path: {"type":"event","room":..,"data":{"t":T,"s":S,"r":R..}..} */
+static void
+on_event(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
+{
+    const unsigned char *e = p + n, *q;
+    uint64_t t = 0, s = 0, r = 0, v;
+    unsigned got = 0;
+
+    if (n < 24 || memcmp(p + 15, ",\"room\":", 8) != 0)
+        return; /* a notification (token-expiring...), not a publish */
+    q = memmem(p + 23, n - 23, "\"data\":{", 8);
+    if (q == NULL) {
+        S.r.bad++;
+        return;
+    }
+    for (q += 8; got != 7 && q + 4 < e && q[0] == '"' && q[2] == '"'
+                 && q[3] == ':';) {
+        unsigned char k = q[1];
+        q = num(q + 4, e, &v);
+        if (q == NULL)
+            break;
+        if (k == 't')
+            t = v, got |= 1;
+        else if (k == 's')
+            s = v, got |= 2;
+        else if (k == 'r')
+            r = v, got |= 4;
+        if (q < e && *q == ',')
+            q++;
+    }
+    if (got != 7) {
+        S.r.bad++;
+        return;
+    }
+    S.r.received++;
+    S.unflushed++;
+    if (r != c->room)
+        S.r.wrong_room++;
+    if (s > c->last) {
+        c->gaps += s - c->last - 1;
+        c->last = s;
+    } else {
+        S.r.dup++;
+    }
+    if (now >= S.win_start && now < S.win_end) {
+        S.r.in_window++;
+        wsb_hist_add(&S.r.hist, now > t ? now - t : 0);
+    }
+}
+
+/* A whole text message; -1 if c was failed. */
+static int
+on_text(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
+{
+    if (n >= 15 && memcmp(p, "{\"type\":\"event\"", 15) == 0) {
+        if (c->state == C_READY)
+            on_event(c, p, n, now);
+        return 0;
+    }
+    if (n >= 13 && memcmp(p, "{\"type\":\"ack\"", 13) == 0
+        && c->state == C_SUB) {
+        if (memmem(p, n, "\"ok\":true", 9) == NULL) {
+            note("subscribe refused: %.*s", (int)(n > 200 ? 200 : n), p);
+            conn_fail(c, "subscribe refused");
+            return -1;
+        }
+        c->state = C_READY;
+        conn_settle(c, 1, now);
+        return 0;
+    }
+    if (n >= 15 && memcmp(p, "{\"type\":\"error\"", 15) == 0) {
+        note("server error: %.*s", (int)(n > 200 ? 200 : n), p);
+        if (c->state != C_READY) {
+            conn_fail(c, "error before the ack");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Frames in b[0..n); returns bytes consumed, or -1 if c was failed. */
+static long
+on_frames(struct wconn *c, unsigned char *b, size_t n, uint64_t now)
+{
+    size_t pos = 0;
+
+    while (pos < n) {
+        struct wsf_hdr h;
+        enum wsf_status st = wsf_parse_hdr(b + pos, n - pos, &h,
+                                           WSF_F_FROM_SERVER);
+        unsigned char *pl;
+
+        if (st == WSF_AGAIN)
+            break;
+        if (st != WSF_OK) {
+            note("bad server frame: %s", wsf_status_str(st));
+            conn_fail(c, "bad frame");
+            return -1;
+        }
+        if (h.len > MAX_FRAME) {
+            conn_fail(c, "server frame larger than the bench reads");
+            return -1;
+        }
+        if (h.hdr_len + h.len > n - pos)
+            break;
+        pl = b + pos + h.hdr_len;
+        switch (h.opcode) {
+        case WSF_OP_TEXT:
+            if (!h.fin) {
+                conn_fail(c, "fragmented message (not supported)");
+                return -1;
+            }
+            if (on_text(c, pl, (size_t)h.len, now) == -1)
+                return -1;
+            break;
+        case WSF_OP_PING:
+            if (conn_frame(c, WSF_OP_PONG, pl, (size_t)h.len) == -1)
+                return -1;
+            break;
+        case WSF_OP_CLOSE:
+            note("connection %u: close frame %u", c->idx,
+                 h.len >= 2 ? (unsigned)pl[0] << 8 | pl[1] : 0);
+            conn_fail(c, "closed by the server");
+            return -1;
+        default:
+            break;
+        }
+        pos += h.hdr_len + (size_t)h.len;
+    }
+    return (long)pos;
+}
+
+/* The 101 reply; returns bytes consumed, 0 for more, -1 if c was failed. */
+static long
+on_head(struct wconn *c, unsigned char *b, size_t n)
+{
+    unsigned char *end = memmem(b, n, "\r\n\r\n", 4);
+    char sub[128];
+    int len;
+
+    if (end == NULL) {
+        if (n > MAX_HEAD)
+            conn_fail(c, "response head too large");
+        return n > MAX_HEAD ? -1 : 0;
+    }
+    end[2] = '\0'; /* the head's last CRLF stays; restored below */
+    if (strncmp((char *)b, "HTTP/1.1 101", 12) != 0
+        || !head_has((char *)b, "Sec-WebSocket-Accept", c->accept)) {
+        note("upgrade refused: %.*s", (int)strcspn((char *)b, "\r"), b);
+        conn_fail(c, "upgrade refused");
+        return -1;
+    }
+    end[2] = '\r';
+    len = snprintf(sub, sizeof(sub),
+                   "{\"type\":\"subscribe\",\"room\":\"bench:%u\",\"id\":1}",
+                   c->room);
+    c->state = C_SUB;
+    if (conn_frame(c, WSF_OP_TEXT, sub, (size_t)len) == -1)
+        return -1;
+    return end + 4 - b;
+}
+
+static void
+conn_read(struct wconn *c)
+{
+    size_t off = c->plen, total;
+    ssize_t r;
+    long used = 0, u;
+    uint64_t now;
+
+    if (off)
+        memcpy(S.rbuf, c->pbuf, off);
+    r = recv(c->fd, S.rbuf + off, RBUF_SIZE - off - 1, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r <= 0) {
+        conn_fail(c, r == 0 ? "connection closed" : "recv failed");
+        return;
+    }
+    now = wsb_now();
+    S.r.bytes_in += (uint64_t)r;
+    total = off + (size_t)r;
+    if (c->state == C_HS) {
+        used = on_head(c, S.rbuf, total);
+        if (used <= 0)
+            goto keep;
+    }
+    u = on_frames(c, S.rbuf + used, total - (size_t)used, now);
+    if (u == -1)
+        return;
+    used += u;
+keep:
+    if (used == -1)
+        return;
+    c->plen = (uint32_t)(total - (size_t)used);
+    if (c->plen > c->pcap) {
+        char *p = realloc(c->pbuf, c->plen);
+        if (p == NULL) {
+            conn_fail(c, "out of memory");
+            return;
+        }
+        c->pbuf = p;
+        c->pcap = c->plen;
+    }
+    memmove(c->pbuf, S.rbuf + used, c->plen);
+    if (S.unflushed) {
+        atomic_fetch_add_explicit(&S.sh->delivered, S.unflushed,
+                                  memory_order_relaxed);
+        S.unflushed = 0;
+    }
+}
+
+static void
+conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wconn *c = arg;
+    int err = 0;
+    socklen_t el = sizeof(err);
+
+    (void)fd;
+    if (c->state == C_CONNECTING) {
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1 || err) {
+            note("connect: %s", strerror(err ? err : errno));
+            conn_fail(c, "connect failed");
+            return;
+        }
+        conn_upgrade(c);
+        return;
+    }
+    if ((what & EV_WRITE) && c->olen) {
+        ssize_t w = send(c->fd, c->obuf, c->olen, MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            conn_fail(c, "send failed");
+            return;
+        }
+        if (w > 0) {
+            memmove(c->obuf, c->obuf + w, c->olen - (size_t)w);
+            c->olen -= (uint32_t)w;
+        }
+        if (c->olen == 0)
+            conn_watch(c, EV_READ);
+    }
+    if (what & EV_READ)
+        conn_read(c);
+}
+
+static void
+ramp_fill(uint64_t now)
+{
+    while (S.inprog < S.o->concurrency && S.next < S.n)
+        conn_start(&S.c[S.next++], now);
+}
+
+static void
+finish(void)
+{
+    const uint64_t *last = S.fin, *ok, *failed;
+    unsigned rooms = S.o->rooms;
+
+    ok = last + rooms;
+    failed = ok + rooms;
+    for (unsigned i = 0; i < S.n; i++) {
+        struct wconn *c = &S.c[i];
+        uint64_t miss;
+
+        if (!c->member)
+            continue;
+        miss = c->gaps + (last[c->room] > c->last ? last[c->room] - c->last
+                                                  : 0);
+        /* Failed publishes were never sent: not a loss. */
+        miss = miss > failed[c->room] ? miss - failed[c->room] : 0;
+        S.r.lost += miss;
+        S.r.expected += last[c->room] - failed[c->room];
+    }
+    if (wsb_send_msg(S.ctl, WSB_MSG_RESULT, &S.r, sizeof(S.r)) == -1)
+        S.status = 1;
+    event_base_loopbreak(S.base);
+}
+
+/* 1 when every open member has what the server acknowledged. */
+static int
+caught_up(void)
+{
+    const uint64_t *ok = S.fin + S.o->rooms;
+
+    for (unsigned i = 0; i < S.n; i++) {
+        struct wconn *c = &S.c[i];
+        if (c->member && c->state == C_READY && c->last < ok[c->room])
+            return 0;
+    }
+    return 1;
+}
+
+static void
+churn_step(uint64_t now)
+{
+    double dt = (double)(now - S.last_tick) / 1e9;
+
+    if (now < S.win_start || now >= S.win_end)
+        return;
+    S.churn_quota += S.o->churn / S.o->procs * dt;
+    for (unsigned tries = 0; S.churn_quota >= 1 && tries < S.n; tries++) {
+        struct wconn *c = &S.c[S.churn_cursor];
+        S.churn_cursor = (S.churn_cursor + 1) % S.n;
+        if (c->state != C_READY && c->state != C_DONE)
+            continue;
+        if (S.inprog >= S.o->concurrency)
+            break;
+        conn_drop(c);
+        c->churn = 1;
+        S.churn_quota -= 1;
+        conn_start(c, now);
+    }
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t now = wsb_now(), limit = (uint64_t)(S.o->conn_timeout * 1e9);
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (S.inprog)
+        for (unsigned i = 0; i < S.n; i++) {
+            struct wconn *c = &S.c[i];
+            if (c->state >= C_CONNECTING && c->state <= C_SUB
+                && now - c->t_start > limit)
+                conn_fail(c, "timed out before the subscribe ack");
+        }
+    if (S.phase == P_RAMP) {
+        ramp_fill(now);
+        if (S.settled == S.n) {
+            struct wsb_ready rd = {S.r.connected, S.r.failed, S.r.t_first,
+                                   S.r.t_last};
+            if (wsb_send_msg(S.ctl, WSB_MSG_READY, &rd, sizeof(rd)) == -1) {
+                S.status = 1;
+                event_base_loopbreak(S.base);
+            }
+            S.phase = P_RUN;
+        }
+    } else if (S.phase == P_RUN && S.o->churn > 0 && S.win_end) {
+        churn_step(now);
+    } else if (S.phase == P_DRAIN) {
+        if (caught_up()) {
+            S.r.drained = 1;
+            finish();
+        } else if (now >= S.drain_end) {
+            finish();
+        }
+    }
+    S.last_tick = now;
+}
+
+static void
+ctl_msg(uint32_t type, const char *p, size_t n)
+{
+    if (type == WSB_MSG_GO && n == sizeof(struct wsb_go)) {
+        struct wsb_go g;
+        memcpy(&g, p, sizeof(g));
+        S.win_start = g.win_start;
+        S.win_end = g.win_end;
+    } else if (type == WSB_MSG_FINAL && n == 3 * 8 * (size_t)S.o->rooms) {
+        S.fin = malloc(n);
+        if (S.fin == NULL) {
+            S.status = 1;
+            event_base_loopbreak(S.base);
+            return;
+        }
+        memcpy(S.fin, p, n);
+        S.phase = P_DRAIN;
+        S.drain_end = wsb_now() + (uint64_t)(S.o->drain * 1e9);
+    }
+}
+
+static void
+ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+    ssize_t r;
+    struct wsb_msg m;
+
+    (void)what;
+    (void)arg;
+    if (S.clen == S.ccap) {
+        char *b = realloc(S.cbuf, S.ccap ? S.ccap * 2 : 4096);
+        if (b == NULL)
+            goto quit;
+        S.cbuf = b;
+        S.ccap = S.ccap ? S.ccap * 2 : 4096;
+    }
+    r = read(fd, S.cbuf + S.clen, S.ccap - S.clen);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r <= 0)
+        goto quit;
+    S.clen += (size_t)r;
+    while (S.clen >= sizeof(m)) {
+        memcpy(&m, S.cbuf, sizeof(m));
+        if (S.clen < sizeof(m) + m.len)
+            return;
+        ctl_msg(m.type, S.cbuf + sizeof(m), m.len);
+        S.clen -= sizeof(m) + m.len;
+        memmove(S.cbuf, S.cbuf + sizeof(m) + m.len, S.clen);
+    }
+    return;
+quit:
+    /* The parent went away: stop quietly. */
+    S.status = 1;
+    event_base_loopbreak(S.base);
+}
+
+int
+wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
+             struct wsb_shared *sh)
+{
+    struct timeval tv = {0, 20000};
+
+    S.o = o;
+    S.sh = sh;
+    S.lo = lo;
+    S.n = hi - lo;
+    S.ctl = fd;
+    S.rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)getpid() << 20) ^ wsb_now();
+    S.dst.sin_family = AF_INET;
+    S.dst.sin_port = htons((uint16_t)o->port);
+    inet_pton(AF_INET, o->host, &S.dst.sin_addr);
+    S.base = event_base_new();
+    S.c = calloc(S.n ? S.n : 1, sizeof(*S.c));
+    S.rbuf = malloc(RBUF_SIZE);
+    if (S.base == NULL || S.c == NULL || S.rbuf == NULL) {
+        fprintf(stderr, "wsbench: out of memory\n");
+        return 2;
+    }
+    for (unsigned i = 0; i < S.n; i++) {
+        S.c[i].fd = -1;
+        S.c[i].idx = lo + i;
+        S.c[i].room = (lo + i) % o->rooms;
+    }
+    evutil_make_socket_nonblocking(fd);
+    S.ctl_ev = event_new(S.base, fd, EV_READ | EV_PERSIST, ctl_cb, NULL);
+    S.tick = event_new(S.base, -1, EV_PERSIST, tick_cb, NULL);
+    if (S.ctl_ev == NULL || S.tick == NULL)
+        return 2;
+    event_add(S.ctl_ev, NULL);
+    event_add(S.tick, &tv);
+    S.last_tick = wsb_now();
+    ramp_fill(S.last_tick);
+    event_base_dispatch(S.base);
+    for (unsigned i = 0; i < S.n; i++) {
+        conn_drop(&S.c[i]);
+        free(S.c[i].pbuf);
+        free(S.c[i].obuf);
+    }
+    event_free(S.ctl_ev);
+    event_free(S.tick);
+    event_base_free(S.base);
+    free(S.c);
+    free(S.rbuf);
+    free(S.cbuf);
+    free(S.fin);
+    return S.status;
+}

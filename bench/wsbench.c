@@ -1,0 +1,758 @@
+/*
+ * wsbench: load generator for wsgate's /ws protocol. This file owns the
+ * command line, the scenario presets, the resource checks, the forked
+ * subscriber processes (wsb_sub.c) and their coordination, the publisher
+ * run (wsb_pub.c), and the result: one JSON line on stdout and a short
+ * summary on stderr. Exit 0 when nothing was lost, duplicated or refused,
+ * 1 when something was, 2 on a usage or setup error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "wsb.h"
+
+#define MAX_PROCS 64
+#define MAX_WORKERS 128
+#define LAG_AUTO UINT64_MAX
+
+struct server_view {
+    int pids[MAX_WORKERS];
+    int npids;
+    long rss_kb;            /* -1 when unknown */
+    long long deliveries;   /* -1 when unknown */
+    double cpu_workers;     /* s, -1 when unknown */
+    double cpu_master;
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+"usage: wsbench [options]\n"
+"  --url URL           WebSocket endpoint (default ws://127.0.0.1:3001/ws)\n"
+"  --admin HOST:PORT   admin port for publishing and /socket-stats\n"
+"  --api-key K         bearer key of the admin port\n"
+"  --token T           token every connection sends (Authorization: Bearer)\n"
+"  --secret S          or: sign one HS256 token per connection (sub benchN)\n"
+"  -n, --conns N       connections (default 100)\n"
+"  --rooms R           connection i joins bench:<i mod R> (default 4)\n"
+"  --rate N            messages published per second; 0 = as fast as the\n"
+"                      server accepts them (default 1000)\n"
+"  --inflight K        publish connections, one request in flight each\n"
+"                      (default 2; room r is published by connection r mod K)\n"
+"  --batch B           messages per POST, sent as a JSON array (default 1)\n"
+"  --payload BYTES     padding added to each message's data (default 0)\n"
+"  --max-lag N         pause publishing while more than N deliveries are\n"
+"                      owed to the clients (default when --rate is 0: 200\n"
+"                      per connection, at most 200000; else unlimited;\n"
+"                      0 = unlimited)\n"
+"  --no-publish        only connect and hold the connections\n"
+"  --duration S        measured window in seconds (default 5)\n"
+"  --warmup S          publishing before the window (default 1)\n"
+"  --drain S           bound on waiting for the last deliveries (default 5)\n"
+"  --timeout S         per connection: connect, upgrade and subscribe ack\n"
+"                      (default 10)\n"
+"  --concurrency N     handshakes in progress per process (default 256)\n"
+"  --sources K         source addresses 127.0.0.1 .. 127.0.0.K (default 1)\n"
+"  --procs P           subscriber processes, n/P connections each (default 1)\n"
+"  --churn N           reconnections per second during the window\n"
+"  --scenario NAME     preset: idle, fanout, rooms, latency, connect, churn;\n"
+"                      explicit options override it\n"
+"  --label NAME        the \"scenario\" field of the result (default: the\n"
+"                      preset's name, or custom)\n"
+"  --json              JSON line only on stdout (the summary still goes to\n"
+"                      stderr)\n"
+"  --strict            failed connections also make the exit status 1\n"
+"  --free-ports N      print N distinct free TCP ports of 127.0.0.1 and exit\n"
+"                      (for scripts)\n"
+"  -h, --help          this help\n"
+"Presets: idle     -n 10000 --rooms 100 --no-publish --duration 10\n"
+"         fanout   -n 1000 --rooms 1 --rate 0 --batch 50 --inflight 1\n"
+"         rooms    -n 10000 --rooms 100 --rate 0 --batch 20 --inflight 4\n"
+"         latency  -n 1000 --rooms 10 --rate 200 --batch 1 --inflight 4\n"
+"                  (20,000 deliveries/s)\n"
+"         connect  -n 10000 --rooms 100 --no-publish --duration 0\n"
+"                  --concurrency 1000\n"
+"         churn    -n 2000 --rooms 10 --no-publish --churn 500 --duration 10\n"
+"Exit status: 0 ok, 1 messages lost or duplicated (or publish errors, bad\n"
+"messages, server closes; failed connections with --strict), 2 usage or\n"
+"setup error.\n");
+}
+
+enum {
+    O_URL = 256, O_ADMIN, O_KEY, O_TOKEN, O_SECRET, O_ROOMS, O_RATE,
+    O_INFLIGHT, O_BATCH, O_PAYLOAD, O_LAG, O_NOPUB, O_DURATION, O_WARMUP,
+    O_DRAIN, O_TIMEOUT, O_CONC, O_SOURCES, O_PROCS, O_CHURN, O_SCENARIO,
+    O_JSON, O_STRICT, O_FREEPORTS, O_LABEL
+};
+
+static const struct option longopts[] = {
+    {"url", required_argument, NULL, O_URL},
+    {"admin", required_argument, NULL, O_ADMIN},
+    {"api-key", required_argument, NULL, O_KEY},
+    {"token", required_argument, NULL, O_TOKEN},
+    {"secret", required_argument, NULL, O_SECRET},
+    {"conns", required_argument, NULL, 'n'},
+    {"rooms", required_argument, NULL, O_ROOMS},
+    {"rate", required_argument, NULL, O_RATE},
+    {"inflight", required_argument, NULL, O_INFLIGHT},
+    {"batch", required_argument, NULL, O_BATCH},
+    {"payload", required_argument, NULL, O_PAYLOAD},
+    {"max-lag", required_argument, NULL, O_LAG},
+    {"no-publish", no_argument, NULL, O_NOPUB},
+    {"duration", required_argument, NULL, O_DURATION},
+    {"warmup", required_argument, NULL, O_WARMUP},
+    {"drain", required_argument, NULL, O_DRAIN},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"concurrency", required_argument, NULL, O_CONC},
+    {"sources", required_argument, NULL, O_SOURCES},
+    {"procs", required_argument, NULL, O_PROCS},
+    {"churn", required_argument, NULL, O_CHURN},
+    {"scenario", required_argument, NULL, O_SCENARIO},
+    {"json", no_argument, NULL, O_JSON},
+    {"strict", no_argument, NULL, O_STRICT},
+    {"free-ports", required_argument, NULL, O_FREEPORTS},
+    {"label", required_argument, NULL, O_LABEL},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+static int
+preset(struct wsb_opts *o, const char *name)
+{
+    o->scenario = name;
+    if (strcmp(name, "idle") == 0) {
+        o->conns = 10000, o->rooms = 100, o->publish = 0;
+        o->duration = 10, o->warmup = 0;
+    } else if (strcmp(name, "fanout") == 0) {
+        o->conns = 1000, o->rooms = 1, o->rate = 0, o->batch = 50;
+        o->inflight = 1, o->duration = 10, o->warmup = 2;
+    } else if (strcmp(name, "rooms") == 0) {
+        o->conns = 10000, o->rooms = 100, o->rate = 0, o->batch = 20;
+        o->inflight = 4, o->duration = 10, o->warmup = 2;
+    } else if (strcmp(name, "latency") == 0) {
+        o->conns = 1000, o->rooms = 10, o->rate = 200, o->batch = 1;
+        o->inflight = 4, o->duration = 10, o->warmup = 2;
+    } else if (strcmp(name, "connect") == 0) {
+        o->conns = 10000, o->rooms = 100, o->publish = 0;
+        o->duration = 0, o->warmup = 0, o->concurrency = 1000;
+    } else if (strcmp(name, "churn") == 0) {
+        o->conns = 2000, o->rooms = 10, o->publish = 0, o->churn = 500;
+        o->duration = 10, o->warmup = 0;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse a number in [lo, hi]; exits with status 2 on bad input. */
+static double
+num_arg(const char *opt, const char *s, double lo, double hi)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "wsbench: %s: expected a number in [%g, %g], got "
+                        "\"%s\"\n", opt, lo, hi, s);
+        exit(2);
+    }
+    return v;
+}
+
+/* "H:P" into host and port. */
+static int
+host_port(const char *s, char *host, size_t cap, unsigned *port)
+{
+    const char *colon = strrchr(s, ':');
+    long p;
+
+    if (colon == NULL || (size_t)(colon - s) >= cap || colon == s)
+        return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    p = strtol(colon + 1, NULL, 10);
+    if (p <= 0 || p > 65535)
+        return -1;
+    *port = (unsigned)p;
+    return 0;
+}
+
+static int
+parse_url(struct wsb_opts *o, const char *url)
+{
+    char hp[128];
+    const char *s = url, *slash;
+
+    if (strncmp(s, "ws://", 5) != 0)
+        return -1;
+    s += 5;
+    slash = strchr(s, '/');
+    if (slash == NULL || (size_t)(slash - s) >= sizeof(hp)
+        || strlen(slash) >= sizeof(o->path))
+        return -1;
+    memcpy(hp, s, (size_t)(slash - s));
+    hp[slash - s] = '\0';
+    strcpy(o->path, slash);
+    return host_port(hp, o->host, sizeof(o->host), &o->port);
+}
+
+/* Bind n sockets to port 0 at once (so the ports differ), print them. */
+static int
+free_ports(int n)
+{
+    int fds[64], rc = 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < n; i++) {
+        socklen_t len = sizeof(sa);
+        sa.sin_port = 0;
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fds[i] == -1 || bind(fds[i], (struct sockaddr *)&sa, len) == -1
+            || getsockname(fds[i], (struct sockaddr *)&sa, &len) == -1) {
+            perror("wsbench: free port");
+            rc = 2;
+            n = i + 1;
+            break;
+        }
+        printf("%u\n", ntohs(sa.sin_port));
+    }
+    for (int i = 0; i < n; i++)
+        if (fds[i] != -1)
+            close(fds[i]);
+    return rc;
+}
+
+static void
+parse_args(struct wsb_opts *o, int argc, char **argv)
+{
+    int ch;
+
+    /* First pass: the preset, so explicit options override it. */
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1)
+        if (ch == O_SCENARIO && preset(o, optarg) == -1) {
+            fprintf(stderr, "wsbench: unknown scenario \"%s\"\n", optarg);
+            exit(2);
+        }
+    opterr = 1;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case O_URL:
+            if (parse_url(o, optarg) == -1) {
+                fprintf(stderr, "wsbench: --url: expected ws://HOST:PORT/"
+                                "PATH, got \"%s\"\n", optarg);
+                exit(2);
+            }
+            break;
+        case O_ADMIN:
+            if (host_port(optarg, o->admin_host, sizeof(o->admin_host),
+                          &o->admin_port) == -1) {
+                fprintf(stderr, "wsbench: --admin: expected HOST:PORT\n");
+                exit(2);
+            }
+            break;
+        case O_KEY: o->api_key = optarg; break;
+        case O_TOKEN: o->token = optarg; break;
+        case O_SECRET: o->secret = optarg; break;
+        case 'n': o->conns = (unsigned)num_arg("-n", optarg, 1, 1e7); break;
+        case O_ROOMS:
+            o->rooms = (unsigned)num_arg("--rooms", optarg, 1, WSB_MAX_ROOMS);
+            break;
+        case O_RATE: o->rate = num_arg("--rate", optarg, 0, 1e9); break;
+        case O_INFLIGHT:
+            o->inflight = (unsigned)num_arg("--inflight", optarg, 1, 1024);
+            break;
+        case O_BATCH:
+            o->batch = (unsigned)num_arg("--batch", optarg, 1, WSB_MAX_BATCH);
+            break;
+        case O_PAYLOAD:
+            o->payload = (unsigned)num_arg("--payload", optarg, 0, 65536);
+            break;
+        case O_LAG:
+            o->max_lag = (uint64_t)num_arg("--max-lag", optarg, 0, 1e15);
+            break;
+        case O_NOPUB: o->publish = 0; break;
+        case O_DURATION:
+            o->duration = num_arg("--duration", optarg, 0, 3600);
+            break;
+        case O_WARMUP: o->warmup = num_arg("--warmup", optarg, 0, 3600); break;
+        case O_DRAIN: o->drain = num_arg("--drain", optarg, 0, 3600); break;
+        case O_TIMEOUT:
+            o->conn_timeout = num_arg("--timeout", optarg, 0.1, 3600);
+            break;
+        case O_CONC:
+            o->concurrency = (unsigned)num_arg("--concurrency", optarg, 1,
+                                               1e6);
+            break;
+        case O_SOURCES:
+            o->sources = (unsigned)num_arg("--sources", optarg, 1,
+                                           WSB_MAX_SOURCES);
+            break;
+        case O_PROCS:
+            o->procs = (unsigned)num_arg("--procs", optarg, 1, MAX_PROCS);
+            break;
+        case O_CHURN: o->churn = num_arg("--churn", optarg, 0, 1e7); break;
+        case O_SCENARIO: break;
+        case O_LABEL: o->scenario = optarg; break;
+        case O_JSON: o->json = 1; break;
+        case O_STRICT: o->strict = 1; break;
+        case O_FREEPORTS:
+            exit(free_ports((int)num_arg("--free-ports", optarg, 1, 64)));
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); exit(2);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "wsbench: unexpected argument \"%s\"\n", argv[optind]);
+        exit(2);
+    }
+}
+
+/* Open files and ephemeral ports: fail early with a clear message. */
+static int
+check_limits(const struct wsb_opts *o)
+{
+    struct rlimit rl;
+    rlim_t per_proc = (o->conns + o->procs - 1) / o->procs + 64;
+    unsigned lo = 32768, hi = 60999;
+    FILE *f;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return -1;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+        perror("wsbench: setrlimit(RLIMIT_NOFILE)");
+        return -1;
+    }
+    if (per_proc > rl.rlim_cur || o->inflight + o->procs + 64 > rl.rlim_cur) {
+        fprintf(stderr,
+                "wsbench: %u connections over %u process(es) need %llu open "
+                "files each, but the limit is %llu; use --procs %llu or "
+                "more\n",
+                o->conns, o->procs, (unsigned long long)per_proc,
+                (unsigned long long)rl.rlim_cur,
+                (unsigned long long)((o->conns + rl.rlim_cur - 65)
+                                     / (rl.rlim_cur - 64)));
+        return -1;
+    }
+    f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%u %u", &lo, &hi) != 2)
+            lo = 32768, hi = 60999;
+        fclose(f);
+    }
+    if ((unsigned long long)o->conns
+        > (unsigned long long)(hi - lo + 1) * o->sources) {
+        fprintf(stderr,
+                "wsbench: %u connections need more than the %u ephemeral "
+                "ports of %u source address(es); use --sources %u\n",
+                o->conns, hi - lo + 1, o->sources,
+                o->conns / (hi - lo + 1) + 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Worker pids, their RSS and the delivery counter from /socket-stats. */
+static void
+server_look(const struct wsb_opts *o, struct server_view *v)
+{
+    static char body[1 << 20];
+    const char *p, *w;
+
+    v->npids = 0;
+    v->rss_kb = -1;
+    v->deliveries = -1;
+    v->cpu_workers = v->cpu_master = -1;
+    if (o->admin_host[0] == '\0' || o->api_key == NULL
+        || wsb_http(o->admin_host, o->admin_port, "GET", "/socket-stats",
+                    o->api_key, NULL, body, sizeof(body)) != 200)
+        return;
+    w = strstr(body, "\"workers\":[");
+    for (p = w; p && v->npids < MAX_WORKERS;) {
+        p = strstr(p, "\"pid\":");
+        if (p == NULL)
+            break;
+        p += 6;
+        v->pids[v->npids++] = atoi(p);
+    }
+    if (v->npids) {
+        int master = 0;
+        v->rss_kb = wsb_rss_kb(v->pids, v->npids);
+        v->cpu_workers = 0;
+        for (int i = 0; i < v->npids && v->cpu_workers >= 0; i++) {
+            double c = wsb_proc_cpu(v->pids[i], &master);
+            v->cpu_workers = c < 0 ? -1 : v->cpu_workers + c;
+        }
+        if (master > 1)
+            v->cpu_master = wsb_proc_cpu(master, NULL);
+    }
+    p = strstr(body, "\"totals\":");
+    if (p && (p = strstr(p, "\"deliveries\":")) != NULL)
+        v->deliveries = atoll(p + 13);
+}
+
+static void
+sleep_until(uint64_t t)
+{
+    for (uint64_t now = wsb_now(); now < t; now = wsb_now()) {
+        struct timespec ts = {(time_t)((t - now) / 1000000000u),
+                              (long)((t - now) % 1000000000u)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int
+read_msg(int fd, uint32_t type, void *p, size_t n)
+{
+    struct wsb_msg m;
+
+    if (wsb_read_all(fd, &m, sizeof(m)) == -1 || m.type != type
+        || m.len != n || wsb_read_all(fd, p, n) == -1)
+        return -1;
+    return 0;
+}
+
+static double
+cpu_s(const struct rusage *ru)
+{
+    return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6
+           + (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
+
+struct run {
+    struct wsb_opts o;
+    pid_t pid[MAX_PROCS];
+    int fd[MAX_PROCS];
+    struct wsb_shared *sh;
+    size_t shlen;
+    struct server_view sv0, sv1, sv2;
+    struct wsb_sub_result sum;
+    struct wsb_pub_result pub;
+    uint64_t t_begin, t_first, t_last, win_start, win_end;
+    double cpu_pub, cpu_sub;
+};
+
+static int
+spawn(struct run *R)
+{
+    const struct wsb_opts *o = &R->o;
+
+    fflush(stdout);
+    fflush(stderr);
+    for (unsigned i = 0; i < o->procs; i++) {
+        int sv[2];
+        unsigned lo = (unsigned)((uint64_t)o->conns * i / o->procs);
+        unsigned hi = (unsigned)((uint64_t)o->conns * (i + 1) / o->procs);
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+            perror("wsbench: socketpair");
+            return -1;
+        }
+        R->pid[i] = fork();
+        if (R->pid[i] == -1) {
+            perror("wsbench: fork");
+            return -1;
+        }
+        if (R->pid[i] == 0) {
+            for (unsigned j = 0; j < i; j++)
+                close(R->fd[j]);
+            close(sv[0]);
+            _exit(wsb_sub_main(o, lo, hi, sv[1], R->sh));
+        }
+        close(sv[1]);
+        R->fd[i] = sv[0];
+    }
+    return 0;
+}
+
+/* Ramp-up reports from every child. */
+static int
+gather_ready(struct run *R)
+{
+    R->t_first = UINT64_MAX;
+    R->t_last = 0;
+    for (unsigned i = 0; i < R->o.procs; i++) {
+        struct wsb_ready rd;
+        if (read_msg(R->fd[i], WSB_MSG_READY, &rd, sizeof(rd)) == -1) {
+            fprintf(stderr, "wsbench: subscriber process %d failed during "
+                            "the ramp-up\n", (int)R->pid[i]);
+            return -1;
+        }
+        R->sum.connected += rd.connected;
+        R->sum.failed += rd.failed;
+        if (rd.t_first && rd.t_first < R->t_first)
+            R->t_first = rd.t_first;
+        if (rd.t_last > R->t_last)
+            R->t_last = rd.t_last;
+    }
+    return 0;
+}
+
+/* GO, the window (publishing or holding), FINAL, results. */
+static int
+measure(struct run *R)
+{
+    const struct wsb_opts *o = &R->o;
+    struct event_base *base = NULL;
+    struct wsb_pub *pub = NULL;
+    uint64_t *zero = NULL;
+    const uint64_t *fin;
+    struct wsb_go go;
+    size_t finlen = 3 * sizeof(uint64_t) * o->rooms;
+    int rc = -1;
+
+    if (o->publish) {
+        base = event_base_new();
+        if (base == NULL || (pub = wsb_pub_new(base, o, R->sh)) == NULL)
+            goto out;
+    }
+    go.win_start = wsb_now() + (uint64_t)(o->warmup * 1e9);
+    go.win_end = go.win_start + (uint64_t)(o->duration * 1e9);
+    R->win_start = go.win_start;
+    R->win_end = go.win_end;
+    for (unsigned i = 0; i < o->procs; i++)
+        if (wsb_send_msg(R->fd[i], WSB_MSG_GO, &go, sizeof(go)) == -1)
+            goto out;
+    if (pub) {
+        wsb_pub_run(pub, go.win_end);
+        wsb_pub_result(pub, &R->pub);
+        fin = wsb_pub_final(pub);
+    } else {
+        sleep_until(go.win_end);
+        fin = zero = calloc(1, finlen);
+        if (zero == NULL)
+            goto out;
+    }
+    server_look(o, &R->sv2);
+    for (unsigned i = 0; i < o->procs; i++)
+        if (wsb_send_msg(R->fd[i], WSB_MSG_FINAL, fin, finlen) == -1)
+            goto out;
+    for (unsigned i = 0; i < o->procs; i++) {
+        struct wsb_sub_result *r = malloc(sizeof(*r));
+        if (r == NULL
+            || read_msg(R->fd[i], WSB_MSG_RESULT, r, sizeof(*r)) == -1) {
+            fprintf(stderr, "wsbench: no result from subscriber process "
+                            "%d\n", (int)R->pid[i]);
+            free(r);
+            goto out;
+        }
+        R->sum.closed += r->closed;
+        R->sum.received += r->received;
+        R->sum.in_window += r->in_window;
+        R->sum.lost += r->lost;
+        R->sum.dup += r->dup;
+        R->sum.expected += r->expected;
+        R->sum.bad += r->bad;
+        R->sum.wrong_room += r->wrong_room;
+        R->sum.bytes_in += r->bytes_in;
+        R->sum.churn_ok += r->churn_ok;
+        R->sum.churn_failed += r->churn_failed;
+        R->sum.drained += r->drained;
+        wsb_hist_merge(&R->sum.hist, &r->hist);
+        free(r);
+    }
+    rc = 0;
+out:
+    wsb_pub_free(&pub);
+    if (base)
+        event_base_free(base);
+    free(zero);
+    return rc;
+}
+
+static void
+report(struct run *R)
+{
+    const struct wsb_opts *o = &R->o;
+    const struct wsb_sub_result *s = &R->sum;
+    const struct wsb_hist *h = &s->hist;
+    double ramp = R->t_last > R->t_first
+                      ? (double)(R->t_last - R->t_first) / 1e9 : 0;
+    double conn_rate = ramp > 0 ? (double)s->connected / ramp : 0;
+    double win = o->duration;
+    double dps = win > 0 ? (double)s->in_window / win : 0;
+    double wall = (double)(wsb_now() - R->t_begin) / 1e9;
+    double pubs = R->pub.t_end > R->pub.t_start
+        ? (double)R->pub.published
+              / ((double)(R->pub.t_end - R->pub.t_start) / 1e9) : 0;
+    double cpu = R->cpu_pub + R->cpu_sub;
+    long rss_per = -1;
+    long long sdel = R->sv2.deliveries >= 0 && R->sv0.deliveries >= 0
+                         ? R->sv2.deliveries - R->sv0.deliveries : -1;
+
+    double scpu_w = R->sv0.cpu_workers >= 0 && R->sv2.cpu_workers >= 0
+                        ? R->sv2.cpu_workers - R->sv0.cpu_workers : -1;
+    double scpu_m = R->sv0.cpu_master >= 0 && R->sv2.cpu_master >= 0
+                        ? R->sv2.cpu_master - R->sv0.cpu_master : -1;
+
+    if (R->sv0.rss_kb >= 0 && R->sv2.rss_kb >= 0 && s->connected)
+        rss_per = (R->sv2.rss_kb - R->sv0.rss_kb) * 1024
+                  / (long)s->connected;
+    printf("{\"scenario\":\"%s\",\"conns\":%u,\"connected\":%llu,"
+           "\"failed\":%llu,\"closed\":%llu,\"connect_rate\":%.0f,"
+           "\"ramp_s\":%.3f,\"rooms\":%u,\"procs\":%u,"
+           "\"deliveries_per_s\":%.0f,\"published\":%llu,"
+           "\"publish_rate\":%.0f,\"publish_errors\":%llu,"
+           "\"expected\":%llu,\"received\":%llu,\"lost\":%llu,\"dup\":%llu,"
+           "\"bad\":%llu,\"wrong_room\":%llu,\"drained\":%s,"
+           "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
+           "\"max_us\":%.1f,\"samples\":%llu,\"paused_ms\":%llu,"
+           "\"client_cpu_s\":%.2f,\"client_cpu_pub_s\":%.2f,"
+           "\"client_cpu_sub_s\":%.2f,\"client_cores\":%.2f,"
+           "\"churn_ok\":%llu,\"churn_failed\":%llu,"
+           "\"server_rss_before_kb\":%ld,\"server_rss_ramp_kb\":%ld,"
+           "\"server_rss_end_kb\":%ld,\"server_rss_per_conn_b\":%ld,"
+           "\"server_deliveries\":%lld,\"server_cpu_workers_s\":%.2f,"
+           "\"server_cpu_master_s\":%.2f,\"duration_s\":%.1f,"
+           "\"wall_s\":%.1f}\n",
+           o->scenario, o->conns, (unsigned long long)s->connected,
+           (unsigned long long)s->failed, (unsigned long long)s->closed,
+           conn_rate, ramp, o->rooms, o->procs, dps,
+           (unsigned long long)R->pub.published, pubs,
+           (unsigned long long)R->pub.errors,
+           (unsigned long long)s->expected, (unsigned long long)s->received,
+           (unsigned long long)s->lost, (unsigned long long)s->dup,
+           (unsigned long long)s->bad, (unsigned long long)s->wrong_room,
+           s->drained == o->procs ? "true" : "false",
+           wsb_hist_pct(h, 50) / 1e3, wsb_hist_pct(h, 90) / 1e3,
+           wsb_hist_pct(h, 99) / 1e3, h->max / 1e3,
+           (unsigned long long)h->count,
+           (unsigned long long)R->pub.paused_ms, cpu, R->cpu_pub, R->cpu_sub,
+           wall > 0 ? cpu / wall : 0, (unsigned long long)s->churn_ok,
+           (unsigned long long)s->churn_failed, R->sv0.rss_kb,
+           R->sv1.rss_kb, R->sv2.rss_kb, rss_per, sdel, scpu_w, scpu_m, win,
+           wall);
+    fflush(stdout);
+    fprintf(stderr,
+            "wsbench %s: %llu/%u connected (%llu failed, %llu closed), "
+            "%.0f conn/s over %.2f s\n",
+            o->scenario, (unsigned long long)s->connected, o->conns,
+            (unsigned long long)s->failed, (unsigned long long)s->closed,
+            conn_rate, ramp);
+    if (o->publish)
+        fprintf(stderr,
+                "  published %llu (%.0f/s, %llu errors), %.0f deliveries/s "
+                "in %.1f s, lost %llu, dup %llu of %llu expected\n"
+                "  latency us p50 %.0f p90 %.0f p99 %.0f max %.0f "
+                "(%llu samples)\n",
+                (unsigned long long)R->pub.published, pubs,
+                (unsigned long long)R->pub.errors, dps, win,
+                (unsigned long long)s->lost, (unsigned long long)s->dup,
+                (unsigned long long)s->expected, wsb_hist_pct(h, 50) / 1e3,
+                wsb_hist_pct(h, 90) / 1e3, wsb_hist_pct(h, 99) / 1e3,
+                h->max / 1e3, (unsigned long long)h->count);
+    if (o->churn > 0)
+        fprintf(stderr, "  churn: %llu reconnected (%.0f/s), %llu failed\n",
+                (unsigned long long)s->churn_ok,
+                win > 0 ? (double)s->churn_ok / win : 0,
+                (unsigned long long)s->churn_failed);
+    if (rss_per >= 0)
+        fprintf(stderr, "  server RSS %ld -> %ld kB: %ld bytes/connection\n",
+                R->sv0.rss_kb, R->sv2.rss_kb, rss_per);
+    fprintf(stderr, "  client CPU %.2f s (publisher %.2f, subscribers %.2f) "
+                    "= %.2f cores over %.1f s\n",
+            cpu, R->cpu_pub, R->cpu_sub, wall > 0 ? cpu / wall : 0, wall);
+    if (scpu_w >= 0)
+        fprintf(stderr, "  server CPU %.2f s in workers, %.2f s in master "
+                        "(until the end of the window)\n", scpu_w, scpu_m);
+}
+
+int
+main(int argc, char **argv)
+{
+    static struct run R;
+    struct wsb_opts *o = &R.o;
+    struct rusage ru;
+    unsigned alive = 0;
+    int rc = 2;
+
+    *o = (struct wsb_opts){
+        .host = "127.0.0.1", .port = 3001, .path = "/ws",
+        .scenario = "custom", .conns = 100, .rooms = 4, .rate = 1000,
+        .inflight = 2, .batch = 1, .duration = 5, .warmup = 1, .drain = 5,
+        .conn_timeout = 10, .sources = 1, .procs = 1, .concurrency = 256,
+        .max_lag = LAG_AUTO, .publish = 1};
+    parse_args(o, argc, argv);
+    if (o->max_lag == LAG_AUTO)
+        o->max_lag = o->rate == 0
+                         ? (o->conns < 1000 ? 200ull * o->conns : 200000)
+                         : 0;
+    if (o->procs > o->conns)
+        o->procs = o->conns;
+    if (o->publish && (o->admin_host[0] == '\0' || o->api_key == NULL)) {
+        fprintf(stderr, "wsbench: publishing needs --admin and --api-key "
+                        "(or --no-publish)\n");
+        return 2;
+    }
+    if (o->token == NULL && o->secret == NULL) {
+        fprintf(stderr, "wsbench: need --token or --secret\n");
+        return 2;
+    }
+    if (check_limits(o) == -1)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    R.shlen = sizeof(struct wsb_shared) + sizeof(uint64_t) * o->rooms;
+    R.sh = mmap(NULL, R.shlen, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (R.sh == MAP_FAILED) {
+        perror("wsbench: mmap");
+        return 2;
+    }
+    R.t_begin = wsb_now();
+    server_look(o, &R.sv0);
+    if (spawn(&R) == -1)
+        goto out;
+    alive = o->procs;
+    if (gather_ready(&R) == -1)
+        goto out;
+    server_look(o, &R.sv1);
+    if (measure(&R) == -1)
+        goto out;
+    getrusage(RUSAGE_SELF, &ru);
+    R.cpu_pub = cpu_s(&ru);
+    rc = 0;
+out:
+    for (unsigned i = 0; i < alive; i++) {
+        int st;
+        if (rc != 0)
+            kill(R.pid[i], SIGTERM);
+        close(R.fd[i]);
+        if (waitpid(R.pid[i], &st, 0) == R.pid[i] && rc == 0
+            && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+            fprintf(stderr, "wsbench: subscriber process %d ended badly\n",
+                    (int)R.pid[i]);
+            rc = 2;
+        }
+    }
+    if (rc != 0)
+        return 2;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    R.cpu_sub = cpu_s(&ru);
+    report(&R);
+    if (R.sum.lost || R.sum.dup || R.pub.errors || R.sum.bad
+        || R.sum.wrong_room || (o->publish && R.sum.closed)
+        || (o->strict && (R.sum.failed || R.sum.closed
+                          || R.sum.connected < o->conns)))
+        return 1;
+    return 0;
+}
