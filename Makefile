@@ -48,7 +48,7 @@ DEB_PKGS    = build-essential pkg-config libevent-dev libssl-dev \
               libjansson-dev libjwt-dev check libsubunit-dev zlib1g-dev \
               clang libclang-rt-14-dev prometheus curl
 
-.PHONY: bench bench-smoke docs-check deps-quiet all run check asan unit fuzz-replay integration fuzz install \
+.PHONY: bench bench-build bench-smoke docs-check deps-quiet all run check asan unit fuzz-replay integration fuzz install \
         uninstall deps clean hdrcheck
 
 all: deps-quiet
@@ -123,15 +123,16 @@ fuzz: $(FUZZ_BIN)
 	        tests/fuzz/corpus/$$n; done
 
 # Benchmarks (BENCHMARKS.md): the load generator and the scenarios.
-bench/wsbench: wsgate
+# bench/Makefile tracks the load generator's own sources.
+bench-build: wsgate
 	$(MAKE) -C bench
 
 bench: deps-quiet
-	$(MAKE) wsgate bench/wsbench
+	$(MAKE) wsgate bench-build
 	bash bench/run
 
 # A few hundred connections for a few seconds; fails on any lost message.
-bench-smoke: wsgate bench/wsbench
+bench-smoke: bench-build
 	bash bench/run --smoke
 
 hdrcheck:
