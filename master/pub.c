@@ -283,6 +283,12 @@ pub_publish(struct evhttp_request *req)
     for (size_t i = 0; i < count; i++) {
         const json_t *o = items ? json_array_get(items, i) : j;
         lens[i] = pub_encode_one(o, P.buf + off, P.bufcap - off, &code, &msg);
+        if (lens[i] > mlog_max_len(P.log)) {
+            lens[i] = 0;
+            code = "BODY_TOO_LARGE";
+            msg = "larger than one message-log entry may be "
+                "(a quarter of message_log_size)";
+        }
         if (lens[i] == 0) {
             char m[256];
             if (items)
@@ -384,6 +390,10 @@ pub_disconnect_user(struct evhttp_request *req)
     }
     if (r)
         reason = json_string_value(r);
+    if (P.nwait == PUB_MAX_PENDING) {
+        pub_error(req, 503, "BUSY", "too many disconnect requests waiting");
+        goto out;
+    }
     n = msg_encode_disconnect(P.buf, P.bufcap,
         (struct msg_str){user, strlen(user)},
         (struct msg_str){reason, strlen(reason) > 120 ? 120 : strlen(reason)});
@@ -394,10 +404,6 @@ pub_disconnect_user(struct evhttp_request *req)
     }
     shm_master_add(P.seg, CTR_control_requests, 1);
     P.wake();
-    if (P.nwait == PUB_MAX_PENDING) {
-        pub_error(req, 503, "BUSY", "too many disconnect requests waiting");
-        goto out;
-    }
     /* If the client goes away first, evhttp frees req: forget it then. */
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     if (evcon)

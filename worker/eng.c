@@ -49,6 +49,7 @@ struct eng {
     uint8_t upgraded;
     uint8_t closing;
     uint8_t doomed;         /* close at the next timer run (see eng_doom) */
+    uint8_t probed;         /* 3probe sent: polls are answered at once */
 };
 
 /* A POST whose body is still arriving. */
@@ -488,7 +489,10 @@ eng_poll_get(struct conn *c, struct eng *s)
     http_release(c);
     conn_set_proto(c, &eng_poll_proto, s);
     s->poll = c;
-    eng_flush_poll(s, 0);
+    /* While an upgrade is under way the client waits for this poll to
+     * return before it sends 5: answer at once (noop if nothing is
+     * queued), as the reference server does. */
+    eng_flush_poll(s, s->probed);
 }
 
 /* The body of a POST is complete at the head of the input. */
@@ -764,6 +768,7 @@ eng_upgrade(struct eng *s)
     s->probe = NULL;
     s->polling = 0;
     s->upgraded = 1;
+    s->probed = 0;
     WRK_INC(eio_upgrades);
     eng_flush_poll(s, 1);
     n = s->pq ? evbuffer_get_length(s->pq) : 0;
@@ -803,11 +808,15 @@ eng_ws_message(struct conn *c, int binary, const unsigned char *p, size_t n)
          * are meaningful here (Engine.IO v4 "upgrade"). */
         if (!binary && n == 6 && memcmp(p, "2probe", 6) == 0) {
             ws_send(c, WSF_OP_TEXT, "3probe", 6);
+            s->probed = 1;
             eng_flush_poll(s, 1); /* the pending poll gets a noop */
-        } else if (!binary && n == 1 && p[0] == '5') {
+        } else if (!binary && n == 1 && p[0] == '5' && s->probed) {
             eng_upgrade(s);
         } else {
-            eng_close(s, "bad upgrade");
+            /* A bad probe ends the probe, not the polling session. */
+            s->probe = NULL;
+            ws_set_app_state(c, NULL);
+            ws_close(c, WSF_CLOSE_PROTOCOL, "bad upgrade");
         }
         return 0;
     }
@@ -833,6 +842,7 @@ eng_ws_close(struct conn *c)
     ws_set_app_state(c, NULL);
     if (c == s->probe) {
         s->probe = NULL;
+        s->probed = 0;
         return;
     }
     if (c == s->ws) {

@@ -48,6 +48,13 @@ hof_init(struct event_base *base, int recv_fd, const int *send_fds,
 }
 
 void
+hof_stop(void)
+{
+    if (H.ev)
+        event_del(H.ev);
+}
+
+void
 hof_forward(struct conn *c, unsigned slot)
 {
     struct evbuffer *in = conn_in(c);

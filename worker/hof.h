@@ -22,6 +22,10 @@ struct event_base;
 int hof_init(struct event_base *base, int recv_fd, const int *send_fds,
     unsigned n);
 
+/* Stop taking hand-offs (a draining worker leaves them to its slot's
+ * successor). */
+void hof_stop(void);
+
 /* Send c (its descriptor and everything in its input) to the worker of
  * slot, then let go of c. Replies 503 and closes if that is impossible.
  * c must not be touched afterwards. */

@@ -36,6 +36,8 @@ struct skt_ns {
     struct skt_ns *next;
     struct skt *k;
     struct cli *cl;           /* NULL for the echo app */
+    int connected;            /* 40 sent */
+    char *held;               /* a notice raised before 40 ("event\0json") */
     char sid[EIO_SID_LEN + 1];
     char nsp[];
 };
@@ -46,10 +48,17 @@ struct skt {
     char *bearer;             /* Authorization header token, if any */
     struct event *tev;        /* connect_timeout, then kick grace */
     int echo;
-    /* a binary packet waiting for its attachments */
-    struct sio_packet pend;
-    int pending;
-    json_t *bins;             /* array of received attachments (echo) */
+    /* a binary packet waiting for its attachments: its text is kept
+     * (the parsed packet only borrows the frame it came in) */
+    char *pend_text;
+    size_t pend_len, pend_need;
+    struct skt_bin *bins;     /* received attachments, in order */
+    size_t nbins;
+};
+
+struct skt_bin {
+    unsigned char *p;
+    size_t n;
 };
 
 static struct {
@@ -123,6 +132,7 @@ skt_ns_free(struct skt *k, struct skt_ns *ns)
             break;
         }
     cli_free(ns->cl);
+    free(ns->held);
     free(ns);
 }
 
@@ -212,6 +222,19 @@ skt_open_echo(struct eng *e, const struct hh_req *r)
 }
 
 static void
+skt_pending_clear(struct skt *k)
+{
+    for (size_t i = 0; i < k->nbins; i++)
+        free(k->bins[i].p);
+    free(k->bins);
+    free(k->pend_text);
+    k->bins = NULL;
+    k->nbins = 0;
+    k->pend_text = NULL;
+    k->pend_need = 0;
+}
+
+static void
 skt_close(struct eng *e, const char *reason)
 {
     struct skt *k = eng_app_state(e);
@@ -221,9 +244,7 @@ skt_close(struct eng *e, const char *reason)
         return;
     while (k->ns)
         skt_ns_free(k, k->ns);
-    if (k->pending)
-        sio_packet_clear(&k->pend);
-    json_decref(k->bins);
+    skt_pending_clear(k);
     if (k->tev)
         event_free(k->tev);
     free(k->bearer);
@@ -280,6 +301,7 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
             cli_anonymous(ns->cl);
         if (st != TOK_OK) {
             cli_free(ns->cl);
+            free(ns->held);
             free(ns);
             skt_connect_error(k, nsp, tok_status_message(st),
                 tok_status_code(st));
@@ -291,6 +313,15 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
     evtimer_del(k->tev);
     WRK_INC(sio_connects);
     SKT_ENCODE(k, sio_encode_connect(out, cap, nsp, ns->sid, NULL));
+    ns->connected = 1;
+    if (ns->held) {
+        /* e.g. token-expiring raised while authenticating */
+        const char *ev = ns->held, *js = ns->held + strlen(ns->held) + 1;
+        SKT_ENCODE(k, sio_encode_event(out, cap, nsp, SIO_ACK_NONE, ev, js,
+            strlen(js), NULL));
+        free(ns->held);
+        ns->held = NULL;
+    }
     if (k->echo) {
         /* The test suites expect ["auth", <CONNECT payload or {}>]. */
         char *a = pk->json ? json_dumps(pk->json, JSON_COMPACT) : NULL;
@@ -450,10 +481,8 @@ skt_echo_event(struct skt *k, struct skt_ns *ns, const struct sio_packet *pk)
         return;
     }
     json_decref(args);
-    for (i = 0; i < pk->nattach; i++) {
-        json_t *b = json_array_get(k->bins, i);
-        eng_send(k->e, 1, json_string_value(b), json_string_length(b));
-    }
+    for (i = 0; i < pk->nattach && i < k->nbins; i++)
+        eng_send(k->e, 1, k->bins[i].p, k->bins[i].n);
 }
 
 static void
@@ -497,29 +526,50 @@ skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
         return;
     WRK_INC(sio_packets_in);
     if (binary) {
-        if (!k->pending) {
+        struct skt_bin *nb;
+        if (k->pend_text == NULL) {
             eng_close(e, "parse error");
             return;
         }
-        json_array_append_new(k->bins, json_stringn((const char *)p, n));
-        if (json_array_size(k->bins) < k->pend.nattach)
+        nb = realloc(k->bins, (k->nbins + 1) * sizeof(*nb));
+        if (nb == NULL) {
+            eng_close(e, "out of memory");
             return;
-        k->pending = 0;
-        skt_dispatch(k, &k->pend);
-        sio_packet_clear(&k->pend);
-        json_decref(k->bins);
-        k->bins = NULL;
+        }
+        k->bins = nb;
+        nb[k->nbins].p = malloc(n ? n : 1);
+        if (nb[k->nbins].p == NULL) {
+            eng_close(e, "out of memory");
+            return;
+        }
+        memcpy(nb[k->nbins].p, p, n);
+        nb[k->nbins++].n = n;
+        if (k->nbins < k->pend_need)
+            return;
+        /* All attachments are here: parse the kept text again. */
+        if (sio_parse(k->pend_text, k->pend_len, &pk, 0) == SIO_OK) {
+            skt_dispatch(k, &pk);
+            sio_packet_clear(&pk);
+        }
+        skt_pending_clear(k);
         return;
     }
-    if (k->pending || sio_parse((const char *)p, n, &pk, 0) != SIO_OK) {
+    if (k->pend_text || sio_parse((const char *)p, n, &pk, 0) != SIO_OK) {
         WRK_INC(sio_bad_packets);
         eng_close(e, "parse error");
         return;
     }
     if (pk.nattach > 0) {
-        k->pend = pk;
-        k->pending = 1;
-        k->bins = json_array();
+        k->pend_text = malloc(n);
+        if (k->pend_text == NULL) {
+            sio_packet_clear(&pk);
+            eng_close(e, "out of memory");
+            return;
+        }
+        memcpy(k->pend_text, p, n);
+        k->pend_len = n;
+        k->pend_need = pk.nattach;
+        sio_packet_clear(&pk);
         return;
     }
     skt_dispatch(k, &pk);
@@ -621,6 +671,17 @@ skt_notify(struct cli *cl, const char *event, const char *json)
     struct skt_ns *ns = cli_proto(cl);
     struct skt *k = ns->k;
 
+    if (!ns->connected) {
+        /* Not before the CONNECT reply: hold it until 40 is sent. */
+        size_t el = strlen(event), jl = strlen(json);
+        free(ns->held);
+        ns->held = malloc(el + jl + 2);
+        if (ns->held) {
+            memcpy(ns->held, event, el + 1);
+            memcpy(ns->held + el + 1, json, jl + 1);
+        }
+        return 0;
+    }
     SKT_ENCODE(k, sio_encode_event(out, cap, ns->nsp, SIO_ACK_NONE, event,
         json, strlen(json), NULL));
     return 0;

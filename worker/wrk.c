@@ -215,6 +215,7 @@ wrk_term(void)
     event_del(W.ev_resume);
     close(W.listen_fd);
     W.listen_fd = -1;
+    hof_stop();
     conn_shutdown_all();
 }
 
