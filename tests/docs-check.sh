@@ -6,14 +6,17 @@
 # when anything failed.
 #
 # Checked:
-#   - every flag of `wsgate -h` is an entry of OPTIONS in man/wsgate.8, and
-#     every flag documented there exists;
+#   - every flag of `wsgate -h` is an entry of OPTIONS in man/wsgate.8, every
+#     flag of its `usage: wsgate token` lines an entry of TOKEN SUBCOMMAND,
+#     and every flag documented in those sections exists;
 #   - every key of common/config.def is an entry of man/wsgate.conf.5 that
 #     states its default, and a line of etc/wsgate.conf (commented-out lines
 #     show the default); no documented key is unknown;
 #   - every counter of common/counters.def is in COUNTERS of man/wsgate.8
 #     with its Prometheus name, and no documented counter is unknown;
 #   - every admin route of master/adm.c is in ADMIN ENDPOINTS with its auth;
+#   - every close code of worker/cli.h (CLI_CLOSE_*), and every RFC 6455
+#     code the workers send, is an entry of PROTOCOLS in man/wsgate.8;
 #   - every exit status of common/wsg.h and every legacy environment variable
 #     of common/config.c is documented;
 #   - `wsgate -t` accepts etc/wsgate.conf, and the same file with every
@@ -105,34 +108,59 @@ if run_bin -h >"$TMP/usage" 2>&1; then
 else
     fail "wsgate -h does not exit 0"
 fi
-sed -n 's/^  *\(--*[A-Za-z][A-Za-z0-9-]*\).*/\1/p' "$TMP/usage" \
-    >"$TMP/flags"
+# The usage text has two parts: the daemon's flags, then, from the line
+# "usage: wsgate token", the token subcommand's. A flag is an indented
+# line starting with "-", or a "-x"/"--xx" word on a usage line or in
+# brackets ("[--ttl SECONDS]").
+usage_flags() {
+    cat >"$TMP/usage.part"
+    { sed -n 's/^  *\(--*[A-Za-z][A-Za-z0-9-]*\).*/\1/p' "$TMP/usage.part"
+      grep -E '^usage:|^ +\[' "$TMP/usage.part" \
+          | grep -oE '(^|[ [])--?[A-Za-z][A-Za-z0-9-]*' | sed 's/^[ []//'
+    } | sort -u
+}
+awk '/^usage: wsgate token/ { exit } { print }' "$TMP/usage" | sed 1d \
+    | usage_flags >"$TMP/flags"
+awk '/^usage: wsgate token/ { f = 1 } f' "$TMP/usage" \
+    | sed 's/^usage: wsgate token/usage:/' | usage_flags >"$TMP/tokflags"
 if [ -s "$TMP/flags" ]; then
     pass "wsgate -h lists $(wc -l <"$TMP/flags") flags"
 else
     fail "no flag found in the output of wsgate -h"
 fi
-entries "$MAN8" OPTIONS | cut -f1 | tr ',' ' ' | tr ' ' '\n' | grep '^-' \
-    | sort -u >"$TMP/docflags"
-while read -r flag; do
-    if grep -qx -e "$flag" "$TMP/docflags"; then
-        pass "flag $flag documented in $MAN8"
-    else
-        fail "flag $flag (wsgate -h) has no OPTIONS entry in $MAN8" \
-            "(write it as $(printf '%s' "$flag" | sed 's/-/\\-/g'))"
-    fi
-done <"$TMP/flags"
-# Long aliases the parser takes without listing them in the usage text.
-while read -r flag; do
-    case "$flag" in
-    --help | --version) continue ;;
-    esac
-    if grep -qx -e "$flag" "$TMP/flags"; then
-        :
-    else
-        fail "$MAN8 documents flag $flag, which wsgate -h does not list"
-    fi
-done <"$TMP/docflags"
+# check_flags SECTION LIST: every flag of LIST is an entry of SECTION of
+# wsgate.8 and every flag documented there is in LIST.
+check_flags() {
+    entries "$MAN8" "$1" | cut -f1 | tr ',' ' ' | tr ' ' '\n' \
+        | grep '^-' | sort -u >"$TMP/docflags"
+    while read -r flag; do
+        if grep -qx -e "$flag" "$TMP/docflags"; then
+            pass "flag $flag documented in $1 of $MAN8"
+        else
+            fail "flag $flag (wsgate -h) has no $1 entry in $MAN8" \
+                "(write it as $(printf '%s' "$flag" | sed 's/-/\\-/g'))"
+        fi
+    done <"$2"
+    # Long aliases the parser takes without listing them in the usage text.
+    while read -r flag; do
+        case "$flag" in
+        --help | --version) continue ;;
+        esac
+        if grep -qx -e "$flag" "$2"; then
+            :
+        else
+            fail "$1 of $MAN8 documents flag $flag, which wsgate -h does" \
+                "not list there"
+        fi
+    done <"$TMP/docflags"
+}
+check_flags OPTIONS "$TMP/flags"
+if [ -s "$TMP/tokflags" ]; then
+    pass "wsgate -h lists $(wc -l <"$TMP/tokflags") flags of wsgate token"
+    check_flags "TOKEN SUBCOMMAND" "$TMP/tokflags"
+else
+    fail "no 'usage: wsgate token' line with flags in the output of wsgate -h"
+fi
 
 # --- configuration keys ------------------------------------------------------
 sed -n 's/^CFG(\([a-z0-9_]*\), *[A-Z]*, *"\([^"]*\)".*/\1 \2/p' \
@@ -245,6 +273,38 @@ while read -r path method auth; do
         fail "admin route $method $path: no '$method $path $a' row in ADMIN ENDPOINTS of $MAN8"
     fi
 done <"$TMP/routes"
+
+# --- close codes ---------------------------------------------------------------
+# Every close code a worker sends has an entry (.TP / .B code) in PROTOCOLS
+# of wsgate.8: the 4xxx codes of worker/cli.h, and the RFC 6455 codes of
+# common/wsf.h named in worker/*.c or common/wsf.c (1005 and 1006 are never
+# sent).
+entries "$MAN8" PROTOCOLS | cut -f1 >"$TMP/doccodes"
+{
+    sed -n 's/^#define \(CLI_CLOSE_[A-Z_]*\) *\([0-9][0-9]*\).*/\1 \2/p' \
+        worker/cli.h
+    grep -oh 'WSF_CLOSE_[A-Z_]*' worker/*.c common/wsf.c | sort -u \
+        | while read -r name; do
+            sed -n "s/^#define \($name\) *\([0-9][0-9]*\).*/\1 \2/p" \
+                common/wsf.h
+        done
+} >"$TMP/codes"
+if [ -s "$TMP/codes" ]; then
+    pass "worker/cli.h and common/wsf.h give $(wc -l <"$TMP/codes") close codes"
+else
+    fail "no close code found in worker/cli.h and common/wsf.h"
+fi
+while read -r name code; do
+    case "$code" in
+    1005 | 1006) continue ;;
+    esac
+    if grep -qx "$code" "$TMP/doccodes"; then
+        pass "close code $code ($name) documented"
+    else
+        fail "close code $code ($name) has no entry (.TP / .B $code) in" \
+            "PROTOCOLS of $MAN8"
+    fi
+done <"$TMP/codes"
 
 # --- exit statuses and environment -------------------------------------------
 entries "$MAN8" "EXIT STATUS" | cut -f1 >"$TMP/docexit"
