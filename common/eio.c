@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "b64.h"
 #include "eio.h"
 
 #define EIO_B64_PAD '='
@@ -33,8 +34,6 @@ static const char *const eio_err_msg[] = {
 
 static enum eio_status eio_parse_one(const char *p, size_t n,
                                      struct eio_packet *out);
-static int eio_b64_val(unsigned char c);
-static int eio_url_val(unsigned char c);
 static size_t eio_b64_put(char *out, const unsigned char *in, size_t n,
                           const char *alpha, int pad);
 static size_t eio_b64_content(const char *p, size_t n);
@@ -91,12 +90,12 @@ eio_b64_valid(const char *p, size_t n)
     if (m == (size_t)-1 || m % 4 == 1)
         return 0;
     for (size_t i = 0; i < m; i++)
-        if (eio_b64_val((unsigned char)p[i]) < 0)
+        if (b64_digit((unsigned char)p[i]) < 0)
             return 0;
     /* The unused low bits of the last character must be zero, so each
      * byte string has exactly one accepted encoding (RFC 4648 §3.5). */
     if (m % 4 != 0) {
-        last = (size_t)eio_b64_val((unsigned char)p[m - 1]);
+        last = (size_t)b64_digit((unsigned char)p[m - 1]);
         if ((m % 4 == 2 && (last & 0x0f) != 0) ||
             (m % 4 == 3 && (last & 0x03) != 0))
             return 0;
@@ -128,7 +127,7 @@ eio_b64_decode(const char *p, size_t n, unsigned char *out, size_t cap,
     if (len > cap)
         return EIO_E_NOSPACE;
     for (i = 0; i < m; i++) {
-        acc = (acc << 6) | (unsigned long)eio_b64_val((unsigned char)p[i]);
+        acc = (acc << 6) | (unsigned long)b64_digit((unsigned char)p[i]);
         if (i % 4 == 3) {
             out[o++] = (unsigned char)(acc >> 16);
             out[o++] = (unsigned char)(acc >> 8);
@@ -198,7 +197,7 @@ eio_open_json(char *out, size_t cap, const char *sid, int ws_upgrade_allowed,
     if (sid == NULL || sid[0] == '\0')
         return 0;
     for (const char *s = sid; *s != '\0'; s++)
-        if (eio_url_val((unsigned char)*s) < 0)
+        if (b64_url_digit((unsigned char)*s) < 0)
             return 0;
     /* snprintf writes a truncated string when it does not fit; measure
      * first so nothing is written then, as the convention promises. */
@@ -236,13 +235,13 @@ eio_sid_slot(const char *sid, size_t len, unsigned *slot)
     if (sid == NULL || len != EIO_SID_LEN)
         return -1;
     for (size_t i = 0; i < len; i++)
-        if (eio_url_val((unsigned char)sid[i]) < 0)
+        if (b64_url_digit((unsigned char)sid[i]) < 0)
             return -1;
     /* raw[0] is the top 8 bits of chars 0-1; raw[14] the low 8 of 18-19. */
-    v[0] = eio_url_val((unsigned char)sid[0]);
-    v[1] = eio_url_val((unsigned char)sid[1]);
-    v[2] = eio_url_val((unsigned char)sid[18]);
-    v[3] = eio_url_val((unsigned char)sid[19]);
+    v[0] = b64_url_digit((unsigned char)sid[0]);
+    v[1] = b64_url_digit((unsigned char)sid[1]);
+    v[2] = b64_url_digit((unsigned char)sid[18]);
+    v[3] = b64_url_digit((unsigned char)sid[19]);
     last = ((v[2] & 0x03) << 6) | v[3];
     *slot = (unsigned)(((v[0] << 2) | (v[1] >> 4)) ^ last);
     return 0;
@@ -341,34 +340,6 @@ eio_parse_one(const char *p, size_t n, struct eio_packet *out)
     out->data = p + 1;
     out->len = n - 1;
     return EIO_OK;
-}
-
-static int
-eio_b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-static int
-eio_url_val(unsigned char c)
-{
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    if (c == '+' || c == '/')
-        return -1;
-    return eio_b64_val(c);
 }
 
 /* Encode in[0..n) with alpha into out; returns the characters written. */

@@ -19,6 +19,7 @@
 #include <jwt.h>
 
 #include "glob.h"
+#include "b64.h"
 #include "tok.h"
 
 /* Largest decoded header or payload: 3 bytes per 4 characters. */
@@ -34,7 +35,6 @@ struct tok_times {
 };
 
 static int tok_blank(const char *s, size_t n);
-static int tok_b64_val(unsigned char c);
 static int tok_b64_ok(const char *s, size_t n);
 static json_t *tok_load_segment(const char *s, size_t n, unsigned char *buf);
 static enum tok_status tok_check_header(const struct tok_cfg *cfg,
@@ -290,23 +290,6 @@ tok_blank(const char *s, size_t n)
     return 1;
 }
 
-/* RFC 4648 §5 alphabet ("base64url"); -1 for anything else, '=' included. */
-static int
-tok_b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
 /* A well-formed unpadded base64url string (RFC 7515 §2); "" is one. */
 static int
 tok_b64_ok(const char *s, size_t n)
@@ -314,7 +297,7 @@ tok_b64_ok(const char *s, size_t n)
     if (n % 4 == 1)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        if (tok_b64_val((unsigned char)s[i]) < 0)
+        if (b64_url_digit((unsigned char)s[i]) < 0)
             return 0;
     }
     return 1;
@@ -338,7 +321,7 @@ tok_load_segment(const char *s, size_t n, unsigned char *buf)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         acc =
-            (acc << 6 | (uint32_t)tok_b64_val((unsigned char)s[i])) & 0xFFFFFF;
+            (acc << 6 | (uint32_t)b64_url_digit((unsigned char)s[i])) & 0xFFFFFF;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
