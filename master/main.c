@@ -101,6 +101,25 @@ fail:
     return -1;
 }
 
+/* 1 if pid has exited but is not reaped yet (state Z in /proc). */
+static int
+main_zombie(pid_t pid)
+{
+    char path[64], buf[256], *p;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    f = fopen(path, "re");
+    if (f == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    return p != NULL && p[1] == ' ' && p[2] == 'Z';
+}
+
 static int
 main_signal(const struct cfg *c, const char *what)
 {
@@ -138,11 +157,9 @@ main_signal(const struct cfg *c, const char *what)
         return WSG_EXIT_OK;
     /* Wait for the master to finish its graceful stop. */
     int64_t deadline = wsg_mono_ms() + CFG_NUM(c, shutdown_timeout) + 5000;
-    /* Gone, or at least done: a master that finished its stop removes
-     * the pidfile even if nobody has reaped it yet. */
-    pid_t still;
-    while ((kill(pid, 0) == 0 || errno == EPERM)
-        && pidf_read(path, &still) == 0 && still == pid) {
+    /* Wait until the master is gone (an exited master nobody reaped yet
+     * is a zombie: it counts as gone). */
+    while ((kill(pid, 0) == 0 || errno == EPERM) && !main_zombie(pid)) {
         if (wsg_mono_ms() > deadline) {
             fprintf(stderr, "wsgate: -s stop: master %ld still running\n",
                 (long)pid);

@@ -254,7 +254,8 @@ eng_packet(struct eng *s, char type, int binary, const void *p, size_t n)
         if (buf == NULL)
             return -1;
         buf[0] = type;
-        memcpy(buf + 1, p, n);
+        if (n)
+            memcpy(buf + 1, p, n);
         rc = ws_send(s->ws, WSF_OP_TEXT, buf, n + 1);
         if (buf != stack)
             free(buf);
