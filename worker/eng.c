@@ -50,6 +50,7 @@ struct eng {
     uint8_t closing;
     uint8_t doomed;         /* close at the next timer run (see eng_doom) */
     uint8_t probed;         /* 3probe sent: polls are answered at once */
+    uint8_t peer_closed;    /* the client sent a close packet */
 };
 
 /* A POST whose body is still arriving. */
@@ -391,10 +392,13 @@ eng_close(struct eng *s, const char *reason)
     WRK_DEC(eio_open);
     event_free(s->hb);
     if (s->poll) {
+        /* Like the reference server: a close the client asked for ends
+         * the pending poll with a noop, one the server decided with a
+         * close packet. */
         struct conn *c = s->poll;
         s->poll = NULL;
         conn_set_proto(c, &eng_poll_proto, NULL);
-        eng_reply_payload(c, s->origin, "1", 1);
+        eng_reply_payload(c, s->origin, s->peer_closed ? "6" : "1", 1);
     }
     if (s->ws) {
         ws_set_app_state(s->ws, NULL);
@@ -425,6 +429,7 @@ eng_on_packet(struct eng *s, int type, int binary, const unsigned char *p,
         s->app->on_message(s, binary, p, n);
         break;
     case EIO_CLOSE:
+        s->peer_closed = 1;
         eng_close(s, "transport close");
         break;
     case EIO_PING: /* a v3 client would ping; v4 servers ignore it */
@@ -683,10 +688,9 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
         }
     }
     if (!polling) {
-        if (s && (!s->polling || s->upgraded || s->probe)) {
-            eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
-            return;
-        }
+        /* A WebSocket for a session that cannot take one (already
+         * upgraded, or probing) is accepted and closed at once, as the
+         * reference server does; eng_ws_open sees to it. */
         E.pending_app = app;
         (void)ws_upgrade(c, r, head, &eng_ws_app);
         E.pending_app = NULL;

@@ -249,6 +249,35 @@ test('engine.io on the echo app', async (t) => {
         ws.close();
     });
 
+    await t.test('a close packet from the client ends the held poll with a '
+        + 'noop, like the reference server', async () => {
+        const { sid } = await eioOpen(P, EIO);
+        const held = eio(P, EIO, q(sid), { timeoutMs: 3000 });
+        await sleep(50);
+        const p = await eio(P, EIO, q(sid), { body: '1' });
+        assert.equal(p.body, 'ok');
+        const h = await held;
+        assert.equal(h.status, 200, h.body);
+        assert.deepEqual(packets(h.body), ['6']);
+        assertErr(await eio(P, EIO, q(sid)), null, 400, 'GET after close');
+    });
+
+    await t.test('a WebSocket for an already upgraded sid is accepted and '
+        + 'closed; the session goes on', async () => {
+        const { sid } = await eioOpen(P, EIO);
+        const { ws } = await eioWsOpen(P, EIO, { sid }, { track,
+            autoPong: true });
+        ws.send('2probe');
+        assert.equal(await ws.next(1000, '3probe'), '3probe');
+        ws.send('5');
+        await sleep(50);
+        const { ws: again } = await eioWsOpen(P, EIO, { sid }, { track });
+        await again.waitClose(2000);
+        ws.send('4still here');
+        assert.equal(await ws.next(1000), '4still here');
+        ws.close();
+    });
+
     await t.test('a second concurrent GET gets 400 and the session closes',
         async () => {
         const { sid } = await eioOpen(P, EIO);
