@@ -120,7 +120,8 @@ conn_new(int fd, const struct conn_proto *p, void *st)
     C.count++;
     WRK_INC(conn_accepted);
     WRK_INC(conn_open);
-    log_msg(LOG_DEBUG, "connection from %s opened", conn_peer(c));
+    if (log_get_level() >= LOG_INFO)
+        log_msg(LOG_INFO, "connection from %s opened", conn_peer(c));
     return c;
 }
 
@@ -162,8 +163,9 @@ conn_unlink_dirty(struct conn *c)
 void
 conn_close(struct conn *c, const char *reason)
 {
-    log_msg(LOG_DEBUG, "connection from %s closed: %s", conn_peer(c),
-        reason);
+    if (log_get_level() >= LOG_INFO)
+        log_msg(LOG_INFO, "connection from %s closed: %s", conn_peer(c),
+            reason);
     if (c->proto && c->proto->on_free)
         c->proto->on_free(c);
     conn_tq_del(c);
