@@ -16,11 +16,21 @@
 #define WSB_MAX_BATCH 10000
 #define WSB_MAX_SOURCES 254
 
+/* Wire protocol of the subscribers and the publisher (--proto). */
+enum wsb_proto {
+    WSB_WS = 0, /* wsgate /ws JSON; publish on the admin /api/publish */
+    WSB_SIO,    /* Socket.IO v5 over Engine.IO v4 WebSocket; same publish */
+    WSB_NCHAN   /* nchan: subscribe by URL, raw body frames; POST /pub/ROOM */
+};
+#define WSB_MAX_SERVER_PIDS 16
+
 /* Options after parsing and scenario presets (wsbench.c). */
 struct wsb_opts {
+    int proto;            /* enum wsb_proto */
     char host[64];        /* public host (numeric IPv4) */
     unsigned port;        /* public port */
-    char path[128];       /* /ws */
+    char path[128];       /* /ws; sio: /socket.io/?EIO=4&transport=websocket;
+                             nchan: prefix the room is appended to (/sub/) */
     char admin_host[64];  /* admin host, "" when --admin is absent */
     unsigned admin_port;
     const char *api_key;  /* bearer for the admin port */
@@ -45,6 +55,9 @@ struct wsb_opts {
     int publish;          /* 0: no publisher (idle, connect, churn) */
     int json;
     int strict;           /* failed connections also fail the run */
+    int server_pids[WSB_MAX_SERVER_PIDS]; /* --server-pids: RSS and CPU of
+                             these instead of /socket-stats' workers */
+    int nserver_pids;
 };
 
 /*

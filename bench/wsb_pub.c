@@ -5,6 +5,10 @@
  * room reach the server in sequence order and a receiver may read any
  * reordering as loss. A message's data is {"t":<monotonic ns>,"s":<room
  * sequence>,"r":<room>}; the request buffer is reused, never reallocated.
+ * wsgate (and the Node peer) take POST /api/publish with
+ * {"room","event":"e","data"} or an array of those; nchan (--proto nchan)
+ * takes the raw data in POST /pub/bench:<room>, one message per request,
+ * and answers 201 or 202.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -180,6 +184,27 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
 
     if (pc->fd == -1 && pc_connect(pc) == -1)
         return;
+    if (o->proto == WSB_NCHAN) {
+        unsigned r = pc->cursor;
+        uint64_t seq = ++p->fin[r];
+
+        pc->cursor += p->k;
+        if (pc->cursor >= o->rooms)
+            pc->cursor = pc->id;
+        pc->mroom[0] = r;
+        pc->mseq[0] = seq;
+        count = 1;
+        s += sprintf(s, "{\"t\":%llu,\"s\":%llu,\"r\":%u%s%s%s}",
+                     (unsigned long long)now, (unsigned long long)seq, r,
+                     o->payload ? ",\"p\":\"" : "", o->payload ? p->pad : "",
+                     o->payload ? "\"" : "");
+        n = snprintf(hdr, sizeof(hdr),
+                     "POST /pub/bench:%u HTTP/1.1\r\nHost: %s:%u\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     r, o->admin_host, o->admin_port, (size_t)(s - b));
+        goto send;
+    }
     if (arr)
         *s++ = '[';
     for (unsigned i = 0; i < count; i++) {
@@ -206,6 +231,7 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
                  "Content-Type: application/json\r\n"
                  "Content-Length: %zu\r\n\r\n",
                  o->admin_host, o->admin_port, o->api_key, (size_t)(s - b));
+send:
     memcpy(b - n, hdr, (size_t)n);
     pc->reqstart = HDR_RESERVE - (size_t)n;
     pc->reqlen = (size_t)n + (size_t)(s - b);
@@ -238,7 +264,10 @@ pc_response(struct pconn *pc)
         return 0;
     status = strncmp(pc->resp, "HTTP/1.1 ", 9) == 0 ? atoi(pc->resp + 9) : 0;
     body = pc->resp + head;
-    ok = status == 200 && len >= 9 && memmem(body, len, "\"ok\":true", 9);
+    if (pc->p->o->proto == WSB_NCHAN)
+        ok = status >= 200 && status <= 202;
+    else
+        ok = status == 200 && len >= 9 && memmem(body, len, "\"ok\":true", 9);
     if (!ok) {
         char why[256];
         snprintf(why, sizeof(why), "HTTP %d %.*s", status,

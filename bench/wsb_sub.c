@@ -6,6 +6,20 @@
  * One event loop, one shared 256 KiB read buffer: frames are parsed in
  * place and only an incomplete tail is kept per connection. Nothing is
  * allocated per message.
+ *
+ * Three protocols (--proto):
+ *  ws     wsgate /ws: Authorization: Bearer on the upgrade,
+ *         {"type":"subscribe",...} -> {"type":"ack",...,"ok":true},
+ *         events {"type":"event","room":..,"data":{"t","s","r"},...}.
+ *  sio    Socket.IO v5 / Engine.IO v4, WebSocket transport only: wait for
+ *         the open packet 0{...}, CONNECT with auth 40{"token":".."},
+ *         expect 40{"sid":..}, subscribe with an ack 420["subscribe","R"],
+ *         expect 430[{"ok":true,..}], answer pings 2 with 3; events
+ *         42["e",{"t","s","r"}(,"offset")]. No Authorization header: the
+ *         token travels in the CONNECT packet only.
+ *  nchan  nchan's websocket subscriber: GET <path prefix>bench:<room>, no
+ *         auth, no subscribe message; ready at the 101; every text frame is
+ *         a published body {"t","s","r"}.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,7 +44,10 @@
 #define MAX_HEAD 8192
 #define MAX_NOTES 5            /* failure lines printed per process */
 
-enum cstate { C_IDLE, C_CONNECTING, C_HS, C_SUB, C_READY, C_DONE };
+/* C_EIO and C_CONN are Socket.IO's: waiting for the Engine.IO open
+ * packet, then for the CONNECT answer. Timeouts cover C_CONNECTING..C_SUB. */
+enum cstate { C_IDLE, C_CONNECTING, C_HS, C_EIO, C_CONN, C_SUB, C_READY,
+              C_DONE };
 
 struct wconn {
     int fd;
@@ -201,11 +218,11 @@ conn_send(struct wconn *c, const void *p, size_t n)
 static int
 conn_frame(struct wconn *c, unsigned op, const void *p, size_t n)
 {
-    unsigned char buf[WSF_MAX_HDR + 256], key[4];
+    unsigned char buf[WSF_MAX_HDR + 1024], key[4];
     uint32_t k = (uint32_t)rnd();
     size_t h;
 
-    if (n > 256)
+    if (n > 1024)
         return 0;
     memcpy(key, &k, 4);
     h = wsf_build_hdr_masked(buf, op, 1, 0, n, key);
@@ -262,13 +279,30 @@ conn_start(struct wconn *c, uint64_t now)
     c->evflags = EV_WRITE;
 }
 
+/* The token of c: --token, or one signed for user bench<idx>; NULL after
+ * failing c. */
+static const char *
+conn_token(struct wconn *c, char *tok, size_t cap)
+{
+    char user[32];
+
+    if (S.o->secret == NULL)
+        return S.o->token;
+    snprintf(user, sizeof(user), "bench%u", c->idx);
+    if (wsb_jwt(tok, cap, S.o->secret, user, 24 * 3600) == 0) {
+        conn_fail(c, "token signing failed");
+        return NULL;
+    }
+    return tok;
+}
+
 static void
 conn_upgrade(struct wconn *c)
 {
     const struct wsb_opts *o = S.o;
     unsigned char raw[16];
-    char key[32], tok[512], req[1024 + 512];
-    const char *t = o->token;
+    char key[32], tok[512], req[1024 + 512], auth[600] = "", path[192];
+    const char *t;
     int n;
 
     for (int i = 0; i < 16; i += 8) {
@@ -280,21 +314,21 @@ conn_upgrade(struct wconn *c)
         conn_fail(c, "wsh_accept failed");
         return;
     }
-    if (o->secret) {
-        char user[32];
-        snprintf(user, sizeof(user), "bench%u", c->idx);
-        if (wsb_jwt(tok, sizeof(tok), o->secret, user, 24 * 3600) == 0) {
-            conn_fail(c, "token signing failed");
+    if (o->proto == WSB_WS) {
+        if ((t = conn_token(c, tok, sizeof(tok))) == NULL && o->secret)
             return;
-        }
-        t = tok;
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
+                 t ? t : "");
     }
+    if (o->proto == WSB_NCHAN)
+        snprintf(path, sizeof(path), "%sbench:%u", o->path, c->room);
+    else
+        snprintf(path, sizeof(path), "%s", o->path);
     n = snprintf(req, sizeof(req),
                  "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\n"
                  "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                 "Sec-WebSocket-Version: 13\r\n"
-                 "Authorization: Bearer %s\r\n\r\n",
-                 o->path, o->host, o->port, key, t ? t : "");
+                 "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                 path, o->host, o->port, key, auth);
     if (n < 0 || (size_t)n >= sizeof(req)) {
         conn_fail(c, "request too long");
         return;
@@ -337,22 +371,16 @@ num(const unsigned char *p, const unsigned char *e, uint64_t *v)
     return p;
 }
 
-/* The hot path: {"type":"event","room":..,"data":{"t":T,"s":S,"r":R..}..} */
+/* The hot path, shared by the protocols: q is just past the '{' of the
+ * published data {"t":T,"s":S,"r":R...}, e the end of the frame. */
 static void
-on_event(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
+on_data(struct wconn *c, const unsigned char *q, const unsigned char *e,
+        uint64_t now)
 {
-    const unsigned char *e = p + n, *q;
     uint64_t t = 0, s = 0, r = 0, v;
     unsigned got = 0;
 
-    if (n < 24 || memcmp(p + 15, ",\"room\":", 8) != 0)
-        return; /* a notification (token-expiring...), not a publish */
-    q = memmem(p + 23, n - 23, "\"data\":{", 8);
-    if (q == NULL) {
-        S.r.bad++;
-        return;
-    }
-    for (q += 8; got != 7 && q + 4 < e && q[0] == '"' && q[2] == '"'
+    for (; got != 7 && q + 4 < e && q[0] == '"' && q[2] == '"'
                  && q[3] == ':';) {
         unsigned char k = q[1];
         q = num(q + 4, e, &v);
@@ -387,10 +415,118 @@ on_event(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
     }
 }
 
+/* /ws: {"type":"event","room":..,"data":{"t":T,"s":S,"r":R..}..} */
+static void
+on_event(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
+{
+    const unsigned char *q;
+
+    if (n < 24 || memcmp(p + 15, ",\"room\":", 8) != 0)
+        return; /* a notification (token-expiring...), not a publish */
+    q = memmem(p + 23, n - 23, "\"data\":{", 8);
+    if (q == NULL) {
+        S.r.bad++;
+        return;
+    }
+    on_data(c, q + 8, p + n, now);
+}
+
+/* Socket.IO or nchan: a ready connection. */
+static int
+conn_ready(struct wconn *c, uint64_t now)
+{
+    c->state = C_READY;
+    conn_settle(c, 1, now);
+    return 0;
+}
+
+/* One Engine.IO packet (a whole text message) of a Socket.IO connection;
+ * -1 if c was failed. Namespace "/" only. */
+static int
+on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
+{
+    char buf[600], tok[512];
+    const char *t;
+    int len;
+
+    if (n == 0)
+        return 0;
+    switch (p[0]) {
+    case '0': /* open */
+        if (c->state != C_EIO)
+            return 0;
+        if ((t = conn_token(c, tok, sizeof(tok))) == NULL && S.o->secret)
+            return -1;
+        len = snprintf(buf, sizeof(buf), t ? "40{\"token\":\"%s\"}" : "40",
+                       t);
+        c->state = C_CONN;
+        return conn_frame(c, WSF_OP_TEXT, buf, (size_t)len);
+    case '1': /* close */
+        conn_fail(c, "Engine.IO close packet");
+        return -1;
+    case '2': /* ping: pong with the same payload */
+        buf[0] = '3';
+        len = (int)(n > 64 ? 64 : n);
+        memcpy(buf + 1, p + 1, (size_t)len - 1);
+        return conn_frame(c, WSF_OP_TEXT, buf, (size_t)len);
+    case '4': /* message: a Socket.IO packet */
+        break;
+    default:
+        return 0;
+    }
+    if (n < 2)
+        return 0;
+    switch (p[1]) {
+    case '2': /* EVENT: 42["e",{...}...] */
+        if (c->state != C_READY)
+            return 0;
+        if (n < 8 || memcmp(p + 2, "[\"e\",{", 6) != 0)
+            return 0; /* another event (token-expiring...) */
+        on_data(c, p + 8, p + n, now);
+        return 0;
+    case '0': /* CONNECT answer: 40{"sid":..} */
+        if (c->state != C_CONN || n < 3 || p[2] != '{')
+            return 0;
+        len = snprintf(buf, sizeof(buf), "420[\"subscribe\",\"bench:%u\"]",
+                       c->room);
+        c->state = C_SUB;
+        return conn_frame(c, WSF_OP_TEXT, buf, (size_t)len);
+    case '3': /* ACK 430[{...}] */
+        if (c->state != C_SUB || n < 4 || p[2] != '0' || p[3] != '[')
+            return 0;
+        if (memmem(p, n, "\"ok\":true", 9) == NULL) {
+            note("subscribe refused: %.*s", (int)(n > 200 ? 200 : n), p);
+            conn_fail(c, "subscribe refused");
+            return -1;
+        }
+        return conn_ready(c, now);
+    case '4': /* CONNECT_ERROR */
+        note("connect refused: %.*s", (int)(n > 200 ? 200 : n), p);
+        conn_fail(c, "Socket.IO CONNECT_ERROR");
+        return -1;
+    case '1': /* DISCONNECT */
+        conn_fail(c, "Socket.IO DISCONNECT");
+        return -1;
+    default:
+        return 0;
+    }
+}
+
 /* A whole text message; -1 if c was failed. */
 static int
 on_text(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
 {
+    if (S.o->proto == WSB_SIO)
+        return on_sio(c, p, n, now);
+    if (S.o->proto == WSB_NCHAN) {
+        if (c->state != C_READY)
+            return 0;
+        if (n < 2 || p[0] != '{')
+            S.r.bad++;
+        else
+            on_data(c, p + 1, p + n, now);
+        return 0;
+    }
     if (n >= 15 && memcmp(p, "{\"type\":\"event\"", 15) == 0) {
         if (c->state == C_READY)
             on_event(c, p, n, now);
@@ -490,6 +626,14 @@ on_head(struct wconn *c, unsigned char *b, size_t n)
         return -1;
     }
     end[2] = '\r';
+    if (S.o->proto == WSB_SIO) {
+        c->state = C_EIO;
+        return end + 4 - b;
+    }
+    if (S.o->proto == WSB_NCHAN) {
+        conn_ready(c, wsb_now());
+        return end + 4 - b;
+    }
     len = snprintf(sub, sizeof(sub),
                    "{\"type\":\"subscribe\",\"room\":\"bench:%u\",\"id\":1}",
                    c->room);

@@ -1,5 +1,6 @@
 /*
- * wsbench: load generator for wsgate's /ws protocol. This file owns the
+ * wsbench: load generator for wsgate's /ws protocol, its Socket.IO
+ * endpoint (--proto sio) and, to compare, nchan (--proto nchan). This file owns the
  * command line, the scenario presets, the resource checks, the forked
  * subscriber processes (wsb_sub.c) and their coordination, the publisher
  * run (wsb_pub.c), and the result: one JSON line on stdout and a short
@@ -44,11 +45,23 @@ usage(FILE *f)
 {
     fprintf(f,
 "usage: wsbench [options]\n"
-"  --url URL           WebSocket endpoint (default ws://127.0.0.1:3001/ws)\n"
-"  --admin HOST:PORT   admin port for publishing and /socket-stats\n"
+"  --proto P           ws (default): wsgate /ws JSON, token in the upgrade's\n"
+"                      Authorization header; sio: Socket.IO v5 over the\n"
+"                      WebSocket transport, token in the CONNECT packet's\n"
+"                      auth, subscribe with an ack; nchan: nchan websocket\n"
+"                      subscriber, URL path + bench:<room>, no auth;\n"
+"                      publishes POST /pub/bench:<room> with the raw data\n"
+"                      (--batch 1 only)\n"
+"  --url URL           WebSocket endpoint (default ws://127.0.0.1:3001/ws;\n"
+"                      sio: ws://H:P/socket.io/?EIO=4&transport=websocket,\n"
+"                      nchan: ws://H:P/sub/ , the prefix of the room)\n"
+"  --admin HOST:PORT   where to publish (wsgate's admin port, or nginx for\n"
+"                      nchan) and, for wsgate, /socket-stats\n"
 "  --api-key K         bearer key of the admin port\n"
 "  --token T           token every connection sends (Authorization: Bearer)\n"
 "  --secret S          or: sign one HS256 token per connection (sub benchN)\n"
+"  --server-pids LIST  comma-separated pids whose RSS and CPU are the\n"
+"                      server's (instead of /socket-stats' workers)\n"
 "  -n, --conns N       connections (default 100)\n"
 "  --rooms R           connection i joins bench:<i mod R> (default 4)\n"
 "  --rate N            messages published per second; 0 = as fast as the\n"
@@ -98,7 +111,7 @@ enum {
     O_URL = 256, O_ADMIN, O_KEY, O_TOKEN, O_SECRET, O_ROOMS, O_RATE,
     O_INFLIGHT, O_BATCH, O_PAYLOAD, O_LAG, O_NOPUB, O_DURATION, O_WARMUP,
     O_DRAIN, O_TIMEOUT, O_CONC, O_SOURCES, O_PROCS, O_CHURN, O_SCENARIO,
-    O_JSON, O_STRICT, O_FREEPORTS, O_LABEL
+    O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS
 };
 
 static const struct option longopts[] = {
@@ -128,6 +141,8 @@ static const struct option longopts[] = {
     {"strict", no_argument, NULL, O_STRICT},
     {"free-ports", required_argument, NULL, O_FREEPORTS},
     {"label", required_argument, NULL, O_LABEL},
+    {"proto", required_argument, NULL, O_PROTO},
+    {"server-pids", required_argument, NULL, O_SPIDS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -313,6 +328,34 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
         case O_CHURN: o->churn = num_arg("--churn", optarg, 0, 1e7); break;
         case O_SCENARIO: break;
         case O_LABEL: o->scenario = optarg; break;
+        case O_PROTO:
+            if (strcmp(optarg, "ws") == 0)
+                o->proto = WSB_WS;
+            else if (strcmp(optarg, "sio") == 0)
+                o->proto = WSB_SIO;
+            else if (strcmp(optarg, "nchan") == 0)
+                o->proto = WSB_NCHAN;
+            else {
+                fprintf(stderr, "wsbench: --proto: ws, sio or nchan\n");
+                exit(2);
+            }
+            break;
+        case O_SPIDS: {
+            char *save = NULL, *tok, *list = strdup(optarg);
+            o->nserver_pids = 0;
+            for (tok = strtok_r(list, ",", &save); tok;
+                 tok = strtok_r(NULL, ",", &save)) {
+                if (o->nserver_pids == WSB_MAX_SERVER_PIDS) {
+                    fprintf(stderr, "wsbench: --server-pids: at most %d\n",
+                            WSB_MAX_SERVER_PIDS);
+                    exit(2);
+                }
+                o->server_pids[o->nserver_pids++] =
+                    (int)num_arg("--server-pids", tok, 1, 4194304);
+            }
+            free(list);
+            break;
+        }
         case O_JSON: o->json = 1; break;
         case O_STRICT: o->strict = 1; break;
         case O_FREEPORTS:
@@ -383,6 +426,18 @@ server_look(const struct wsb_opts *o, struct server_view *v)
     v->rss_kb = -1;
     v->deliveries = -1;
     v->cpu_workers = v->cpu_master = -1;
+    if (o->nserver_pids) {
+        v->rss_kb = wsb_rss_kb(o->server_pids, o->nserver_pids);
+        v->cpu_workers = 0;
+        v->cpu_master = 0;
+        for (int i = 0; i < o->nserver_pids && v->cpu_workers >= 0; i++) {
+            double c = wsb_proc_cpu(o->server_pids[i], NULL);
+            v->cpu_workers = c < 0 ? -1 : v->cpu_workers + c;
+        }
+        return;
+    }
+    if (o->proto == WSB_NCHAN)
+        return;
     if (o->admin_host[0] == '\0' || o->api_key == NULL
         || wsb_http(o->admin_host, o->admin_port, "GET", "/socket-stats",
                     o->api_key, NULL, body, sizeof(body)) != 200)
@@ -608,7 +663,7 @@ report(struct run *R)
     if (R->sv0.rss_kb >= 0 && R->sv2.rss_kb >= 0 && s->connected)
         rss_per = (R->sv2.rss_kb - R->sv0.rss_kb) * 1024
                   / (long)s->connected;
-    printf("{\"scenario\":\"%s\",\"conns\":%u,\"connected\":%llu,"
+    printf("{\"scenario\":\"%s\",\"proto\":\"%s\",\"conns\":%u,\"connected\":%llu,"
            "\"failed\":%llu,\"closed\":%llu,\"connect_rate\":%.0f,"
            "\"ramp_s\":%.3f,\"rooms\":%u,\"procs\":%u,"
            "\"deliveries_per_s\":%.0f,\"published\":%llu,"
@@ -625,7 +680,9 @@ report(struct run *R)
            "\"server_deliveries\":%lld,\"server_cpu_workers_s\":%.2f,"
            "\"server_cpu_master_s\":%.2f,\"duration_s\":%.1f,"
            "\"wall_s\":%.1f}\n",
-           o->scenario, o->conns, (unsigned long long)s->connected,
+           o->scenario,
+           o->proto == WSB_SIO ? "sio" : o->proto == WSB_NCHAN ? "nchan" : "ws",
+           o->conns, (unsigned long long)s->connected,
            (unsigned long long)s->failed, (unsigned long long)s->closed,
            conn_rate, ramp, o->rooms, o->procs, dps,
            (unsigned long long)R->pub.published, pubs,
@@ -699,12 +756,18 @@ main(int argc, char **argv)
                          : 0;
     if (o->procs > o->conns)
         o->procs = o->conns;
-    if (o->publish && (o->admin_host[0] == '\0' || o->api_key == NULL)) {
+    if (o->publish && (o->admin_host[0] == '\0'
+                       || (o->api_key == NULL && o->proto != WSB_NCHAN))) {
         fprintf(stderr, "wsbench: publishing needs --admin and --api-key "
                         "(or --no-publish)\n");
         return 2;
     }
-    if (o->token == NULL && o->secret == NULL) {
+    if (o->proto == WSB_NCHAN && o->publish && o->batch > 1) {
+        fprintf(stderr, "wsbench: --proto nchan publishes one message per "
+                        "request: use --batch 1\n");
+        return 2;
+    }
+    if (o->token == NULL && o->secret == NULL && o->proto != WSB_NCHAN) {
         fprintf(stderr, "wsbench: need --token or --secret\n");
         return 2;
     }
