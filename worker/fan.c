@@ -62,7 +62,7 @@ fan_init(struct event_base *base, struct mlog *log, int evfd,
         return -1;
     atomic_store_explicit(&me->log_done, F.cur.seq - 1, memory_order_release);
     F.ev = event_new(base, evfd, EV_READ | EV_PERSIST, fan_read_cb, NULL);
-    F.more = event_new(base, -1, 0, fan_more_cb, NULL);
+    F.more = evtimer_new(base, fan_more_cb, NULL);
     if (F.ev == NULL || F.more == NULL || event_add(F.ev, NULL) == -1)
         return -1;
     return 0;
@@ -321,8 +321,16 @@ fan_drain(void)
     fan_flush_blocks();
     atomic_store_explicit(&F.me->log_done, F.cur.seq - 1,
         memory_order_release);
-    if (mlog_head(F.log) > F.cur.seq)
-        event_active(F.more, 0, 0); /* more after other events had a turn */
+    /* More to read: continue from a zero timeout, not event_active.
+     * libevent runs an event activated from a callback in the same
+     * dispatch pass, so a publisher that keeps appending would keep the
+     * loop here, with no socket I/O and no heartbeat (the watchdog then
+     * kills the worker). A timer waits for the next pass, after the
+     * flush, the sockets and the heartbeat had their turn. */
+    if (mlog_head(F.log) > F.cur.seq) {
+        struct timeval zero = {0, 0};
+        evtimer_add(F.more, &zero);
+    }
 }
 
 static void
