@@ -18,6 +18,7 @@ const zlib = require('node:zlib');
 const WebSocket = require('ws');
 
 const { sleep, startDaemon, waitFor } = require('./lib/daemon');
+const { expectDeltas, quietTotals, totals } = require('./lib/wsj');
 const { OP, RawWs, acceptFor, buildFrame, closePayload, open } =
     require('./lib/rawws');
 
@@ -55,48 +56,6 @@ function tracker(t) {
         open.add(c);
         return c;
     };
-}
-
-async function totals(d) {
-    return (await d.stats()).totals;
-}
-
-/* Totals once what earlier tests did has been published (every 100 ms):
- * the baseline for exact counter deltas. */
-async function quietTotals(d) {
-    await sleep(250);
-    return totals(d);
-}
-
-/* Wait (bounded: counters are published every 100 ms) until every
- * counter in `expect` moved by at least its amount from `before`, then
- * return the deltas. `exact` also asserts no more than that. */
-async function expectDeltas(d, before, expect, { exact = false,
-    timeoutMs = 3000 } = {}) {
-    let last;
-    try {
-        await waitFor(async () => {
-            last = await totals(d);
-            return Object.entries(expect).every(([k, v]) =>
-                last[k] - before[k] >= v);
-        }, timeoutMs, `counters ${JSON.stringify(expect)}`);
-    } catch (e) {
-        const got = {};
-        for (const k of Object.keys(expect))
-            got[k] = last ? last[k] - before[k] : undefined;
-        throw new Error(`${e.message}; deltas ${JSON.stringify(got)}`);
-    }
-    const deltas = {};
-    for (const k of Object.keys(expect))
-        deltas[k] = last[k] - before[k];
-    if (exact) {
-        await sleep(250); /* two publish periods: nothing more arrives */
-        last = await totals(d);
-        for (const k of Object.keys(expect))
-            deltas[k] = last[k] - before[k];
-        assert.deepEqual(deltas, expect, 'counter deltas');
-    }
-    return deltas;
 }
 
 /* A `ws` client, open; messages queue up for next(). */
