@@ -44,7 +44,8 @@ struct conn {
     const struct conn_proto *proto;
     void *st;
     struct evbuffer *in, *out;
-    struct event rev, wev;
+    struct event rev;
+    struct event *wev;            /* created when the socket first fills */
     struct conn *prev, *next;     /* all connections */
     struct conn *dprev, *dnext;   /* flush list */
     struct conn *qprev, *qnext;   /* deadline queue */
@@ -106,7 +107,6 @@ conn_new(int fd, const struct conn_proto *p, void *st)
         }
     }
     event_assign(&c->rev, C.base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
-    event_assign(&c->wev, C.base, fd, EV_WRITE, conn_write_cb, c);
     if (event_add(&c->rev, NULL) == -1) {
         log_msg(LOG_ERR, "event_add() for a new connection failed");
         close(fd);
@@ -171,7 +171,8 @@ conn_close(struct conn *c, const char *reason)
     conn_tq_del(c);
     conn_unlink_dirty(c);
     event_del(&c->rev);
-    event_del(&c->wev);
+    if (c->wev)
+        event_free(c->wev);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -196,7 +197,8 @@ conn_close_later(struct conn *c, const char *reason)
     conn_unlink_dirty(c);
     conn_tq_del(c);
     event_del(&c->rev);
-    event_del(&c->wev);
+    if (c->wev)
+        event_del(c->wev);
     c->flags |= CONN_F_GONE | CONN_F_CLOSING | CONN_F_OVER;
     c->close_reason = reason;
     c->dnext = C.reap;
@@ -346,8 +348,18 @@ conn_flush(struct conn *c)
         }
         WRK_ADD(conn_written, n);
         if ((size_t)n < len) {
+            /* Most connections never fill their socket: the write event
+             * is made the first time one does (an idle connection stays
+             * smaller). */
+            if (c->wev == NULL)
+                c->wev = event_new(C.base, c->fd, EV_WRITE, conn_write_cb,
+                    c);
+            if (c->wev == NULL) {
+                conn_close(c, "out of memory waiting to write");
+                return -1;
+            }
             c->flags |= CONN_F_WWAIT;
-            event_add(&c->wev, NULL);
+            event_add(c->wev, NULL);
             return conn_over(c) ? -1 : 0;
         }
     }

@@ -181,6 +181,8 @@ skt_arm(struct skt *k, int64_t ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
+    if (k->tev == NULL)
+        k->tev = evtimer_new(K.base, skt_timer_cb, k);
     if (k->tev)
         evtimer_add(k->tev, &tv);
 }
@@ -310,7 +312,12 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
     }
     ns->next = k->ns;
     k->ns = ns;
-    evtimer_del(k->tev);
+    /* Connected: the connect timer is not needed again (a kick makes a
+     * new one), so an idle session does not carry it. */
+    if (k->tev) {
+        event_free(k->tev);
+        k->tev = NULL;
+    }
     WRK_INC(sio_connects);
     SKT_ENCODE(k, sio_encode_connect(out, cap, nsp, ns->sid, NULL));
     ns->connected = 1;
