@@ -23,6 +23,7 @@
 #include "common/hh.h"
 #include "common/log.h"
 #include "common/wsf.h"
+#include "common/wsg.h"
 #include "common/wsh.h"
 #include "worker/conn.h"
 #include "worker/eng.h"
@@ -42,7 +43,9 @@ struct eng {
     struct conn *probe;     /* WebSocket being probed for an upgrade */
     struct conn *poll;      /* held GET */
     struct evbuffer *pq;    /* polling payload waiting for a GET */
-    struct event *hb;       /* heartbeat */
+    struct eng *qprev, *qnext; /* heartbeat queue (see eng_q) */
+    struct eng_q *q;
+    int64_t due;            /* mono ms when its queue's step is due */
     char *origin;           /* for CORS on held polls */
     uint8_t polling;
     uint8_t awaiting_pong;
@@ -60,7 +63,14 @@ struct eng_post {
     char origin[256];
 };
 
-static void eng_hb_cb(evutil_socket_t fd, short what, void *arg);
+/* Heartbeat queues. Every session is in exactly one: waiting to be
+ * pinged (ping_interval), waiting for the pong (ping_timeout), or doomed
+ * (close at the next tick). All members of a queue share one delay, so
+ * each queue is a FIFO ordered by deadline and the tick looks only at its
+ * head: no timer per session. */
+struct eng_q {
+    struct eng *head, *tail;
+};
 static int eng_ws_open(struct conn *c, const struct hh_req *r);
 static int eng_ws_message(struct conn *c, int binary, const unsigned char *p,
     size_t n);
@@ -89,6 +99,7 @@ static struct {
     struct eng *tab[ENG_HASH];
     size_t count;
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
+    struct eng_q q_ping, q_pong, q_doom;
 } E;
 
 int
@@ -197,15 +208,47 @@ eng_flush_poll(struct eng *s, int force_noop)
     evbuffer_drain(s->pq, n);
 }
 
-/* Close s soon, from its timer rather than now: the caller may be in the
+static void
+eng_q_del(struct eng *s)
+{
+    struct eng_q *q = s->q;
+
+    if (q == NULL)
+        return;
+    if (s->qprev)
+        s->qprev->qnext = s->qnext;
+    else
+        q->head = s->qnext;
+    if (s->qnext)
+        s->qnext->qprev = s->qprev;
+    else
+        q->tail = s->qprev;
+    s->qprev = s->qnext = NULL;
+    s->q = NULL;
+}
+
+/* Append s to q, due in ms. */
+static void
+eng_q_add(struct eng_q *q, struct eng *s, int64_t ms)
+{
+    eng_q_del(s);
+    s->due = wsg_mono_ms() + ms;
+    s->q = q;
+    s->qprev = q->tail;
+    if (q->tail)
+        q->tail->qnext = s;
+    else
+        q->head = s;
+    q->tail = s;
+}
+
+/* Close s soon, from the tick rather than now: the caller may be in the
  * middle of a fan-out loop over clients that closing would free. */
 static void
 eng_doom(struct eng *s)
 {
-    struct timeval tv = {0, 0};
-
     s->doomed = 1;
-    evtimer_add(s->hb, &tv);
+    eng_q_add(&E.q_doom, s, 0);
 }
 
 /* Queue one packet for the polling transport. */
@@ -307,33 +350,30 @@ eng_send_batch(struct eng *s, struct ws_batch *b)
     return 0;
 }
 
+/* Wait ping_interval, then ping. */
 static void
-eng_hb_arm(struct eng *s, int64_t ms)
+eng_hb_arm(struct eng *s)
 {
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-    evtimer_add(s->hb, &tv);
+    s->awaiting_pong = 0;
+    eng_q_add(&E.q_ping, s, CFG_NUM(E.cfg, ping_interval));
 }
 
-static void
-eng_hb_cb(evutil_socket_t fd, short what, void *arg)
+void
+eng_tick(int64_t now_ms)
 {
-    struct eng *s = arg;
+    struct eng *s;
 
-    (void)fd;
-    (void)what;
-    if (s->doomed) {
+    while ((s = E.q_doom.head) != NULL)
         eng_close(s, "slow consumer");
-        return;
-    }
-    if (s->awaiting_pong) {
+    while ((s = E.q_pong.head) != NULL && s->due <= now_ms) {
         WRK_INC(eio_ping_timeouts);
         eng_close(s, "ping timeout");
-        return;
     }
-    s->awaiting_pong = 1;
-    eng_packet(s, '2', 0, NULL, 0);
-    eng_hb_arm(s, CFG_NUM(E.cfg, ping_timeout));
+    while ((s = E.q_ping.head) != NULL && s->due <= now_ms) {
+        s->awaiting_pong = 1;
+        eng_q_add(&E.q_pong, s, CFG_NUM(E.cfg, ping_timeout));
+        eng_packet(s, '2', 0, NULL, 0);
+    }
 }
 
 static struct eng *
@@ -353,13 +393,9 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
     eio_sid_new(s->sid, E.slot, rnd);
     s->app = app;
     s->polling = (uint8_t)polling;
-    s->hb = evtimer_new(E.base, eng_hb_cb, s);
     if (origin && olen)
         s->origin = strndup(origin, olen);
-    if (s->hb == NULL || (origin && olen && s->origin == NULL)) {
-        if (s->hb)
-            event_free(s->hb);
-        free(s->origin);
+    if (origin && olen && s->origin == NULL) {
         free(s);
         return NULL;
     }
@@ -369,7 +405,7 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
     E.count++;
     WRK_INC(eio_sessions);
     WRK_INC(eio_open);
-    eng_hb_arm(s, CFG_NUM(E.cfg, ping_interval));
+    eng_hb_arm(s);
     return s;
 }
 
@@ -390,7 +426,7 @@ eng_close(struct eng *s, const char *reason)
         }
     E.count--;
     WRK_DEC(eio_open);
-    event_free(s->hb);
+    eng_q_del(s);
     if (s->poll) {
         /* Like the reference server: a close the client asked for ends
          * the pending poll with a noop, one the server decided with a
@@ -422,8 +458,7 @@ eng_on_packet(struct eng *s, int type, int binary, const unsigned char *p,
     WRK_INC(eio_packets_in);
     switch (type) {
     case EIO_PONG:
-        s->awaiting_pong = 0;
-        eng_hb_arm(s, CFG_NUM(E.cfg, ping_interval));
+        eng_hb_arm(s);
         break;
     case EIO_MESSAGE:
         s->app->on_message(s, binary, p, n);

@@ -62,6 +62,9 @@ int eng_send_batch(struct eng *s, struct ws_batch *b);
 /* Close the session (sends the close packet where possible). */
 void eng_close(struct eng *s, const char *reason);
 
+/* Heartbeats and deferred closes; call every loop tick (100 ms). */
+void eng_tick(int64_t now_ms);
+
 /* Sessions in this worker. */
 size_t eng_count(void);
 
