@@ -173,12 +173,6 @@ cli_next(const struct cli *cl)
     return cl->next;
 }
 
-size_t
-cli_users(void)
-{
-    return CL.users;
-}
-
 void
 cli_anonymous(struct cli *cl)
 {

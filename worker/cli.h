@@ -92,7 +92,5 @@ uint64_t *cli_last_seq(struct cli *cl);
 struct cli *cli_first(void);
 struct cli *cli_next(const struct cli *cl);
 
-/* Unique authenticated users in this worker (personal rooms). */
-size_t cli_users(void);
 
 #endif

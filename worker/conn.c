@@ -206,23 +206,6 @@ conn_close_later(struct conn *c, const char *reason)
     event_active(C.flush_ev, 0, 0);
 }
 
-struct conn *
-conn_adopt(int fd, const struct conn_proto *p, void *st, const void *data,
-    size_t n)
-{
-    struct conn *c = conn_new(fd, p, st);
-
-    if (c == NULL)
-        return NULL;
-    if (n && (conn_in(c) == NULL || evbuffer_add(c->in, data, n) == -1)) {
-        conn_close(c, "out of memory adopting a connection");
-        return NULL;
-    }
-    if (n && c->proto->on_read(c) == -1)
-        return NULL;
-    return c;
-}
-
 void
 conn_close_after_flush(struct conn *c, const char *reason)
 {
@@ -489,12 +472,6 @@ conn_tq_add(struct conn_tq *q, struct conn *c)
     else
         q->head = c;
     q->tail = c;
-}
-
-void
-conn_tq_touch(struct conn_tq *q, struct conn *c)
-{
-    conn_tq_add(q, c);
 }
 
 void

@@ -41,13 +41,9 @@ struct conn_tq {
 /* Set up the connection layer on base. Borrows base. 0 or -1. */
 int conn_init(struct event_base *base, size_t max_outbound);
 
-/* Wrap an accepted socket (takes fd) with protocol p and state st; data
- * (n bytes, copied; may be NULL) is put in its input as if read, for a
- * connection handed over by another worker.
+/* Wrap an accepted socket (takes fd) with protocol p and state st.
  * Returns the connection or NULL (fd closed, logged). */
 struct conn *conn_new(int fd, const struct conn_proto *p, void *st);
-struct conn *conn_adopt(int fd, const struct conn_proto *p, void *st,
-    const void *data, size_t n);
 
 /* Close and free c, counting and logging reason at info. The only way a
  * connection ends; the caller must not touch c afterwards. */
@@ -83,10 +79,9 @@ void conn_set_proto(struct conn *c, const struct conn_proto *p, void *st);
 void *conn_state(struct conn *c);
 
 /* Deadline queues. tq_add appends c with deadline now + q->timeout_ms
- * (removing it from any queue it was in); tq_touch moves it to the tail
- * with a fresh deadline; tq_del removes it. */
+ * (removing it from any queue it was in, so it also refreshes a member);
+ * tq_del removes it. */
 void conn_tq_add(struct conn_tq *q, struct conn *c);
-void conn_tq_touch(struct conn_tq *q, struct conn *c);
 void conn_tq_del(struct conn *c);
 
 /* Close (or on_expire) every member of q whose deadline has passed. */

@@ -1,6 +1,6 @@
 /*
  * The echo application: every data message goes back verbatim, text as
- * text and binary as binary, framed once as a shared frame (the same path
+ * text and binary as binary, framed once as a shared batch of one (the same path
  * fan-out uses). Off by default; documented as a test endpoint.
  */
 #include <stddef.h>
@@ -12,7 +12,7 @@
 static int
 echo_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
 {
-    struct ws_frame *f = ws_frame_new(binary ? WSF_OP_BINARY : WSF_OP_TEXT,
+    struct ws_batch *f = ws_batch_one(binary ? WSF_OP_BINARY : WSF_OP_TEXT,
         p, n);
     int rc;
 
@@ -20,8 +20,8 @@ echo_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
         ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
         return 0;
     }
-    rc = ws_send_frame(c, f);
-    ws_frame_unref(f);
+    rc = ws_send_batch(c, f);
+    ws_batch_unref(f);
     return rc;
 }
 

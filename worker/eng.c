@@ -97,7 +97,6 @@ static struct {
     const struct cfg *cfg;
     unsigned slot;
     struct eng *tab[ENG_HASH];
-    size_t count;
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
     struct eng_q q_ping, q_pong, q_doom;
 } E;
@@ -130,12 +129,6 @@ eng_find(const char *sid, size_t n)
         if (memcmp(s->sid, sid, n) == 0)
             return s;
     return NULL;
-}
-
-size_t
-eng_count(void)
-{
-    return E.count;
 }
 
 void *
@@ -315,23 +308,6 @@ eng_send(struct eng *s, int binary, const void *p, size_t n)
 }
 
 int
-eng_send_frame(struct eng *s, struct ws_frame *f)
-{
-    size_t n;
-    const unsigned char *p;
-
-    if (s->closing || s->doomed)
-        return -1;
-    if (s->ws) {
-        WRK_INC(eio_packets_out);
-        return ws_send_frame(s->ws, f);
-    }
-    p = ws_frame_payload(f, &n);
-    /* The frame's payload is "4..." already: queue it as is. */
-    return n ? eng_queue(s, (char)p[0], 0, p + 1, n - 1) : 0;
-}
-
-int
 eng_send_batch(struct eng *s, struct ws_batch *b)
 {
     size_t cnt = ws_batch_count(b);
@@ -402,7 +378,6 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
     b = eng_bucket(s->sid, EIO_SID_LEN);
     s->hnext = E.tab[b];
     E.tab[b] = s;
-    E.count++;
     WRK_INC(eio_sessions);
     WRK_INC(eio_open);
     eng_hb_arm(s);
@@ -424,7 +399,6 @@ eng_close(struct eng *s, const char *reason)
             *pp = s->hnext;
             break;
         }
-    E.count--;
     WRK_DEC(eio_open);
     eng_q_del(s);
     if (s->poll) {

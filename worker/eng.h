@@ -16,7 +16,6 @@ struct conn;
 struct event_base;
 struct hh_req;
 struct eng;
-struct ws_frame;
 
 struct eng_app {
     const char *name;
@@ -48,11 +47,6 @@ const char *eng_sid(const struct eng *s);
  * session is gone. */
 int eng_send(struct eng *s, int binary, const void *p, size_t n);
 
-/* Send a text message packet that is already framed for WebSocket as f
- * (payload "4..."): queued by reference on the WebSocket transport, copied
- * into the polling payload otherwise. */
-int eng_send_frame(struct eng *s, struct ws_frame *f);
-
 /* Send every message of b (Engine.IO text messages, "4...") in order:
  * by one reference on the WebSocket transport, copied into the polling
  * payload otherwise. */
@@ -65,7 +59,5 @@ void eng_close(struct eng *s, const char *reason);
 /* Heartbeats and deferred closes; call every loop tick (100 ms). */
 void eng_tick(int64_t now_ms);
 
-/* Sessions in this worker. */
-size_t eng_count(void);
 
 #endif

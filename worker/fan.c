@@ -71,8 +71,8 @@ fan_init(struct event_base *base, struct mlog *log, int evfd,
 static void
 fan_release(struct fan_msg *m)
 {
-    ws_frame_unref(m->wsj);
-    ws_frame_unref(m->sio);
+    ws_batch_unref(m->wsj);
+    ws_batch_unref(m->sio);
     m->wsj = m->sio = NULL;
 }
 

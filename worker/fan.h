@@ -14,7 +14,7 @@
 struct event_base;
 struct mlog;
 struct shm_worker;
-struct ws_frame;
+struct ws_batch;
 
 /* One log entry being delivered, with the protocols' encoded frames. */
 struct fan_msg {
@@ -22,18 +22,16 @@ struct fan_msg {
     int64_t ts_ms;
     struct msg_view v;
     /* /ws JSON: frame for the room in wsj_room (re-encoded per room). */
-    struct ws_frame *wsj;
+    struct ws_batch *wsj;
     const void *wsj_room;
     int wsj_room_set;
-    /* Socket.IO: one frame for all recipients. */
-    struct ws_frame *sio;
-    void *sio_poll; /* polling-transport encoding */
+    /* Socket.IO: one message for all recipients in namespace "/". */
+    struct ws_batch *sio;
 };
 
 /* Single-room publishes of one read batch, per room: every protocol's
  * encoding of them framed back to back, so each member gets them with one
  * reference and its connection one write. */
-struct ws_batch;
 struct fan_block {
     struct fan_block *next, *hnext;
     char room[MSG_ROOM_MAX + 8];

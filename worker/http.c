@@ -84,7 +84,7 @@ http_adopt(int fd, const void *data, size_t n)
         close(fd);
         return;
     }
-    c = conn_adopt(fd, &http_proto, st, NULL, 0);
+    c = conn_new(fd, &http_proto, st);
     if (c == NULL) {
         free(st);
         return;

@@ -614,7 +614,7 @@ skt_batch_append(struct ws_batch *b, const struct fan_msg *m)
 {
     size_t n;
     char *t = skt_text(m, "/", &n);
-    int rc = t ? ws_batch_append(b, t, n) : -1;
+    int rc = t ? ws_batch_append(b, WSF_OP_TEXT, t, n) : -1;
 
     free(t);
     return rc;
@@ -634,10 +634,10 @@ skt_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
     (void)rlen;
     if (strcmp(ns->nsp, "/") == 0) {
         if (m->sio == NULL && (t = skt_text(m, "/", &n)) != NULL) {
-            m->sio = ws_frame_new(WSF_OP_TEXT, t, n);
+            m->sio = ws_batch_one(WSF_OP_TEXT, t, n);
             free(t);
         }
-        return m->sio ? eng_send_frame(ns->k->e, m->sio) : 0;
+        return m->sio ? eng_send_batch(ns->k->e, m->sio) : 0;
     }
     if ((t = skt_text(m, ns->nsp, &n)) != NULL) {
         rc = eng_send(ns->k->e, 0, t + 1, n - 1);

@@ -57,12 +57,6 @@ static struct {
     unsigned err_suppressed;
 } W = {.listen_fd = -1, .sig_fd = -1};
 
-struct shm_segment *
-wrk_shm(void)
-{
-    return W.seg;
-}
-
 static void
 wrk_publish(void)
 {

@@ -29,7 +29,5 @@ void wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     int rec, unsigned slot, int listen_fd, int evfd, int hof_recv,
     const int *hof_send, unsigned nslots) __attribute__((noreturn));
 
-/* Shared-memory segment of this worker (for /socket-status). */
-struct shm_segment *wrk_shm(void);
 
 #endif

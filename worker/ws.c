@@ -5,7 +5,7 @@
  * collected in a per-connection buffer bounded by max_message_size, and a
  * message that fits in one frame is handed to the app straight from the
  * input buffer without a copy. Output goes through conn.c's batched flush;
- * a frame sent to many connections is built once (ws_frame) and queued by
+ * a frame sent to many connections is built once (ws_batch) and queued by
  * reference. Framing is written here rather than taken from a library
  * because frame-once shared buffers are the product's core (DESIGN §9).
  */
@@ -46,18 +46,6 @@ struct ws {
     uint8_t close_sent;
 };
 
-struct ws_frame {
-    unsigned refs;
-    unsigned opcode;
-    size_t payload_len;
-    const unsigned char *payload; /* inside plain */
-    unsigned char *z;             /* compressed frame, built on first use */
-    size_t z_len;
-    int z_failed;
-    size_t plain_len;
-    unsigned char plain[];        /* header + payload */
-};
-
 struct ws_batch {
     unsigned refs;
     int sent;                 /* no appends after the first send */
@@ -65,6 +53,7 @@ struct ws_batch {
     size_t len, cap;
     size_t n, ncap;
     size_t *poff, *plen;      /* each message's payload in plain */
+    unsigned char *pop;       /* each message's opcode */
     size_t payload;           /* payload bytes over all messages */
     unsigned char *z;         /* the same messages, deflated (lazily) */
     size_t zlen;
@@ -247,118 +236,6 @@ nomem:
     return -1;
 }
 
-struct ws_frame *
-ws_frame_new(unsigned opcode, const void *p, size_t n)
-{
-    unsigned char hdr[WSF_MAX_HDR];
-    size_t hl = wsf_build_hdr(hdr, opcode, 1, 0, n);
-    struct ws_frame *f = malloc(sizeof(*f) + hl + n);
-
-    if (f == NULL)
-        return NULL;
-    memset(f, 0, sizeof(*f));
-    f->refs = 1;
-    f->opcode = opcode;
-    f->payload_len = n;
-    f->plain_len = hl + n;
-    memcpy(f->plain, hdr, hl);
-    memcpy(f->plain + hl, p, n);
-    f->payload = f->plain + hl;
-    return f;
-}
-
-const unsigned char *
-ws_frame_payload(const struct ws_frame *f, size_t *n)
-{
-    *n = f->payload_len;
-    return f->payload;
-}
-
-void
-ws_frame_unref(struct ws_frame *f)
-{
-    if (f == NULL || --f->refs > 0)
-        return;
-    free(f->z);
-    free(f);
-}
-
-static void
-ws_frame_release(const void *data, size_t len, void *arg)
-{
-    (void)data;
-    (void)len;
-    ws_frame_unref(arg);
-}
-
-/* Compressed form of f without context takeover at 15 window bits, built
- * once and shared by every recipient that agreed to that. */
-static int
-ws_frame_compress(struct ws_frame *f)
-{
-    struct evbuffer *z;
-    unsigned char hdr[WSF_MAX_HDR];
-    size_t zl, hl;
-
-    if (f->z || f->z_failed)
-        return f->z ? 0 : -1;
-    z = evbuffer_new();
-    if (z == NULL || pmd_deflate_once(f->payload, f->payload_len, 15, -1,
-                         ws_sink, z) != PMD_OK) {
-        f->z_failed = 1;
-        if (z)
-            evbuffer_free(z);
-        return -1;
-    }
-    zl = evbuffer_get_length(z);
-    hl = wsf_build_hdr(hdr, f->opcode, 1, 1, zl);
-    f->z = malloc(hl + zl);
-    if (f->z == NULL) {
-        f->z_failed = 1;
-        evbuffer_free(z);
-        return -1;
-    }
-    memcpy(f->z, hdr, hl);
-    evbuffer_remove(z, f->z + hl, zl);
-    f->z_len = hl + zl;
-    evbuffer_free(z);
-    return 0;
-}
-
-int
-ws_send_frame(struct conn *c, struct ws_frame *f)
-{
-    struct ws *w = conn_state(c);
-    struct evbuffer *o;
-    const unsigned char *data = f->plain;
-    size_t len = f->plain_len;
-
-    if (w->close_sent || conn_closing(c))
-        return 0;
-    if (w->pmd_on && f->payload_len >= WS_COMPRESS_MIN) {
-        if (!w->pmd.server_no_context_takeover
-            || w->pmd.server_max_window_bits != 15)
-            return ws_send(c, f->opcode, f->payload, f->payload_len);
-        if (ws_frame_compress(f) == 0) {
-            data = f->z;
-            len = f->z_len;
-            WRK_ADD(ws_deflated_out, f->z_len);
-        }
-    }
-    o = conn_out(c);
-    f->refs++;
-    if (o == NULL || evbuffer_add_reference(o, data, len, ws_frame_release,
-                         f) == -1) {
-        f->refs--; /* libevent did not take it */
-        conn_close(c, "out of memory queueing a shared frame");
-        return -1;
-    }
-    WRK_INC(ws_frames_out);
-    WRK_INC(ws_messages_out);
-    WRK_ADD(ws_payload_out, f->payload_len);
-    return conn_mark_dirty(c);
-}
-
 struct ws_batch *
 ws_batch_new(void)
 {
@@ -388,10 +265,10 @@ ws_batch_grow(unsigned char **buf, size_t *cap, size_t need)
 }
 
 int
-ws_batch_append(struct ws_batch *b, const void *p, size_t n)
+ws_batch_append(struct ws_batch *b, unsigned opcode, const void *p, size_t n)
 {
     unsigned char hdr[WSF_MAX_HDR];
-    size_t hl = wsf_build_hdr(hdr, WSF_OP_TEXT, 1, 0, n);
+    size_t hl = wsf_build_hdr(hdr, opcode, 1, 0, n);
 
     assert(!b->sent);
     if (b->n == b->ncap) {
@@ -404,6 +281,10 @@ ws_batch_append(struct ws_batch *b, const void *p, size_t n)
         if (l == NULL)
             return -1;
         b->plen = l;
+        unsigned char *op = realloc(b->pop, nc);
+        if (op == NULL)
+            return -1;
+        b->pop = op;
         b->ncap = nc;
     }
     if (ws_batch_grow(&b->plain, &b->cap, b->len + hl + n) == -1)
@@ -412,10 +293,23 @@ ws_batch_append(struct ws_batch *b, const void *p, size_t n)
     memcpy(b->plain + b->len + hl, p, n);
     b->poff[b->n] = b->len + hl;
     b->plen[b->n] = n;
+    b->pop[b->n] = (unsigned char)opcode;
     b->n++;
     b->len += hl + n;
     b->payload += n;
     return 0;
+}
+
+struct ws_batch *
+ws_batch_one(unsigned opcode, const void *p, size_t n)
+{
+    struct ws_batch *b = ws_batch_new();
+
+    if (b && ws_batch_append(b, opcode, p, n) == -1) {
+        ws_batch_unref(b);
+        return NULL;
+    }
+    return b;
 }
 
 size_t
@@ -439,6 +333,7 @@ ws_batch_unref(struct ws_batch *b)
     free(b->plain);
     free(b->poff);
     free(b->plen);
+    free(b->pop);
     free(b->z);
     free(b);
 }
@@ -467,7 +362,7 @@ ws_batch_compress(struct ws_batch *b)
         unsigned char hdr[WSF_MAX_HDR];
         size_t hl;
         if (b->plen[i] < WS_COMPRESS_MIN) {
-            hl = wsf_build_hdr(hdr, WSF_OP_TEXT, 1, 0, b->plen[i]);
+            hl = wsf_build_hdr(hdr, b->pop[i], 1, 0, b->plen[i]);
             evbuffer_add(z, hdr, hl);
             evbuffer_add(z, p, b->plen[i]);
             continue;
@@ -481,7 +376,7 @@ ws_batch_compress(struct ws_batch *b)
             z = NULL;
             break;
         }
-        hl = wsf_build_hdr(hdr, WSF_OP_TEXT, 1, 1, evbuffer_get_length(one));
+        hl = wsf_build_hdr(hdr, b->pop[i], 1, 1, evbuffer_get_length(one));
         evbuffer_add(z, hdr, hl);
         evbuffer_add_buffer(z, one);
         evbuffer_free(one);

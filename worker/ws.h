@@ -28,9 +28,6 @@ struct ws_app {
     void (*on_close)(struct conn *c);
 };
 
-/* A frame built once for many recipients (refcounted; see ws_frame_*). */
-struct ws_frame;
-
 /* Read the keys ws needs from c (borrowed for the worker's life). */
 int ws_init(const struct cfg *c);
 
@@ -55,30 +52,24 @@ int ws_send(struct conn *c, unsigned opcode, const void *p, size_t n);
  * Counts the code's class. */
 void ws_close(struct conn *c, unsigned code, const char *reason);
 
-/* Build a shared frame for one message. Returns new (one reference, drop
- * with ws_frame_unref) or NULL when out of memory. Borrows p. */
-struct ws_frame *ws_frame_new(unsigned opcode, const void *p, size_t n);
-
-/* Queue f on c by reference (compressed once per frame for recipients
- * without context takeover). Returns 0, or -1 if c was closed. */
-int ws_send_frame(struct conn *c, struct ws_frame *f);
-
-void ws_frame_unref(struct ws_frame *f);
-
-/* The message payload of f (borrowed) and its length. */
-const unsigned char *ws_frame_payload(const struct ws_frame *f, size_t *n);
-
-/* A batch: several messages framed back to back in one refcounted block,
- * so a connection gets one reference (and its loop iteration one write)
- * for all the messages a fan-out batch holds for it. */
+/* A batch: one or more messages framed back to back in one refcounted
+ * block, built once and queued by reference on every recipient, so a
+ * connection gets one reference (and its loop iteration one write) for
+ * all the messages a fan-out batch holds for it. A single shared message
+ * is a batch of one. */
 struct ws_batch;
 
 /* New empty batch (one reference) or NULL. */
 struct ws_batch *ws_batch_new(void);
 
-/* Append one text message (copied). 0 or -1 (out of memory). Appends are
- * allowed only before the batch is first sent. */
-int ws_batch_append(struct ws_batch *b, const void *p, size_t n);
+/* Append one message (copied), WSF_OP_TEXT or WSF_OP_BINARY. 0 or -1
+ * (out of memory). Appends are allowed only before the batch is first
+ * sent. */
+int ws_batch_append(struct ws_batch *b, unsigned opcode, const void *p,
+    size_t n);
+
+/* A new batch holding one message, or NULL. */
+struct ws_batch *ws_batch_one(unsigned opcode, const void *p, size_t n);
 
 /* Messages in b, and the i-th message's payload (borrowed). */
 size_t ws_batch_count(const struct ws_batch *b);

@@ -340,12 +340,12 @@ wsj_text(const struct fan_msg *m, const char *room, size_t rlen, size_t *len)
     return buf;
 }
 
-static struct ws_frame *
+static struct ws_batch *
 wsj_encode(const struct fan_msg *m, const char *room, size_t rlen)
 {
     size_t n;
     char *t = wsj_text(m, room, rlen, &n);
-    struct ws_frame *f = t ? ws_frame_new(WSF_OP_TEXT, t, n) : NULL;
+    struct ws_batch *f = t ? ws_batch_one(WSF_OP_TEXT, t, n) : NULL;
 
     free(t);
     return f;
@@ -357,7 +357,7 @@ wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
 {
     size_t n;
     char *t = wsj_text(m, room, rlen, &n);
-    int rc = t ? ws_batch_append(b, t, n) : -1;
+    int rc = t ? ws_batch_append(b, WSF_OP_TEXT, t, n) : -1;
 
     free(t);
     return rc;
@@ -375,14 +375,14 @@ wsj_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
     struct conn *c = cli_proto(cl);
 
     if (!m->wsj_room_set || m->wsj_room != room) {
-        ws_frame_unref(m->wsj);
+        ws_batch_unref(m->wsj);
         m->wsj = wsj_encode(m, room, rlen);
         m->wsj_room = room;
         m->wsj_room_set = 1;
     }
     if (m->wsj == NULL)
         return 0;
-    return ws_send_frame(c, m->wsj);
+    return ws_send_batch(c, m->wsj);
 }
 
 static int
