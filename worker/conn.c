@@ -36,6 +36,7 @@ enum {
     CONN_F_SHUT = 1u << 3,    /* write side shut down, draining input */
     CONN_F_OVER = 1u << 4,    /* slow consumer: bound no longer checked */
     CONN_F_GONE = 1u << 5,    /* conn_close_later: on the reap list */
+    CONN_F_PERSIST = 1u << 6, /* HTTP: the request allows keep-alive */
 };
 
 struct conn {
@@ -255,6 +256,27 @@ void *
 conn_state(struct conn *c)
 {
     return c->st;
+}
+
+const struct conn_proto *
+conn_get_proto(const struct conn *c)
+{
+    return c->proto;
+}
+
+void
+conn_set_persistent(struct conn *c, int on)
+{
+    if (on)
+        c->flags |= CONN_F_PERSIST;
+    else
+        c->flags &= ~CONN_F_PERSIST;
+}
+
+int
+conn_persistent(const struct conn *c)
+{
+    return (c->flags & CONN_F_PERSIST) != 0;
 }
 
 size_t

@@ -77,6 +77,12 @@ int conn_mark_dirty(struct conn *c);
 /* Replace the protocol (e.g. HTTP head -> WebSocket). */
 void conn_set_proto(struct conn *c, const struct conn_proto *p, void *st);
 void *conn_state(struct conn *c);
+const struct conn_proto *conn_get_proto(const struct conn *c);
+
+/* Whether the HTTP request being answered on c allows the connection to
+ * stay open for another one (http.c sets it from each request head). */
+void conn_set_persistent(struct conn *c, int on);
+int conn_persistent(const struct conn *c);
 
 /* Deadline queues. tq_add appends c with deadline now + q->timeout_ms
  * (removing it from any queue it was in, so it also refreshes a member);

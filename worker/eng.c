@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "common/config.h"
+#include "common/dlq.h"
 #include "common/eio.h"
 #include "common/hh.h"
 #include "common/log.h"
@@ -33,6 +34,8 @@
 #include "worker/wrk.h"
 
 #define ENG_HASH 4096 /* buckets (power of two) */
+#define ENG_CLOSED_RING 64      /* see eng_closed_note */
+#define ENG_CLOSED_GRACE_MS 1000
 
 struct eng {
     char sid[EIO_SID_LEN + 1];
@@ -43,15 +46,13 @@ struct eng {
     struct conn *probe;     /* WebSocket being probed for an upgrade */
     struct conn *poll;      /* held GET */
     struct evbuffer *pq;    /* polling payload waiting for a GET */
-    struct eng *qprev, *qnext; /* heartbeat queue (see eng_q) */
-    struct eng_q *q;
-    int64_t due;            /* mono ms when its queue's step is due */
+    struct dlq_node hb;     /* in one heartbeat queue (see eng_hb_queue) */
     char *origin;           /* for CORS on held polls */
     uint8_t polling;
     uint8_t awaiting_pong;
     uint8_t upgraded;
     uint8_t closing;
-    uint8_t doomed;         /* close at the next timer run (see eng_doom) */
+    uint8_t doomed;         /* close from the heartbeat timer (eng_doom) */
     uint8_t probed;         /* 3probe sent: polls are answered at once */
     uint8_t peer_closed;    /* the client sent a close packet */
 };
@@ -63,14 +64,20 @@ struct eng_post {
     char origin[256];
 };
 
-/* Heartbeat queues. Every session is in exactly one: waiting to be
- * pinged (ping_interval), waiting for the pong (ping_timeout), or doomed
- * (close at the next tick). All members of a queue share one delay, so
- * each queue is a FIFO ordered by deadline and the tick looks only at its
- * head: no timer per session. */
-struct eng_q {
-    struct eng *head, *tail;
-};
+/* Heartbeats without a timer per session. Every session is in exactly
+ * one deadline queue, chosen by its state (eng_hb_queue): waiting to be
+ * pinged (due at its last pong + ping_interval), waiting for the pong
+ * (due at its ping + ping_timeout), or doomed (close now). One timer
+ * serves the three queues: it is armed for the earliest head (a ping
+ * head `slack` ms before it is due), and when it fires it closes every
+ * session whose pong deadline has passed and sends every ping due within
+ * the next slack ms, then re-arms. A ping thus goes out between slack
+ * early and on time (slack = 10% of the smaller of ping_interval and
+ * ping_timeout, at most ENG_HB_SLACK_MAX_MS; timer lateness aside), so
+ * the pings of sessions whose cycles are close share one wake-up, and so
+ * do their pong deadlines (one clock reading per batch); a silent session
+ * is closed at its deadline (its ping + ping_timeout), never before. */
+#define ENG_HB_SLACK_MAX_MS 1000
 static int eng_ws_open(struct conn *c, const struct hh_req *r);
 static int eng_ws_message(struct conn *c, int binary, const unsigned char *p,
     size_t n);
@@ -98,16 +105,35 @@ static struct {
     unsigned slot;
     struct eng *tab[ENG_HASH];
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
-    struct eng_q q_ping, q_pong, q_doom;
+    struct dlq q_ping, q_pong, q_doom;
+    struct event *hb_ev;
+    int64_t hb_at;          /* when hb_ev fires; INT64_MAX: not armed */
+    int64_t slack;
+    struct {
+        char sid[EIO_SID_LEN + 1];
+        int64_t at;
+    } closed[ENG_CLOSED_RING];
+    unsigned closed_next;
 } E;
+
+static void eng_hb_cb(evutil_socket_t fd, short what, void *arg);
 
 int
 eng_init(struct event_base *base, const struct cfg *c, unsigned slot)
 {
+    int64_t pi = CFG_NUM(c, ping_interval), pt = CFG_NUM(c, ping_timeout);
+
     E.base = base;
     E.cfg = c;
     E.slot = slot;
-    return 0;
+    E.slack = (pi < pt ? pi : pt) / 10;
+    if (E.slack > ENG_HB_SLACK_MAX_MS)
+        E.slack = ENG_HB_SLACK_MAX_MS;
+    if (E.slack < 1)
+        E.slack = 1;
+    E.hb_at = INT64_MAX;
+    E.hb_ev = evtimer_new(base, eng_hb_cb, NULL);
+    return E.hb_ev ? 0 : -1;
 }
 
 static unsigned
@@ -147,6 +173,20 @@ const char *
 eng_sid(const struct eng *s)
 {
     return s->sid;
+}
+
+int
+eng_on_websocket(const struct eng *s)
+{
+    return s->ws != NULL;
+}
+
+struct eng *
+eng_by_sid(const char *sid)
+{
+    struct eng *s = eng_find(sid, strlen(sid));
+
+    return s && !s->closing ? s : NULL;
 }
 
 /* Reply to an Engine.IO request with the reference server's JSON error. */
@@ -201,47 +241,57 @@ eng_flush_poll(struct eng *s, int force_noop)
     evbuffer_drain(s->pq, n);
 }
 
-static void
-eng_q_del(struct eng *s)
+/* The heartbeat queue s belongs in, from its state. */
+static struct dlq *
+eng_hb_queue(const struct eng *s)
 {
-    struct eng_q *q = s->q;
+    return s->doomed ? &E.q_doom : s->awaiting_pong ? &E.q_pong : &E.q_ping;
+}
 
-    if (q == NULL)
+/* Take s out of its heartbeat queue (before its state changes). */
+static void
+eng_hb_unlink(struct eng *s)
+{
+    struct dlq *q = eng_hb_queue(s);
+
+    if (dlq_contains(q, &s->hb))
+        dlq_remove(q, &s->hb);
+}
+
+/* Make sure the heartbeat timer fires by mono time `at`. */
+static void
+eng_hb_schedule(int64_t at, int64_t now)
+{
+    int64_t ms = at > now ? at - now : 0;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    if (at >= E.hb_at)
         return;
-    if (s->qprev)
-        s->qprev->qnext = s->qnext;
-    else
-        q->head = s->qnext;
-    if (s->qnext)
-        s->qnext->qprev = s->qprev;
-    else
-        q->tail = s->qprev;
-    s->qprev = s->qnext = NULL;
-    s->q = NULL;
+    E.hb_at = at;
+    evtimer_add(E.hb_ev, &tv);
 }
 
-/* Append s to q, due in ms. */
+/* Put s (already unlinked, state set) into its queue, due at `due`. */
 static void
-eng_q_add(struct eng_q *q, struct eng *s, int64_t ms)
+eng_hb_insert(struct eng *s, int64_t due, int64_t now)
 {
-    eng_q_del(s);
-    s->due = wsg_mono_ms() + ms;
-    s->q = q;
-    s->qprev = q->tail;
-    if (q->tail)
-        q->tail->qnext = s;
-    else
-        q->head = s;
-    q->tail = s;
+    struct dlq *q = eng_hb_queue(s);
+
+    dlq_insert(q, &s->hb, due);
+    eng_hb_schedule(q == &E.q_ping ? due - E.slack : due, now);
 }
 
-/* Close s soon, from the tick rather than now: the caller may be in the
- * middle of a fan-out loop over clients that closing would free. */
+/* Close s soon, from the heartbeat timer rather than now: the caller may
+ * be in the middle of a fan-out loop over clients that closing would
+ * free. */
 static void
 eng_doom(struct eng *s)
 {
+    int64_t now = wsg_mono_ms();
+
+    eng_hb_unlink(s);
     s->doomed = 1;
-    eng_q_add(&E.q_doom, s, 0);
+    eng_hb_insert(s, now, now);
 }
 
 /* Queue one packet for the polling transport. */
@@ -326,30 +376,51 @@ eng_send_batch(struct eng *s, struct ws_batch *b)
     return 0;
 }
 
-/* Wait ping_interval, then ping. */
+/* Start a heartbeat cycle (a new session, or a pong): wait
+ * ping_interval, then ping. */
 static void
 eng_hb_arm(struct eng *s)
 {
+    int64_t now = wsg_mono_ms();
+
+    if (s->doomed || s->closing)
+        return;
+    eng_hb_unlink(s);
     s->awaiting_pong = 0;
-    eng_q_add(&E.q_ping, s, CFG_NUM(E.cfg, ping_interval));
+    eng_hb_insert(s, now + CFG_NUM(E.cfg, ping_interval), now);
 }
 
-void
-eng_tick(int64_t now_ms)
-{
-    struct eng *s;
+#define ENG_OF(n) DLQ_ENTRY(n, struct eng, hb)
 
-    while ((s = E.q_doom.head) != NULL)
-        eng_close(s, "slow consumer");
-    while ((s = E.q_pong.head) != NULL && s->due <= now_ms) {
+static void
+eng_hb_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int64_t now = wsg_mono_ms();
+    struct dlq_node *n;
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    E.hb_at = INT64_MAX;
+    while ((n = E.q_doom.head) != NULL)
+        eng_close(ENG_OF(n), "slow consumer");
+    while ((n = E.q_pong.head) != NULL && n->due <= now) {
         WRK_INC(eio_ping_timeouts);
-        eng_close(s, "ping timeout");
+        eng_close(ENG_OF(n), "ping timeout");
     }
-    while ((s = E.q_ping.head) != NULL && s->due <= now_ms) {
+    while ((n = E.q_ping.head) != NULL && n->due <= now + E.slack) {
+        struct eng *s = ENG_OF(n);
+        dlq_remove(&E.q_ping, n);
         s->awaiting_pong = 1;
-        eng_q_add(&E.q_pong, s, CFG_NUM(E.cfg, ping_timeout));
-        eng_packet(s, '2', 0, NULL, 0);
+        dlq_insert(&E.q_pong, n, now + CFG_NUM(E.cfg, ping_timeout));
+        eng_packet(s, '2', 0, NULL, 0); /* may doom or close s */
     }
+    if ((n = E.q_doom.head) != NULL)
+        eng_hb_schedule(now, now);
+    if ((n = E.q_ping.head) != NULL)
+        eng_hb_schedule(n->due - E.slack, now);
+    if ((n = E.q_pong.head) != NULL)
+        eng_hb_schedule(n->due, now);
 }
 
 static struct eng *
@@ -384,6 +455,39 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
     return s;
 }
 
+/* A polling client that ends its session with a close packet in a POST
+ * while its GET is in flight expects that GET to get a noop, as it does
+ * when the GET is held first. With several workers the GET can arrive
+ * second (handed over from another worker while the POST came straight
+ * to the owner), so the sids of sessions closed that way are remembered
+ * for ENG_CLOSED_GRACE_MS in a small ring, and one GET for such a sid is
+ * answered with a noop instead of "Session ID unknown". */
+static void
+eng_closed_note(const struct eng *s)
+{
+    unsigned i = E.closed_next++ % ENG_CLOSED_RING;
+
+    memcpy(E.closed[i].sid, s->sid, sizeof(E.closed[i].sid));
+    E.closed[i].at = wsg_mono_ms();
+}
+
+/* 1 (and forget it) if sid was closed by its client within the grace. */
+static int
+eng_closed_take(const char *sid, size_t n)
+{
+    int64_t now = wsg_mono_ms();
+
+    if (n != EIO_SID_LEN)
+        return 0;
+    for (unsigned i = 0; i < ENG_CLOSED_RING; i++)
+        if (E.closed[i].at && now - E.closed[i].at <= ENG_CLOSED_GRACE_MS
+            && memcmp(E.closed[i].sid, sid, n) == 0) {
+            E.closed[i].at = 0;
+            return 1;
+        }
+    return 0;
+}
+
 void
 eng_close(struct eng *s, const char *reason)
 {
@@ -400,7 +504,7 @@ eng_close(struct eng *s, const char *reason)
             break;
         }
     WRK_DEC(eio_open);
-    eng_q_del(s);
+    eng_hb_unlink(s);
     if (s->poll) {
         /* Like the reference server: a close the client asked for ends
          * the pending poll with a noop, one the server decided with a
@@ -409,6 +513,8 @@ eng_close(struct eng *s, const char *reason)
         s->poll = NULL;
         conn_set_proto(c, &eng_poll_proto, NULL);
         eng_reply_payload(c, s->origin, s->peer_closed ? "6" : "1", 1);
+    } else if (s->peer_closed && s->polling) {
+        eng_closed_note(s);
     }
     if (s->ws) {
         ws_set_app_state(s->ws, NULL);
@@ -492,8 +598,9 @@ eng_handshake_poll(struct conn *c, const struct hh_req *r,
     }
 }
 
+/* A GET for s; its head is `head` bytes of c's input (consumed here). */
 static void
-eng_poll_get(struct conn *c, struct eng *s)
+eng_poll_get(struct conn *c, struct eng *s, size_t head)
 {
     if (s->poll) {
         /* A second concurrent poll is a protocol error: both end. */
@@ -501,6 +608,7 @@ eng_poll_get(struct conn *c, struct eng *s)
         eng_close(s, "multiple polls");
         return;
     }
+    evbuffer_drain(conn_in(c), head);
     http_release(c);
     conn_set_proto(c, &eng_poll_proto, s);
     s->poll = c;
@@ -510,10 +618,10 @@ eng_poll_get(struct conn *c, struct eng *s)
     eng_flush_poll(s, s->probed);
 }
 
-/* The body of a POST is complete at the head of the input. */
-static void
-eng_post_body(struct conn *c, struct eng *s, const char *origin,
-    const char *p, size_t n)
+/* The body of a POST is complete at the head of the input: act on its
+ * packets. Returns 0, or -1 for a malformed body (s is closed then). */
+static int
+eng_post_body(struct eng *s, const char *p, size_t n)
 {
     size_t off = 0;
     struct eio_packet pk;
@@ -526,9 +634,8 @@ eng_post_body(struct conn *c, struct eng *s, const char *origin,
         if (st == EIO_DONE)
             break;
         if (st != EIO_OK) {
-            eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
             eng_close(s, "parse error");
-            return;
+            return -1;
         }
         if (pk.is_binary) {
             size_t bl;
@@ -537,9 +644,8 @@ eng_post_body(struct conn *c, struct eng *s, const char *origin,
             if (bin == NULL || eio_b64_decode(pk.data, pk.len, bin, pk.len + 1,
                     &bl) != EIO_OK) {
                 free(bin);
-                eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
                 eng_close(s, "parse error");
-                return;
+                return -1;
             }
             eng_on_packet(s, EIO_MESSAGE, 1, bin, bl);
         } else {
@@ -551,7 +657,7 @@ eng_post_body(struct conn *c, struct eng *s, const char *origin,
             break;
     }
     free(bin);
-    eng_reply_payload(c, origin, "ok", 2);
+    return 0;
 }
 
 static int
@@ -568,8 +674,15 @@ eng_post_read(struct conn *c)
     if (s == NULL || s->upgraded || !s->polling) {
         eng_http_error(c, 400, s ? EIO_ERR_BAD_REQUEST : EIO_ERR_SID);
     } else {
-        eng_post_body(c, s, ps->origin[0] ? ps->origin : NULL,
-            (const char *)evbuffer_pullup(in, (ssize_t)ps->len), ps->len);
+        int rc = eng_post_body(s, (const char *)evbuffer_pullup(in,
+            (ssize_t)ps->len), ps->len);
+        /* The body is consumed before the reply, so that the connection
+         * can be kept for the next request. */
+        evbuffer_drain(in, ps->len);
+        if (rc == 0)
+            eng_reply_payload(c, ps->origin[0] ? ps->origin : NULL, "ok", 2);
+        else
+            eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
     }
     free(ps);
     return 0;
@@ -691,10 +804,25 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
             return;
         }
         s = eng_find(sid, sl);
+        if (s == NULL && polling && r->method_len == 3
+            && memcmp(r->method, "GET", 3) == 0 && eng_closed_take(sid, sl)) {
+            char o[256] = "";
+            if (origin && olen < sizeof(o))
+                memcpy(o, origin, olen);
+            WRK_INC(eio_late_polls);
+            eng_reply_payload(c, o, "6", 1);
+            return;
+        }
         if (s == NULL) {
             eng_http_error(c, 400, EIO_ERR_SID);
             return;
         }
+    }
+    if (!polling && !hh_header_has_token(r, "Upgrade", "websocket")) {
+        /* transport=websocket on a plain request: the reference server's
+         * "Bad request" (code 3), not the WebSocket handshake's error. */
+        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+        return;
     }
     if (!polling) {
         /* A WebSocket for a session that cannot take one (already
@@ -714,7 +842,7 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
         if (s == NULL)
             eng_handshake_poll(c, r, app, o, o ? olen : 0);
         else
-            eng_poll_get(c, s);
+            eng_poll_get(c, s, head);
         free(o);
         return;
     }

@@ -43,6 +43,12 @@ void *eng_app_state(struct eng *s);
 void eng_set_app_state(struct eng *s, void *st);
 const char *eng_sid(const struct eng *s);
 
+/* 1 when s's live transport is a WebSocket (0: long-polling). */
+int eng_on_websocket(const struct eng *s);
+
+/* The live session of this worker named sid (NUL-terminated), or NULL. */
+struct eng *eng_by_sid(const char *sid);
+
 /* Send one message packet (text when binary == 0). 0, or -1 if the
  * session is gone. */
 int eng_send(struct eng *s, int binary, const void *p, size_t n);
@@ -55,9 +61,6 @@ int eng_send_batch(struct eng *s, struct ws_batch *b);
 
 /* Close the session (sends the close packet where possible). */
 void eng_close(struct eng *s, const char *reason);
-
-/* Heartbeats and deferred closes; call every loop tick (100 ms). */
-void eng_tick(int64_t now_ms);
 
 
 #endif

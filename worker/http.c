@@ -1,8 +1,12 @@
 /*
  * Plain HTTP on the public port: the request head (parsed by common/hh.c,
  * bounded by max_header_size and handshake_timeout), a JSON 404 for
- * unknown paths, and /socket-status from shared memory (DESIGN §10). Every
- * reply closes the connection: the public port is not a web server.
+ * unknown paths, and /socket-status from shared memory (DESIGN §10).
+ * A successful reply to an HTTP/1.1 request keeps the connection for the
+ * next request (keepalive_timeout), which long-polling clients reuse for
+ * every poll; error replies and HTTP/1.0 close it. Requests are not
+ * pipelined: bytes beyond the request being answered close the
+ * connection after the reply.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +30,14 @@
 
 struct http_st {
     struct hh_parser hp;
+    size_t head;        /* bytes of the parsed head, until answered */
+    uint8_t reused;     /* waiting on a kept-alive connection */
 };
 
 static int http_on_read(struct conn *c);
 static void http_on_free(struct conn *c);
 static void http_expire(struct conn *c);
+static void http_idle_expire(struct conn *c);
 
 static const struct conn_proto http_proto = {
     .name = "http",
@@ -43,6 +50,8 @@ static struct {
     const struct cfg *cfg;
     struct shm_segment *seg;
     struct conn_tq head_q;
+    struct conn_tq idle_q;  /* kept-alive, waiting for the next request */
+    int stopping;
 } H;
 
 int
@@ -53,7 +62,16 @@ http_init(const struct cfg *c, struct shm_segment *seg)
     H.head_q.timeout_ms = CFG_NUM(c, handshake_timeout);
     H.head_q.reason = "request head not received in time";
     H.head_q.on_expire = http_expire;
+    H.idle_q.timeout_ms = CFG_NUM(c, keepalive_timeout);
+    H.idle_q.reason = "keep-alive connection idle";
+    H.idle_q.on_expire = http_idle_expire;
     return 0;
+}
+
+void
+http_stop(void)
+{
+    H.stopping = 1;
 }
 
 void
@@ -102,6 +120,14 @@ void
 http_tick(int64_t now_ms)
 {
     conn_tq_expire(&H.head_q, now_ms);
+    conn_tq_expire(&H.idle_q, now_ms);
+}
+
+static void
+http_idle_expire(struct conn *c)
+{
+    WRK_INC(keepalive_timeouts);
+    conn_close(c, H.idle_q.reason);
 }
 
 static void
@@ -123,6 +149,46 @@ http_release(struct conn *c)
     conn_tq_del(c);
     free(conn_state(c));
     conn_set_proto(c, &http_proto, NULL);
+}
+
+/* 1 if the connection may take another request once this reply is out:
+ * the request allowed it, the worker is not stopping, and the input holds
+ * nothing beyond what the request consumed (a head not yet taken by a
+ * protocol counts as consumed). */
+static int
+http_reusable(struct conn *c)
+{
+    size_t used = 0;
+    struct evbuffer *in = conn_in(c);
+
+    if (!conn_persistent(c) || H.stopping || in == NULL)
+        return 0;
+    if (conn_get_proto(c) == &http_proto && conn_state(c) != NULL)
+        used = ((struct http_st *)conn_state(c))->head;
+    return evbuffer_get_length(in) == used;
+}
+
+/* After a reply: wait on c for the next request head. */
+static void
+http_keepalive(struct conn *c)
+{
+    struct http_st *st = NULL;
+
+    conn_set_persistent(c, 0);
+    if (conn_get_proto(c) == &http_proto)
+        st = conn_state(c);
+    if (st == NULL) {
+        if ((st = calloc(1, sizeof(*st))) == NULL) {
+            conn_close_after_flush(c, "http reply sent");
+            return;
+        }
+    } else {
+        evbuffer_drain(conn_in(c), st->head);
+        memset(st, 0, sizeof(*st));
+    }
+    st->reused = 1;
+    conn_set_proto(c, &http_proto, st);
+    conn_tq_add(&H.idle_q, c);
 }
 
 static const char *
@@ -156,13 +222,18 @@ http_reply(struct conn *c, int status, const char *ctype, const char *extra,
     }
     if (status >= 400)
         WRK_INC(http_errors);
+    int keep = status < 400 && http_reusable(c);
     evbuffer_add_printf(o, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
         "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-        "Connection: close\r\n%s\r\n", status, http_reason(status), ctype,
-        len, extra ? extra : "");
+        "%s%s\r\n", status, http_reason(status), ctype, len,
+        keep ? "" : "Connection: close\r\n", extra ? extra : "");
     evbuffer_add(o, body, len);
-    conn_close_after_flush(c, status >= 400 ? "http error reply"
-        : "http reply sent");
+    if (keep) {
+        http_keepalive(c);
+        (void)conn_mark_dirty(c); /* last: it may end c (slow consumer) */
+    } else
+        conn_close_after_flush(c, status >= 400 ? "http error reply"
+            : "http reply sent");
 }
 
 void
@@ -247,6 +318,12 @@ http_on_read(struct conn *c)
         return 0;
     case HH_OK:
         conn_tq_del(c);
+        if (st->reused)
+            WRK_INC(keepalive_reuses);
+        st->head = req.head_len;
+        conn_set_persistent(c, CFG_NUM(H.cfg, keepalive_timeout) > 0
+            && req.minor_version == 1
+            && !hh_header_has_token(&req, "Connection", "close"));
         http_route(c, &req);
         return 0;
     default:

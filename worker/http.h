@@ -26,6 +26,9 @@ void http_adopt(int fd, const void *data, size_t n);
 /* Expire connections whose head did not arrive in time. */
 void http_tick(int64_t now_ms);
 
+/* The worker is stopping: replies close their connections from now on. */
+void http_stop(void);
+
 /* Stop treating c as an HTTP request connection (free the head parser,
  * cancel the head deadline) before another module takes it over with
  * conn_set_proto. */

@@ -176,7 +176,6 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)arg;
     http_tick(now);
     ws_tick(now);
-    eng_tick(now);
     conn_tick(now);
     if (now - W.last_beat >= WRK_BEAT_MS) {
         shm_worker_beat(W.me, now);
@@ -211,6 +210,7 @@ wrk_term(void)
     close(W.listen_fd);
     W.listen_fd = -1;
     hof_stop();
+    http_stop();
     conn_shutdown_all();
 }
 
