@@ -18,7 +18,7 @@
 #include "common/wsg.h"
 #include "worker/cli.h"
 #include "worker/room.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 struct cli {
     const struct cli_ops *ops;

@@ -23,7 +23,7 @@
 #include "common/log.h"
 #include "common/wsg.h"
 #include "worker/conn.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 #define CONN_READ_CHUNK 16384
 #define CONN_READ_MAX 65536 /* per wakeup, for fairness */

@@ -30,7 +30,7 @@
 #include "worker/hof.h"
 #include "worker/http.h"
 #include "worker/ws.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 #define ENG_HASH 4096 /* buckets (power of two) */
 

@@ -25,7 +25,7 @@
 #include "worker/skt.h"
 #include "worker/ws.h"
 #include "worker/wsj.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 #define FAN_BATCH 1024   /* entries per callback */
 /* Deliveries per callback: each queued reference costs memory until the

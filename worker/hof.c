@@ -18,7 +18,7 @@
 #include "worker/conn.h"
 #include "worker/hof.h"
 #include "worker/http.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 static struct {
     int recv_fd;

@@ -20,7 +20,7 @@
 #include "worker/eng.h"
 #include "worker/skt.h"
 #include "worker/http.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 #include "worker/ws.h"
 #include "worker/wsj.h"
 

@@ -26,7 +26,7 @@
 #include "worker/fan.h"
 #include "worker/skt.h"
 #include "worker/ws.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 #define SKT_KICK_GRACE_MS 2000 /* polling: time for the DISCONNECT to go */
 

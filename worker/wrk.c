@@ -28,6 +28,7 @@
 #include "worker/hof.h"
 #include "worker/room.h"
 #include "worker/http.h"
+#include "worker/wctr.h"
 #include "worker/wrk.h"
 #include "worker/skt.h"
 #include "worker/ws.h"
@@ -38,8 +39,6 @@
 #define WRK_ACCEPT_BATCH 128
 #define WRK_ACCEPT_PAUSE_MS 100
 #define WRK_LOG_EVERY_MS 10000
-
-uint64_t wrk_ctr[CTR__COUNT];
 
 static struct {
     struct event_base *base;

@@ -25,7 +25,7 @@
 #include "worker/conn.h"
 #include "worker/http.h"
 #include "worker/ws.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 /* Messages shorter than this are sent uncompressed even when
  * permessage-deflate was agreed: deflate only adds bytes to them. */

@@ -24,7 +24,7 @@
 #include "worker/fan.h"
 #include "worker/ws.h"
 #include "worker/wsj.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 struct wsj {
     struct cli *cl;
