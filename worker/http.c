@@ -1,9 +1,12 @@
 /*
  * Plain HTTP on the public port: the request head (parsed by common/hh.c,
  * bounded by max_header_size and handshake_timeout), a JSON 404 for
- * unknown paths, and /socket-status from shared memory (DESIGN §10). Every
- * reply closes the connection: the public port is not a web server.
+ * unknown paths, and /socket-status from shared memory (DESIGN §10). The
+ * protocol paths (/ws, /socket.io/, ...) go to the module that registered
+ * them with http_route_add. Every reply closes the connection: the public
+ * port is not a web server.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +19,8 @@
 #include "common/wsg.h"
 #include "shm/shm.h"
 #include "worker/conn.h"
-#include "worker/echo.h"
-#include "worker/eng.h"
-#include "worker/skt.h"
 #include "worker/http.h"
 #include "worker/wctr.h"
-#include "worker/ws.h"
-#include "worker/wsj.h"
 
 struct http_st {
     struct hh_parser hp;
@@ -43,6 +41,11 @@ static struct {
     const struct cfg *cfg;
     struct shm_segment *seg;
     struct conn_tq head_q;
+    struct {
+        const char *path;
+        http_route_fn fn;
+    } route[HTTP_MAX_ROUTES];
+    size_t nroutes;
 } H;
 
 int
@@ -54,6 +57,15 @@ http_init(const struct cfg *c, struct shm_segment *seg)
     H.head_q.reason = "request head not received in time";
     H.head_q.on_expire = http_expire;
     return 0;
+}
+
+void
+http_route_add(const char *path, http_route_fn fn)
+{
+    assert(H.nroutes < HTTP_MAX_ROUTES);
+    H.route[H.nroutes].path = path;
+    H.route[H.nroutes].fn = fn;
+    H.nroutes++;
 }
 
 void
@@ -188,23 +200,11 @@ http_path_is(const struct hh_req *r, const char *p)
 static void
 http_route(struct conn *c, const struct hh_req *r)
 {
-    if (http_path_is(r, "/ws")) {
-        (void)ws_upgrade(c, r, r->head_len, &wsj_app);
-        return;
-    }
-    if (http_path_is(r, "/socket.io/")) {
-        eng_request(c, r, r->head_len, CFG_NUM(H.cfg, echo_app)
-            ? &skt_echo_app : &skt_app);
-        return;
-    }
-    if (CFG_NUM(H.cfg, echo_app) && http_path_is(r, "/engine.io/")) {
-        eng_request(c, r, r->head_len, &skt_raw_echo_app);
-        return;
-    }
-    if (CFG_NUM(H.cfg, echo_app) && http_path_is(r, "/echo")) {
-        (void)ws_upgrade(c, r, r->head_len, &echo_ws_app);
-        return;
-    }
+    for (size_t i = 0; i < H.nroutes; i++)
+        if (http_path_is(r, H.route[i].path)) {
+            H.route[i].fn(c, r);
+            return;
+        }
     WRK_INC(http_requests);
     if (http_path_is(r, "/socket-status")) {
         struct shm_status st;

@@ -24,6 +24,7 @@
 #include "worker/cli.h"
 #include "worker/eng.h"
 #include "worker/fan.h"
+#include "worker/http.h"
 #include "worker/skt.h"
 #include "worker/ws.h"
 #include "worker/wctr.h"
@@ -72,6 +73,8 @@ static int skt_notify(struct cli *cl, const char *event, const char *json);
 static void skt_kick(struct cli *cl, unsigned code, const char *reason);
 
 static int skt_batch(struct cli *cl, struct fan_block *b);
+static void skt_route(struct conn *c, const struct hh_req *r);
+static void skt_route_raw(struct conn *c, const struct hh_req *r);
 
 static const struct cli_ops skt_cli_ops = {
     .event = skt_event,
@@ -85,6 +88,9 @@ skt_init(struct event_base *base, const struct cfg *c)
 {
     K.base = base;
     K.cfg = c;
+    http_route_add("/socket.io/", skt_route);
+    if (CFG_NUM(c, echo_app))
+        http_route_add("/engine.io/", skt_route_raw);
 }
 
 /* Send a Socket.IO packet text p[0..n) as one Engine.IO message. */
@@ -712,14 +718,14 @@ skt_kick(struct cli *cl, unsigned code, const char *reason)
         skt_arm(k, SKT_KICK_GRACE_MS);
 }
 
-const struct eng_app skt_app = {
+static const struct eng_app skt_app = {
     .name = "socket.io",
     .on_open = skt_open_gw,
     .on_message = skt_message,
     .on_close = skt_close,
 };
 
-const struct eng_app skt_echo_app = {
+static const struct eng_app skt_echo_app = {
     .name = "socket.io-echo",
     .on_open = skt_open_echo,
     .on_message = skt_message,
@@ -741,8 +747,21 @@ skt_raw_message(struct eng *e, int binary, const unsigned char *p, size_t n)
     eng_send(e, binary, p, n);
 }
 
-const struct eng_app skt_raw_echo_app = {
+static const struct eng_app skt_raw_echo_app = {
     .name = "engine.io-echo",
     .on_open = skt_raw_open,
     .on_message = skt_raw_message,
 };
+
+static void
+skt_route(struct conn *c, const struct hh_req *r)
+{
+    eng_request(c, r, r->head_len, CFG_NUM(K.cfg, echo_app)
+        ? &skt_echo_app : &skt_app);
+}
+
+static void
+skt_route_raw(struct conn *c, const struct hh_req *r)
+{
+    eng_request(c, r, r->head_len, &skt_raw_echo_app);
+}

@@ -23,6 +23,7 @@
 #include "shm/shm.h"
 #include "worker/cli.h"
 #include "worker/conn.h"
+#include "worker/echo.h"
 #include "worker/eng.h"
 #include "worker/fan.h"
 #include "worker/hof.h"
@@ -291,6 +292,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     }
     wsj_init(W.base, c);
     skt_init(W.base, c);
+    echo_init(c);
     W.last_beat = wsg_mono_ms();
     shm_worker_beat(W.me, W.last_beat);
     log_msg(LOG_DEBUG, "worker ready on slot %u, up to %ld connections",

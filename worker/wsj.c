@@ -22,6 +22,7 @@
 #include "worker/cli.h"
 #include "worker/conn.h"
 #include "worker/fan.h"
+#include "worker/http.h"
 #include "worker/ws.h"
 #include "worker/wsj.h"
 #include "worker/wctr.h"
@@ -40,6 +41,7 @@ static int wsj_notify(struct cli *cl, const char *event, const char *json);
 static void wsj_kick(struct cli *cl, unsigned code, const char *reason);
 
 static int wsj_batch(struct cli *cl, struct fan_block *b);
+static void wsj_route(struct conn *c, const struct hh_req *r);
 
 static const struct cli_ops wsj_ops = {
     .event = wsj_event,
@@ -53,6 +55,7 @@ wsj_init(struct event_base *base, const struct cfg *c)
 {
     wsj_base = base;
     wsj_cfg = c;
+    http_route_add("/ws", wsj_route);
 }
 
 /* Send o (taken) as one text message. */
@@ -413,9 +416,16 @@ wsj_kick(struct cli *cl, unsigned code, const char *reason)
     ws_close(c, code, reason);
 }
 
-const struct ws_app wsj_app = {
+static const struct ws_app wsj_app = {
     .name = "ws-json",
     .on_open = wsj_on_open,
     .on_message = wsj_on_message,
     .on_close = wsj_on_close,
 };
+
+/* /ws: the WebSocket upgrade, then this protocol. */
+static void
+wsj_route(struct conn *c, const struct hh_req *r)
+{
+    (void)ws_upgrade(c, r, r->head_len, &wsj_app);
+}
