@@ -22,9 +22,7 @@
 #include "worker/cli.h"
 #include "worker/fan.h"
 #include "worker/room.h"
-#include "worker/skt.h"
 #include "worker/ws.h"
-#include "worker/wsj.h"
 #include "worker/wctr.h"
 
 #define FAN_BATCH 1024   /* entries per callback */
@@ -44,6 +42,7 @@ static struct {
     struct fan_block *blocks;              /* pending, in creation order */
     struct fan_block **btail;
     struct fan_block *bhash[FAN_BLOCK_HASH];
+    fan_append_fn wsj_append, sio_append;   /* registered by the protocols */
 } F = {.evfd = -1, .btail = &F.blocks};
 
 static void fan_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -66,6 +65,18 @@ fan_init(struct event_base *base, struct mlog *log, int evfd,
     if (F.ev == NULL || F.more == NULL || event_add(F.ev, NULL) == -1)
         return -1;
     return 0;
+}
+
+void
+fan_set_wsj_append(fan_append_fn fn)
+{
+    F.wsj_append = fn;
+}
+
+void
+fan_set_sio_append(fan_append_fn fn)
+{
+    F.sio_append = fn;
 }
 
 static void
@@ -144,8 +155,8 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len)
         *F.btail = b;
         F.btail = &b->next;
     }
-    if (wsj_batch_append(b->wsj, m, name, len) == -1
-        || skt_batch_append(b->sio, m) == -1)
+    if (F.wsj_append(b->wsj, m, name, len) == -1
+        || F.sio_append(b->sio, m, name, len) == -1)
         return -1; /* the block is still consistent up to here */
     b->n++;
     return 0;

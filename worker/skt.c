@@ -75,6 +75,8 @@ static void skt_kick(struct cli *cl, unsigned code, const char *reason);
 static int skt_batch(struct cli *cl, struct fan_block *b);
 static void skt_route(struct conn *c, const struct hh_req *r);
 static void skt_route_raw(struct conn *c, const struct hh_req *r);
+static int skt_batch_append(struct ws_batch *b, const struct fan_msg *m,
+    const char *room, size_t rlen);
 
 static const struct cli_ops skt_cli_ops = {
     .event = skt_event,
@@ -91,6 +93,7 @@ skt_init(struct event_base *base, const struct cfg *c)
     http_route_add("/socket.io/", skt_route);
     if (CFG_NUM(c, echo_app))
         http_route_add("/engine.io/", skt_route_raw);
+    fan_set_sio_append(skt_batch_append);
 }
 
 /* Send a Socket.IO packet text p[0..n) as one Engine.IO message. */
@@ -615,13 +618,18 @@ skt_text(const struct fan_msg *m, const char *nsp, size_t *len)
     return out;
 }
 
-int
-skt_batch_append(struct ws_batch *b, const struct fan_msg *m)
+/* m's Socket.IO event message (namespace /, the same for every room),
+ * appended to b (fan-out blocks). */
+static int
+skt_batch_append(struct ws_batch *b, const struct fan_msg *m,
+    const char *room, size_t rlen)
 {
     size_t n;
     char *t = skt_text(m, "/", &n);
     int rc = t ? ws_batch_append(b, WSF_OP_TEXT, t, n) : -1;
 
+    (void)room;
+    (void)rlen;
     free(t);
     return rc;
 }

@@ -42,6 +42,8 @@ static void wsj_kick(struct cli *cl, unsigned code, const char *reason);
 
 static int wsj_batch(struct cli *cl, struct fan_block *b);
 static void wsj_route(struct conn *c, const struct hh_req *r);
+static int wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
+    const char *room, size_t rlen);
 
 static const struct cli_ops wsj_ops = {
     .event = wsj_event,
@@ -56,6 +58,7 @@ wsj_init(struct event_base *base, const struct cfg *c)
     wsj_base = base;
     wsj_cfg = c;
     http_route_add("/ws", wsj_route);
+    fan_set_wsj_append(wsj_batch_append);
 }
 
 /* Send o (taken) as one text message. */
@@ -354,7 +357,8 @@ wsj_encode(const struct fan_msg *m, const char *room, size_t rlen)
     return f;
 }
 
-int
+/* m's /ws event message for room, appended to b (fan-out blocks). */
+static int
 wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen)
 {
