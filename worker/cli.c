@@ -18,7 +18,7 @@
 #include "common/wsg.h"
 #include "worker/cli.h"
 #include "worker/room.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 struct cli {
     const struct cli_ops *ops;
@@ -77,9 +77,9 @@ cli_new(const struct cli_ops *ops, void *proto)
 static void
 cli_gauges(void)
 {
-    wrk_ctr[CTR_rooms] = room_count();
-    wrk_ctr[CTR_subscriptions] = room_subscriptions();
-    wrk_ctr[CTR_users] = CL.users;
+    wctr_val[CTR_rooms] = room_count();
+    wctr_val[CTR_subscriptions] = room_subscriptions();
+    wctr_val[CTR_users] = CL.users;
 }
 
 /* The personal room name of cl into buf; returns its length. */
@@ -113,7 +113,7 @@ cli_free(struct cli *cl)
     if (cl->next)
         cl->next->prev = cl->prev;
     if (cl->who || cl->anon)
-        WRK_DEC(clients);
+        WCTR_DEC(clients);
     free(cl->who);
     free(cl);
     cli_gauges();
@@ -177,7 +177,7 @@ void
 cli_anonymous(struct cli *cl)
 {
     if (!cl->who && !cl->anon)
-        WRK_INC(clients);
+        WCTR_INC(clients);
     cl->anon = 1;
 }
 
@@ -194,7 +194,7 @@ cli_count(enum tok_status st)
         [TOK_E_FORBIDDEN] = CTR_auth_forbidden,
     };
     if ((size_t)st < sizeof(ids) / sizeof(*ids))
-        wrk_ctr[ids[st]]++;
+        wctr_val[ids[st]]++;
 }
 
 /* Arm the timer for the next lifecycle step of cl's token. */
@@ -231,7 +231,7 @@ cli_warn(struct cli *cl)
     int64_t now = wsg_real_ms() / 1000;
 
     cl->warned = 1;
-    WRK_INC(token_warnings);
+    WCTR_INC(token_warnings);
     snprintf(js, sizeof(js), "{\"exp\":%lld,\"in\":%lld}",
         (long long)cl->exp, (long long)(cl->exp > now ? cl->exp - now : 0));
     (void)cl->ops->notify(cl, "token-expiring", js);
@@ -246,7 +246,7 @@ cli_timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (now >= cl->exp + CFG_NUM(CL.cfg, jwt_leeway) / 1000) {
-        WRK_INC(token_expiry_closes);
+        WCTR_INC(token_expiry_closes);
         cli_kick(cl, CLI_CLOSE_TOKEN_EXPIRED, "TOKEN_EXPIRED");
         return;
     }
@@ -279,7 +279,7 @@ cli_authenticate(struct cli *cl, const char *token, size_t len)
     }
     int first = cl->who == NULL;
     if (first && !cl->anon)
-        WRK_INC(clients);
+        WCTR_INC(clients);
     free(cl->who);
     cl->who = who;
     cl->exp = claims->exp;
@@ -351,11 +351,11 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
         joined[i] = (unsigned char)r;
         cl->nrooms += (unsigned)r;
     }
-    WRK_INC(subscribe_ok);
+    WCTR_INC(subscribe_ok);
     cli_gauges();
     return 0;
 refused:
-    WRK_INC(subscribe_refused);
+    WCTR_INC(subscribe_refused);
     return -1;
 }
 

@@ -23,7 +23,7 @@
 #include "common/log.h"
 #include "common/wsg.h"
 #include "worker/conn.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 #define CONN_READ_CHUNK 16384
 #define CONN_READ_MAX 65536 /* per wakeup, for fairness */
@@ -119,8 +119,8 @@ conn_new(int fd, const struct conn_proto *p, void *st)
         C.all->prev = c;
     C.all = c;
     C.count++;
-    WRK_INC(conn_accepted);
-    WRK_INC(conn_open);
+    WCTR_INC(conn_accepted);
+    WCTR_INC(conn_open);
     if (log_get_level() >= LOG_INFO)
         log_msg(LOG_INFO, "connection from %s opened", conn_peer(c));
     return c;
@@ -187,7 +187,7 @@ conn_close(struct conn *c, const char *reason)
     close(c->fd);
     free(c);
     C.count--;
-    WRK_DEC(conn_open);
+    WCTR_DEC(conn_open);
 }
 
 void
@@ -293,7 +293,7 @@ conn_over(struct conn *c)
     if (c->out == NULL || C.max_out == 0 || (c->flags & CONN_F_OVER)
         || evbuffer_get_length(c->out) <= C.max_out)
         return 0;
-    WRK_INC(slow_consumer_closes);
+    WCTR_INC(slow_consumer_closes);
     c->flags |= CONN_F_OVER;
     if (c->proto->on_overflow)
         c->proto->on_overflow(c);
@@ -351,7 +351,7 @@ conn_flush(struct conn *c)
             }
             n = 0;
         }
-        WRK_ADD(conn_written, n);
+        WCTR_ADD(conn_written, n);
         if ((size_t)n < len) {
             /* Most connections never fill their socket: the write event
              * is made the first time one does (an idle connection stays
@@ -427,7 +427,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
         char sink[4096];
         ssize_t r;
         while ((r = read(fd, sink, sizeof(sink))) > 0)
-            WRK_ADD(conn_read, r);
+            WCTR_ADD(conn_read, r);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
             conn_close(c, c->close_reason);
         return;
@@ -442,7 +442,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
             got += (size_t)n;
     } while (n == CONN_READ_CHUNK && got < CONN_READ_MAX);
     if (got > 0) {
-        WRK_ADD(conn_read, got);
+        WCTR_ADD(conn_read, got);
         if (c->proto->on_read(c) == -1)
             return; /* closed */
         if (c->flags & CONN_F_CLOSING)
@@ -526,7 +526,7 @@ conn_shutdown_all(void)
             c = next;
             continue;
         }
-        WRK_INC(shutdown_closes);
+        WCTR_INC(shutdown_closes);
         if (c->proto->on_shutdown)
             c->proto->on_shutdown(c);
         else

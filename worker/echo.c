@@ -5,8 +5,11 @@
  */
 #include <stddef.h>
 
+#include "common/config.h"
+#include "common/hh.h"
 #include "common/wsf.h"
 #include "worker/echo.h"
+#include "worker/http.h"
 #include "worker/ws.h"
 
 static int
@@ -25,7 +28,20 @@ echo_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
     return rc;
 }
 
-const struct ws_app echo_ws_app = {
+static const struct ws_app echo_ws_app = {
     .name = "echo",
     .on_message = echo_on_message,
 };
+
+static void
+echo_route(struct conn *c, const struct hh_req *r)
+{
+    (void)ws_upgrade(c, r, r->head_len, &echo_ws_app);
+}
+
+void
+echo_init(const struct cfg *c)
+{
+    if (CFG_NUM(c, echo_app))
+        http_route_add("/echo", echo_route);
+}

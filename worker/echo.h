@@ -5,8 +5,9 @@
 #ifndef WSGATE_WORKER_ECHO_H
 #define WSGATE_WORKER_ECHO_H
 
-struct ws_app;
+struct cfg;
 
-extern const struct ws_app echo_ws_app;
+/* Serve /echo (http_route_add) when c's echo_app is on. Borrows c. */
+void echo_init(const struct cfg *c);
 
 #endif

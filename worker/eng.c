@@ -31,7 +31,7 @@
 #include "worker/hof.h"
 #include "worker/http.h"
 #include "worker/ws.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 #define ENG_HASH 4096 /* buckets (power of two) */
 #define ENG_CLOSED_RING 64      /* see eng_closed_note */
@@ -196,7 +196,7 @@ eng_http_error(struct conn *c, int status, enum eio_err code)
     char body[EIO_ERROR_JSON_MAX];
     size_t n = eio_error_json(code, body, sizeof(body));
 
-    WRK_INC(eio_bad_requests);
+    WCTR_INC(eio_bad_requests);
     http_reply(c, status, "application/json", NULL, body,
         n < sizeof(body) ? n : 0);
 }
@@ -302,7 +302,7 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
         return -1;
     if (evbuffer_get_length(s->pq) > (size_t)CFG_NUM(E.cfg,
             max_outbound_buffer)) {
-        WRK_INC(slow_consumer_closes);
+        WCTR_INC(slow_consumer_closes);
         eng_doom(s);
         return -1;
     }
@@ -331,7 +331,7 @@ eng_packet(struct eng *s, char type, int binary, const void *p, size_t n)
 {
     if (s->closing || s->doomed)
         return -1;
-    WRK_INC(eio_packets_out);
+    WCTR_INC(eio_packets_out);
     if (s->ws) {
         if (binary)
             return ws_send(s->ws, WSF_OP_BINARY, p, n);
@@ -364,7 +364,7 @@ eng_send_batch(struct eng *s, struct ws_batch *b)
 
     if (s->closing || s->doomed)
         return -1;
-    WRK_ADD(eio_packets_out, cnt);
+    WCTR_ADD(eio_packets_out, cnt);
     if (s->ws)
         return ws_send_batch(s->ws, b);
     for (size_t i = 0; i < cnt; i++) {
@@ -405,7 +405,7 @@ eng_hb_cb(evutil_socket_t fd, short what, void *arg)
     while ((n = E.q_doom.head) != NULL)
         eng_close(ENG_OF(n), "slow consumer");
     while ((n = E.q_pong.head) != NULL && n->due <= now) {
-        WRK_INC(eio_ping_timeouts);
+        WCTR_INC(eio_ping_timeouts);
         eng_close(ENG_OF(n), "ping timeout");
     }
     while ((n = E.q_ping.head) != NULL && n->due <= now + E.slack) {
@@ -449,8 +449,8 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
     b = eng_bucket(s->sid, EIO_SID_LEN);
     s->hnext = E.tab[b];
     E.tab[b] = s;
-    WRK_INC(eio_sessions);
-    WRK_INC(eio_open);
+    WCTR_INC(eio_sessions);
+    WCTR_INC(eio_open);
     eng_hb_arm(s);
     return s;
 }
@@ -503,7 +503,7 @@ eng_close(struct eng *s, const char *reason)
             *pp = s->hnext;
             break;
         }
-    WRK_DEC(eio_open);
+    WCTR_DEC(eio_open);
     eng_hb_unlink(s);
     if (s->poll) {
         /* Like the reference server: a close the client asked for ends
@@ -535,7 +535,7 @@ static void
 eng_on_packet(struct eng *s, int type, int binary, const unsigned char *p,
     size_t n)
 {
-    WRK_INC(eio_packets_in);
+    WCTR_INC(eio_packets_in);
     switch (type) {
     case EIO_PONG:
         eng_hb_arm(s);
@@ -719,7 +719,7 @@ eng_post(struct conn *c, const struct hh_req *r, size_t head, struct eng *s,
         return;
     }
     if (len > (unsigned long long)CFG_NUM(E.cfg, max_payload)) {
-        WRK_INC(eio_bad_requests);
+        WCTR_INC(eio_bad_requests);
         http_error(c, 413, "PAYLOAD_TOO_LARGE", "body over max_payload", NULL);
         eng_close(s, "payload too large");
         return;
@@ -770,7 +770,7 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
     unsigned slot;
     struct eng *s = NULL;
 
-    WRK_INC(eio_requests);
+    WCTR_INC(eio_requests);
     st = eio_check_query(eio, el, tr, tl, &polling);
     if (st != EIO_OK) {
         eng_http_error(c, 400, st == EIO_E_PROTOCOL
@@ -809,7 +809,7 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
             char o[256] = "";
             if (origin && olen < sizeof(o))
                 memcpy(o, origin, olen);
-            WRK_INC(eio_late_polls);
+            WCTR_INC(eio_late_polls);
             eng_reply_payload(c, o, "6", 1);
             return;
         }
@@ -911,7 +911,7 @@ eng_upgrade(struct eng *s)
     s->polling = 0;
     s->upgraded = 1;
     s->probed = 0;
-    WRK_INC(eio_upgrades);
+    WCTR_INC(eio_upgrades);
     eng_flush_poll(s, 1);
     n = s->pq ? evbuffer_get_length(s->pq) : 0;
     p = n ? (const char *)evbuffer_pullup(s->pq, -1) : NULL;

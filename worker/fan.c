@@ -22,10 +22,8 @@
 #include "worker/cli.h"
 #include "worker/fan.h"
 #include "worker/room.h"
-#include "worker/skt.h"
 #include "worker/ws.h"
-#include "worker/wsj.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 #define FAN_BATCH 1024   /* entries per callback */
 /* Deliveries per callback: each queued reference costs memory until the
@@ -44,6 +42,7 @@ static struct {
     struct fan_block *blocks;              /* pending, in creation order */
     struct fan_block **btail;
     struct fan_block *bhash[FAN_BLOCK_HASH];
+    fan_append_fn wsj_append, sio_append;   /* registered by the protocols */
 } F = {.evfd = -1, .btail = &F.blocks};
 
 static void fan_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -66,6 +65,18 @@ fan_init(struct event_base *base, struct mlog *log, int evfd,
     if (F.ev == NULL || F.more == NULL || event_add(F.ev, NULL) == -1)
         return -1;
     return 0;
+}
+
+void
+fan_set_wsj_append(fan_append_fn fn)
+{
+    F.wsj_append = fn;
+}
+
+void
+fan_set_sio_append(fan_append_fn fn)
+{
+    F.sio_append = fn;
 }
 
 static void
@@ -101,7 +112,7 @@ fan_flush_blocks(void)
             mn = mb->rnext;
             if (!cli_authed(mb->owner))
                 continue;
-            WRK_ADD(deliveries, b->n);
+            WCTR_ADD(deliveries, b->n);
             (void)cli_batch(mb->owner, b);
         }
         ws_batch_unref(b->wsj);
@@ -144,8 +155,8 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len)
         *F.btail = b;
         F.btail = &b->next;
     }
-    if (wsj_batch_append(b->wsj, m, name, len) == -1
-        || skt_batch_append(b->sio, m) == -1)
+    if (F.wsj_append(b->wsj, m, name, len) == -1
+        || F.sio_append(b->sio, m, name, len) == -1)
         return -1; /* the block is still consistent up to here */
     b->n++;
     return 0;
@@ -160,7 +171,7 @@ fan_one(struct fan_msg *m, struct cli *cl, const char *room, size_t rlen)
     if (*last == m->seq || !cli_authed(cl))
         return;
     *last = m->seq;
-    WRK_INC(deliveries);
+    WCTR_INC(deliveries);
     (void)cli_event(cl, m, room, rlen);
 }
 
@@ -208,7 +219,7 @@ fan_disconnect(uint64_t seq, const struct msg_view *v)
     if (rl > 0 && (size_t)rl < sizeof(room)) {
         while ((r = room_find(room, (size_t)rl)) != NULL) {
             struct cli *cl = room_first(r)->owner;
-            WRK_INC(kicked);
+            WCTR_INC(kicked);
             n++;
             /* kick frees cl and its memberships; the room shrinks */
             cli_kick(cl, CLI_CLOSE_KICKED, reason);
@@ -282,12 +293,12 @@ fan_lapped(uint64_t lost)
     struct cli *cl;
 
     fan_flush_blocks();
-    WRK_INC(log_lapped);
+    WCTR_INC(log_lapped);
     log_msg(LOG_ERR, "fell behind the message log by %llu entries: closing "
         "%zu clients with a recover reason", (unsigned long long)lost,
-        (size_t)wrk_ctr[CTR_clients]);
+        (size_t)wctr_val[CTR_clients]);
     while ((cl = cli_first()) != NULL) {
-        WRK_INC(recover_closes);
+        WCTR_INC(recover_closes);
         cli_kick(cl, CLI_CLOSE_RECOVER, "recover");
     }
 }
@@ -296,10 +307,10 @@ void
 fan_drain(void)
 {
     struct mlog_entry e;
-    uint64_t start = wrk_ctr[CTR_deliveries];
+    uint64_t start = wctr_val[CTR_deliveries];
 
     for (int i = 0; i < FAN_BATCH
-         && wrk_ctr[CTR_deliveries] - start < FAN_DELIVERY_BUDGET; i++) {
+         && wctr_val[CTR_deliveries] - start < FAN_DELIVERY_BUDGET; i++) {
         int st = mlog_read(F.log, &F.cur, &e, F.buf, F.bufcap);
         if (st == MLOG_EMPTY)
             break;
@@ -315,7 +326,7 @@ fan_drain(void)
             mlog_cursor_at_head(F.log, &F.cur);
             break;
         }
-        WRK_INC(log_entries);
+        WCTR_INC(log_entries);
         fan_dispatch(e.seq, e.ts_ms, F.buf, e.len);
     }
     fan_flush_blocks();

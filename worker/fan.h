@@ -2,11 +2,13 @@
  * Fan-out: a worker reads the shared message log when the master wakes it
  * (eventfd), in batches, and delivers each entry to its local clients:
  * room members, a user's connections, or everyone. Wire frames are built
- * once per message per protocol (the protocols cache them in fan_msg).
+ * once per message per protocol (the protocols cache them in fan_msg, and
+ * encode room blocks with the fan_append_fn they register).
  */
 #ifndef WSGATE_WORKER_FAN_H
 #define WSGATE_WORKER_FAN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/msg.h"
@@ -40,6 +42,17 @@ struct fan_block {
     struct ws_batch *wsj;   /* /ws JSON event frames */
     struct ws_batch *sio;   /* Socket.IO "42[...]" messages (namespace /) */
 };
+
+/* A protocol's encoder for room blocks: append m's message, as a member
+ * of room[0..rlen) receives it, to b. 0 or -1 (out of memory). */
+typedef int (*fan_append_fn)(struct ws_batch *b, const struct fan_msg *m,
+    const char *room, size_t rlen);
+
+/* Register the encoder that fills fan_block.wsj (the /ws JSON protocol)
+ * or fan_block.sio (Socket.IO). Each protocol registers its own at init;
+ * both must be set before the loop runs (fan_drain calls them). */
+void fan_set_wsj_append(fan_append_fn fn);
+void fan_set_sio_append(fan_append_fn fn);
 
 /* Start reading log from its current head; woken through evfd (taken).
  * me is this worker's record (log_done and control results). */

@@ -18,7 +18,7 @@
 #include "worker/conn.h"
 #include "worker/hof.h"
 #include "worker/http.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 static struct {
     int recv_fd;
@@ -68,7 +68,7 @@ hof_forward(struct conn *c, unsigned slot)
     int fd = conn_fd(c);
 
     if (slot >= H.n || H.send_fds[slot] == -1 || n > HOF_MAX_DATA) {
-        WRK_INC(handoff_failures);
+        WCTR_INC(handoff_failures);
         http_error(c, 400, "UNKNOWN_SESSION", "session unknown", NULL);
         return;
     }
@@ -85,12 +85,12 @@ hof_forward(struct conn *c, unsigned slot)
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cm), &fd, sizeof(int));
     if (sendmsg(H.send_fds[slot], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
-        WRK_INC(handoff_failures);
+        WCTR_INC(handoff_failures);
         log_errno(LOG_WARNING, "hand-off to worker slot %u", slot);
         http_error(c, 503, "OVERLOADED", "session owner is busy", NULL);
         return;
     }
-    WRK_INC(handoffs_out);
+    WCTR_INC(handoffs_out);
     /* The owner has its own reference to the socket now. */
     conn_close_later(c, "handed off to its session's worker");
 }
@@ -126,12 +126,12 @@ hof_recv_cb(evutil_socket_t rfd, short what, void *arg)
                 && cm->cmsg_len == CMSG_LEN(sizeof(int)))
                 memcpy(&fd, CMSG_DATA(cm), sizeof(int));
         if (fd == -1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-            WRK_INC(handoff_failures);
+            WCTR_INC(handoff_failures);
             if (fd != -1)
                 close(fd);
             continue;
         }
-        WRK_INC(handoffs_in);
+        WCTR_INC(handoffs_in);
         http_adopt(fd, H.buf, (size_t)n);
     }
 }

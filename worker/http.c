@@ -1,13 +1,15 @@
 /*
  * Plain HTTP on the public port: the request head (parsed by common/hh.c,
  * bounded by max_header_size and handshake_timeout), a JSON 404 for
- * unknown paths, and /socket-status from shared memory (DESIGN §10).
- * A successful reply to an HTTP/1.1 request keeps the connection for the
- * next request (keepalive_timeout), which long-polling clients reuse for
- * every poll; error replies and HTTP/1.0 close it. Requests are not
- * pipelined: bytes beyond the request being answered close the
- * connection after the reply.
+ * unknown paths, and /socket-status from shared memory (DESIGN §10). The
+ * protocol paths (/ws, /socket.io/, ...) go to the module that registered
+ * them with http_route_add. A successful reply to an HTTP/1.1 request
+ * keeps the connection for the next request (keepalive_timeout), which
+ * long-polling clients reuse for every poll; error replies and HTTP/1.0
+ * close it. Requests are not pipelined: bytes beyond the request being
+ * answered close the connection after the reply.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +22,8 @@
 #include "common/wsg.h"
 #include "shm/shm.h"
 #include "worker/conn.h"
-#include "worker/echo.h"
-#include "worker/eng.h"
-#include "worker/skt.h"
 #include "worker/http.h"
-#include "worker/wrk.h"
-#include "worker/ws.h"
-#include "worker/wsj.h"
+#include "worker/wctr.h"
 
 struct http_st {
     struct hh_parser hp;
@@ -52,6 +49,11 @@ static struct {
     struct conn_tq head_q;
     struct conn_tq idle_q;  /* kept-alive, waiting for the next request */
     int stopping;
+    struct {
+        const char *path;
+        http_route_fn fn;
+    } route[HTTP_MAX_ROUTES];
+    size_t nroutes;
 } H;
 
 int
@@ -72,6 +74,15 @@ void
 http_stop(void)
 {
     H.stopping = 1;
+}
+
+void
+http_route_add(const char *path, http_route_fn fn)
+{
+    assert(H.nroutes < HTTP_MAX_ROUTES);
+    H.route[H.nroutes].path = path;
+    H.route[H.nroutes].fn = fn;
+    H.nroutes++;
 }
 
 void
@@ -126,14 +137,14 @@ http_tick(int64_t now_ms)
 static void
 http_idle_expire(struct conn *c)
 {
-    WRK_INC(keepalive_timeouts);
+    WCTR_INC(keepalive_timeouts);
     conn_close(c, H.idle_q.reason);
 }
 
 static void
 http_expire(struct conn *c)
 {
-    WRK_INC(handshake_timeouts);
+    WCTR_INC(handshake_timeouts);
     conn_close(c, H.head_q.reason);
 }
 
@@ -221,7 +232,7 @@ http_reply(struct conn *c, int status, const char *ctype, const char *extra,
         return;
     }
     if (status >= 400)
-        WRK_INC(http_errors);
+        WCTR_INC(http_errors);
     int keep = status < 400 && http_reusable(c);
     evbuffer_add_printf(o, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
         "Content-Length: %zu\r\nCache-Control: no-store\r\n"
@@ -259,24 +270,12 @@ http_path_is(const struct hh_req *r, const char *p)
 static void
 http_route(struct conn *c, const struct hh_req *r)
 {
-    if (http_path_is(r, "/ws")) {
-        (void)ws_upgrade(c, r, r->head_len, &wsj_app);
-        return;
-    }
-    if (http_path_is(r, "/socket.io/")) {
-        eng_request(c, r, r->head_len, CFG_NUM(H.cfg, echo_app)
-            ? &skt_echo_app : &skt_app);
-        return;
-    }
-    if (CFG_NUM(H.cfg, echo_app) && http_path_is(r, "/engine.io/")) {
-        eng_request(c, r, r->head_len, &skt_raw_echo_app);
-        return;
-    }
-    if (CFG_NUM(H.cfg, echo_app) && http_path_is(r, "/echo")) {
-        (void)ws_upgrade(c, r, r->head_len, &echo_ws_app);
-        return;
-    }
-    WRK_INC(http_requests);
+    for (size_t i = 0; i < H.nroutes; i++)
+        if (http_path_is(r, H.route[i].path)) {
+            H.route[i].fn(c, r);
+            return;
+        }
+    WCTR_INC(http_requests);
     if (http_path_is(r, "/socket-status")) {
         struct shm_status st;
         char body[256];
@@ -294,7 +293,7 @@ http_route(struct conn *c, const struct hh_req *r)
         http_reply(c, 200, "application/json", NULL, body, (size_t)n);
         return;
     }
-    WRK_INC(hs_not_found);
+    WCTR_INC(hs_not_found);
     http_error(c, 404, "NOT_FOUND", "no such endpoint", NULL);
 }
 
@@ -319,7 +318,7 @@ http_on_read(struct conn *c)
     case HH_OK:
         conn_tq_del(c);
         if (st->reused)
-            WRK_INC(keepalive_reuses);
+            WCTR_INC(keepalive_reuses);
         st->head = req.head_len;
         conn_set_persistent(c, CFG_NUM(H.cfg, keepalive_timeout) > 0
             && req.minor_version == 1
@@ -328,9 +327,9 @@ http_on_read(struct conn *c)
         return 0;
     default:
         if (s == HH_E_TOO_LARGE)
-            WRK_INC(hs_too_large);
+            WCTR_INC(hs_too_large);
         else
-            WRK_INC(hs_bad_request);
+            WCTR_INC(hs_bad_request);
         http_error(c, hh_status_code(s), hh_status_code_str(s),
             hh_status_str(s), NULL);
         return 0;

@@ -11,10 +11,25 @@
 
 struct cfg;
 struct conn;
+struct hh_req;
 struct shm_segment;
+
+/* At most this many paths can be routed (http_route_add). */
+#define HTTP_MAX_ROUTES 8
+
+/* Serves a request routed to its path: r is the parsed head (valid during
+ * the call), held in the first r->head_len bytes of conn_in(c). Takes c:
+ * it must end up replied to, upgraded or closed. */
+typedef void (*http_route_fn)(struct conn *c, const struct hh_req *r);
 
 /* Borrow c and seg for the worker's life. 0 or -1. */
 int http_init(const struct cfg *c, struct shm_segment *seg);
+
+/* Serve requests for path (exact match; borrowed for the worker's life)
+ * with fn. The protocols above http register their paths at their init,
+ * so http knows none of them; other paths get the plain routes or a 404.
+ * More than HTTP_MAX_ROUTES paths is a bug (assert). */
+void http_route_add(const char *path, http_route_fn fn);
 
 /* Start serving an accepted socket (takes fd). */
 void http_accept(int fd);

@@ -24,9 +24,10 @@
 #include "worker/cli.h"
 #include "worker/eng.h"
 #include "worker/fan.h"
+#include "worker/http.h"
 #include "worker/skt.h"
 #include "worker/ws.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 #define SKT_KICK_GRACE_MS 2000 /* polling: time for the DISCONNECT to go */
 #define SKT_LATER_MS 5         /* echo app: see skt_echo_later */
@@ -84,6 +85,10 @@ static int skt_notify(struct cli *cl, const char *event, const char *json);
 static void skt_kick(struct cli *cl, unsigned code, const char *reason);
 
 static int skt_batch(struct cli *cl, struct fan_block *b);
+static void skt_route(struct conn *c, const struct hh_req *r);
+static void skt_route_raw(struct conn *c, const struct hh_req *r);
+static int skt_batch_append(struct ws_batch *b, const struct fan_msg *m,
+    const char *room, size_t rlen);
 
 static const struct cli_ops skt_cli_ops = {
     .event = skt_event,
@@ -98,13 +103,17 @@ skt_init(struct event_base *base, const struct cfg *c)
     K.base = base;
     K.cfg = c;
     K.later_tail = &K.later;
+    http_route_add("/socket.io/", skt_route);
+    if (CFG_NUM(c, echo_app))
+        http_route_add("/engine.io/", skt_route_raw);
+    fan_set_sio_append(skt_batch_append);
 }
 
 /* Send a Socket.IO packet text p[0..n) as one Engine.IO message. */
 static int
 skt_send(struct skt *k, const char *p, size_t n)
 {
-    WRK_INC(sio_packets_out);
+    WCTR_INC(sio_packets_out);
     return eng_send(k->e, 0, p, n);
 }
 
@@ -185,7 +194,7 @@ skt_timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (k->ns == NULL)
-        WRK_INC(sio_connect_timeouts);
+        WCTR_INC(sio_connect_timeouts);
     eng_close(k->e, k->ns ? "server disconnect" : "connect timeout");
 }
 
@@ -271,7 +280,7 @@ static void
 skt_connect_error(struct skt *k, const char *nsp, const char *msg,
     const char *code)
 {
-    WRK_INC(sio_connect_errors);
+    WCTR_INC(sio_connect_errors);
     SKT_ENCODE(k, sio_encode_connect_error(out, cap, nsp, msg, code));
 }
 
@@ -287,7 +296,7 @@ skt_later_cb(evutil_socket_t fd, short what, void *arg)
         struct eng *e = eng_by_sid(l->sid);
         K.later = l->next;
         if (e && eng_app_state(e)) {
-            WRK_INC(sio_packets_out);
+            WCTR_INC(sio_packets_out);
             (void)eng_send(e, 0, l->p, l->n);
         }
         free(l);
@@ -381,7 +390,7 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
         event_free(k->tev);
         k->tev = NULL;
     }
-    WRK_INC(sio_connects);
+    WCTR_INC(sio_connects);
     SKT_ENCODE(k, sio_encode_connect(out, cap, nsp, ns->sid, NULL));
     ns->connected = 1;
     if (ns->held) {
@@ -495,7 +504,7 @@ skt_gateway_event(struct skt *k, struct skt_ns *ns,
     const char *name = json_string_value(json_array_get(pk->json, 0));
     json_t *arg = json_array_get(pk->json, 1);
 
-    WRK_INC(sio_events_in);
+    WCTR_INC(sio_events_in);
     if (strcmp(name, "subscribe") == 0) {
         skt_rooms(k, ns, arg, pk->ack_id, 1);
     } else if (strcmp(name, "unsubscribe") == 0) {
@@ -600,7 +609,7 @@ skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
 
     if (k == NULL)
         return;
-    WRK_INC(sio_packets_in);
+    WCTR_INC(sio_packets_in);
     if (binary) {
         struct skt_bin *nb;
         if (k->pend_text == NULL) {
@@ -631,7 +640,7 @@ skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
         return;
     }
     if (k->pend_text || sio_parse((const char *)p, n, &pk, 0) != SIO_OK) {
-        WRK_INC(sio_bad_packets);
+        WCTR_INC(sio_bad_packets);
         eng_close(e, "parse error");
         return;
     }
@@ -678,13 +687,18 @@ skt_text(const struct fan_msg *m, const char *nsp, size_t *len)
     return out;
 }
 
-int
-skt_batch_append(struct ws_batch *b, const struct fan_msg *m)
+/* m's Socket.IO event message (namespace /, the same for every room),
+ * appended to b (fan-out blocks). */
+static int
+skt_batch_append(struct ws_batch *b, const struct fan_msg *m,
+    const char *room, size_t rlen)
 {
     size_t n;
     char *t = skt_text(m, "/", &n);
     int rc = t ? ws_batch_append(b, WSF_OP_TEXT, t, n) : -1;
 
+    (void)room;
+    (void)rlen;
     free(t);
     return rc;
 }
@@ -781,14 +795,14 @@ skt_kick(struct cli *cl, unsigned code, const char *reason)
         skt_arm(k, SKT_KICK_GRACE_MS);
 }
 
-const struct eng_app skt_app = {
+static const struct eng_app skt_app = {
     .name = "socket.io",
     .on_open = skt_open_gw,
     .on_message = skt_message,
     .on_close = skt_close,
 };
 
-const struct eng_app skt_echo_app = {
+static const struct eng_app skt_echo_app = {
     .name = "socket.io-echo",
     .on_open = skt_open_echo,
     .on_message = skt_message,
@@ -810,8 +824,21 @@ skt_raw_message(struct eng *e, int binary, const unsigned char *p, size_t n)
     eng_send(e, binary, p, n);
 }
 
-const struct eng_app skt_raw_echo_app = {
+static const struct eng_app skt_raw_echo_app = {
     .name = "engine.io-echo",
     .on_open = skt_raw_open,
     .on_message = skt_raw_message,
 };
+
+static void
+skt_route(struct conn *c, const struct hh_req *r)
+{
+    eng_request(c, r, r->head_len, CFG_NUM(K.cfg, echo_app)
+        ? &skt_echo_app : &skt_app);
+}
+
+static void
+skt_route_raw(struct conn *c, const struct hh_req *r)
+{
+    eng_request(c, r, r->head_len, &skt_raw_echo_app);
+}

@@ -9,19 +9,12 @@
 #define WSGATE_WORKER_SKT_H
 
 struct cfg;
-struct eng_app;
 struct event_base;
-struct fan_msg;
-struct ws_batch;
 
-extern const struct eng_app skt_app;      /* the gateway on /socket.io/ */
-extern const struct eng_app skt_echo_app; /* echo_app on /socket.io/ */
-extern const struct eng_app skt_raw_echo_app; /* echo_app on /engine.io/ */
-
-/* Borrow base and c for the worker's life. */
+/* Borrow base and c for the worker's life; serve /socket.io/ (the
+ * gateway, or the echo application when echo_app is on) and, with
+ * echo_app, /engine.io/ (raw Engine.IO echo) through http_route_add;
+ * encode fan-out room blocks (fan_set_sio_append). */
 void skt_init(struct event_base *base, const struct cfg *c);
-
-/* Append m's Socket.IO event message (namespace /) to b. 0/-1. */
-int skt_batch_append(struct ws_batch *b, const struct fan_msg *m);
 
 #endif

@@ -23,11 +23,13 @@
 #include "shm/shm.h"
 #include "worker/cli.h"
 #include "worker/conn.h"
+#include "worker/echo.h"
 #include "worker/eng.h"
 #include "worker/fan.h"
 #include "worker/hof.h"
 #include "worker/room.h"
 #include "worker/http.h"
+#include "worker/wctr.h"
 #include "worker/wrk.h"
 #include "worker/skt.h"
 #include "worker/ws.h"
@@ -38,8 +40,6 @@
 #define WRK_ACCEPT_BATCH 128
 #define WRK_ACCEPT_PAUSE_MS 100
 #define WRK_LOG_EVERY_MS 10000
-
-uint64_t wrk_ctr[CTR__COUNT];
 
 static struct {
     struct event_base *base;
@@ -60,7 +60,7 @@ static struct {
 static void
 wrk_publish(void)
 {
-    shm_worker_publish(W.me, wrk_ctr);
+    shm_worker_publish(W.me, wctr_val);
 }
 
 static void wrk_exit(int status) __attribute__((noreturn));
@@ -87,7 +87,7 @@ wrk_refuse(int fd)
 
     (void)w;
     close(fd);
-    WRK_INC(conn_refused_limit);
+    WCTR_INC(conn_refused_limit);
 }
 
 static void
@@ -96,7 +96,7 @@ wrk_accept_error(void)
     int64_t now = wsg_mono_ms();
     struct timeval tv = {0, WRK_ACCEPT_PAUSE_MS * 1000};
 
-    WRK_INC(accept_errors);
+    WCTR_INC(accept_errors);
     if (now - W.err_logged_at >= WRK_LOG_EVERY_MS) {
         log_errno(LOG_ERR, "accept() on slot %u (%u similar errors "
             "suppressed); pausing accepts for %d ms", W.slot,
@@ -126,7 +126,7 @@ wrk_accept_cb(evutil_socket_t lfd, short what, void *arg)
                 return;
             }
             log_errno(LOG_ERR, "accept() on slot %u", W.slot);
-            WRK_INC(accept_errors);
+            WCTR_INC(accept_errors);
             return;
         }
         if ((long)conn_count() >= W.limit) {
@@ -292,6 +292,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     }
     wsj_init(W.base, c);
     skt_init(W.base, c);
+    echo_init(c);
     W.last_beat = wsg_mono_ms();
     shm_worker_beat(W.me, W.last_beat);
     log_msg(LOG_DEBUG, "worker ready on slot %u, up to %ld connections",

@@ -5,20 +5,9 @@
 #ifndef WSGATE_WORKER_WRK_H
 #define WSGATE_WORKER_WRK_H
 
-#include <stdint.h>
-
-#include "common/counters.h"
-
 struct cfg;
 struct mlog;
 struct shm_segment;
-
-/* Private counters of this worker, published to its shm record every
- * WRK_PUBLISH_MS. Only this process writes them. */
-extern uint64_t wrk_ctr[CTR__COUNT];
-#define WRK_INC(id) (wrk_ctr[CTR_##id]++)
-#define WRK_ADD(id, n) (wrk_ctr[CTR_##id] += (uint64_t)(n))
-#define WRK_DEC(id) (wrk_ctr[CTR_##id]--)
 
 /* Run worker `slot` in shm record `rec`, accepting on listen_fd,
  * reading the message log when evfd fires, and taking hand-offs on

@@ -25,7 +25,7 @@
 #include "worker/conn.h"
 #include "worker/http.h"
 #include "worker/ws.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 /* Messages shorter than this are sent uncompressed even when
  * permessage-deflate was agreed: deflate only adds bytes to them. */
@@ -115,11 +115,11 @@ static void
 ws_count_close(unsigned code)
 {
     if (code == 1000 || code == 1001)
-        WRK_INC(ws_close_normal);
+        WCTR_INC(ws_close_normal);
     else if (code >= 3000)
-        WRK_INC(ws_close_app);
+        WCTR_INC(ws_close_app);
     else
-        WRK_INC(ws_close_error);
+        WCTR_INC(ws_close_error);
 }
 
 /* Queue a control frame (payload <= 125 bytes, copied). */
@@ -135,7 +135,7 @@ ws_send_ctrl(struct conn *c, unsigned op, const unsigned char *p, size_t n)
         conn_close(c, "out of memory queueing a control frame");
         return -1;
     }
-    WRK_INC(ws_frames_out);
+    WCTR_INC(ws_frames_out);
     return conn_mark_dirty(c);
 }
 
@@ -163,7 +163,7 @@ static int
 ws_fail(struct conn *c, unsigned code, const char *why)
 {
     if (code == WSF_CLOSE_TOO_BIG)
-        WRK_INC(ws_too_big);
+        WCTR_INC(ws_too_big);
     log_msg(LOG_DEBUG, "websocket %s failed: %s (%u)", conn_peer(c), why,
         code);
     ws_close(c, code, why);
@@ -207,8 +207,8 @@ ws_send(struct conn *c, unsigned opcode, const void *p, size_t n)
         return 0;
     if (o == NULL)
         goto nomem;
-    WRK_INC(ws_messages_out);
-    WRK_ADD(ws_payload_out, n);
+    WCTR_INC(ws_messages_out);
+    WCTR_ADD(ws_payload_out, n);
     if (w->pmd_on && n >= WS_COMPRESS_MIN) {
         z = ws_deflate(w, p, n);
         if (z == NULL) {
@@ -217,7 +217,7 @@ ws_send(struct conn *c, unsigned opcode, const void *p, size_t n)
         }
         size_t zl = evbuffer_get_length(z);
         hl = wsf_build_hdr(hdr, opcode, 1, 1, zl);
-        WRK_ADD(ws_deflated_out, zl);
+        WCTR_ADD(ws_deflated_out, zl);
         if (evbuffer_add(o, hdr, hl) == -1
             || evbuffer_add_buffer(o, z) == -1)
             goto nomem;
@@ -227,7 +227,7 @@ ws_send(struct conn *c, unsigned opcode, const void *p, size_t n)
         if (evbuffer_add(o, hdr, hl) == -1 || evbuffer_add(o, p, n) == -1)
             goto nomem;
     }
-    WRK_INC(ws_frames_out);
+    WCTR_INC(ws_frames_out);
     return conn_mark_dirty(c);
 nomem:
     if (z)
@@ -415,7 +415,7 @@ ws_send_batch(struct conn *c, struct ws_batch *b)
         && ws_batch_compress(b) == 0) {
         data = b->z;
         len = b->zlen;
-        WRK_ADD(ws_deflated_out, b->zlen);
+        WCTR_ADD(ws_deflated_out, b->zlen);
     }
     o = conn_out(c);
     b->refs++;
@@ -425,9 +425,9 @@ ws_send_batch(struct conn *c, struct ws_batch *b)
         conn_close(c, "out of memory queueing a batch");
         return -1;
     }
-    WRK_ADD(ws_frames_out, b->n);
-    WRK_ADD(ws_messages_out, b->n);
-    WRK_ADD(ws_payload_out, b->payload);
+    WCTR_ADD(ws_frames_out, b->n);
+    WCTR_ADD(ws_messages_out, b->n);
+    WCTR_ADD(ws_payload_out, b->payload);
     return conn_mark_dirty(c);
 }
 
@@ -439,9 +439,9 @@ ws_deliver(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
     struct evbuffer *plain = NULL;
     int rc;
 
-    WRK_INC(ws_messages_in);
+    WCTR_INC(ws_messages_in);
     if (w->rx.compressed) {
-        WRK_ADD(ws_deflated_in, n);
+        WCTR_ADD(ws_deflated_in, n);
         plain = evbuffer_new();
         if (w->inf == NULL)
             w->inf = pmd_inflater_new(&w->pmd);
@@ -465,7 +465,7 @@ ws_deliver(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
             return ws_fail(c, WSF_CLOSE_INVALID_DATA, "invalid UTF-8");
         }
     }
-    WRK_ADD(ws_payload_in, n);
+    WCTR_ADD(ws_payload_in, n);
     rc = w->app->on_message(c, binary, p ? p : (const unsigned char *)"", n);
     if (plain)
         evbuffer_free(plain);
@@ -532,7 +532,7 @@ ws_process(struct conn *c, struct ws *w)
             if (st != WSF_OK)
                 return ws_fail(c, wsf_status_close_code(st),
                     wsf_status_str(st));
-            WRK_INC(ws_frames_in);
+            WCTR_INC(ws_frames_in);
             evbuffer_drain(in, w->h.hdr_len);
             len -= w->h.hdr_len;
             w->in_frame = 1;
@@ -629,13 +629,13 @@ ws_on_free(struct conn *c)
     pmd_inflater_free(w->inf);
     pmd_deflater_free(w->def);
     free(w);
-    WRK_DEC(ws_open);
+    WCTR_DEC(ws_open);
 }
 
 static void
 ws_idle_expire(struct conn *c)
 {
-    WRK_INC(ws_pings_sent);
+    WCTR_INC(ws_pings_sent);
     conn_tq_add(&WS.ping_q, c);
     (void)ws_send_ctrl(c, WSF_OP_PING, NULL, 0);
 }
@@ -643,7 +643,7 @@ ws_idle_expire(struct conn *c)
 static void
 ws_ping_expire(struct conn *c)
 {
-    WRK_INC(ws_ping_timeouts);
+    WCTR_INC(ws_ping_timeouts);
     ws_close(c, WSF_CLOSE_GOING_AWAY, "ping timeout");
 }
 
@@ -659,19 +659,19 @@ ws_count_refusal(enum wsh_status s)
 {
     switch (s) {
     case WSH_E_METHOD:
-        WRK_INC(hs_bad_method);
+        WCTR_INC(hs_bad_method);
         break;
     case WSH_E_VERSION:
-        WRK_INC(hs_bad_version);
+        WCTR_INC(hs_bad_version);
         break;
     case WSH_E_KEY:
-        WRK_INC(hs_bad_key);
+        WCTR_INC(hs_bad_key);
         break;
     case WSH_E_ORIGIN:
-        WRK_INC(hs_forbidden_origin);
+        WCTR_INC(hs_forbidden_origin);
         break;
     default:
-        WRK_INC(hs_bad_request);
+        WCTR_INC(hs_bad_request);
         break;
     }
 }
@@ -748,8 +748,8 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
     http_release(c);
     conn_set_proto(c, &ws_proto, w);
     conn_tq_add(&WS.idle_q, c);
-    WRK_INC(ws_handshakes);
-    WRK_INC(ws_open);
+    WCTR_INC(ws_handshakes);
+    WCTR_INC(ws_open);
     if (app->on_open)
         app->on_open(c, r);
     if (conn_closing(c))

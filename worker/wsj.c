@@ -22,9 +22,10 @@
 #include "worker/cli.h"
 #include "worker/conn.h"
 #include "worker/fan.h"
+#include "worker/http.h"
 #include "worker/ws.h"
 #include "worker/wsj.h"
-#include "worker/wrk.h"
+#include "worker/wctr.h"
 
 struct wsj {
     struct cli *cl;
@@ -40,6 +41,9 @@ static int wsj_notify(struct cli *cl, const char *event, const char *json);
 static void wsj_kick(struct cli *cl, unsigned code, const char *reason);
 
 static int wsj_batch(struct cli *cl, struct fan_block *b);
+static void wsj_route(struct conn *c, const struct hh_req *r);
+static int wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
+    const char *room, size_t rlen);
 
 static const struct cli_ops wsj_ops = {
     .event = wsj_event,
@@ -53,6 +57,8 @@ wsj_init(struct event_base *base, const struct cfg *c)
 {
     wsj_base = base;
     wsj_cfg = c;
+    http_route_add("/ws", wsj_route);
+    fan_set_wsj_append(wsj_batch_append);
 }
 
 /* Send o (taken) as one text message. */
@@ -110,7 +116,7 @@ wsj_auth_timeout(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    WRK_INC(auth_timeouts);
+    WCTR_INC(auth_timeouts);
     wsj_error(c, "TOKEN_MISSING", "no auth message within auth_timeout",
         NULL);
     ws_close(c, CLI_CLOSE_AUTH_TIMEOUT, "TOKEN_MISSING");
@@ -351,7 +357,8 @@ wsj_encode(const struct fan_msg *m, const char *room, size_t rlen)
     return f;
 }
 
-int
+/* m's /ws event message for room, appended to b (fan-out blocks). */
+static int
 wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen)
 {
@@ -413,9 +420,16 @@ wsj_kick(struct cli *cl, unsigned code, const char *reason)
     ws_close(c, code, reason);
 }
 
-const struct ws_app wsj_app = {
+static const struct ws_app wsj_app = {
     .name = "ws-json",
     .on_open = wsj_on_open,
     .on_message = wsj_on_message,
     .on_close = wsj_on_close,
 };
+
+/* /ws: the WebSocket upgrade, then this protocol. */
+static void
+wsj_route(struct conn *c, const struct hh_req *r)
+{
+    (void)ws_upgrade(c, r, r->head_len, &wsj_app);
+}
