@@ -34,7 +34,19 @@ struct cli {
     uint8_t warned;
 };
 
+/* A client waiting for the log reader (cli_wait). Rare and short-lived:
+ * one list for the worker, not a field per client. */
+struct cli_waiter {
+    struct cli_waiter *next;
+    struct cli *cl;
+    uint64_t seq;
+    cli_wait_fn fn;
+    void *arg;
+    void (*free_arg)(void *);
+};
+
 static struct {
+    struct cli_waiter *waits;
     struct event_base *base;
     const struct cfg *cfg;
     struct tokcfg tc;
@@ -103,6 +115,17 @@ cli_free(struct cli *cl)
         if (r && room_size(r) == 1 && room_is_member(cl, ur, ul))
             CL.users--;
     }
+    for (struct cli_waiter **pp = &CL.waits; *pp;) {
+        struct cli_waiter *w = *pp;
+        if (w->cl == cl) {
+            *pp = w->next;
+            if (w->free_arg)
+                w->free_arg(w->arg);
+            free(w);
+        } else {
+            pp = &w->next;
+        }
+    }
     room_leave_all(cl, &cl->rooms);
     if (cl->tev)
         event_free(cl->tev);
@@ -159,6 +182,49 @@ uint64_t *
 cli_last_seq(struct cli *cl)
 {
     return &cl->last_seq;
+}
+
+size_t
+cli_rooms(const struct cli *cl, const char **names, size_t *lens, size_t cap)
+{
+    size_t n = 0;
+
+    for (const struct room_member *m = cl->rooms; m && n < cap; m = m->onext)
+        names[n] = room_name(m->room, &lens[n]), n++;
+    return n;
+}
+
+int
+cli_wait(struct cli *cl, uint64_t seq, cli_wait_fn fn, void *arg,
+    void (*free_arg)(void *))
+{
+    struct cli_waiter *w = malloc(sizeof(*w)), **pp = &CL.waits;
+
+    if (w == NULL)
+        return -1;
+    *w = (struct cli_waiter){NULL, cl, seq, fn, arg, free_arg};
+    while (*pp)
+        pp = &(*pp)->next; /* in order of arrival */
+    *pp = w;
+    return 0;
+}
+
+void
+cli_waits_run(uint64_t pos)
+{
+    struct cli_waiter **pp = &CL.waits;
+
+    while (*pp) {
+        struct cli_waiter *w = *pp;
+        if (w->seq > pos) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        w->fn(w->cl, w->arg); /* may end cl: its other waits go too */
+        free(w);
+        pp = &CL.waits;       /* the list may have changed */
+    }
 }
 
 struct cli *

@@ -88,6 +88,23 @@ size_t cli_unsubscribe(struct cli *cl, const struct msg_str *rooms,
  * exactly-once delivery over several target rooms). */
 uint64_t *cli_last_seq(struct cli *cl);
 
+/* The rooms cl is in (its personal room included): up to cap names and
+ * lengths, borrowed until cl's rooms change. Returns how many. */
+size_t cli_rooms(const struct cli *cl, const char **names, size_t *lens,
+    size_t cap);
+
+/* Wait for the log reader: fn(cl, arg) runs once this worker has
+ * dispatched log entry seq, from the reader's own callback (nothing of
+ * the caller's on the stack). If cl ends first, free_arg(arg) runs
+ * instead (free_arg may be NULL). Returns 0, or -1 when out of memory. */
+typedef void (*cli_wait_fn)(struct cli *cl, void *arg);
+int cli_wait(struct cli *cl, uint64_t seq, cli_wait_fn fn, void *arg,
+    void (*free_arg)(void *));
+
+/* The log reader, after dispatching through pos: run the waits it
+ * satisfies. */
+void cli_waits_run(uint64_t pos);
+
 /* Iterate every client of the worker: first, then next. */
 struct cli *cli_first(void);
 struct cli *cli_next(const struct cli *cl);

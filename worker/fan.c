@@ -332,6 +332,7 @@ fan_drain(void)
     fan_flush_blocks();
     atomic_store_explicit(&F.me->log_done, F.cur.seq - 1,
         memory_order_release);
+    cli_waits_run(F.cur.seq - 1);
     /* More to read: continue from a zero timeout, not event_active.
      * libevent runs an event activated from a callback in the same
      * dispatch pass, so a publisher that keeps appending would keep the
@@ -363,4 +364,113 @@ fan_more_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     fan_drain();
+}
+
+uint64_t
+fan_position(void)
+{
+    return F.cur.seq - 1;
+}
+
+int
+fan_seq_appended(uint64_t seq)
+{
+    return seq < mlog_head(F.log);
+}
+
+int
+fan_seq_held(uint64_t seq)
+{
+    return seq >= mlog_tail(F.log) && seq <= mlog_head(F.log);
+}
+
+/* The room name a target of v stands for (user:<id> for a user). */
+static size_t
+fan_target_room(const struct msg_view *v, size_t i, char *buf, size_t cap,
+    const char **name)
+{
+    if (v->target == MSG_T_USER) {
+        int k = snprintf(buf, cap, "user:%.*s", (int)v->targets[0].n,
+            v->targets[0].p);
+        *name = buf;
+        return k > 0 && (size_t)k < cap ? (size_t)k : 0;
+    }
+    *name = v->targets[i].p;
+    return v->targets[i].n;
+}
+
+int
+fan_want_member(const struct msg_view *v, uint64_t seq, void *arg,
+    const char **room, size_t *rlen)
+{
+    static char ubuf[MSG_ROOM_MAX + 8];
+    size_t n = v->target == MSG_T_USER ? 1 : v->ntargets;
+
+    (void)seq;
+    if (v->target == MSG_T_ALL) {
+        *room = NULL;
+        *rlen = 0;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        size_t len = fan_target_room(v, i, ubuf, sizeof(ubuf), &name);
+        if (len && room_is_member(arg, name, len)) {
+            *room = name;
+            *rlen = len;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+long
+fan_replay(struct cli *cl, uint64_t after, fan_want_fn want, void *arg,
+    int *gone)
+{
+    uint64_t upto = F.cur.seq; /* first seq live fan-out will deliver */
+    struct mlog_cursor c;
+    struct mlog_entry e;
+    long n = 0;
+    int st;
+
+    *gone = 0;
+    if (after + 1 >= upto)
+        return 0;
+    st = mlog_cursor_at_seq(F.log, after + 1, &c);
+    if (st != MLOG_OK) {
+        if (st == MLOG_E_LAPPED)
+            WCTR_INC(replay_gaps);
+        return -1;
+    }
+    while (c.seq < upto) {
+        struct fan_msg m = {0};
+        const char *room;
+        size_t rlen;
+        st = mlog_read(F.log, &c, &e, F.buf, F.bufcap);
+        if (st != MLOG_OK) {
+            /* Overwritten under the replay (or unreadable): what was
+             * sent stays sent; the rest is a gap the client must learn
+             * of from the caller. */
+            WCTR_INC(replay_gaps);
+            log_msg(LOG_WARNING, "replay stopped at seq %llu: %s",
+                (unsigned long long)c.seq, mlog_status_str(st));
+            return -1;
+        }
+        m.seq = e.seq;
+        m.ts_ms = e.ts_ms;
+        if (msg_decode(F.buf, e.len, &m.v) != MSG_OK
+            || m.v.kind != MSG_PUBLISH || !want(&m.v, e.seq, arg, &room, &rlen))
+            continue;
+        *cli_last_seq(cl) = e.seq;
+        if (cli_event(cl, &m, room, rlen) == -1) {
+            fan_release(&m);
+            *gone = 1;
+            return n;
+        }
+        fan_release(&m);
+        n++;
+        WCTR_INC(replayed_events);
+    }
+    return n;
 }

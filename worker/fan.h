@@ -62,4 +62,39 @@ int fan_init(struct event_base *base, struct mlog *log, int evfd,
 /* Read and deliver everything pending (also called after start). */
 void fan_drain(void);
 
+/* Seq of the last log entry this worker has dispatched: live fan-out
+ * continues with the next one. */
+uint64_t fan_position(void);
+
+/* 1 when seq names an entry that was appended (a client's offset may not
+ * be ahead of the log). */
+int fan_seq_appended(uint64_t seq);
+
+/* 1 when the log can still be read from seq on (oldest held <= seq <=
+ * next to be appended). */
+int fan_seq_held(uint64_t seq);
+
+/* Replay selector: 1 when publish v (entry seq) goes to the client being
+ * replayed to, with *room and *rlen the room it reached it through (NULL for
+ * everyone); 0 to skip it. */
+typedef int (*fan_want_fn)(const struct msg_view *v, uint64_t seq,
+    void *arg, const char **room, size_t *rlen);
+
+struct cli;
+
+/* Deliver to cl, through its ops and in log order, the publishes with seq
+ * in (after, fan_position()] that want selects: what live fan-out will
+ * not deliver. Synchronous, so nothing live comes in between. Returns the
+ * number delivered, or -1 when the log no longer holds after + 1 (a gap:
+ * nothing is delivered) or the read failed. Borrows cl; cl may be ended
+ * by a delivery (slow consumer): then the count so far is returned and
+ * *gone is set. */
+long fan_replay(struct cli *cl, uint64_t after, fan_want_fn want, void *arg,
+    int *gone);
+
+/* A fan_want_fn for a client's own rooms (connection state recovery):
+ * arg is the struct cli; everyone-publishes are included. */
+int fan_want_member(const struct msg_view *v, uint64_t seq, void *arg,
+    const char **room, size_t *rlen);
+
 #endif

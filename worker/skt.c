@@ -26,6 +26,7 @@
 #include "worker/fan.h"
 #include "worker/http.h"
 #include "worker/skt.h"
+#include "worker/sub.h"
 #include "worker/ws.h"
 #include "worker/wctr.h"
 
@@ -446,15 +447,53 @@ skt_err(const char *code, const char *msg, const char *room)
     return json_pack("{s:b, s:o}", "ok", 0, "error", e);
 }
 
-/* subscribe / unsubscribe with a room name or an array of them. */
+/* The ack of a subscribe (sub.h); arg is the heap copy of its ack id. */
 static void
-skt_rooms(struct skt *k, struct skt_ns *ns, json_t *arg, long long id,
-    int sub)
+skt_sub_done(struct cli *cl, const struct sub_done *d, int gone, void *arg)
+{
+    long long id = *(long long *)arg;
+    struct skt_ns *ns;
+    json_t *v;
+
+    free(arg);
+    if (gone)
+        return;
+    ns = cli_proto(cl);
+    if (!d->ok) {
+        skt_ack(ns->k, ns->nsp, id, skt_err(d->code, d->msg, d->room));
+        return;
+    }
+    v = json_pack("{s:b, s:O}", "ok", 1, "rooms", d->rooms);
+    if (v && d->replayed > 0)
+        json_object_set_new(v, "replayed", json_integer(d->replayed));
+    if (v && d->gap)
+        json_object_set_new(v, "gap", json_true());
+    skt_ack(ns->k, ns->nsp, id, v);
+}
+
+/* subscribe: a room, {room, since}, or an array of them (sub.h). */
+static void
+skt_subscribe(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
+{
+    const char *err;
+    struct sub_req *rq = sub_parse(arg, NULL, &err);
+    long long *idp;
+
+    if (rq == NULL || (idp = malloc(sizeof(*idp))) == NULL) {
+        sub_free(rq);
+        skt_ack(k, ns->nsp, id, skt_err("BAD_REQUEST", err, NULL));
+        return;
+    }
+    *idp = id;
+    sub_run(ns->cl, rq, skt_sub_done, idp, free);
+}
+
+/* unsubscribe with a room name or an array of them. */
+static void
+skt_unsubscribe(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
 {
     struct msg_str rooms[MSG_MAX_TARGETS];
-    unsigned char joined[MSG_MAX_TARGETS];
-    size_t n = 0, i, bad;
-    const char *code, *msg;
+    size_t n = 0, i;
     json_t *v, *list;
 
     if (json_is_string(arg)) {
@@ -475,24 +514,10 @@ skt_rooms(struct skt *k, struct skt_ns *ns, json_t *arg, long long id,
         return;
     }
     list = json_array();
-    if (sub) {
-        if (cli_subscribe(ns->cl, rooms, n, joined, &code, &msg, &bad) == -1) {
-            char rn[MSG_ROOM_MAX + 1];
-            snprintf(rn, sizeof(rn), "%.*s", (int)rooms[bad].n, rooms[bad].p);
-            json_decref(list);
-            skt_ack(k, ns->nsp, id, skt_err(code, msg, rn));
-            return;
-        }
-        for (i = 0; i < n; i++)
-            if (joined[i])
-                json_array_append_new(list, json_stringn(rooms[i].p,
-                    rooms[i].n));
-    } else {
-        for (i = 0; i < n; i++)
-            if (cli_unsubscribe(ns->cl, &rooms[i], 1))
-                json_array_append_new(list, json_stringn(rooms[i].p,
-                    rooms[i].n));
-    }
+    for (i = 0; i < n; i++)
+        if (cli_unsubscribe(ns->cl, &rooms[i], 1))
+            json_array_append_new(list, json_stringn(rooms[i].p,
+                rooms[i].n));
     skt_ack(k, ns->nsp, id, json_pack("{s:b, s:o}", "ok", 1, "rooms", list));
 }
 
@@ -506,9 +531,9 @@ skt_gateway_event(struct skt *k, struct skt_ns *ns,
 
     WCTR_INC(sio_events_in);
     if (strcmp(name, "subscribe") == 0) {
-        skt_rooms(k, ns, arg, pk->ack_id, 1);
+        skt_subscribe(k, ns, arg, pk->ack_id);
     } else if (strcmp(name, "unsubscribe") == 0) {
-        skt_rooms(k, ns, arg, pk->ack_id, 0);
+        skt_unsubscribe(k, ns, arg, pk->ack_id);
     } else if (strcmp(name, "ping") == 0) {
         char d[48];
         long long ts = (long long)wsg_real_ms();

@@ -24,6 +24,7 @@
 #include "worker/fan.h"
 #include "worker/http.h"
 #include "worker/ws.h"
+#include "worker/sub.h"
 #include "worker/wsj.h"
 #include "worker/wctr.h"
 
@@ -230,38 +231,72 @@ wsj_rooms(json_t *m, struct msg_str *out, size_t cap)
     return -1;
 }
 
+/* The ack of a subscribe (sub.h). arg is the request's id (a reference,
+ * or NULL). */
+static void
+wsj_sub_done(struct cli *cl, const struct sub_done *d, int gone, void *arg)
+{
+    json_t *id = arg, *o;
+    struct conn *c;
+
+    if (gone) {
+        json_decref(id);
+        return;
+    }
+    c = cli_proto(cl);
+    if (!d->ok) {
+        (void)wsj_ack_error(c, id, d->code, d->msg, d->room);
+        json_decref(id);
+        return;
+    }
+    o = json_pack("{s:s, s:O, s:b, s:O}", "type", "ack", "id",
+        id ? id : json_null(), "ok", 1, "rooms", d->rooms);
+    if (o && d->replayed > 0)
+        json_object_set_new(o, "replayed", json_integer(d->replayed));
+    if (o && d->gap)
+        json_object_set_new(o, "gap", json_true());
+    (void)wsj_send(c, o);
+    json_decref(id);
+}
+
+static void
+wsj_json_free(void *p)
+{
+    json_decref(p);
+}
+
 static int
-wsj_subscribe(struct conn *c, struct wsj *j, json_t *m, json_t *id, int sub)
+wsj_subscribe(struct conn *c, struct wsj *j, json_t *m, json_t *id)
+{
+    json_t *r = json_object_get(m, "room"), *rs = json_object_get(m, "rooms");
+    const char *err;
+    struct sub_req *rq = NULL;
+
+    if (r ? !rs && json_is_string(r) : json_is_array(rs))
+        rq = sub_parse(r ? r : rs, json_object_get(m, "since"), &err);
+    if (rq == NULL)
+        return wsj_ack_error(c, id, "BAD_REQUEST", "give \"room\" (string) "
+            "or \"rooms\" (array of 1-100 names or {room, since}), and "
+            "\"since\" as a decimal offset", NULL);
+    sub_run(j->cl, rq, wsj_sub_done, json_incref(id), wsj_json_free);
+    return 0;
+}
+
+static int
+wsj_unsubscribe(struct conn *c, struct wsj *j, json_t *m, json_t *id)
 {
     struct msg_str rooms[MSG_MAX_TARGETS];
-    unsigned char joined[MSG_MAX_TARGETS];
     int n = wsj_rooms(m, rooms, MSG_MAX_TARGETS);
-    const char *code, *msg;
-    size_t bad;
     json_t *list;
 
     if (n < 0)
         return wsj_ack_error(c, id, "BAD_REQUEST", "give \"room\" (string) "
             "or \"rooms\" (array of 1-100 strings)", NULL);
     list = json_array();
-    if (sub) {
-        if (cli_subscribe(j->cl, rooms, (size_t)n, joined, &code, &msg,
-                &bad) == -1) {
-            char rn[MSG_ROOM_MAX + 1];
-            snprintf(rn, sizeof(rn), "%.*s", (int)rooms[bad].n, rooms[bad].p);
-            json_decref(list);
-            return wsj_ack_error(c, id, code, msg, rn);
-        }
-        for (int i = 0; i < n; i++)
-            if (joined[i])
-                json_array_append_new(list, json_stringn(rooms[i].p,
-                    rooms[i].n));
-    } else {
-        for (int i = 0; i < n; i++)
-            if (cli_unsubscribe(j->cl, &rooms[i], 1))
-                json_array_append_new(list, json_stringn(rooms[i].p,
-                    rooms[i].n));
-    }
+    for (int i = 0; i < n; i++)
+        if (cli_unsubscribe(j->cl, &rooms[i], 1))
+            json_array_append_new(list, json_stringn(rooms[i].p,
+                rooms[i].n));
     return wsj_send(c, json_pack("{s:s, s:O, s:b, s:o}", "type", "ack", "id",
         id ? id : json_null(), "ok", 1, "rooms", list));
 }
@@ -304,9 +339,9 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
         wsj_error(c, "TOKEN_MISSING", "authenticate first", id);
         ws_close(c, CLI_CLOSE_AUTH_FAILED, "TOKEN_MISSING");
     } else if (strcmp(type, "subscribe") == 0) {
-        rc = wsj_subscribe(c, j, m, id, 1);
+        rc = wsj_subscribe(c, j, m, id);
     } else if (strcmp(type, "unsubscribe") == 0) {
-        rc = wsj_subscribe(c, j, m, id, 0);
+        rc = wsj_unsubscribe(c, j, m, id);
     } else {
         rc = wsj_error(c, "UNKNOWN_TYPE", "unknown message type", id);
     }
