@@ -34,6 +34,16 @@
  * The four control words are also bracketed by a seqlock (ver odd while
  * they change; same fence pattern as shm.c) so that a reader can take a
  * consistent (seq, pos) pair to position a cursor at the head or the tail.
+ *
+ * Seeking. Positioning a cursor at seq walks entry headers from a known
+ * (seq, pos) pair: the tail, or a reader's private checkpoint (struct
+ * mlog_index). A checkpoint is only a hint. It is used only if the control
+ * words say it can still be live, and the walk from it is validated like a
+ * read: tail_pos loaded after the headers were read must not have passed
+ * the start. A checkpoint is recorded only once what was read to reach it
+ * has been validated the same way, so the index never holds a position
+ * computed from torn words. A walk from a checkpoint that does not chain
+ * (another ring's, or scribbled) is thrown away and redone from the tail.
  */
 #include <errno.h>
 #include <sched.h>
@@ -90,6 +100,15 @@ static int mlog_locate(const struct mlog *m, uint64_t cap, uint64_t pos,
     uint64_t seq, struct mlog_loc *loc);
 static int mlog_resync(const struct mlog *m, struct mlog_cursor *cur,
     struct mlog_entry *out);
+static int mlog_seek(const struct mlog *m, uint64_t seq,
+    struct mlog_cursor *cur, struct mlog_index *ix);
+static int mlog_walk(const struct mlog *m, struct mlog_ckpt from, int hint,
+    uint64_t seq, struct mlog_index *ix, uint64_t *pos);
+static int mlog_intact(const struct mlog *m, uint64_t pos);
+static struct mlog_ckpt *mlog_ix_find(struct mlog_index *ix,
+    const struct mlog_ctl *c, uint64_t seq);
+static void mlog_ix_put(struct mlog_index *ix, uint64_t seq, uint64_t pos);
+static void mlog_ix_reset(struct mlog_index *ix, uint64_t cap);
 
 size_t
 mlog_size(size_t capacity)
@@ -229,43 +248,25 @@ int
 mlog_cursor_at_seq(const struct mlog *m, uint64_t seq,
     struct mlog_cursor *cur)
 {
-    uint64_t cap = m->capacity;
+    return mlog_seek(m, seq, cur, NULL);
+}
 
-    if (!mlog_hdr_ok(m))
-        return MLOG_E_CORRUPT;
-    for (int tries = 0; tries < MLOG_READ_TRIES; tries++) {
-        struct mlog_ctl c;
-        struct mlog_loc loc;
-        uint64_t p, s;
-        int r, bad = 0;
+void
+mlog_index_note(struct mlog_index *ix, const struct mlog_cursor *cur)
+{
+    if (cur->seq == 0 || cur->seq % MLOG_INDEX_EVERY != 0
+        || !mlog_cap_ok(cur->cap))
+        return;
+    if (ix->cap != cur->cap)
+        mlog_ix_reset(ix, cur->cap);
+    mlog_ix_put(ix, cur->seq, cur->pos);
+}
 
-        if ((r = mlog_ctl_read(m, &c)) != MLOG_OK)
-            return r;
-        if (seq == 0 || seq > c.head_seq)
-            return MLOG_E_NOTFOUND;
-        if (seq < c.tail_seq || seq == c.head_seq) {
-            int lapped = seq < c.tail_seq;
-            cur->seq = lapped ? c.tail_seq : c.head_seq;
-            cur->pos = lapped ? c.tail_pos : c.head_pos;
-            cur->cap = cap;
-            return lapped ? MLOG_E_LAPPED : MLOG_OK;
-        }
-        /* Walk from the tail; sizes read may be torn until validated. */
-        for (p = c.tail_pos, s = c.tail_seq; s < seq; s++, p = loc.next)
-            if ((bad = mlog_locate(m, cap, p, s, &loc)) != 0)
-                break;
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&m->tail_pos, memory_order_relaxed)
-            > c.tail_pos)
-            continue; /* evicted under us: walk again from the new tail */
-        if (bad)
-            return MLOG_E_CORRUPT;
-        cur->seq = seq;
-        cur->pos = p;
-        cur->cap = cap;
-        return MLOG_OK;
-    }
-    return MLOG_E_BUSY;
+int
+mlog_cursor_at_seq_ix(const struct mlog *m, uint64_t seq,
+    struct mlog_cursor *cur, struct mlog_index *ix)
+{
+    return mlog_seek(m, seq, cur, ix);
 }
 
 int
@@ -460,6 +461,158 @@ found:
     loc->meta = meta;
     loc->ts = mlog_word(m, off + 8 * MLOG_W_TS);
     return 0;
+}
+
+/*
+ * Reader: set cur at seq, walking from the tail or, with ix, from the
+ * newest live checkpoint at or before seq (see Seeking at the top).
+ */
+static int
+mlog_seek(const struct mlog *m, uint64_t seq, struct mlog_cursor *cur,
+    struct mlog_index *ix)
+{
+    uint64_t cap = m->capacity;
+    int use_ix = ix != NULL;
+
+    if (!mlog_hdr_ok(m))
+        return MLOG_E_CORRUPT;
+    if (ix != NULL && ix->cap != cap)
+        mlog_ix_reset(ix, cap); /* its checkpoints are for another ring */
+    for (int tries = 0; tries < MLOG_READ_TRIES; tries++) {
+        struct mlog_ctl c;
+        struct mlog_ckpt from, *hint = NULL;
+        uint64_t p = 0;
+        int r;
+
+        if ((r = mlog_ctl_read(m, &c)) != MLOG_OK)
+            return r;
+        if (seq == 0 || seq > c.head_seq)
+            return MLOG_E_NOTFOUND;
+        if (seq < c.tail_seq || seq == c.head_seq) {
+            int lapped = seq < c.tail_seq;
+            cur->seq = lapped ? c.tail_seq : c.head_seq;
+            cur->pos = lapped ? c.tail_pos : c.head_pos;
+            cur->cap = cap;
+            if (ix != NULL)
+                mlog_index_note(ix, cur);
+            return lapped ? MLOG_E_LAPPED : MLOG_OK;
+        }
+        from = (struct mlog_ckpt){.seq = c.tail_seq, .pos = c.tail_pos};
+        if (use_ix && (hint = mlog_ix_find(ix, &c, seq)) != NULL)
+            from = *hint;
+        r = mlog_walk(m, from, hint != NULL, seq, ix, &p);
+        if (r == MLOG_RETRY)
+            continue; /* evicted under us: walk again from the new tail */
+        if (r == MLOG_E_CORRUPT && hint != NULL) {
+            hint->seq = 0; /* led nowhere: not this ring's, or scribbled */
+            use_ix = 0;
+            continue;
+        }
+        if (r != MLOG_OK)
+            return r;
+        cur->seq = seq;
+        cur->pos = p;
+        cur->cap = cap;
+        if (ix != NULL)
+            mlog_index_note(ix, cur);
+        return MLOG_OK;
+    }
+    return MLOG_E_BUSY;
+}
+
+/*
+ * Reader: step entry by entry from from (from.seq <= seq < head) to seq,
+ * adding the steps to ix->walked and recording in ix (both if ix is not
+ * NULL) each checkpoint passed, once the headers read to reach it have
+ * been validated. from is the tail, or a hint whose entry is looked up
+ * even when from.seq == seq. Returns MLOG_OK with *pos where entry seq (or
+ * a wrap gap before it) starts, MLOG_RETRY when the tail passed from.pos
+ * so what was read may be torn, or MLOG_E_CORRUPT when the entries do not
+ * chain.
+ */
+static int
+mlog_walk(const struct mlog *m, struct mlog_ckpt from, int hint,
+    uint64_t seq, struct mlog_index *ix, uint64_t *pos)
+{
+    uint64_t cap = m->capacity, p = from.pos, s = from.seq;
+    struct mlog_loc loc;
+    int bad = 0;
+
+    if (hint && s == seq)
+        bad = mlog_locate(m, cap, p, s, &loc);
+    for (; s < seq && !bad; s++, p = loc.next) {
+        if (ix != NULL && s % MLOG_INDEX_EVERY == 0 && s != from.seq) {
+            if (!mlog_intact(m, from.pos))
+                break;
+            mlog_ix_put(ix, s, p);
+        }
+        if ((bad = mlog_locate(m, cap, p, s, &loc)) != 0)
+            break;
+    }
+    if (ix != NULL)
+        ix->walked += s - from.seq;
+    if (!mlog_intact(m, from.pos))
+        return MLOG_RETRY;
+    if (bad)
+        return MLOG_E_CORRUPT;
+    *pos = p;
+    return MLOG_OK;
+}
+
+/* Reader: 1 if nothing at or after pos read so far can have been
+ * overwritten, because the tail has not passed pos (protocol at the top). */
+static int
+mlog_intact(const struct mlog *m, uint64_t pos)
+{
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&m->tail_pos, memory_order_relaxed) <= pos;
+}
+
+/*
+ * Reader: the newest checkpoint at or before seq that the control words c
+ * allow to be live (an aligned position at or after the tail and before
+ * the head), probing slots down from seq's, not below the tail's and not
+ * more than all of them; NULL if none. A slot holding another seq (empty,
+ * or won by a newer checkpoint) is a miss. The walk checks the rest.
+ */
+static struct mlog_ckpt *
+mlog_ix_find(struct mlog_index *ix, const struct mlog_ctl *c, uint64_t seq)
+{
+    uint64_t j = seq / MLOG_INDEX_EVERY;
+    uint64_t lo = (c->tail_seq + MLOG_INDEX_EVERY - 1) / MLOG_INDEX_EVERY;
+
+    for (unsigned n = 0; j >= lo && n < MLOG_INDEX_SLOTS; j--, n++) {
+        struct mlog_ckpt *k = &ix->ck[j % MLOG_INDEX_SLOTS];
+
+        if (k->seq == j * MLOG_INDEX_EVERY && k->pos % 8 == 0
+            && k->pos >= c->tail_pos && k->pos < c->head_pos)
+            return k;
+    }
+    return NULL;
+}
+
+/* Reader: record that entry seq starts at pos unless its slot holds a
+ * checkpoint as new (the newer one is evicted later). */
+static void
+mlog_ix_put(struct mlog_index *ix, uint64_t seq, uint64_t pos)
+{
+    struct mlog_ckpt *k =
+        &ix->ck[seq / MLOG_INDEX_EVERY % MLOG_INDEX_SLOTS];
+
+    if (seq > k->seq) {
+        k->seq = seq;
+        k->pos = pos;
+    }
+}
+
+/* Reader: empty ix and give it to a ring of capacity cap. An index with
+ * no capacity yet is zero-initialised, hence already empty. */
+static void
+mlog_ix_reset(struct mlog_index *ix, uint64_t cap)
+{
+    if (ix->cap != 0)
+        memset(ix->ck, 0, sizeof(ix->ck));
+    ix->cap = cap;
 }
 
 /*

@@ -134,12 +134,67 @@ uint64_t mlog_tail(const struct mlog *m);
 int mlog_cursor_at_head(const struct mlog *m, struct mlog_cursor *cur);
 
 /* Reader: point cur at entry seq, found by walking from the oldest entry
- * (O(entries held); no index). Returns MLOG_OK (also for seq == head: the
- * cursor waits for it), MLOG_E_LAPPED when seq was evicted (cur is then set
- * to the oldest readable entry), MLOG_E_NOTFOUND when seq is beyond the
- * head or 0 (cur untouched), MLOG_E_BUSY or MLOG_E_CORRUPT. */
+ * (O(entries held); mlog_cursor_at_seq_ix is the indexed form). Returns
+ * MLOG_OK (also for seq == head: the cursor waits for it), MLOG_E_LAPPED
+ * when seq was evicted (cur is then set to the oldest readable entry),
+ * MLOG_E_NOTFOUND when seq is beyond the head or 0 (cur untouched),
+ * MLOG_E_BUSY or MLOG_E_CORRUPT. */
 int mlog_cursor_at_seq(const struct mlog *m, uint64_t seq,
     struct mlog_cursor *cur);
+
+/*
+ * A reader's private index of checkpoints into one ring, so that setting a
+ * cursor at an old seq walks at most MLOG_INDEX_EVERY - 1 entries instead
+ * of every entry from the oldest. A checkpoint says where entry seq starts,
+ * for seqs that are multiples of MLOG_INDEX_EVERY; it lives in slot
+ * (seq / MLOG_INDEX_EVERY) % MLOG_INDEX_SLOTS, and the newer of two
+ * checkpoints wins a slot. So the index takes MLOG_INDEX_SLOTS x 16 bytes
+ * (128 KiB) and reaches back MLOG_INDEX_SLOTS x MLOG_INDEX_EVERY = 524,288
+ * entries from the newest checkpoint, a 64 MiB ring of 128-byte entries;
+ * older seqs are found by walking from the oldest entry, as without one.
+ * Plain memory, never shared; zero-initialised is empty. Checkpoints are
+ * hints: each is checked against the ring before use, and one that was
+ * evicted, taken at another capacity or does not match is ignored. An
+ * index belongs to one ring: zero it if the ring is laid out again.
+ * Callers read walked and touch nothing else.
+ */
+#define MLOG_INDEX_EVERY 64u
+#define MLOG_INDEX_SLOTS 8192u /* a power of two */
+
+struct mlog_ckpt {
+    uint64_t seq; /* a multiple of MLOG_INDEX_EVERY; 0: empty slot */
+    uint64_t pos; /* where entry seq (or a wrap gap before it) starts */
+};
+
+struct mlog_index {
+    uint64_t cap;    /* capacity the checkpoints were taken at; 0: none */
+    uint64_t walked; /* entries stepped over by mlog_cursor_at_seq_ix, in
+                      * total (a statistic: replay cost) */
+    struct mlog_ckpt ck[MLOG_INDEX_SLOTS];
+};
+
+_Static_assert(sizeof(struct mlog_ckpt) == 16, "16 bytes a checkpoint");
+_Static_assert((MLOG_INDEX_SLOTS & (MLOG_INDEX_SLOTS - 1)) == 0,
+    "slots a power of two");
+
+/* Reader: note that cur (a cursor just set or advanced by this library)
+ * points at an entry boundary. Records a checkpoint when cur->seq is a
+ * multiple of MLOG_INDEX_EVERY and newer than the one in its slot; does
+ * nothing otherwise, so it may follow every mlog_read whatever it
+ * returned. Borrows both. O(1), except that a cursor of another capacity
+ * than the index's empties the index first. */
+void mlog_index_note(struct mlog_index *ix, const struct mlog_cursor *cur);
+
+/* Reader: mlog_cursor_at_seq, with the same return values and effect on
+ * cur, but walking from the newest checkpoint in ix at or before seq that
+ * is still readable (falling back to the oldest entry), and noting in ix
+ * the checkpoints it passes and the cursor it sets, so the next call near
+ * seq is short: fewer than MLOG_INDEX_EVERY entries once ix holds the
+ * last checkpoint at or before seq; otherwise the walk also covers the
+ * stretch it fills in. Probes at most MLOG_INDEX_SLOTS slots. Borrows m; updates ix
+ * (and its walked count). Never blocks, like mlog_cursor_at_seq. */
+int mlog_cursor_at_seq_ix(const struct mlog *m, uint64_t seq,
+    struct mlog_cursor *cur, struct mlog_index *ix);
 
 /*
  * Reader: copy the entry at cur into buf (buflen bytes; borrowed, may be

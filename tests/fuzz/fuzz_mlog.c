@@ -4,6 +4,8 @@
  * (each seq's length, kind, timestamp and payload seed) checks that reads
  * come in order, carry exactly what was appended, and that eviction, lapping
  * and positioning by seq report what a single-threaded run must report.
+ * Each cursor has a checkpoint index that notes it after every read and
+ * positions it by seq; the plain walk must agree with it exactly.
  * With the first byte's top bit set the script may also scribble on the
  * shared memory (not the capacity or seqlock words, which mlog_check and
  * MLOG_E_BUSY cover): then only "no crash, no overrun, sane status" holds.
@@ -60,16 +62,18 @@ esize(uint32_t len)
 
 static uint64_t ring_mem[(128 + 2048) / 8];
 static unsigned char buf[2048];
+static struct mlog_index ixs[2];
 
 /* Check one mlog_read against the model; *next is the cursor's seq. */
 static void
-check_read(const struct mlog *m, struct mlog_cursor *c, uint64_t *next,
-    const struct shadow *sh, size_t buflen, int chaos)
+check_read(const struct mlog *m, struct mlog_cursor *c, struct mlog_index *ix,
+    uint64_t *next, const struct shadow *sh, size_t buflen, int chaos)
 {
     uint64_t head = mlog_head(m), tail = mlog_tail(m);
     struct mlog_entry e;
     int r = mlog_read(m, c, &e, buf, buflen);
 
+    mlog_index_note(ix, c);
     CHECK(r >= MLOG_OK && r <= MLOG_E_CORRUPT);
     if (r == MLOG_OK)
         CHECK(e.len <= buflen);
@@ -143,24 +147,29 @@ append_one(struct mlog *m, struct script *s, struct shadow *sh, size_t nsh,
 
 static void
 reposition(const struct mlog *m, struct script *s, struct mlog_cursor *c,
-    uint64_t *next, int chaos)
+    struct mlog_index *ix, uint64_t *next, int chaos)
 {
     unsigned b = next_byte(s);
     uint64_t head = mlog_head(m), tail = mlog_tail(m), want;
-    int r;
+    struct mlog_cursor plain = *c;
+    int r, rp;
 
     if (b == 255) {
         r = mlog_cursor_at_head(m, c);
         CHECK(r == MLOG_OK || (chaos && r == MLOG_E_CORRUPT));
+        mlog_index_note(ix, c);
         if (!chaos)
             *next = head;
         return;
     }
     want = head > b ? head - b : 0;
-    r = mlog_cursor_at_seq(m, want, c);
+    rp = mlog_cursor_at_seq(m, want, &plain);
+    r = mlog_cursor_at_seq_ix(m, want, c, ix);
     CHECK(r >= MLOG_OK && r <= MLOG_E_CORRUPT);
+    CHECK(rp >= MLOG_OK && rp <= MLOG_E_CORRUPT);
     if (chaos)
-        return;
+        return; /* scribbles may lie on one walk and not the other */
+    CHECK(r == rp && memcmp(c, &plain, sizeof(plain)) == 0);
     if (want == 0) {
         CHECK(r == MLOG_E_NOTFOUND);
     } else if (want < tail) {
@@ -198,6 +207,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     CHECK(sh != NULL);
     CHECK(mlog_init(m, cap) == 0);
+    memset(ixs, 0, sizeof(ixs)); /* an index belongs to one ring */
     CHECK(mlog_cursor_at_head(m, &cur[0]) == MLOG_OK);
     cur[1] = cur[0];
     while (s.n > 0) {
@@ -219,15 +229,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 4: {
             unsigned l = next_byte(&s);
             size_t buflen = l == 255 ? sizeof(buf) : l;
-            check_read(m, &cur[who], &next[who], sh, buflen, chaos);
+            check_read(m, &cur[who], &ixs[who], &next[who], sh, buflen,
+                chaos);
             break;
         }
         case 5:
             for (int i = 0; i < 64 && mlog_head(m) > cur[who].seq; i++)
-                check_read(m, &cur[who], &next[who], sh, sizeof(buf), chaos);
+                check_read(m, &cur[who], &ixs[who], &next[who], sh,
+                    sizeof(buf), chaos);
             break;
         case 6:
-            reposition(m, &s, &cur[who], &next[who], chaos);
+            reposition(m, &s, &cur[who], &ixs[who], &next[who], chaos);
             break;
         case 7:
             if (chaos_ok) {
