@@ -31,6 +31,7 @@
 #include "master/adm.h"
 #include "master/pidf.h"
 #include "master/pub.h"
+#include "master/stor.h"
 #include "master/sup.h"
 #include "shm/mlog.h"
 #include "shm/shm.h"
@@ -218,7 +219,7 @@ sup_child_keeps(int fd, unsigned slot)
 }
 
 static void
-sup_child_close_fds(unsigned slot, int keep_evfd)
+sup_child_close_fds(unsigned slot, int keep_evfd, int keep_chan)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
@@ -230,11 +231,37 @@ sup_child_close_fds(unsigned slot, int keep_evfd)
     while ((e = readdir(d)) != NULL) {
         int fd = atoi(e->d_name);
         if (e->d_name[0] == '.' || fd <= 2 || fd == dfd
-            || sup_child_keeps(fd, slot) || fd == keep_log || fd == keep_evfd)
+            || sup_child_keeps(fd, slot) || fd == keep_log || fd == keep_evfd
+            || fd == keep_chan)
             continue;
         close(fd);
     }
     closedir(d);
+}
+
+/* The recovery channel of a new worker: chan[1] is the worker's end,
+ * chan[0] the master's (master/stor.c reads it). One datagram per message,
+ * so SOCK_SEQPACKET; large buffers so that bursts (a reload closing every
+ * connection of a worker) seldom make the worker queue. Both stay -1 when
+ * the store is disabled or the pair cannot be made (the worker then runs
+ * without recovery). */
+static void
+sup_chan_open(int chan[2])
+{
+    int sz = STOR_CHAN_BUF;
+
+    chan[0] = chan[1] = -1;
+    if (stor_table() == NULL)
+        return;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+            chan) == -1) {
+        log_errno(LOG_ERR, "socketpair() for a recovery channel; the worker "
+            "runs without recovery");
+        chan[0] = chan[1] = -1;
+        return;
+    }
+    setsockopt(chan[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    setsockopt(chan[0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 }
 
 static const int sup_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD,
@@ -245,7 +272,7 @@ sup_spawn(unsigned slot)
 {
     struct sup_slot *s = &S.slot[slot];
     sigset_t all, old;
-    int rec;
+    int rec, chan[2];
     pid_t pid;
 
     if (s->fd == -1 || S.stopping)
@@ -267,6 +294,7 @@ sup_spawn(unsigned slot)
         evtimer_add(s->respawn, &tv);
         return;
     }
+    sup_chan_open(chan);
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
     pid = fork();
@@ -281,13 +309,17 @@ sup_spawn(unsigned slot)
         int hof_send[SHM_MAX_WORKERS];
         for (unsigned i = 0; i < S.nslots; i++)
             hof_send[i] = S.slot[i].hof[1];
-        sup_child_close_fds(slot, S.evfd[rec]);
+        sup_child_close_fds(slot, S.evfd[rec], chan[1]);
         wrk_main(S.cfg, S.shm, S.log, rec, slot, s->fd, S.evfd[rec],
-            s->hof[0], hof_send, S.nslots);
+            s->hof[0], hof_send, S.nslots, chan[1], stor_table());
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
+    if (chan[1] != -1)
+        close(chan[1]);
     if (pid == -1) {
         log_errno(LOG_ERR, "fork() for worker slot %u", slot);
+        if (chan[0] != -1)
+            close(chan[0]);
         shm_record_release(S.shm, rec);
         close(S.evfd[rec]);
         S.evfd[rec] = -1;
@@ -297,6 +329,7 @@ sup_spawn(unsigned slot)
         return;
     }
     shm_record_started(S.shm, rec, pid, wsg_real_ms());
+    stor_attach((unsigned)rec, chan[0], pid);
     S.child[rec] = (struct sup_child){.pid = pid, .slot = slot,
         .start = wsg_mono_ms()};
     s->rec = rec;
@@ -433,6 +466,9 @@ sup_reap(void)
                 "worker w%u pid %ld exited with status %d after %lld ms",
                 ch.slot, (long)pid, WEXITSTATUS(status), (long long)life);
         }
+        /* Before the record is reused: what the worker sent is applied,
+         * then its live sessions are held. */
+        stor_detach((unsigned)r);
         shm_record_release(S.shm, r);
         S.child[r] = (struct sup_child){0};
         if (S.evfd[r] != -1) {
@@ -507,9 +543,12 @@ sup_reload(void)
         || strcmp(CFG_STR(nc, admin_listen), CFG_STR(S.cfg, admin_listen))
             != 0
         || strcmp(CFG_STR(nc, pid_file), CFG_STR(S.cfg, pid_file)) != 0
-        || CFG_NUM(nc, message_log_size) != CFG_NUM(S.cfg, message_log_size)) {
-        log_msg(LOG_ERR, "reload refused: bind, port, admin_listen, pid_file "
-            "and message_log_size need a restart to change");
+        || CFG_NUM(nc, message_log_size) != CFG_NUM(S.cfg, message_log_size)
+        || CFG_NUM(nc, max_recoverable_sessions)
+            != CFG_NUM(S.cfg, max_recoverable_sessions)) {
+        log_msg(LOG_ERR, "reload refused: bind, port, admin_listen, pid_file, "
+            "message_log_size and max_recoverable_sessions need a restart to "
+            "change");
         shm_master_add(S.shm, CTR_reload_failures, 1);
         cfg_free(nc);
         free(nc);
@@ -539,6 +578,7 @@ sup_reload(void)
     S.cfg = nc;
     adm_set_cfg(nc);
     pub_set_cfg(nc);
+    stor_set_cfg(nc);
 
     /* Old generation drains; slots beyond the new count lose their
      * listener (its queue is reset when the draining worker lets go). */
@@ -699,7 +739,8 @@ sup_run(struct cfg *c, sup_load_fn load)
     S.ev_tick = event_new(S.base, -1, EV_PERSIST, sup_tick_cb, NULL);
     if (S.ev_tick == NULL || event_add(S.ev_tick, &tick) == -1)
         goto out;
-    if (pub_init(S.base, S.log, S.shm, c, sup_wake) == -1
+    if (stor_init(S.base, c, S.shm) == -1
+        || pub_init(S.base, S.log, S.shm, c, sup_wake) == -1
         || adm_start(S.base, S.admin_fd, S.shm, c) == -1)
         goto out;
     S.admin_fd = -1; /* evhttp owns it now */
@@ -722,6 +763,7 @@ sup_run(struct cfg *c, sup_load_fn load)
     log_msg(LOG_NOTICE, "stopped");
 out:
     adm_stop();
+    stor_stop();
     for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
         if (S.slot[i].fd != -1)
             close(S.slot[i].fd);

@@ -175,6 +175,12 @@ shm_master_add(struct shm_segment *seg, int ctr, uint64_t n)
         memory_order_relaxed);
 }
 
+void
+shm_master_set(struct shm_segment *seg, int ctr, uint64_t v)
+{
+    atomic_store_explicit(&seg->hdr.master_ctr[ctr], v, memory_order_relaxed);
+}
+
 int
 shm_ready(const struct shm_segment *seg, int64_t hb_timeout_ms, char *why,
     size_t whylen)

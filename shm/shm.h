@@ -98,4 +98,7 @@ size_t shm_top_rooms(const struct shm_segment *seg, struct shm_room *out,
 /* Master: add n to a MASTER-scope counter. */
 void shm_master_add(struct shm_segment *seg, int ctr, uint64_t n);
 
+/* Master: set a MASTER-scope GAUGE to v. */
+void shm_master_set(struct shm_segment *seg, int ctr, uint64_t v);
+
 #endif

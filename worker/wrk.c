@@ -29,6 +29,7 @@
 #include "worker/hof.h"
 #include "worker/room.h"
 #include "worker/http.h"
+#include "worker/rcv.h"
 #include "worker/wctr.h"
 #include "worker/wrk.h"
 #include "worker/skt.h"
@@ -40,6 +41,7 @@
 #define WRK_ACCEPT_BATCH 128
 #define WRK_ACCEPT_PAUSE_MS 100
 #define WRK_LOG_EVERY_MS 10000
+#define WRK_RCV_FLUSH_MS 1000
 
 static struct {
     struct event_base *base;
@@ -68,6 +70,7 @@ static void wrk_exit(int status) __attribute__((noreturn));
 static void
 wrk_exit(int status)
 {
+    rcv_flush(WRK_RCV_FLUSH_MS);
     wrk_publish();
     log_msg(LOG_INFO, "worker exiting with status %d", status);
     exit(status);
@@ -256,7 +259,8 @@ wrk_signals(void)
 void
 wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     int rec, unsigned slot, int listen_fd, int evfd, int hof_recv,
-    const int *hof_send, unsigned nslots)
+    const int *hof_send, unsigned nslots, int rcv_fd,
+    const struct sess_table *sess)
 {
     char role[16];
     struct timeval tick = {0, WRK_TICK_MS * 1000};
@@ -283,6 +287,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || conn_init(W.base, (size_t)CFG_NUM(c, max_outbound_buffer)) == -1
         || http_init(c, seg) == -1 || ws_init(c) == -1
         || cli_init(W.base, c) == -1
+        || rcv_init(W.base, c, rcv_fd, sess) == -1
         || fan_init(W.base, log, evfd, W.me) == -1
         || eng_init(W.base, c, slot) == -1
         || hof_init(W.base, hof_recv, hof_send, nslots) == -1 || event_add(W.ev_tick, &tick) == -1
