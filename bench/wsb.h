@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #define WSB_MAX_ROOMS 1000000
 #define WSB_MAX_BATCH 10000
@@ -58,6 +60,10 @@ struct wsb_opts {
     int server_pids[WSB_MAX_SERVER_PIDS]; /* --server-pids: RSS and CPU of
                              these instead of /socket-stats' workers */
     int nserver_pids;
+    int hb;               /* heartbeat records (--scenario heartbeat,
+                             --silent); sio only */
+    unsigned silent;      /* sessions that never answer an Engine.IO ping */
+    const char *hb_log;   /* --hb-log: every ping time, per session */
 };
 
 /*
@@ -99,7 +105,9 @@ enum wsb_msg_type {
     WSB_MSG_GO,        /* parent -> child: wsb_go */
     WSB_MSG_FINAL,     /* parent -> child: uint64 last[rooms], last_ok[rooms],
                           failed[rooms] (see wsb_pub_last) */
-    WSB_MSG_RESULT     /* child -> parent: wsb_sub_result */
+    WSB_MSG_RESULT,    /* child -> parent: wsb_sub_result */
+    WSB_MSG_HB         /* child -> parent, after RESULT when o->hb:
+                          wsb_hb_head, then head.n wsb_hb_rec */
 };
 struct wsb_msg {
     uint32_t type;
@@ -150,6 +158,88 @@ void wsb_pub_run(struct wsb_pub *p, uint64_t t_end);
 const uint64_t *wsb_pub_final(const struct wsb_pub *p);
 void wsb_pub_result(const struct wsb_pub *p, struct wsb_pub_result *r);
 void wsb_pub_free(struct wsb_pub **pp);
+
+/*
+ * Heartbeat records (wsb_hb.c). One per session of a subscriber process,
+ * filled as its Engine.IO packets arrive; times are monotonic ns (one
+ * clock for every process of the machine), 0 when it did not happen.
+ */
+enum wsb_hb_how {          /* how the server ended a session */
+    WSB_HB_OPEN = 0,       /* it did not (still open at the end) */
+    WSB_HB_WS_CLOSE,       /* WebSocket close frame (code in rec.code) */
+    WSB_HB_EIO_CLOSE,      /* Engine.IO close packet "1" */
+    WSB_HB_SIO_DISCONNECT, /* Socket.IO DISCONNECT "41" */
+    WSB_HB_EOF,            /* TCP closed without a close frame */
+    WSB_HB_ERROR,          /* recv or send failed (reset) */
+    WSB_HB_OTHER,          /* the client gave up (bad frame, timeout...) */
+    WSB_HB__COUNT
+};
+struct wsb_hb_rec {
+    uint32_t idx;          /* connection number */
+    uint8_t silent;        /* never answers an Engine.IO ping */
+    uint8_t member;        /* reached the subscribe ack */
+    uint8_t how;           /* enum wsb_hb_how */
+    uint8_t reason_pt;     /* the close frame's reason was "ping timeout" */
+    uint32_t code;         /* close frame status code, 0 without one */
+    uint32_t pings;        /* Engine.IO pings "2" received */
+    uint32_t ws_pings;     /* WebSocket ping frames received (answered) */
+    uint32_t early;        /* gaps shorter than ping_interval - tick - 2 ms */
+    uint64_t t_open;       /* Engine.IO open packet received */
+    uint64_t first_ping, last_ping;
+    uint64_t min_gap, max_gap; /* between consecutive pings; 0: < 2 pings */
+    uint64_t closed_at;    /* when the server's close was read */
+};
+struct wsb_hb_head {
+    struct wsb_hist gaps;  /* every gap between consecutive pings of
+                              answering sessions */
+    int64_t ping_interval_ms, ping_timeout_ms; /* from the open packets;
+                              -1 when none arrived */
+    uint64_t open_mismatch; /* open packets announcing other values */
+    uint64_t loop_lag_max; /* ns: worst lateness of the 20 ms tick */
+    uint64_t stamped, unstamped; /* reads with and without the kernel's
+                              receive time (SO_TIMESTAMPNS) */
+    uint64_t n;            /* records that follow */
+};
+/* Subscriber side, over connections [lo, lo + n) of one process. */
+int wsb_hb_init(const struct wsb_opts *o, unsigned lo, unsigned n);
+int wsb_hb_is_silent(const struct wsb_opts *o, unsigned idx);
+/* The Engine.IO open packet p[0..len) of local connection i. */
+void wsb_hb_open(unsigned i, const unsigned char *p, size_t len,
+                 uint64_t now);
+void wsb_hb_ping(unsigned i, uint64_t now);
+void wsb_hb_ws_ping(unsigned i);
+void wsb_hb_member(unsigned i);
+/* The server ended i (the first call counts); reason may be NULL. */
+void wsb_hb_close(unsigned i, enum wsb_hb_how how, unsigned code,
+                  const unsigned char *reason, size_t rlen, uint64_t now);
+void wsb_hb_lag(uint64_t late_ns);
+/* recv on fd (a socket with SO_TIMESTAMPNS) into buf; *at gets the
+ * kernel's receive time of the data on CLOCK_MONOTONIC (on loopback about
+ * when the server wrote it), or the time now when the kernel gave none, so
+ * the records do not depend on how late the subscriber's loop reads.
+ * Returns what recvmsg returns. */
+ssize_t wsb_hb_recv(int fd, void *buf, size_t len, uint64_t *at);
+/* Write --hb-log, then send WSB_MSG_HB on fd; 0 or -1. */
+int wsb_hb_send(int fd);
+void wsb_hb_free(void);
+/* Parent side: read one WSB_MSG_HB from fd into the sums; 0 or -1. */
+int wsb_hb_collect(int fd);
+/* Server counters the parent read before the ramp, after it and at the
+ * end of the window (-1: unknown); rss: the workers' VmRSS, kB. */
+struct wsb_hb_server {
+    long long ping_timeouts[3], ws_ping_timeouts[3], ws_pings_sent[3];
+    long long eio_open[3];
+    long rss_kb[3];
+};
+/* Check the collected records: returns 1 when the run failed (a session
+ * never reached the ack, an answering session was closed, a silent one
+ * was not closed within [ping_timeout - tolerance, ping_timeout + 2 ticks]
+ * of its first ping, or a ping came early), else 0. Then append the
+ * heartbeat fields (,"hb_...":...) to the JSON line being printed on f. */
+int wsb_hb_json(FILE *f, const struct wsb_opts *o,
+                const struct wsb_hb_server *sv);
+/* The human summary of the same, on stderr (after wsb_hb_json). */
+void wsb_hb_summary(void);
 
 /* wsb_util.c */
 uint64_t wsb_now(void); /* CLOCK_MONOTONIC, ns */

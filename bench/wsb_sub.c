@@ -20,6 +20,9 @@
  *  nchan  nchan's websocket subscriber: GET <path prefix>bench:<room>, no
  *         auth, no subscribe message; ready at the 101; every text frame is
  *         a published body {"t","s","r"}.
+ * With o->hb (sio only) every Engine.IO packet that matters to the
+ * heartbeat, and how the server ended the session, also goes to wsb_hb.c;
+ * the sessions it calls silent never answer an Engine.IO ping.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +46,7 @@
 #define MAX_FRAME (128 * 1024) /* larger server frames end the connection */
 #define MAX_HEAD 8192
 #define MAX_NOTES 5            /* failure lines printed per process */
+#define TICK_NS 20000000       /* the timeout and ramp-up tick */
 
 /* C_EIO and C_CONN are Socket.IO's: waiting for the Engine.IO open
  * packet, then for the CONNECT answer. Timeouts cover C_CONNECTING..C_SUB. */
@@ -54,6 +58,7 @@ struct wconn {
     uint8_t state;       /* enum cstate */
     uint8_t member;      /* reached the ack during ramp-up */
     uint8_t churn;       /* this attempt is a churn reconnection */
+    uint8_t silent;      /* heartbeat: never answers an Engine.IO ping */
     short evflags;       /* what ev waits for */
     uint32_t idx, room;
     uint32_t plen, pcap; /* incomplete input carried to the next read */
@@ -93,6 +98,7 @@ static struct {
     unsigned notes;
     int status;
     struct wsb_sub_result r;
+    uint64_t hb_now;     /* heartbeat: this read's arrival, 0 outside */
 } S;
 
 static void conn_cb(evutil_socket_t fd, short what, void *arg);
@@ -169,10 +175,22 @@ conn_settle(struct wconn *c, int ok, uint64_t now)
     }
 }
 
+/* Heartbeat: how the server ended c (the first report counts). */
+static void
+hb_close(struct wconn *c, enum wsb_hb_how how, unsigned code,
+         const unsigned char *reason, size_t rlen)
+{
+    if (S.o->hb)
+        wsb_hb_close((unsigned)(c - S.c), how, code, reason, rlen,
+                     S.hb_now ? S.hb_now : wsb_now());
+}
+
 static void
 conn_fail(struct wconn *c, const char *why)
 {
-    note("connection %u: %s", c->idx, why);
+    hb_close(c, WSB_HB_OTHER, 0, NULL, 0);
+    if (!(S.o->hb && c->silent && c->state == C_READY))
+        note("connection %u: %s", c->idx, why); /* expected when silent */
     if (c->state == C_READY)
         S.r.closed++;
     else if (c->state != C_DONE && c->state != C_IDLE) {
@@ -190,6 +208,7 @@ conn_send(struct wconn *c, const void *p, size_t n)
     if (c->olen == 0) {
         w = send(c->fd, p, n, MSG_NOSIGNAL);
         if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            hb_close(c, WSB_HB_ERROR, 0, NULL, 0);
             conn_fail(c, "send failed");
             return -1;
         }
@@ -251,6 +270,8 @@ conn_start(struct wconn *c, uint64_t now)
     }
     c->fd = fd;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (o->hb)
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (o->sources > 1) {
         struct sockaddr_in src = {.sin_family = AF_INET};
         src.sin_addr.s_addr = htonl(0x7f000001u + c->idx % o->sources);
@@ -435,6 +456,8 @@ on_event(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
 static int
 conn_ready(struct wconn *c, uint64_t now)
 {
+    if (S.o->hb)
+        wsb_hb_member((unsigned)(c - S.c));
     c->state = C_READY;
     conn_settle(c, 1, now);
     return 0;
@@ -455,6 +478,8 @@ on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
     case '0': /* open */
         if (c->state != C_EIO)
             return 0;
+        if (S.o->hb)
+            wsb_hb_open((unsigned)(c - S.c), p, n, S.hb_now);
         if ((t = conn_token(c, tok, sizeof(tok))) == NULL && S.o->secret)
             return -1;
         len = snprintf(buf, sizeof(buf), t ? "40{\"token\":\"%s\"}" : "40",
@@ -462,9 +487,15 @@ on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
         c->state = C_CONN;
         return conn_frame(c, WSF_OP_TEXT, buf, (size_t)len);
     case '1': /* close */
+        hb_close(c, WSB_HB_EIO_CLOSE, 0, NULL, 0);
         conn_fail(c, "Engine.IO close packet");
         return -1;
     case '2': /* ping: pong with the same payload */
+        if (S.o->hb) {
+            wsb_hb_ping((unsigned)(c - S.c), S.hb_now);
+            if (c->silent)
+                return 0;
+        }
         buf[0] = '3';
         len = (int)(n > 64 ? 64 : n);
         memcpy(buf + 1, p + 1, (size_t)len - 1);
@@ -505,6 +536,7 @@ on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
         conn_fail(c, "Socket.IO CONNECT_ERROR");
         return -1;
     case '1': /* DISCONNECT */
+        hb_close(c, WSB_HB_SIO_DISCONNECT, 0, NULL, 0);
         conn_fail(c, "Socket.IO DISCONNECT");
         return -1;
     default:
@@ -589,12 +621,19 @@ on_frames(struct wconn *c, unsigned char *b, size_t n, uint64_t now)
                 return -1;
             break;
         case WSF_OP_PING:
+            if (S.o->hb)
+                wsb_hb_ws_ping((unsigned)(c - S.c));
             if (conn_frame(c, WSF_OP_PONG, pl, (size_t)h.len) == -1)
                 return -1;
             break;
         case WSF_OP_CLOSE:
-            note("connection %u: close frame %u", c->idx,
-                 h.len >= 2 ? (unsigned)pl[0] << 8 | pl[1] : 0);
+            hb_close(c, WSB_HB_WS_CLOSE,
+                     h.len >= 2 ? (unsigned)pl[0] << 8 | pl[1] : 0,
+                     h.len > 2 ? pl + 2 : NULL,
+                     h.len > 2 ? (size_t)h.len - 2 : 0);
+            if (!(S.o->hb && c->silent))
+                note("connection %u: close frame %u", c->idx,
+                     h.len >= 2 ? (unsigned)pl[0] << 8 | pl[1] : 0);
             conn_fail(c, "closed by the server");
             return -1;
         default:
@@ -653,10 +692,14 @@ conn_read(struct wconn *c)
 
     if (off)
         memcpy(S.rbuf, c->pbuf, off);
-    r = recv(c->fd, S.rbuf + off, RBUF_SIZE - off - 1, 0);
+    if (S.o->hb)
+        r = wsb_hb_recv(c->fd, S.rbuf + off, RBUF_SIZE - off - 1, &S.hb_now);
+    else
+        r = recv(c->fd, S.rbuf + off, RBUF_SIZE - off - 1, 0);
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (r <= 0) {
+        hb_close(c, r == 0 ? WSB_HB_EOF : WSB_HB_ERROR, 0, NULL, 0);
         conn_fail(c, r == 0 ? "connection closed" : "recv failed");
         return;
     }
@@ -713,6 +756,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
     if ((what & EV_WRITE) && c->olen) {
         ssize_t w = send(c->fd, c->obuf, c->olen, MSG_NOSIGNAL);
         if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            hb_close(c, WSB_HB_ERROR, 0, NULL, 0);
             conn_fail(c, "send failed");
             return;
         }
@@ -725,6 +769,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (what & EV_READ)
         conn_read(c);
+    S.hb_now = 0;
 }
 
 static void
@@ -755,7 +800,8 @@ finish(void)
         S.r.lost += miss;
         S.r.expected += last[c->room] - failed[c->room];
     }
-    if (wsb_send_msg(S.ctl, WSB_MSG_RESULT, &S.r, sizeof(S.r)) == -1)
+    if (wsb_send_msg(S.ctl, WSB_MSG_RESULT, &S.r, sizeof(S.r)) == -1
+        || (S.o->hb && wsb_hb_send(S.ctl) == -1))
         S.status = 1;
     event_base_loopbreak(S.base);
 }
@@ -804,6 +850,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
+    if (S.o->hb && now > S.last_tick + TICK_NS)
+        wsb_hb_lag(now - S.last_tick - TICK_NS);
     if (S.inprog)
         for (unsigned i = 0; i < S.n; i++) {
             struct wconn *c = &S.c[i];
@@ -896,7 +944,7 @@ int
 wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
              struct wsb_shared *sh)
 {
-    struct timeval tv = {0, 20000};
+    struct timeval tv = {0, TICK_NS / 1000};
 
     S.o = o;
     S.sh = sh;
@@ -914,10 +962,15 @@ wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
         fprintf(stderr, "wsbench: out of memory\n");
         return 2;
     }
+    if (o->hb && wsb_hb_init(o, lo, S.n) == -1) {
+        fprintf(stderr, "wsbench: out of memory\n");
+        return 2;
+    }
     for (unsigned i = 0; i < S.n; i++) {
         S.c[i].fd = -1;
         S.c[i].idx = lo + i;
         S.c[i].room = (lo + i) % o->rooms;
+        S.c[i].silent = (uint8_t)(o->hb && wsb_hb_is_silent(o, lo + i));
     }
     evutil_make_socket_nonblocking(fd);
     S.ctl_ev = event_new(S.base, fd, EV_READ | EV_PERSIST, ctl_cb, NULL);
@@ -941,5 +994,6 @@ wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
     free(S.rbuf);
     free(S.cbuf);
     free(S.fin);
+    wsb_hb_free();
     return S.status;
 }

@@ -4,8 +4,9 @@
  * command line, the scenario presets, the resource checks, the forked
  * subscriber processes (wsb_sub.c) and their coordination, the publisher
  * run (wsb_pub.c), and the result: one JSON line on stdout and a short
- * summary on stderr. Exit 0 when nothing was lost, duplicated or refused,
- * 1 when something was, 2 on a usage or setup error.
+ * summary on stderr (the heartbeat scenario's checks are wsb_hb.c's).
+ * Exit 0 when nothing was lost, duplicated or refused, 1 when something
+ * was, 2 on a usage or setup error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +37,7 @@ struct server_view {
     int npids;
     long rss_kb;            /* -1 when unknown */
     long long deliveries;   /* -1 when unknown */
+    long long ping_timeouts, ws_ping_timeouts, ws_pings_sent, eio_open;
     double cpu_workers;     /* s, -1 when unknown */
     double cpu_master;
 };
@@ -84,8 +86,18 @@ usage(FILE *f)
 "  --sources K         source addresses 127.0.0.1 .. 127.0.0.K (default 1)\n"
 "  --procs P           subscriber processes, n/P connections each (default 1)\n"
 "  --churn N           reconnections per second during the window\n"
-"  --scenario NAME     preset: idle, fanout, rooms, latency, connect, churn;\n"
-"                      explicit options override it\n"
+"  --silent M          heartbeat records (--proto sio): M of the sessions,\n"
+"                      evenly spread, never answer an Engine.IO ping, the\n"
+"                      others answer every one; the run checks that no\n"
+"                      answering session is closed, that every silent one\n"
+"                      is closed between its first ping + pingTimeout and\n"
+"                      2 ticks later, and that no ping comes more than a\n"
+"                      tick early (tick: 10%% of the smaller of pingInterval\n"
+"                      and pingTimeout, at most 1 s, as worker/eng.c)\n"
+"  --hb-log FILE       with --silent: every ping arrival per session into\n"
+"                      FILE.<first connection of the process>\n"
+"  --scenario NAME     preset: idle, fanout, rooms, latency, connect, churn,\n"
+"                      heartbeat; explicit options override it\n"
 "  --label NAME        the \"scenario\" field of the result (default: the\n"
 "                      preset's name, or custom)\n"
 "  --json              JSON line only on stdout (the summary still goes to\n"
@@ -102,8 +114,12 @@ usage(FILE *f)
 "         connect  -n 10000 --rooms 100 --no-publish --duration 0\n"
 "                  --concurrency 1000\n"
 "         churn    -n 2000 --rooms 10 --no-publish --churn 500 --duration 10\n"
+"         heartbeat --proto sio -n 10000 --silent 1000 --rooms 100\n"
+"                  --no-publish --duration 120 (the server's pingInterval\n"
+"                  and pingTimeout are read from its open packets)\n"
 "Exit status: 0 ok, 1 messages lost or duplicated (or publish errors, bad\n"
-"messages, server closes; failed connections with --strict), 2 usage or\n"
+"messages, server closes; failed connections with --strict; with --silent:\n"
+"a failed heartbeat check or a session that did not connect), 2 usage or\n"
 "setup error.\n");
 }
 
@@ -111,7 +127,8 @@ enum {
     O_URL = 256, O_ADMIN, O_KEY, O_TOKEN, O_SECRET, O_ROOMS, O_RATE,
     O_INFLIGHT, O_BATCH, O_PAYLOAD, O_LAG, O_NOPUB, O_DURATION, O_WARMUP,
     O_DRAIN, O_TIMEOUT, O_CONC, O_SOURCES, O_PROCS, O_CHURN, O_SCENARIO,
-    O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS
+    O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS, O_SILENT,
+    O_HBLOG
 };
 
 static const struct option longopts[] = {
@@ -143,6 +160,8 @@ static const struct option longopts[] = {
     {"label", required_argument, NULL, O_LABEL},
     {"proto", required_argument, NULL, O_PROTO},
     {"server-pids", required_argument, NULL, O_SPIDS},
+    {"silent", required_argument, NULL, O_SILENT},
+    {"hb-log", required_argument, NULL, O_HBLOG},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -168,6 +187,10 @@ preset(struct wsb_opts *o, const char *name)
     } else if (strcmp(name, "churn") == 0) {
         o->conns = 2000, o->rooms = 10, o->publish = 0, o->churn = 500;
         o->duration = 10, o->warmup = 0;
+    } else if (strcmp(name, "heartbeat") == 0) {
+        o->proto = WSB_SIO, o->hb = 1;
+        o->conns = 10000, o->silent = 1000, o->rooms = 100, o->publish = 0;
+        o->duration = 120, o->warmup = 0;
     } else {
         return -1;
     }
@@ -356,6 +379,11 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
             free(list);
             break;
         }
+        case O_SILENT:
+            o->silent = (unsigned)num_arg("--silent", optarg, 0, 1e7);
+            o->hb = 1;
+            break;
+        case O_HBLOG: o->hb_log = optarg; break;
         case O_JSON: o->json = 1; break;
         case O_STRICT: o->strict = 1; break;
         case O_FREEPORTS:
@@ -415,7 +443,19 @@ check_limits(const struct wsb_opts *o)
     return 0;
 }
 
-/* Worker pids, their RSS and the delivery counter from /socket-stats. */
+/* Counter name in the "totals" object at p; -1 when absent. */
+static long long
+total(const char *p, const char *name)
+{
+    char key[64];
+
+    snprintf(key, sizeof(key), "\"%s\":", name);
+    p = strstr(p, key);
+    return p ? atoll(p + strlen(key)) : -1;
+}
+
+/* Worker pids, their RSS and counters (deliveries, heartbeat) from
+ * /socket-stats. */
 static void
 server_look(const struct wsb_opts *o, struct server_view *v)
 {
@@ -425,6 +465,8 @@ server_look(const struct wsb_opts *o, struct server_view *v)
     v->npids = 0;
     v->rss_kb = -1;
     v->deliveries = -1;
+    v->ping_timeouts = v->ws_ping_timeouts = v->ws_pings_sent = -1;
+    v->eio_open = -1;
     v->cpu_workers = v->cpu_master = -1;
     if (o->nserver_pids) {
         v->rss_kb = wsb_rss_kb(o->server_pids, o->nserver_pids);
@@ -462,8 +504,13 @@ server_look(const struct wsb_opts *o, struct server_view *v)
             v->cpu_master = wsb_proc_cpu(master, NULL);
     }
     p = strstr(body, "\"totals\":");
-    if (p && (p = strstr(p, "\"deliveries\":")) != NULL)
-        v->deliveries = atoll(p + 13);
+    if (p) {
+        v->deliveries = total(p, "deliveries");
+        v->ping_timeouts = total(p, "eio_ping_timeouts");
+        v->ws_ping_timeouts = total(p, "ws_ping_timeouts");
+        v->ws_pings_sent = total(p, "ws_pings_sent");
+        v->eio_open = total(p, "eio_open");
+    }
 }
 
 static void
@@ -505,6 +552,7 @@ struct run {
     struct wsb_pub_result pub;
     uint64_t t_begin, t_first, t_last, win_start, win_end;
     double cpu_pub, cpu_sub;
+    int hb_fail;
 };
 
 static int
@@ -625,6 +673,11 @@ measure(struct run *R)
         R->sum.drained += r->drained;
         wsb_hist_merge(&R->sum.hist, &r->hist);
         free(r);
+        if (o->hb && wsb_hb_collect(R->fd[i]) == -1) {
+            fprintf(stderr, "wsbench: no heartbeat records from subscriber "
+                            "process %d\n", (int)R->pid[i]);
+            goto out;
+        }
     }
     rc = 0;
 out:
@@ -679,7 +732,7 @@ report(struct run *R)
            "\"server_rss_end_kb\":%ld,\"server_rss_per_conn_b\":%ld,"
            "\"server_deliveries\":%lld,\"server_cpu_workers_s\":%.2f,"
            "\"server_cpu_master_s\":%.2f,\"duration_s\":%.1f,"
-           "\"wall_s\":%.1f}\n",
+           "\"wall_s\":%.1f",
            o->scenario,
            o->proto == WSB_SIO ? "sio" : o->proto == WSB_NCHAN ? "nchan" : "ws",
            o->conns, (unsigned long long)s->connected,
@@ -699,6 +752,19 @@ report(struct run *R)
            (unsigned long long)s->churn_failed, R->sv0.rss_kb,
            R->sv1.rss_kb, R->sv2.rss_kb, rss_per, sdel, scpu_w, scpu_m, win,
            wall);
+    if (o->hb) {
+        struct wsb_hb_server hs = {
+            {R->sv0.ping_timeouts, R->sv1.ping_timeouts,
+             R->sv2.ping_timeouts},
+            {R->sv0.ws_ping_timeouts, R->sv1.ws_ping_timeouts,
+             R->sv2.ws_ping_timeouts},
+            {R->sv0.ws_pings_sent, R->sv1.ws_pings_sent,
+             R->sv2.ws_pings_sent},
+            {R->sv0.eio_open, R->sv1.eio_open, R->sv2.eio_open},
+            {R->sv0.rss_kb, R->sv1.rss_kb, R->sv2.rss_kb}};
+        R->hb_fail = wsb_hb_json(stdout, o, &hs);
+    }
+    printf("}\n");
     fflush(stdout);
     fprintf(stderr,
             "wsbench %s: %llu/%u connected (%llu failed, %llu closed), "
@@ -732,6 +798,8 @@ report(struct run *R)
     if (scpu_w >= 0)
         fprintf(stderr, "  server CPU %.2f s in workers, %.2f s in master "
                         "(until the end of the window)\n", scpu_w, scpu_m);
+    if (o->hb)
+        wsb_hb_summary();
 }
 
 int
@@ -765,6 +833,11 @@ main(int argc, char **argv)
     if (o->proto == WSB_NCHAN && o->publish && o->batch > 1) {
         fprintf(stderr, "wsbench: --proto nchan publishes one message per "
                         "request: use --batch 1\n");
+        return 2;
+    }
+    if (o->hb && (o->proto != WSB_SIO || o->silent > o->conns)) {
+        fprintf(stderr, "wsbench: --silent (heartbeat) needs --proto sio "
+                        "and at most -n sessions\n");
         return 2;
     }
     if (o->token == NULL && o->secret == NULL && o->proto != WSB_NCHAN) {
@@ -815,7 +888,8 @@ out:
     if (R.sum.lost || R.sum.dup || R.pub.errors || R.sum.bad
         || R.sum.wrong_room || (o->publish && R.sum.closed)
         || (o->strict && (R.sum.failed || R.sum.closed
-                          || R.sum.connected < o->conns)))
+                          || R.sum.connected < o->conns))
+        || R.hb_fail)
         return 1;
     return 0;
 }
