@@ -76,7 +76,10 @@ struct eng_post {
  * ping_timeout, at most ENG_HB_SLACK_MAX_MS; timer lateness aside), so
  * the pings of sessions whose cycles are close share one wake-up, and so
  * do their pong deadlines (one clock reading per batch); a silent session
- * is closed at its deadline (its ping + ping_timeout), never before. */
+ * is closed half a tick after its deadline (its ping + ping_timeout), so
+ * the time a ping waits for the loop's flush is not taken from its
+ * client, and still within ping_interval + ping_timeout of the cycle's
+ * start, since the ping went out up to a tick early. */
 #define ENG_HB_SLACK_MAX_MS 1000
 static int eng_ws_open(struct conn *c, const struct hh_req *r);
 static int eng_ws_message(struct conn *c, int binary, const unsigned char *p,
@@ -412,7 +415,11 @@ eng_hb_cb(evutil_socket_t fd, short what, void *arg)
         struct eng *s = ENG_OF(n);
         dlq_remove(&E.q_ping, n);
         s->awaiting_pong = 1;
-        dlq_insert(&E.q_pong, n, now + CFG_NUM(E.cfg, ping_timeout));
+        /* The ping leaves at the flush, after whatever else the loop
+         * runs first: half a tick of grace keeps a busy loop from taking
+         * that time from the client's ping_timeout. */
+        dlq_insert(&E.q_pong, n, now + CFG_NUM(E.cfg, ping_timeout)
+            + E.slack / 2);
         eng_packet(s, '2', 0, NULL, 0); /* may doom or close s */
     }
     if ((n = E.q_doom.head) != NULL)
@@ -998,4 +1005,5 @@ static const struct ws_app eng_ws_app = {
     .on_open = eng_ws_on_open,
     .on_message = eng_ws_message,
     .on_close = eng_ws_close,
+    .own_heartbeat = 1,
 };

@@ -43,6 +43,7 @@ static struct {
     struct fan_block **btail;
     struct fan_block *bhash[FAN_BLOCK_HASH];
     fan_append_fn wsj_append, sio_append;   /* registered by the protocols */
+    struct mlog_index *ix;  /* checkpoints for replays (128 KiB) */
 } F = {.evfd = -1, .btail = &F.blocks};
 
 static void fan_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -57,7 +58,9 @@ fan_init(struct event_base *base, struct mlog *log, int evfd,
     F.me = me;
     F.bufcap = mlog_max_len(log) + 1;
     F.buf = malloc(F.bufcap);
-    if (F.buf == NULL || mlog_cursor_at_head(log, &F.cur) != MLOG_OK)
+    F.ix = calloc(1, sizeof(*F.ix));
+    if (F.buf == NULL || F.ix == NULL
+        || mlog_cursor_at_head(log, &F.cur) != MLOG_OK)
         return -1;
     atomic_store_explicit(&me->log_done, F.cur.seq - 1, memory_order_release);
     F.ev = event_new(base, evfd, EV_READ | EV_PERSIST, fan_read_cb, NULL);
@@ -312,6 +315,7 @@ fan_drain(void)
     for (int i = 0; i < FAN_BATCH
          && wctr_val[CTR_deliveries] - start < FAN_DELIVERY_BUDGET; i++) {
         int st = mlog_read(F.log, &F.cur, &e, F.buf, F.bufcap);
+        mlog_index_note(F.ix, &F.cur);
         if (st == MLOG_EMPTY)
             break;
         if (st == MLOG_E_LAPPED) {
@@ -437,7 +441,7 @@ fan_replay(struct cli *cl, uint64_t after, fan_want_fn want, void *arg,
     *gone = 0;
     if (after + 1 >= upto)
         return 0;
-    st = mlog_cursor_at_seq(F.log, after + 1, &c);
+    st = mlog_cursor_at_seq_ix(F.log, after + 1, &c, F.ix);
     if (st != MLOG_OK) {
         if (st == MLOG_E_LAPPED)
             WCTR_INC(replay_gaps);
@@ -448,6 +452,7 @@ fan_replay(struct cli *cl, uint64_t after, fan_want_fn want, void *arg,
         const char *room;
         size_t rlen;
         st = mlog_read(F.log, &c, &e, F.buf, F.bufcap);
+        mlog_index_note(F.ix, &c);
         if (st != MLOG_OK) {
             /* Overwritten under the replay (or unreadable): what was
              * sent stays sent; the rest is a gap the client must learn

@@ -22,6 +22,7 @@
 #include "common/wsf.h"
 #include "common/wsg.h"
 #include "worker/cli.h"
+#include "worker/csr.h"
 #include "worker/eng.h"
 #include "worker/fan.h"
 #include "worker/http.h"
@@ -41,6 +42,7 @@ struct skt_ns {
     struct cli *cl;           /* NULL for the echo app */
     int connected;            /* 40 sent */
     char *held;               /* a notice raised before 40 ("event\0json") */
+    struct csr_id csr;        /* recovery identity (pid "" when off) */
     char sid[EIO_SID_LEN + 1];
     char nsp[];
 };
@@ -146,14 +148,18 @@ skt_ns_find(struct skt *k, const char *nsp, size_t n)
     return NULL;
 }
 
+/* End namespace connection ns: its recoverable state is kept (hold: the
+ * transport went away) or forgotten (the client left, it was kicked). */
 static void
-skt_ns_free(struct skt *k, struct skt_ns *ns)
+skt_ns_free(struct skt *k, struct skt_ns *ns, int hold)
 {
     for (struct skt_ns **pp = &k->ns; *pp; pp = &(*pp)->next)
         if (*pp == ns) {
             *pp = ns->next;
             break;
         }
+    if (ns->connected)
+        csr_end(&ns->csr, hold);
     cli_free(ns->cl);
     free(ns->held);
     free(ns);
@@ -268,7 +274,7 @@ skt_close(struct eng *e, const char *reason)
     if (k == NULL)
         return;
     while (k->ns)
-        skt_ns_free(k, k->ns);
+        skt_ns_free(k, k->ns, 1);
     skt_pending_clear(k);
     if (k->tev)
         event_free(k->tev);
@@ -335,6 +341,12 @@ skt_echo_later(struct skt *k, const char *p, size_t n)
     evtimer_add(K.later_ev, &now);
 }
 
+static void skt_connected(struct skt_ns *ns, enum csr_status cs,
+    uint64_t off);
+static void skt_recover(struct skt_ns *ns, json_t *auth, int retry);
+static void skt_echo_auth(struct skt *k, const struct sio_packet *pk,
+    const char *nsp);
+
 /* CONNECT to a namespace: authenticate (gateway) and answer 40/44. */
 static void
 skt_connect(struct skt *k, const struct sio_packet *pk)
@@ -385,36 +397,106 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
     }
     ns->next = k->ns;
     k->ns = ns;
+    if (k->echo) {
+        skt_connected(ns, CSR_NONE, 0);
+        skt_echo_auth(k, pk, nsp);
+        return;
+    }
+    skt_recover(ns, pk->json, 0);
+}
+
+/* Answer a CONNECT (the namespace connection is linked, authenticated):
+ * 40 with the sid and, when recovery is on, the pid; a restored session
+ * then gets what it missed after off, before anything live. */
+static void
+skt_connected(struct skt_ns *ns, enum csr_status cs, uint64_t off)
+{
+    struct skt *k = ns->k;
+
     /* Connected: the connect timer is not needed again (a kick makes a
      * new one), so an idle session does not carry it. */
     if (k->tev) {
         event_free(k->tev);
         k->tev = NULL;
     }
+    if (cs != CSR_OK && ns->cl)
+        csr_fresh(&ns->csr);
     WCTR_INC(sio_connects);
-    SKT_ENCODE(k, sio_encode_connect(out, cap, nsp, ns->sid, NULL));
+    SKT_ENCODE(k, sio_encode_connect(out, cap, ns->nsp, ns->sid,
+        ns->csr.pid[0] ? ns->csr.pid : NULL));
     ns->connected = 1;
     if (ns->held) {
         /* e.g. token-expiring raised while authenticating */
         const char *ev = ns->held, *js = ns->held + strlen(ns->held) + 1;
-        SKT_ENCODE(k, sio_encode_event(out, cap, nsp, SIO_ACK_NONE, ev, js,
-            strlen(js), NULL));
+        SKT_ENCODE(k, sio_encode_event(out, cap, ns->nsp, SIO_ACK_NONE, ev,
+            js, strlen(js), NULL));
         free(ns->held);
         ns->held = NULL;
     }
-    if (k->echo) {
-        /* The test suites expect ["auth", <CONNECT payload or {}>]. */
-        char *a = pk->json ? json_dumps(pk->json, JSON_COMPACT) : NULL;
-        char buf[1024];
-        size_t n = sio_encode_event(buf, sizeof(buf), nsp, SIO_ACK_NONE,
-            "auth", a ? a : "{}", a ? strlen(a) : 2, NULL);
-        if (n > 0 && n < sizeof(buf) && eng_on_websocket(k->e))
-            skt_echo_later(k, buf, n);
-        else
-            SKT_ENCODE(k, sio_encode_event(out, cap, nsp, SIO_ACK_NONE,
-                "auth", a ? a : "{}", a ? strlen(a) : 2, NULL));
-        free(a);
+    if (ns->cl == NULL)
+        return;
+    if (cs == CSR_OK) {
+        int gone;
+        (void)csr_replay(ns->cl, off, &gone);
+        if (gone)
+            return;
     }
+    csr_store(ns->cl, &ns->csr, ns->sid, ns->nsp);
+}
+
+static void skt_recover_resume(struct cli *cl, void *arg);
+
+static void
+skt_json_free(void *p)
+{
+    json_decref(p);
+}
+
+/* Recover the session named in the CONNECT payload auth, or start a
+ * fresh one. retry: called again after waiting for the log reader. */
+static void
+skt_recover(struct skt_ns *ns, json_t *auth, int retry)
+{
+    uint64_t off = 0;
+    enum csr_status cs = csr_restore(ns->cl, ns->nsp, auth, &ns->csr,
+        ns->sid, &off, retry);
+
+    if (cs == CSR_WAIT) {
+        /* This worker has not read what the client has seen: answer once
+         * it has (the namespace stays unconnected meanwhile). */
+        json_incref(auth);
+        if (cli_wait(ns->cl, off, skt_recover_resume, auth,
+                skt_json_free) == 0)
+            return;
+        json_decref(auth);
+        cs = CSR_NONE;
+    }
+    skt_connected(ns, cs, off);
+}
+
+static void
+skt_recover_resume(struct cli *cl, void *arg)
+{
+    skt_recover(cli_proto(cl), arg, 1);
+    json_decref(arg);
+}
+
+/* Echo app: the "auth" event the public suites expect after 40. */
+static void
+skt_echo_auth(struct skt *k, const struct sio_packet *pk, const char *nsp)
+{
+    /* The test suites expect ["auth", <CONNECT payload or {}>]. */
+    char *a = pk->json ? json_dumps(pk->json, JSON_COMPACT) : NULL;
+    char buf[1024];
+    size_t n = sio_encode_event(buf, sizeof(buf), nsp, SIO_ACK_NONE,
+        "auth", a ? a : "{}", a ? strlen(a) : 2, NULL);
+
+    if (n > 0 && n < sizeof(buf) && eng_on_websocket(k->e))
+        skt_echo_later(k, buf, n);
+    else
+        SKT_ENCODE(k, sio_encode_event(out, cap, nsp, SIO_ACK_NONE,
+            "auth", a ? a : "{}", a ? strlen(a) : 2, NULL));
+    free(a);
 }
 
 /* Ack helper: 43<id>[<json>] for namespace nsp. Takes v. */
@@ -469,6 +551,8 @@ skt_sub_done(struct cli *cl, const struct sub_done *d, int gone, void *arg)
     if (v && d->gap)
         json_object_set_new(v, "gap", json_true());
     skt_ack(ns->k, ns->nsp, id, v);
+    if (json_array_size(d->rooms) > 0)
+        csr_store(cl, &ns->csr, ns->sid, ns->nsp);
 }
 
 /* subscribe: a room, {room, since}, or an array of them (sub.h). */
@@ -518,6 +602,8 @@ skt_unsubscribe(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
         if (cli_unsubscribe(ns->cl, &rooms[i], 1))
             json_array_append_new(list, json_stringn(rooms[i].p,
                 rooms[i].n));
+    if (json_array_size(list) > 0)
+        csr_store(ns->cl, &ns->csr, ns->sid, ns->nsp);
     skt_ack(k, ns->nsp, id, json_pack("{s:b, s:o}", "ok", 1, "rooms", list));
 }
 
@@ -606,11 +692,11 @@ skt_dispatch(struct skt *k, struct sio_packet *pk)
         break;
     case SIO_DISCONNECT:
         if (ns)
-            skt_ns_free(k, ns);
+            skt_ns_free(k, ns, 0);
         break;
     case SIO_EVENT:
     case SIO_BINARY_EVENT:
-        if (ns == NULL)
+        if (ns == NULL || !ns->connected)
             break; /* not connected to it: ignored, like the reference */
         if (k->echo)
             skt_echo_event(k, ns, pk);
@@ -811,10 +897,16 @@ skt_kick(struct cli *cl, unsigned code, const char *reason)
     struct skt *k = ns->k;
     char nsp[SIO_NSP_MAX + 1];
 
-    (void)code;
     (void)reason;
+    if (code == CLI_CLOSE_RECOVER) {
+        /* The worker lost log entries: end the transport without a
+         * DISCONNECT, so the client reconnects by itself and recovers
+         * what the log still holds (skt_close keeps its state). */
+        eng_close(k->e, "recover");
+        return;
+    }
     snprintf(nsp, sizeof(nsp), "%s", ns->nsp);
-    skt_ns_free(k, ns);
+    skt_ns_free(k, ns, 0);
     SKT_ENCODE(k, sio_encode_disconnect(out, cap, nsp));
     if (k->ns == NULL)
         skt_arm(k, SKT_KICK_GRACE_MS);

@@ -600,7 +600,7 @@ ws_on_read(struct conn *c)
 {
     struct ws *w = conn_state(c);
 
-    if (!w->close_sent)
+    if (!w->close_sent && !w->app->own_heartbeat)
         conn_tq_add(&WS.idle_q, c);
     return ws_process(c, w);
 }
@@ -747,7 +747,8 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
     }
     http_release(c);
     conn_set_proto(c, &ws_proto, w);
-    conn_tq_add(&WS.idle_q, c);
+    if (!app->own_heartbeat)
+        conn_tq_add(&WS.idle_q, c);
     WCTR_INC(ws_handshakes);
     WCTR_INC(ws_open);
     if (app->on_open)

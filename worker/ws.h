@@ -26,6 +26,9 @@ struct ws_app {
         size_t n);
     /* Connection is going away: free the app state. NULL allowed. */
     void (*on_close)(struct conn *c);
+    /* 1 when the application keeps its own heartbeat (Engine.IO): no
+     * WebSocket ping after ping_interval of quiet. */
+    int own_heartbeat;
 };
 
 /* Read the keys ws needs from c (borrowed for the worker's life). */

@@ -1,0 +1,133 @@
+/*
+ * Connection state recovery (csr.h): pids, the checks of a reconnect, the
+ * saved rooms joined back and the replay, over the session store of
+ * rcv.c (the master keeps it, so it outlives this worker), the client
+ * model (cli.c) and the log reader (fan.c).
+ */
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/msg.h"
+#include "worker/cli.h"
+#include "worker/csr.h"
+#include "worker/fan.h"
+#include "worker/rcv.h"
+#include "worker/sub.h"
+#include "worker/wctr.h"
+
+/* Rooms a stored session can hold: SESS_ROOMS_BYTES of names with a NUL
+ * each, so at most half as many rooms. */
+#define CSR_MAX_ROOMS (SESS_ROOMS_BYTES / 2)
+
+int
+csr_enabled(void)
+{
+    return rcv_enabled();
+}
+
+void
+csr_fresh(struct csr_id *id)
+{
+    unsigned char rnd[EIO_SID_RANDOM];
+
+    id->tag = rcv_tag();
+    if (!csr_enabled() || getrandom(rnd, sizeof(rnd), 0)
+            != (ssize_t)sizeof(rnd)) {
+        id->pid[0] = '\0';
+        return;
+    }
+    eio_sid_new(id->pid, 0, rnd);
+}
+
+/* Join the NUL-separated rooms of blob[0..len) (all or nothing). */
+static int
+csr_join(struct cli *cl, const char *blob, size_t len)
+{
+    struct msg_str rooms[CSR_MAX_ROOMS];
+    unsigned char joined[CSR_MAX_ROOMS];
+    const char *code, *msg;
+    size_t n = 0, bad;
+
+    for (size_t i = 0; i < len && n < CSR_MAX_ROOMS;) {
+        size_t l = strnlen(blob + i, len - i);
+        if (l)
+            rooms[n++] = (struct msg_str){blob + i, l};
+        i += l + 1;
+    }
+    return n == 0 ? 0 : cli_subscribe(cl, rooms, n, joined, &code, &msg,
+        &bad);
+}
+
+enum csr_status
+csr_restore(struct cli *cl, const char *nsp, json_t *auth, struct csr_id *id,
+    char *sid_out, uint64_t *off, int retry)
+{
+    json_t *jp = json_object_get(auth, "pid");
+    json_t *jo = json_object_get(auth, "offset");
+    const char *user = cli_user(cl);
+    struct rcv_session rs;
+
+    if (!csr_enabled() || !json_is_string(jp) || !json_is_string(jo))
+        return CSR_NONE;
+    if (!retry)
+        WCTR_INC(recovery_attempts);
+    if (json_string_length(jp) != EIO_SID_LEN
+        || rcv_lookup(json_string_value(jp), &rs) == -1
+        || strcmp(rs.nsp, nsp) != 0
+        || strcmp(rs.user, user ? user : "") != 0) {
+        WCTR_INC(recovery_failed_unknown);
+        return CSR_NONE;
+    }
+    if (sub_offset(jo, off) == -1 || !fan_seq_appended(*off)
+        || !fan_seq_held(*off + 1)) {
+        WCTR_INC(recovery_failed_offset);
+        return CSR_NONE;
+    }
+    if (*off > fan_position())
+        return CSR_WAIT; /* not counted twice: the retry comes back here */
+    if (csr_join(cl, rs.rooms, rs.rooms_len) == -1) {
+        WCTR_INC(recovery_failed_rooms);
+        return CSR_NONE;
+    }
+    memcpy(id->pid, rs.pid, sizeof(id->pid));
+    id->tag = rcv_tag();
+    memcpy(sid_out, rs.sid, EIO_SID_LEN + 1);
+    WCTR_INC(recovery_ok);
+    return CSR_OK;
+}
+
+long
+csr_replay(struct cli *cl, uint64_t off, int *gone)
+{
+    long n = fan_replay(cl, off, fan_want_member, cl, gone);
+
+    return n < 0 ? 0 : n;
+}
+
+void
+csr_store(struct cli *cl, const struct csr_id *id, const char *sid,
+    const char *nsp)
+{
+    const char *names[CSR_MAX_ROOMS + 1];
+    size_t lens[CSR_MAX_ROOMS + 1];
+    size_t n;
+    const char *user = cli_user(cl);
+
+    if (id->pid[0] == '\0')
+        return;
+    /* More than fit is refused (and counted) by rcv_put for its size. */
+    n = cli_rooms(cl, names, lens, CSR_MAX_ROOMS + 1);
+    (void)rcv_put(id->tag, id->pid, sid, nsp, user ? user : "", names, lens,
+        n);
+}
+
+void
+csr_end(const struct csr_id *id, int hold)
+{
+    if (id->pid[0] == '\0')
+        return;
+    if (hold)
+        rcv_hold(id->tag, id->pid);
+    else
+        rcv_drop(id->tag, id->pid);
+}
