@@ -577,7 +577,10 @@ test('engine.io on the gateway: defaults, auth and namespace errors on '
 
         await eio(P, SIO, q(sid), { body: `40{"token":"${tok}"}` });
         const pk2 = await pollData(P, SIO, sid);
-        assert.match(pk2[0], /^40\{"sid":"[A-Za-z0-9_-]+"\}$/);
+        /* The gateway stores sessions for recovery: the reply carries
+         * the session's private id (#10). */
+        assert.match(pk2[0],
+            /^40\{"sid":"[A-Za-z0-9_-]{20}","pid":"[A-Za-z0-9_-]{20}"\}$/);
         await eio(P, SIO, q(sid), { body: '42["subscribe","user:wire"]\x1e'
             + '421["ping"]\x1e422["nosuch"]' });
         const pk3 = await pollData(P, SIO, sid);
