@@ -49,9 +49,8 @@ struct conn {
     struct event *wev;            /* created when the socket first fills */
     struct conn *prev, *next;     /* all connections */
     struct conn *dprev, *dnext;   /* flush list */
-    struct conn *qprev, *qnext;   /* deadline queue */
+    struct dlq_node qn;           /* in the deadline queue q */
     struct conn_tq *q;
-    int64_t deadline;
     const char *close_reason;
     struct sockaddr_in6 peer;
 };
@@ -465,19 +464,9 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 void
 conn_tq_del(struct conn *c)
 {
-    struct conn_tq *q = c->q;
-
-    if (q == NULL)
+    if (c->q == NULL)
         return;
-    if (c->qprev)
-        c->qprev->qnext = c->qnext;
-    else
-        q->head = c->qnext;
-    if (c->qnext)
-        c->qnext->qprev = c->qprev;
-    else
-        q->tail = c->qprev;
-    c->qprev = c->qnext = NULL;
+    dlq_remove(&c->q->l, &c->qn);
     c->q = NULL;
 }
 
@@ -485,22 +474,15 @@ void
 conn_tq_add(struct conn_tq *q, struct conn *c)
 {
     conn_tq_del(c);
-    c->deadline = wsg_mono_ms() + q->timeout_ms;
     c->q = q;
-    c->qprev = q->tail;
-    c->qnext = NULL;
-    if (q->tail)
-        q->tail->qnext = c;
-    else
-        q->head = c;
-    q->tail = c;
+    dlq_insert(&q->l, &c->qn, wsg_mono_ms() + q->timeout_ms);
 }
 
 void
 conn_tq_expire(struct conn_tq *q, int64_t now_ms)
 {
-    while (q->head && q->head->deadline <= now_ms) {
-        struct conn *c = q->head;
+    while (q->l.head && q->l.head->due <= now_ms) {
+        struct conn *c = DLQ_ENTRY(q->l.head, struct conn, qn);
         conn_tq_del(c);
         if (q->on_expire)
             q->on_expire(c);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/dlq.h"
+
 struct conn;
 struct evbuffer;
 struct event_base;
@@ -32,7 +34,7 @@ struct conn_proto {
 /* A FIFO of connections sharing one timeout: membership is O(1) to add,
  * move to the tail and remove, and expiry only looks at the head. */
 struct conn_tq {
-    struct conn *head, *tail;
+    struct dlq l;       /* members, oldest deadline first */
     int64_t timeout_ms;
     const char *reason; /* close reason when a member expires */
     void (*on_expire)(struct conn *c); /* NULL: conn_close(c, reason) */
