@@ -72,6 +72,8 @@ struct wsb_opts {
     double rec_timeout;   /* bound on waiting for the reconnects, s */
     int rec_victim;       /* worker slot to kill; -1: the busiest */
     unsigned store_sessions; /* the server's max_recoverable_sessions */
+    int rec_baseline;     /* --rec-baseline: reconnect without pid and
+                             offset, subscribe again (fresh sessions) */
 };
 
 /*

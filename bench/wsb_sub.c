@@ -185,6 +185,8 @@ conn_settle(struct wconn *c, int ok, uint64_t now)
          * unless it never got one. */
         if (c->rec == R_TRYING)
             rec_finish(c, ok ? &S.r.rec_fresh : &S.r.rec_failed, now);
+        if (ok && S.o->rec_baseline)
+            c->t_rec = now; /* baseline: ready again at the ack */
         return;
     }
     S.inprog--;
@@ -604,7 +606,7 @@ on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
             wsb_hb_open((unsigned)(c - S.c), p, n, S.hb_now);
         if ((t = conn_token(c, tok, sizeof(tok))) == NULL && S.o->secret)
             return -1;
-        if (c->rec == R_TRYING && c->pid[0] && c->off)
+        if (c->rec == R_TRYING && c->pid[0] && c->off && !S.o->rec_baseline)
             /* recover: what socket.io-client sends on a reconnect */
             len = snprintf(buf, sizeof(buf),
                            "40{\"token\":\"%s\",\"pid\":\"%s\","
@@ -613,7 +615,8 @@ on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
         else
             len = snprintf(buf, sizeof(buf),
                            t ? "40{\"token\":\"%s\"}" : "40", t);
-        if (c->rec == R_TRYING && !(c->pid[0] && c->off))
+        if (c->rec == R_TRYING && !(c->pid[0] && c->off)
+            && !S.o->rec_baseline)
             S.r.rec_offsetless++;
         c->state = C_CONN;
         return conn_frame(c, WSF_OP_TEXT, buf, (size_t)len);
@@ -662,7 +665,7 @@ on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
             char sid[sizeof(c->sid)], pid[sizeof(c->pid)];
             json_sval(p, n, "\"sid\"", sid, sizeof(sid));
             json_sval(p, n, "\"pid\"", pid, sizeof(pid));
-            if (c->rec == R_TRYING) {
+            if (c->rec == R_TRYING && !S.o->rec_baseline) {
                 if (pid[0] && strcmp(pid, c->pid) == 0
                     && strcmp(sid, c->sid) == 0) {
                     /* recovered: rooms back, the replay follows */
@@ -958,9 +961,11 @@ finish(void)
         miss = miss > failed[c->room] ? miss - failed[c->room] : 0;
         S.r.lost += miss;
         S.r.expected += last[c->room] - failed[c->room];
-        if (c->recovered) {
+        if (c->recovered || (S.o->rec_baseline && c->t_rec)) {
             if (miss == 0 && c->dups == 0)
                 S.r.rec_clean++;
+            if (c->t_rec > S.r.rec_t_last)
+                S.r.rec_t_last = c->t_rec;
             if (c->t_rec >= S.rec_ref)
                 wsb_hist_add(&S.r.rec_hist, c->t_rec - S.rec_ref);
             wsb_hist_add(&S.r.rec_rtt, c->t_rec - c->t_start);

@@ -58,6 +58,7 @@ struct server_view {
     int pids[MAX_WORKERS];
     int slots[MAX_WORKERS];   /* the worker's slot */
     long long wopen[MAX_WORKERS]; /* its eio_open */
+    double wcpu[MAX_WORKERS]; /* its CPU, s (-1 unknown) */
     int npids;
     int master;               /* 0 when unknown */
     long rss_all_kb;          /* master + workers VmRSS, -1 when unknown */
@@ -141,6 +142,11 @@ usage(FILE *f)
 "                      when the master holds them all, the store's RSS is\n"
 "                      read, the outage's messages published, and all\n"
 "                      reconnect at once (the reference time)\n"
+"  --rec-baseline      recover: the same outage, but the sessions reconnect\n"
+"                      as new ones (no pid and offset) and subscribe again;\n"
+"                      the time is to the subscribe ack; no events during\n"
+"                      the outage unless --rec-during is given (they would\n"
+"                      be lost)\n"
 "  --store-sessions N  the server's max_recoverable_sessions (default\n"
 "                      100000): finds the store's mapping in the master's\n"
 "                      smaps by its size\n"
@@ -189,7 +195,7 @@ enum {
     O_DRAIN, O_TIMEOUT, O_CONC, O_SOURCES, O_PROCS, O_CHURN, O_SCENARIO,
     O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS, O_SILENT,
     O_HBLOG, O_RBEFORE, O_RDURING, O_RAFTER, O_RJITTER, O_RTIMEOUT,
-    O_RWORKER, O_RHOLD, O_STORE
+    O_RWORKER, O_RHOLD, O_STORE, O_RBASE
 };
 
 static const struct option longopts[] = {
@@ -230,6 +236,7 @@ static const struct option longopts[] = {
     {"rec-timeout", required_argument, NULL, O_RTIMEOUT},
     {"rec-worker", required_argument, NULL, O_RWORKER},
     {"rec-hold", no_argument, NULL, O_RHOLD},
+    {"rec-baseline", no_argument, NULL, O_RBASE},
     {"store-sessions", required_argument, NULL, O_STORE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
@@ -355,7 +362,7 @@ free_ports(int n)
 static void
 parse_args(struct wsb_opts *o, int argc, char **argv)
 {
-    int ch;
+    int ch, during_set = 0;
 
     /* First pass: the preset, so explicit options override it. */
     opterr = 0;
@@ -463,6 +470,7 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
             break;
         case O_RDURING:
             o->rec_during = (unsigned)num_arg("--rec-during", optarg, 0, 1e4);
+            during_set = 1;
             break;
         case O_RAFTER:
             o->rec_after = (unsigned)num_arg("--rec-after", optarg, 0, 1e4);
@@ -477,6 +485,7 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
             o->rec_victim = (int)num_arg("--rec-worker", optarg, 0, 1023);
             break;
         case O_RHOLD: o->recover = 2; break;
+        case O_RBASE: o->rec_baseline = 1; break;
         case O_STORE:
             o->store_sessions = (unsigned)num_arg("--store-sessions", optarg,
                                                   1, SESS_MAX_CAPACITY);
@@ -489,6 +498,8 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
         default: usage(stderr); exit(2);
         }
     }
+    if (o->rec_baseline && !during_set)
+        o->rec_during = 0;
     if (optind < argc) {
         fprintf(stderr, "wsbench: unexpected argument \"%s\"\n", argv[optind]);
         exit(2);
@@ -634,9 +645,11 @@ server_look(const struct wsb_opts *o, struct server_view *v)
         int master = 0;
         v->rss_kb = wsb_rss_kb(v->pids, v->npids);
         v->cpu_workers = 0;
-        for (int i = 0; i < v->npids && v->cpu_workers >= 0; i++) {
+        for (int i = 0; i < v->npids; i++) {
             double c = wsb_proc_cpu(v->pids[i], &master);
-            v->cpu_workers = c < 0 ? -1 : v->cpu_workers + c;
+            v->wcpu[i] = c;
+            if (v->cpu_workers >= 0)
+                v->cpu_workers = c < 0 ? -1 : v->cpu_workers + c;
         }
         if (master > 1) {
             v->cpu_master = wsb_proc_cpu(master, NULL);
@@ -703,7 +716,7 @@ struct run {
     int hb_fail;
     /* recover */
     struct server_view svl, svh, sva; /* live, held (--rec-hold), after */
-    uint64_t t_ref, t_settled, away_want;
+    uint64_t t_ref, t_settled, away_want, t_svl, t_sva;
     int victim_slot, victim_pid, rec_timed_out, rec_fail;
     long long victim_sessions;
     uint64_t before_delivered, before_want;
@@ -920,6 +933,7 @@ measure_recover(struct run *R)
                                                memory_order_relaxed);
     sleep_ms(300); /* workers publish their counters every 100 ms */
     server_look(o, &R->svl);
+    R->t_svl = wsb_now();
     R->victim_slot = R->victim_pid = -1;
     if (o->recover == 2) {
         /* Every client closes its transport; wait until the master holds
@@ -981,6 +995,7 @@ measure_recover(struct run *R)
     R->rec_timed_out = R->t_settled >= bound;
     sleep_ms(300); /* workers publish their counters every 100 ms */
     server_look(o, &R->sva);
+    R->t_sva = wsb_now();
     wsb_pub_count(pub, (uint64_t)o->rec_after * o->rooms);
     wsb_pub_result(pub, &R->pub);
     server_look(o, &R->sv2);
@@ -1017,9 +1032,25 @@ report_recover(struct run *R, FILE *f)
         ? (long)((held->store_rss_kb - R->sv0.store_rss_kb) * 1024 / nheld)
         : -1;
     double last_ms = ms_after(s->rec_t_last, R->t_ref);
+    /* Server CPU from before the outage to after the reconnects: the
+     * master, and the workers alive after it (a new worker's whole CPU;
+     * the killed one's last 300 ms are not in it). */
+    double cpu_m = R->svl.cpu_master >= 0 && R->sva.cpu_master >= 0
+                       ? R->sva.cpu_master - R->svl.cpu_master : -1;
+    double cpu_w = 0;
 
-    R->rec_fail = s->rec_away < R->away_want || s->rec_ok < s->rec_away
-                  || s->rec_clean < s->rec_ok || R->rec_timed_out;
+    for (int i = 0; i < R->sva.npids; i++) {
+        double c0 = 0;
+        for (int j = 0; j < R->svl.npids; j++)
+            if (R->svl.pids[j] == R->sva.pids[i])
+                c0 = R->svl.wcpu[j];
+        cpu_w += R->sva.wcpu[i] - c0;
+    }
+
+    uint64_t done = o->rec_baseline ? s->rec_fresh : s->rec_ok;
+
+    R->rec_fail = s->rec_away < R->away_want || done < s->rec_away
+                  || s->rec_clean < done || R->rec_timed_out;
     if (f == stdout) {
         fprintf(f, ",\"rec_mode\":\"%s\",\"rec_victim_slot\":%d,"
                    "\"rec_victim_pid\":%d,\"rec_victim_sessions\":%lld,"
@@ -1034,8 +1065,12 @@ report_recover(struct run *R, FILE *f)
                    "\"rec_p99_ms\":%.1f,\"rec_max_ms\":%.1f,"
                    "\"rec_rtt_p50_ms\":%.1f,\"rec_rtt_p99_ms\":%.1f,"
                    "\"rec_rtt_max_ms\":%.1f,\"rec_lost_p50_ms\":%.1f,"
-                   "\"rec_lost_max_ms\":%.1f,\"rec_settled_ms\":%.1f",
-                o->recover == 2 ? "hold" : "kill", R->victim_slot,
+                   "\"rec_lost_max_ms\":%.1f,\"rec_settled_ms\":%.1f,"
+                   "\"rec_cpu_master_s\":%.2f,\"rec_cpu_workers_s\":%.2f,"
+                   "\"rec_window_s\":%.2f",
+                o->recover == 2 ? (o->rec_baseline ? "hold-baseline" : "hold")
+                    : (o->rec_baseline ? "kill-baseline" : "kill"),
+                R->victim_slot,
                 R->victim_pid, R->victim_sessions, o->rec_jitter,
                 o->rec_before, o->rec_during, o->rec_after,
                 (unsigned long long)R->before_delivered,
@@ -1051,7 +1086,8 @@ report_recover(struct run *R, FILE *f)
                 wsb_hist_pct(h, 99) / 1e6, h->max / 1e6,
                 wsb_hist_pct(rt, 50) / 1e6, wsb_hist_pct(rt, 99) / 1e6,
                 rt->max / 1e6, wsb_hist_pct(lo, 50) / 1e6, lo->max / 1e6,
-                ms_after(R->t_settled, R->t_ref));
+                ms_after(R->t_settled, R->t_ref), cpu_m, cpu_w,
+                (double)(R->t_sva - R->t_svl) / 1e9);
         /* Server counters: the change from before the outage to the end,
          * and the gauges before the outage, held and after. */
         for (size_t i = 0; i < NREC_CTR; i++) {
@@ -1102,6 +1138,10 @@ report_recover(struct run *R, FILE *f)
             wsb_hist_pct(h, 99) / 1e6, h->max / 1e6, last_ms,
             wsb_hist_pct(rt, 50) / 1e6, wsb_hist_pct(rt, 99) / 1e6,
             rt->max / 1e6, wsb_hist_pct(lo, 50) / 1e6, lo->max / 1e6);
+    fprintf(f, "  server CPU from before the outage to after the "
+               "reconnects (%.2f s): master %.2f s, workers alive after "
+               "it %.2f s\n", (double)(R->t_sva - R->t_svl) / 1e9, cpu_m,
+            cpu_w);
     fprintf(f, "  server: recovery_ok +%lld, failed unknown +%lld offset "
                "+%lld rooms +%lld, replayed_events +%lld, orphaned +%lld\n",
             REC(&R->sv2, "recovery_ok") - REC(&R->svl, "recovery_ok"),
