@@ -1025,6 +1025,8 @@ report_recover(struct run *R, FILE *f)
     const struct wsb_hist *h = &s->rec_hist, *rt = &s->rec_rtt,
                           *lo = &s->rec_lost;
     const struct server_view *held = o->recover == 2 ? &R->svh : &R->svl;
+    /* the third point of the JSON arrays: held, or after the reconnects */
+    const struct server_view *mid = o->recover == 2 ? &R->svh : &R->sva;
     long long nheld = REC(held, o->recover == 2 ? "recovery_held"
                                                 : "recovery_sessions");
     long store_b = R->sv0.store_rss_kb >= 0 && held->store_rss_kb >= 0
@@ -1096,8 +1098,7 @@ report_recover(struct run *R, FILE *f)
                 || strcmp(rec_ctr[i], "recovery_held") == 0
                 || strcmp(rec_ctr[i], "eio_open") == 0)
                 fprintf(f, ",\"srv_%s\":[%lld,%lld,%lld,%lld]", rec_ctr[i],
-                        R->sv0.rec[i], a, held == &R->svh ? R->svh.rec[i]
-                        : R->sva.rec[i], b);
+                        R->sv0.rec[i], a, mid->rec[i], b);
             else
                 fprintf(f, ",\"srv_%s\":%lld", rec_ctr[i],
                         a >= 0 && b >= 0 ? b - a : -1);
@@ -1106,11 +1107,11 @@ report_recover(struct run *R, FILE *f)
                    "\"store_pss_kb\":[%ld,%ld,%ld,%ld],"
                    "\"store_b_per_session\":%ld,\"store_sessions_counted\":%lld,"
                    "\"rss_all_kb\":[%ld,%ld,%ld,%ld]",
-                R->sv0.store_rss_kb, R->svl.store_rss_kb, held->store_rss_kb,
+                R->sv0.store_rss_kb, R->svl.store_rss_kb, mid->store_rss_kb,
                 R->sv2.store_rss_kb, R->sv0.store_pss_kb,
-                R->svl.store_pss_kb, held->store_pss_kb, R->sv2.store_pss_kb,
+                R->svl.store_pss_kb, mid->store_pss_kb, R->sv2.store_pss_kb,
                 store_b, nheld, R->sv0.rss_all_kb, R->svl.rss_all_kb,
-                held->rss_all_kb, R->sv2.rss_all_kb);
+                mid->rss_all_kb, R->sv2.rss_all_kb);
         return;
     }
     fprintf(f, "  recover (%s%s): %llu sessions lost their transport "
