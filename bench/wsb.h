@@ -64,6 +64,16 @@ struct wsb_opts {
                              --silent); sio only */
     unsigned silent;      /* sessions that never answer an Engine.IO ping */
     const char *hb_log;   /* --hb-log: every ping time, per session */
+    int recover;          /* connection state recovery (--scenario recover);
+                             sio only: 1 = SIGKILL a worker, 2 = --rec-hold
+                             (the clients close their transports) */
+    unsigned rec_before, rec_during, rec_after; /* messages per room */
+    double rec_jitter;    /* reconnect after a random 0..rec_jitter s */
+    double rec_timeout;   /* bound on waiting for the reconnects, s */
+    int rec_victim;       /* worker slot to kill; -1: the busiest */
+    unsigned store_sessions; /* the server's max_recoverable_sessions */
+    int rec_baseline;     /* --rec-baseline: reconnect without pid and
+                             offset, subscribe again (fresh sessions) */
 };
 
 /*
@@ -97,6 +107,20 @@ struct wsb_sub_result {
     uint64_t churn_failed;
     uint64_t drained;      /* 1 if every member caught up before --drain */
     struct wsb_hist hist;  /* latency of messages received in window */
+    /* recover: one outcome per reconnect attempt (rec_away of them) */
+    uint64_t rec_away;     /* ready sessions whose transport went away */
+    uint64_t rec_ok;       /* reply 40 with the old sid and pid */
+    uint64_t rec_fresh;    /* reply 40 with a new pid: a fresh session */
+    uint64_t rec_mismatch; /* old pid but another sid, or no pid */
+    uint64_t rec_failed;   /* no reply 40 (refused, timed out, closed) */
+    uint64_t rec_clean;    /* recovered, then every message of its room
+                              exactly once, in order, to the end */
+    uint64_t rec_offsetless; /* away before any event: no offset to send */
+    uint64_t rec_t_last;   /* latest recovered reply, monotonic ns */
+    uint64_t rec_t_lost_last; /* latest transport loss seen, monotonic ns */
+    struct wsb_hist rec_hist;  /* reference time -> recovered reply */
+    struct wsb_hist rec_rtt;   /* reconnect started -> recovered reply */
+    struct wsb_hist rec_lost;  /* reference time -> transport loss seen */
 };
 
 /* Parent <-> child messages: a header, then len bytes. */
@@ -106,8 +130,13 @@ enum wsb_msg_type {
     WSB_MSG_FINAL,     /* parent -> child: uint64 last[rooms], last_ok[rooms],
                           failed[rooms] (see wsb_pub_last) */
     WSB_MSG_RESULT,    /* child -> parent: wsb_sub_result */
-    WSB_MSG_HB         /* child -> parent, after RESULT when o->hb:
+    WSB_MSG_HB,        /* child -> parent, after RESULT when o->hb:
                           wsb_hb_head, then head.n wsb_hb_rec */
+    WSB_MSG_REF,       /* parent -> child (recover): uint64 reference
+                          time, the kill or the close, monotonic ns */
+    WSB_MSG_CLOSE,     /* parent -> child (--rec-hold): close every ready
+                          transport and wait for RECONNECT */
+    WSB_MSG_RECONNECT  /* parent -> child (--rec-hold): reconnect them */
 };
 struct wsb_msg {
     uint32_t type;
@@ -128,6 +157,8 @@ struct wsb_go {
  */
 struct wsb_shared {
     _Atomic uint64_t delivered;
+    /* recover: progress of the reconnects, summed over the children */
+    _Atomic uint64_t rec_away, rec_settled;
     _Atomic uint64_t members[]; /* per room, added at subscribe ack */
 };
 
@@ -152,6 +183,9 @@ struct wsb_pub *wsb_pub_new(struct event_base *base, const struct wsb_opts *o,
 /* Publish from now until t_end (monotonic ns), then wait up to 5 s for the
  * answers in flight. Runs base. */
 void wsb_pub_run(struct wsb_pub *p, uint64_t t_end);
+/* Publish exactly n more messages (rooms in turn, --batch per POST, as
+ * fast as answered) and wait for their answers; bounded by 30 s. */
+void wsb_pub_count(struct wsb_pub *p, uint64_t n);
 /* Per room: highest sequence number assigned, highest one the server
  * acknowledged, and how many messages failed; three arrays of o->rooms,
  * in that order in one block (the FINAL message's payload). */

@@ -59,6 +59,7 @@ struct wsb_pub {
     struct event *tick;
     uint64_t t0, t_end, pause_since;
     int stopping;
+    uint64_t limit;    /* wsb_pub_count: stop when this many were sent */
     char *pad;         /* --payload bytes of 'x' */
     unsigned notes;
     struct sockaddr_in dst;
@@ -317,13 +318,17 @@ static void
 pump(struct wsb_pub *p)
 {
     const struct wsb_opts *o = p->o;
-    uint64_t now = wsb_now();
+    uint64_t now = wsb_now(), sent = 0;
     unsigned busy = 0;
 
     if (now >= p->t_end)
         p->stopping = 1;
-    for (unsigned i = 0; i < p->k; i++)
+    for (unsigned i = 0; i < p->k; i++) {
         busy += p->pc[i].busy;
+        sent += p->pc[i].sent;
+    }
+    if (p->limit && sent >= p->limit)
+        p->stopping = 1;
     if (p->stopping) {
         if (busy == 0 || now >= p->t_end + 5000000000ull)
             event_base_loopbreak(p->base);
@@ -354,6 +359,13 @@ pump(struct wsb_pub *p)
                 continue;
             if (due - (double)pc->sent < count)
                 count = (unsigned)(due - (double)pc->sent);
+        }
+        if (p->limit) {
+            if (sent >= p->limit)
+                break;
+            if (p->limit - sent < count)
+                count = (unsigned)(p->limit - sent);
+            sent += count;
         }
         pc_send(pc, count, now);
     }
@@ -430,6 +442,20 @@ wsb_pub_run(struct wsb_pub *p, uint64_t t_end)
         if (p->pc[i].busy)
             pc_done(&p->pc[i], 0, "no answer within 5 s of the end");
     p->r.t_end = wsb_now();
+}
+
+void
+wsb_pub_count(struct wsb_pub *p, uint64_t n)
+{
+    uint64_t sent = 0;
+
+    for (unsigned i = 0; i < p->k; i++)
+        sent += p->pc[i].sent;
+    p->limit = sent + n;
+    p->stopping = 0;
+    if (n)
+        wsb_pub_run(p, wsb_now() + 30000000000ull);
+    p->limit = 0;
 }
 
 const uint64_t *

@@ -23,6 +23,15 @@
  * With o->hb (sio only) every Engine.IO packet that matters to the
  * heartbeat, and how the server ended the session, also goes to wsb_hb.c;
  * the sessions it calls silent never answer an Engine.IO ping.
+ * With o->recover (sio only, --scenario recover) each session keeps the
+ * sid and pid of its CONNECT reply and the offset of its last event (the
+ * event's last argument). From GO on, a ready session whose transport goes
+ * away (its worker was killed; or, on WSB_MSG_CLOSE, closed by this side)
+ * reconnects after 0..--rec-jitter s (on WSB_MSG_CLOSE: at
+ * WSB_MSG_RECONNECT) with CONNECT 40{"token","pid","offset"}, as
+ * socket.io-client does, and counts the reply: recovered (the old sid and
+ * pid: the rooms are back, no subscribe), fresh (a new pid: it subscribes
+ * again, and what it missed counts as lost), mismatch or failed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +43,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -69,7 +79,17 @@ struct wconn {
     uint64_t gaps;       /* messages skipped over */
     uint64_t t_start;    /* this attempt started, ns */
     char accept[WSH_ACCEPT_SIZE];
+    /* recover */
+    uint8_t rec;         /* enum rstate */
+    uint8_t recovered;   /* the last attempt recovered the session */
+    uint64_t dups;       /* repeated or regressed sequence numbers */
+    uint64_t off;        /* offset of the last event (its last argument) */
+    uint64_t t_lost, t_rec; /* transport loss seen; recovered reply */
+    char sid[24], pid[24];  /* of the CONNECT reply */
 };
+
+/* Recovery state of a session (o->recover). */
+enum rstate { R_NONE, R_AWAY, R_TRYING, R_DONE };
 
 enum phase { P_RAMP, P_RUN, P_DRAIN };
 
@@ -99,6 +119,9 @@ static struct {
     int status;
     struct wsb_sub_result r;
     uint64_t hb_now;     /* heartbeat: this read's arrival, 0 outside */
+    int rec_armed;       /* recover: lost transports reconnect (after GO) */
+    int rec_hold;        /* recover: closed on purpose, wait for RECONNECT */
+    uint64_t rec_ref;    /* recover: the kill or the close, monotonic ns */
 } S;
 
 static void conn_cb(evutil_socket_t fd, short what, void *arg);
@@ -152,9 +175,20 @@ conn_drop(struct wconn *c)
 }
 
 /* An attempt ended before or at the ack: ok says which. */
+static void rec_finish(struct wconn *c, uint64_t *counter, uint64_t now);
+
 static void
 conn_settle(struct wconn *c, int ok, uint64_t now)
 {
+    if (c->rec != R_NONE) {
+        /* A reconnect: its outcome was counted at the CONNECT reply
+         * unless it never got one. */
+        if (c->rec == R_TRYING)
+            rec_finish(c, ok ? &S.r.rec_fresh : &S.r.rec_failed, now);
+        if (ok && S.o->rec_baseline)
+            c->t_rec = now; /* baseline: ready again at the ack */
+        return;
+    }
     S.inprog--;
     if (c->churn) {
         if (ok)
@@ -185,9 +219,17 @@ hb_close(struct wconn *c, enum wsb_hb_how how, unsigned code,
                      S.hb_now ? S.hb_now : wsb_now());
 }
 
+static void rec_away(struct wconn *c, uint64_t now);
+
 static void
 conn_fail(struct wconn *c, const char *why)
 {
+    if (S.rec_armed && c->state == C_READY) {
+        /* recover: the transport went away; reconnect */
+        conn_drop(c);
+        rec_away(c, wsb_now());
+        return;
+    }
     hb_close(c, WSB_HB_OTHER, 0, NULL, 0);
     if (!(S.o->hb && c->silent && c->state == C_READY))
         note("connection %u: %s", c->idx, why); /* expected when silent */
@@ -298,6 +340,87 @@ conn_start(struct wconn *c, uint64_t now)
         return;
     }
     c->evflags = EV_WRITE;
+}
+
+/* recover: the outcome of c's reconnect attempt (counter: one of S.r's
+ * rec_ok, rec_fresh, rec_mismatch, rec_failed). */
+static void
+rec_finish(struct wconn *c, uint64_t *counter, uint64_t now)
+{
+    (*counter)++;
+    c->rec = R_DONE;
+    S.inprog--;
+    if (counter == &S.r.rec_ok) {
+        c->recovered = 1;
+        c->t_rec = now;
+        if (now > S.r.rec_t_last)
+            S.r.rec_t_last = now;
+    }
+    atomic_fetch_add_explicit(&S.sh->rec_settled, 1, memory_order_relaxed);
+}
+
+static void
+rec_go_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wconn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (c->rec != R_AWAY)
+        return;
+    c->rec = R_TRYING;
+    c->churn = 0;
+    conn_start(c, wsb_now());
+}
+
+/* Reconnect c after 0..--rec-jitter s. */
+static void
+rec_schedule(struct wconn *c)
+{
+    uint64_t us = S.o->rec_jitter > 0
+        ? rnd() % ((uint64_t)(S.o->rec_jitter * 1e6) + 1) : 0;
+    struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
+
+    if (event_base_once(S.base, -1, EV_TIMEOUT, rec_go_cb, c, &tv) == -1) {
+        c->rec = R_TRYING;
+        S.inprog++;
+        rec_finish(c, &S.r.rec_failed, wsb_now());
+    }
+}
+
+/* recover: the ready session c lost its transport (already dropped). */
+static void
+rec_away(struct wconn *c, uint64_t now)
+{
+    S.r.rec_away++;
+    atomic_fetch_add_explicit(&S.sh->rec_away, 1, memory_order_relaxed);
+    c->t_lost = now;
+    if (now > S.r.rec_t_lost_last)
+        S.r.rec_t_lost_last = now;
+    c->rec = R_AWAY;
+    c->recovered = 0;
+    if (!S.rec_hold)
+        rec_schedule(c);
+}
+
+/* A JSON string member "key":"..." of p[0..n) into out (cap bytes, at
+ * least 1); "" when absent or too long. */
+static void
+json_sval(const unsigned char *p, size_t n, const char *key, char *out,
+          size_t cap)
+{
+    size_t kl = strlen(key);
+    const unsigned char *q = memmem(p, n, key, kl), *e = p + n, *v;
+
+    out[0] = '\0';
+    if (q == NULL || q + kl + 2 > e || q[kl] != ':' || q[kl + 1] != '"')
+        return;
+    v = q + kl + 2;
+    q = memchr(v, '"', (size_t)(e - v));
+    if (q == NULL || (size_t)(q - v) >= cap)
+        return;
+    memcpy(out, v, (size_t)(q - v));
+    out[q - v] = '\0';
 }
 
 /* The token of c: --token, or one signed for user bench<idx>; NULL after
@@ -429,6 +552,7 @@ on_data(struct wconn *c, const unsigned char *q, const unsigned char *e,
         c->last = s;
     } else {
         S.r.dup++;
+        c->dups++;
     }
     if (now >= S.win_start && now < S.win_end) {
         S.r.in_window++;
@@ -468,7 +592,7 @@ conn_ready(struct wconn *c, uint64_t now)
 static int
 on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
 {
-    char buf[600], tok[512];
+    char buf[800], tok[512];
     const char *t;
     int len;
 
@@ -482,8 +606,18 @@ on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
             wsb_hb_open((unsigned)(c - S.c), p, n, S.hb_now);
         if ((t = conn_token(c, tok, sizeof(tok))) == NULL && S.o->secret)
             return -1;
-        len = snprintf(buf, sizeof(buf), t ? "40{\"token\":\"%s\"}" : "40",
-                       t);
+        if (c->rec == R_TRYING && c->pid[0] && c->off && !S.o->rec_baseline)
+            /* recover: what socket.io-client sends on a reconnect */
+            len = snprintf(buf, sizeof(buf),
+                           "40{\"token\":\"%s\",\"pid\":\"%s\","
+                           "\"offset\":\"%llu\"}", t ? t : "", c->pid,
+                           (unsigned long long)c->off);
+        else
+            len = snprintf(buf, sizeof(buf),
+                           t ? "40{\"token\":\"%s\"}" : "40", t);
+        if (c->rec == R_TRYING && !(c->pid[0] && c->off)
+            && !S.o->rec_baseline)
+            S.r.rec_offsetless++;
         c->state = C_CONN;
         return conn_frame(c, WSF_OP_TEXT, buf, (size_t)len);
     case '1': /* close */
@@ -514,10 +648,38 @@ on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
         if (n < 8 || memcmp(p + 2, "[\"e\",{", 6) != 0)
             return 0; /* another event (token-expiring...) */
         on_data(c, p + 8, p + n, now);
+        if (S.o->recover && n > 12 && p[n - 1] == ']' && p[n - 2] == '"') {
+            /* the offset: the last argument, a decimal string */
+            const unsigned char *q = p + n - 3;
+            uint64_t v;
+            while (q > p && *q >= '0' && *q <= '9')
+                q--;
+            if (*q == '"' && num(q + 1, p + n - 2, &v) && v > c->off)
+                c->off = v;
+        }
         return 0;
     case '0': /* CONNECT answer: 40{"sid":..} */
         if (c->state != C_CONN || n < 3 || p[2] != '{')
             return 0;
+        if (S.o->recover) {
+            char sid[sizeof(c->sid)], pid[sizeof(c->pid)];
+            json_sval(p, n, "\"sid\"", sid, sizeof(sid));
+            json_sval(p, n, "\"pid\"", pid, sizeof(pid));
+            if (c->rec == R_TRYING && !S.o->rec_baseline) {
+                if (pid[0] && strcmp(pid, c->pid) == 0
+                    && strcmp(sid, c->sid) == 0) {
+                    /* recovered: rooms back, the replay follows */
+                    rec_finish(c, &S.r.rec_ok, wsb_now());
+                    c->state = C_READY;
+                    return 0;
+                }
+                rec_finish(c, pid[0] && strcmp(pid, c->pid) != 0
+                                  ? &S.r.rec_fresh : &S.r.rec_mismatch,
+                           wsb_now());
+            }
+            memcpy(c->sid, sid, sizeof(sid));
+            memcpy(c->pid, pid, sizeof(pid));
+        }
         len = snprintf(buf, sizeof(buf), "420[\"subscribe\",\"bench:%u\"]",
                        c->room);
         c->state = C_SUB;
@@ -799,6 +961,17 @@ finish(void)
         miss = miss > failed[c->room] ? miss - failed[c->room] : 0;
         S.r.lost += miss;
         S.r.expected += last[c->room] - failed[c->room];
+        if (c->recovered || (S.o->rec_baseline && c->t_rec)) {
+            if (miss == 0 && c->dups == 0)
+                S.r.rec_clean++;
+            if (c->t_rec > S.r.rec_t_last)
+                S.r.rec_t_last = c->t_rec;
+            if (c->t_rec >= S.rec_ref)
+                wsb_hist_add(&S.r.rec_hist, c->t_rec - S.rec_ref);
+            wsb_hist_add(&S.r.rec_rtt, c->t_rec - c->t_start);
+        }
+        if (c->t_lost && c->t_lost >= S.rec_ref)
+            wsb_hist_add(&S.r.rec_lost, c->t_lost - S.rec_ref);
     }
     if (wsb_send_msg(S.ctl, WSB_MSG_RESULT, &S.r, sizeof(S.r)) == -1
         || (S.o->hb && wsb_hb_send(S.ctl) == -1))
@@ -891,6 +1064,23 @@ ctl_msg(uint32_t type, const char *p, size_t n)
         memcpy(&g, p, sizeof(g));
         S.win_start = g.win_start;
         S.win_end = g.win_end;
+        if (S.o->recover)
+            S.rec_armed = 1;
+    } else if (type == WSB_MSG_REF && n == sizeof(uint64_t)) {
+        memcpy(&S.rec_ref, p, sizeof(S.rec_ref));
+    } else if (type == WSB_MSG_CLOSE) {
+        uint64_t now = wsb_now();
+        S.rec_hold = 1;
+        for (unsigned i = 0; i < S.n; i++)
+            if (S.c[i].state == C_READY) {
+                conn_drop(&S.c[i]);
+                rec_away(&S.c[i], now);
+            }
+    } else if (type == WSB_MSG_RECONNECT) {
+        S.rec_hold = 0;
+        for (unsigned i = 0; i < S.n; i++)
+            if (S.c[i].rec == R_AWAY)
+                rec_schedule(&S.c[i]);
     } else if (type == WSB_MSG_FINAL && n == 3 * 8 * (size_t)S.o->rooms) {
         S.fin = malloc(n);
         if (S.fin == NULL) {

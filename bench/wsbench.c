@@ -26,15 +26,44 @@
 
 #include <event2/event.h>
 
+#include "shm/sess.h"
 #include "wsb.h"
 
 #define MAX_PROCS 64
 #define MAX_WORKERS 128
 #define LAG_AUTO UINT64_MAX
 
+/* Server totals the recover scenario reports (/socket-stats "totals"). */
+static const char *const rec_ctr[] = {
+    "recovery_attempts", "recovery_ok", "recovery_failed_unknown",
+    "recovery_failed_offset", "recovery_failed_rooms", "replayed_events",
+    "replay_gaps", "recovery_sessions", "recovery_held", "recovery_orphaned",
+    "recovery_store_full", "recovery_evicted", "recovery_expired",
+    "recovery_queue_drops", "recovery_not_stored", "recovery_bad_messages",
+    "worker_respawns", "worker_signaled", "eio_open"};
+#define NREC_CTR (sizeof(rec_ctr) / sizeof(rec_ctr[0]))
+
+/* v's total of rec_ctr name, -1 when absent. */
+#define REC(v, name) rec_get((v)->rec, name)
+static long long
+rec_get(const long long *rec, const char *name)
+{
+    for (size_t i = 0; i < NREC_CTR; i++)
+        if (strcmp(rec_ctr[i], name) == 0)
+            return rec[i];
+    return -1;
+}
+
 struct server_view {
     int pids[MAX_WORKERS];
+    int slots[MAX_WORKERS];   /* the worker's slot */
+    long long wopen[MAX_WORKERS]; /* its eio_open */
+    double wcpu[MAX_WORKERS]; /* its CPU, s (-1 unknown) */
     int npids;
+    int master;               /* 0 when unknown */
+    long rss_all_kb;          /* master + workers VmRSS, -1 when unknown */
+    long store_rss_kb, store_pss_kb; /* the master's store mapping, -1 */
+    long long rec[NREC_CTR];  /* rec_ctr totals, -1 when absent */
     long rss_kb;            /* -1 when unknown */
     long long deliveries;   /* -1 when unknown */
     long long ping_timeouts, ws_ping_timeouts, ws_pings_sent, eio_open;
@@ -96,8 +125,33 @@ usage(FILE *f)
 "                      and pingTimeout, at most 1 s, as worker/eng.c)\n"
 "  --hb-log FILE       with --silent: every ping arrival per session into\n"
 "                      FILE.<first connection of the process>\n"
+"  --rec-before N      recover: messages per room before the outage (so\n"
+"                      every session has an offset; default 2)\n"
+"  --rec-during N      recover: messages per room published while the\n"
+"                      sessions are away (default 3)\n"
+"  --rec-after N       recover: messages per room after the reconnects\n"
+"                      (default 2)\n"
+"  --rec-jitter S      recover: each lost session reconnects after a random\n"
+"                      0..S s (default 0: at once)\n"
+"  --rec-timeout S     recover: bound on waiting for the reconnects\n"
+"                      (default 60)\n"
+"  --rec-worker SLOT   recover: the worker slot to kill (default: the one\n"
+"                      with the most Engine.IO sessions)\n"
+"  --rec-hold          recover: instead of killing a worker, every client\n"
+"                      closes its transport (TCP close, no close frame);\n"
+"                      when the master holds them all, the store's RSS is\n"
+"                      read, the outage's messages published, and all\n"
+"                      reconnect at once (the reference time)\n"
+"  --rec-baseline      recover: the same outage, but the sessions reconnect\n"
+"                      as new ones (no pid and offset) and subscribe again;\n"
+"                      the time is to the subscribe ack; no events during\n"
+"                      the outage unless --rec-during is given (they would\n"
+"                      be lost)\n"
+"  --store-sessions N  the server's max_recoverable_sessions (default\n"
+"                      100000): finds the store's mapping in the master's\n"
+"                      smaps by its size\n"
 "  --scenario NAME     preset: idle, fanout, rooms, latency, connect, churn,\n"
-"                      heartbeat; explicit options override it\n"
+"                      heartbeat, recover; explicit options override it\n"
 "  --label NAME        the \"scenario\" field of the result (default: the\n"
 "                      preset's name, or custom)\n"
 "  --json              JSON line only on stdout (the summary still goes to\n"
@@ -117,10 +171,22 @@ usage(FILE *f)
 "         heartbeat --proto sio -n 10000 --silent 1000 --rooms 100\n"
 "                  --no-publish --duration 120 (the server's pingInterval\n"
 "                  and pingTimeout are read from its open packets)\n"
+"         recover  --proto sio -n 10000 --rooms 100 --rate 0 --batch 100\n"
+"                  --inflight 1 --max-lag 0 --timeout 30 --drain 15:\n"
+"                  sessions connect, subscribe and get --rec-before events\n"
+"                  per room; a worker is killed (SIGKILL: the reference\n"
+"                  time) and --rec-during events per room are published;\n"
+"                  its sessions reconnect with {pid, offset, token}; then\n"
+"                  --rec-after per room. Reports recovered (old sid and pid),\n"
+"                  fresh, failed, the time from the reference to each\n"
+"                  recovered CONNECT reply, whether each recovered session\n"
+"                  got every event exactly once, the server's recovery\n"
+"                  counters and the RSS of the master's session store\n"
 "Exit status: 0 ok, 1 messages lost or duplicated (or publish errors, bad\n"
 "messages, server closes; failed connections with --strict; with --silent:\n"
-"a failed heartbeat check or a session that did not connect), 2 usage or\n"
-"setup error.\n");
+"a failed heartbeat check or a session that did not connect; recover: a\n"
+"lost session not recovered, or recovered without every event once), 2\n"
+"usage or setup error.\n");
 }
 
 enum {
@@ -128,7 +194,8 @@ enum {
     O_INFLIGHT, O_BATCH, O_PAYLOAD, O_LAG, O_NOPUB, O_DURATION, O_WARMUP,
     O_DRAIN, O_TIMEOUT, O_CONC, O_SOURCES, O_PROCS, O_CHURN, O_SCENARIO,
     O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS, O_SILENT,
-    O_HBLOG
+    O_HBLOG, O_RBEFORE, O_RDURING, O_RAFTER, O_RJITTER, O_RTIMEOUT,
+    O_RWORKER, O_RHOLD, O_STORE, O_RBASE
 };
 
 static const struct option longopts[] = {
@@ -162,6 +229,15 @@ static const struct option longopts[] = {
     {"server-pids", required_argument, NULL, O_SPIDS},
     {"silent", required_argument, NULL, O_SILENT},
     {"hb-log", required_argument, NULL, O_HBLOG},
+    {"rec-before", required_argument, NULL, O_RBEFORE},
+    {"rec-during", required_argument, NULL, O_RDURING},
+    {"rec-after", required_argument, NULL, O_RAFTER},
+    {"rec-jitter", required_argument, NULL, O_RJITTER},
+    {"rec-timeout", required_argument, NULL, O_RTIMEOUT},
+    {"rec-worker", required_argument, NULL, O_RWORKER},
+    {"rec-hold", no_argument, NULL, O_RHOLD},
+    {"rec-baseline", no_argument, NULL, O_RBASE},
+    {"store-sessions", required_argument, NULL, O_STORE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -191,6 +267,11 @@ preset(struct wsb_opts *o, const char *name)
         o->proto = WSB_SIO, o->hb = 1;
         o->conns = 10000, o->silent = 1000, o->rooms = 100, o->publish = 0;
         o->duration = 120, o->warmup = 0;
+    } else if (strcmp(name, "recover") == 0) {
+        o->proto = WSB_SIO, o->recover = o->recover ? o->recover : 1;
+        o->conns = 10000, o->rooms = 100, o->rate = 0, o->batch = 100;
+        o->inflight = 1, o->max_lag = 0, o->conn_timeout = 30;
+        o->drain = 15, o->duration = 0, o->warmup = 0;
     } else {
         return -1;
     }
@@ -281,7 +362,7 @@ free_ports(int n)
 static void
 parse_args(struct wsb_opts *o, int argc, char **argv)
 {
-    int ch;
+    int ch, during_set = 0;
 
     /* First pass: the preset, so explicit options override it. */
     opterr = 0;
@@ -384,6 +465,31 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
             o->hb = 1;
             break;
         case O_HBLOG: o->hb_log = optarg; break;
+        case O_RBEFORE:
+            o->rec_before = (unsigned)num_arg("--rec-before", optarg, 1, 1e4);
+            break;
+        case O_RDURING:
+            o->rec_during = (unsigned)num_arg("--rec-during", optarg, 0, 1e4);
+            during_set = 1;
+            break;
+        case O_RAFTER:
+            o->rec_after = (unsigned)num_arg("--rec-after", optarg, 0, 1e4);
+            break;
+        case O_RJITTER:
+            o->rec_jitter = num_arg("--rec-jitter", optarg, 0, 60);
+            break;
+        case O_RTIMEOUT:
+            o->rec_timeout = num_arg("--rec-timeout", optarg, 1, 3600);
+            break;
+        case O_RWORKER:
+            o->rec_victim = (int)num_arg("--rec-worker", optarg, 0, 1023);
+            break;
+        case O_RHOLD: o->recover = 2; break;
+        case O_RBASE: o->rec_baseline = 1; break;
+        case O_STORE:
+            o->store_sessions = (unsigned)num_arg("--store-sessions", optarg,
+                                                  1, SESS_MAX_CAPACITY);
+            break;
         case O_JSON: o->json = 1; break;
         case O_STRICT: o->strict = 1; break;
         case O_FREEPORTS:
@@ -392,6 +498,8 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
         default: usage(stderr); exit(2);
         }
     }
+    if (o->rec_baseline && !during_set)
+        o->rec_during = 0;
     if (optind < argc) {
         fprintf(stderr, "wsbench: unexpected argument \"%s\"\n", argv[optind]);
         exit(2);
@@ -454,8 +562,37 @@ total(const char *p, const char *name)
     return p ? atoll(p + strlen(key)) : -1;
 }
 
-/* Worker pids, their RSS and counters (deliveries, heartbeat) from
- * /socket-stats. */
+/* Rss and Pss (kB) of the recovery store in the master's smaps: the
+ * shared mapping of sess_size(cap) bytes, page-rounded. -1 when absent. */
+static void
+store_rss(int master, unsigned cap, long *rss, long *pss)
+{
+    char path[64], line[512];
+    unsigned long want = (sess_size(cap) + 4095) & ~4095ul;
+    int in = 0;
+    FILE *f;
+
+    *rss = *pss = -1;
+    snprintf(path, sizeof(path), "/proc/%d/smaps", master);
+    if (master <= 1 || want == 0 || (f = fopen(path, "r")) == NULL)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long a, b;
+        char perm[8];
+        if (sscanf(line, "%lx-%lx %7s", &a, &b, perm) == 3) {
+            in = b - a == want && perm[3] == 's';
+            continue;
+        }
+        if (in && strncmp(line, "Rss:", 4) == 0)
+            *rss = atol(line + 4);
+        else if (in && strncmp(line, "Pss:", 4) == 0)
+            *pss = atol(line + 4);
+    }
+    fclose(f);
+}
+
+/* Worker pids, their RSS and counters (deliveries, heartbeat, recovery)
+ * from /socket-stats. */
 static void
 server_look(const struct wsb_opts *o, struct server_view *v)
 {
@@ -463,6 +600,10 @@ server_look(const struct wsb_opts *o, struct server_view *v)
     const char *p, *w;
 
     v->npids = 0;
+    v->master = 0;
+    v->rss_all_kb = v->store_rss_kb = v->store_pss_kb = -1;
+    for (size_t i = 0; i < NREC_CTR; i++)
+        v->rec[i] = -1;
     v->rss_kb = -1;
     v->deliveries = -1;
     v->ping_timeouts = v->ws_ping_timeouts = v->ws_pings_sent = -1;
@@ -486,9 +627,17 @@ server_look(const struct wsb_opts *o, struct server_view *v)
         return;
     w = strstr(body, "\"workers\":[");
     for (p = w; p && v->npids < MAX_WORKERS;) {
+        const char *q, *slot;
         p = strstr(p, "\"pid\":");
         if (p == NULL)
             break;
+        /* "slot" comes just before "pid" in each worker's object */
+        for (slot = p; slot > w && *slot != '{'; slot--)
+            ;
+        slot = strstr(slot, "\"slot\":");
+        v->slots[v->npids] = slot && slot < p ? atoi(slot + 7) : -1;
+        q = strstr(p, "\"eio_open\":");
+        v->wopen[v->npids] = q ? atoll(q + 11) : -1;
         p += 6;
         v->pids[v->npids++] = atoi(p);
     }
@@ -496,12 +645,22 @@ server_look(const struct wsb_opts *o, struct server_view *v)
         int master = 0;
         v->rss_kb = wsb_rss_kb(v->pids, v->npids);
         v->cpu_workers = 0;
-        for (int i = 0; i < v->npids && v->cpu_workers >= 0; i++) {
+        for (int i = 0; i < v->npids; i++) {
             double c = wsb_proc_cpu(v->pids[i], &master);
-            v->cpu_workers = c < 0 ? -1 : v->cpu_workers + c;
+            v->wcpu[i] = c;
+            if (v->cpu_workers >= 0)
+                v->cpu_workers = c < 0 ? -1 : v->cpu_workers + c;
         }
-        if (master > 1)
+        if (master > 1) {
             v->cpu_master = wsb_proc_cpu(master, NULL);
+            v->master = master;
+            if (v->rss_kb >= 0) {
+                long m = wsb_rss_kb(&master, 1);
+                v->rss_all_kb = m < 0 ? -1 : v->rss_kb + m;
+            }
+            store_rss(master, o->store_sessions, &v->store_rss_kb,
+                      &v->store_pss_kb);
+        }
     }
     p = strstr(body, "\"totals\":");
     if (p) {
@@ -510,6 +669,8 @@ server_look(const struct wsb_opts *o, struct server_view *v)
         v->ws_ping_timeouts = total(p, "ws_ping_timeouts");
         v->ws_pings_sent = total(p, "ws_pings_sent");
         v->eio_open = total(p, "eio_open");
+        for (size_t i = 0; i < NREC_CTR; i++)
+            v->rec[i] = total(p, rec_ctr[i]);
     }
 }
 
@@ -553,6 +714,12 @@ struct run {
     uint64_t t_begin, t_first, t_last, win_start, win_end;
     double cpu_pub, cpu_sub;
     int hb_fail;
+    /* recover */
+    struct server_view svl, svh, sva; /* live, held (--rec-hold), after */
+    uint64_t t_ref, t_settled, away_want, t_svl, t_sva;
+    int victim_slot, victim_pid, rec_timed_out, rec_fail;
+    long long victim_sessions;
+    uint64_t before_delivered, before_want;
 };
 
 static int
@@ -611,6 +778,8 @@ gather_ready(struct run *R)
     return 0;
 }
 
+static int collect(struct run *R, const uint64_t *fin, size_t finlen);
+
 /* GO, the window (publishing or holding), FINAL, results. */
 static int
 measure(struct run *R)
@@ -647,9 +816,26 @@ measure(struct run *R)
             goto out;
     }
     server_look(o, &R->sv2);
+    if (collect(R, fin, finlen) == -1)
+        goto out;
+    rc = 0;
+out:
+    wsb_pub_free(&pub);
+    if (base)
+        event_base_free(base);
+    free(zero);
+    return rc;
+}
+
+/* FINAL to every child, then their results. */
+static int
+collect(struct run *R, const uint64_t *fin, size_t finlen)
+{
+    const struct wsb_opts *o = &R->o;
+
     for (unsigned i = 0; i < o->procs; i++)
         if (wsb_send_msg(R->fd[i], WSB_MSG_FINAL, fin, finlen) == -1)
-            goto out;
+            return -1;
     for (unsigned i = 0; i < o->procs; i++) {
         struct wsb_sub_result *r = malloc(sizeof(*r));
         if (r == NULL
@@ -657,7 +843,7 @@ measure(struct run *R)
             fprintf(stderr, "wsbench: no result from subscriber process "
                             "%d\n", (int)R->pid[i]);
             free(r);
-            goto out;
+            return -1;
         }
         R->sum.closed += r->closed;
         R->sum.received += r->received;
@@ -672,20 +858,307 @@ measure(struct run *R)
         R->sum.churn_failed += r->churn_failed;
         R->sum.drained += r->drained;
         wsb_hist_merge(&R->sum.hist, &r->hist);
+        R->sum.rec_away += r->rec_away;
+        R->sum.rec_ok += r->rec_ok;
+        R->sum.rec_fresh += r->rec_fresh;
+        R->sum.rec_mismatch += r->rec_mismatch;
+        R->sum.rec_failed += r->rec_failed;
+        R->sum.rec_clean += r->rec_clean;
+        R->sum.rec_offsetless += r->rec_offsetless;
+        if (r->rec_t_last > R->sum.rec_t_last)
+            R->sum.rec_t_last = r->rec_t_last;
+        if (r->rec_t_lost_last > R->sum.rec_t_lost_last)
+            R->sum.rec_t_lost_last = r->rec_t_lost_last;
+        wsb_hist_merge(&R->sum.rec_hist, &r->rec_hist);
+        wsb_hist_merge(&R->sum.rec_rtt, &r->rec_rtt);
+        wsb_hist_merge(&R->sum.rec_lost, &r->rec_lost);
         free(r);
         if (o->hb && wsb_hb_collect(R->fd[i]) == -1) {
             fprintf(stderr, "wsbench: no heartbeat records from subscriber "
                             "process %d\n", (int)R->pid[i]);
-            goto out;
+            return -1;
         }
     }
+    return 0;
+}
+
+static void
+send_all(struct run *R, uint32_t type, const void *p, size_t n)
+{
+    for (unsigned i = 0; i < R->o.procs; i++)
+        (void)wsb_send_msg(R->fd[i], type, p, n);
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* The recover scenario after the ramp-up: events before, the outage (a
+ * worker killed, or every transport closed and held), the reconnects,
+ * events after, then the usual FINAL and results. */
+static int
+measure_recover(struct run *R)
+{
+    struct wsb_opts *o = &R->o;
+    struct event_base *base = NULL;
+    struct wsb_pub *pub = NULL;
+    struct wsb_go go;
+    size_t finlen = 3 * sizeof(uint64_t) * o->rooms;
+    uint64_t now, bound, members = 0, last_away, t_change;
+    int rc = -1;
+
+    base = event_base_new();
+    if (base == NULL || (pub = wsb_pub_new(base, o, R->sh)) == NULL)
+        goto out;
+    go.win_start = wsb_now();
+    go.win_end = go.win_start + 3600000000000ull;
+    R->win_start = go.win_start;
+    R->win_end = go.win_end;
+    send_all(R, WSB_MSG_GO, &go, sizeof(go));
+    /* Before: every member gets rec_before events (and so an offset). */
+    for (unsigned r = 0; r < o->rooms; r++)
+        members += atomic_load_explicit(&R->sh->members[r],
+                                        memory_order_relaxed);
+    wsb_pub_count(pub, (uint64_t)o->rec_before * o->rooms);
+    R->before_want = members * o->rec_before;
+    for (bound = wsb_now() + 15000000000ull; wsb_now() < bound;
+         sleep_ms(5))
+        if (atomic_load_explicit(&R->sh->delivered, memory_order_relaxed)
+            >= R->before_want)
+            break;
+    R->before_delivered = atomic_load_explicit(&R->sh->delivered,
+                                               memory_order_relaxed);
+    sleep_ms(300); /* workers publish their counters every 100 ms */
+    server_look(o, &R->svl);
+    R->t_svl = wsb_now();
+    R->victim_slot = R->victim_pid = -1;
+    if (o->recover == 2) {
+        /* Every client closes its transport; wait until the master holds
+         * them all, read the store, publish, then reconnect them all. */
+        send_all(R, WSB_MSG_CLOSE, NULL, 0);
+        R->away_want = R->sum.connected;
+        for (bound = wsb_now() + 30000000000ull; wsb_now() < bound;
+             sleep_ms(100)) {
+            server_look(o, &R->svh);
+            if (atomic_load(&R->sh->rec_away) >= R->away_want
+                && REC(&R->svh, "recovery_held")
+                       >= (long long)R->away_want)
+                break;
+        }
+        sleep_ms(200); /* the last frees settle */
+        server_look(o, &R->svh);
+        wsb_pub_count(pub, (uint64_t)o->rec_during * o->rooms);
+        R->t_ref = wsb_now();
+        send_all(R, WSB_MSG_REF, &R->t_ref, sizeof(R->t_ref));
+        send_all(R, WSB_MSG_RECONNECT, NULL, 0);
+    } else {
+        int best = -1;
+        for (int i = 0; i < R->svl.npids; i++)
+            if (o->rec_victim >= 0 ? R->svl.slots[i] == o->rec_victim
+                    : best == -1 || R->svl.wopen[i] > R->svl.wopen[best])
+                best = i;
+        if (best == -1) {
+            fprintf(stderr, "wsbench: recover: no worker to kill (slot %d) "
+                            "in /socket-stats\n", o->rec_victim);
+            goto out;
+        }
+        R->victim_slot = R->svl.slots[best];
+        R->victim_pid = R->svl.pids[best];
+        R->victim_sessions = R->svl.wopen[best];
+        R->away_want = R->victim_sessions > 0
+            ? (uint64_t)R->victim_sessions : 1;
+        R->t_ref = wsb_now();
+        if (kill(R->victim_pid, SIGKILL) == -1) {
+            perror("wsbench: recover: kill");
+            goto out;
+        }
+        send_all(R, WSB_MSG_REF, &R->t_ref, sizeof(R->t_ref));
+        wsb_pub_count(pub, (uint64_t)o->rec_during * o->rooms);
+    }
+    /* Until every lost session has an outcome and no new loss was seen
+     * for 500 ms (bounded). */
+    bound = R->t_ref + (uint64_t)(o->rec_timeout * 1e9);
+    for (now = wsb_now(), last_away = 0, t_change = now; now < bound;
+         now = wsb_now()) {
+        uint64_t away = atomic_load(&R->sh->rec_away);
+        if (away != last_away)
+            last_away = away, t_change = now;
+        if (away >= R->away_want && atomic_load(&R->sh->rec_settled) >= away
+            && now - t_change >= 500000000ull)
+            break;
+        sleep_ms(2);
+    }
+    R->t_settled = wsb_now();
+    R->rec_timed_out = R->t_settled >= bound;
+    sleep_ms(300); /* workers publish their counters every 100 ms */
+    server_look(o, &R->sva);
+    R->t_sva = wsb_now();
+    wsb_pub_count(pub, (uint64_t)o->rec_after * o->rooms);
+    wsb_pub_result(pub, &R->pub);
+    server_look(o, &R->sv2);
+    if (collect(R, wsb_pub_final(pub), finlen) == -1)
+        goto out;
     rc = 0;
 out:
     wsb_pub_free(&pub);
     if (base)
         event_base_free(base);
-    free(zero);
     return rc;
+}
+
+static double
+ms_after(uint64_t t, uint64_t ref)
+{
+    return t > ref ? (double)(t - ref) / 1e6 : 0;
+}
+
+/* The recover fields: f == stdout, JSON members (,"rec_...":...);
+ * otherwise the human summary. Sets R->rec_fail. */
+static void
+report_recover(struct run *R, FILE *f)
+{
+    const struct wsb_opts *o = &R->o;
+    const struct wsb_sub_result *s = &R->sum;
+    const struct wsb_hist *h = &s->rec_hist, *rt = &s->rec_rtt,
+                          *lo = &s->rec_lost;
+    const struct server_view *held = o->recover == 2 ? &R->svh : &R->svl;
+    /* the third point of the JSON arrays: held, or after the reconnects */
+    const struct server_view *mid = o->recover == 2 ? &R->svh : &R->sva;
+    long long nheld = REC(held, o->recover == 2 ? "recovery_held"
+                                                : "recovery_sessions");
+    long store_b = R->sv0.store_rss_kb >= 0 && held->store_rss_kb >= 0
+                       && nheld > 0
+        ? (long)((held->store_rss_kb - R->sv0.store_rss_kb) * 1024 / nheld)
+        : -1;
+    double last_ms = ms_after(s->rec_t_last, R->t_ref);
+    /* Server CPU from before the outage to after the reconnects: the
+     * master, and the workers alive after it (a new worker's whole CPU;
+     * the killed one's last 300 ms are not in it). */
+    double cpu_m = R->svl.cpu_master >= 0 && R->sva.cpu_master >= 0
+                       ? R->sva.cpu_master - R->svl.cpu_master : -1;
+    double cpu_w = 0;
+
+    for (int i = 0; i < R->sva.npids; i++) {
+        double c0 = 0;
+        for (int j = 0; j < R->svl.npids; j++)
+            if (R->svl.pids[j] == R->sva.pids[i])
+                c0 = R->svl.wcpu[j];
+        cpu_w += R->sva.wcpu[i] - c0;
+    }
+
+    uint64_t done = o->rec_baseline ? s->rec_fresh : s->rec_ok;
+
+    R->rec_fail = s->rec_away < R->away_want || done < s->rec_away
+                  || s->rec_clean < done || R->rec_timed_out;
+    if (f == stdout) {
+        fprintf(f, ",\"rec_mode\":\"%s\",\"rec_victim_slot\":%d,"
+                   "\"rec_victim_pid\":%d,\"rec_victim_sessions\":%lld,"
+                   "\"rec_jitter_s\":%.3f,\"rec_before\":%u,"
+                   "\"rec_during\":%u,\"rec_after\":%u,"
+                   "\"rec_before_delivered\":%llu,\"rec_before_want\":%llu,"
+                   "\"rec_away\":%llu,\"rec_ok\":%llu,\"rec_fresh\":%llu,"
+                   "\"rec_mismatch\":%llu,\"rec_failed\":%llu,"
+                   "\"rec_offsetless\":%llu,\"rec_clean\":%llu,"
+                   "\"rec_timed_out\":%d,\"rec_last_ms\":%.1f,"
+                   "\"rec_p50_ms\":%.1f,\"rec_p90_ms\":%.1f,"
+                   "\"rec_p99_ms\":%.1f,\"rec_max_ms\":%.1f,"
+                   "\"rec_rtt_p50_ms\":%.1f,\"rec_rtt_p99_ms\":%.1f,"
+                   "\"rec_rtt_max_ms\":%.1f,\"rec_lost_p50_ms\":%.1f,"
+                   "\"rec_lost_max_ms\":%.1f,\"rec_settled_ms\":%.1f,"
+                   "\"rec_cpu_master_s\":%.2f,\"rec_cpu_workers_s\":%.2f,"
+                   "\"rec_window_s\":%.2f",
+                o->recover == 2 ? (o->rec_baseline ? "hold-baseline" : "hold")
+                    : (o->rec_baseline ? "kill-baseline" : "kill"),
+                R->victim_slot,
+                R->victim_pid, R->victim_sessions, o->rec_jitter,
+                o->rec_before, o->rec_during, o->rec_after,
+                (unsigned long long)R->before_delivered,
+                (unsigned long long)R->before_want,
+                (unsigned long long)s->rec_away,
+                (unsigned long long)s->rec_ok,
+                (unsigned long long)s->rec_fresh,
+                (unsigned long long)s->rec_mismatch,
+                (unsigned long long)s->rec_failed,
+                (unsigned long long)s->rec_offsetless,
+                (unsigned long long)s->rec_clean, R->rec_timed_out, last_ms,
+                wsb_hist_pct(h, 50) / 1e6, wsb_hist_pct(h, 90) / 1e6,
+                wsb_hist_pct(h, 99) / 1e6, h->max / 1e6,
+                wsb_hist_pct(rt, 50) / 1e6, wsb_hist_pct(rt, 99) / 1e6,
+                rt->max / 1e6, wsb_hist_pct(lo, 50) / 1e6, lo->max / 1e6,
+                ms_after(R->t_settled, R->t_ref), cpu_m, cpu_w,
+                (double)(R->t_sva - R->t_svl) / 1e9);
+        /* Server counters: the change from before the outage to the end,
+         * and the gauges before the outage, held and after. */
+        for (size_t i = 0; i < NREC_CTR; i++) {
+            long long a = R->svl.rec[i], b = R->sv2.rec[i];
+            if (strcmp(rec_ctr[i], "recovery_sessions") == 0
+                || strcmp(rec_ctr[i], "recovery_held") == 0
+                || strcmp(rec_ctr[i], "eio_open") == 0)
+                fprintf(f, ",\"srv_%s\":[%lld,%lld,%lld,%lld]", rec_ctr[i],
+                        R->sv0.rec[i], a, mid->rec[i], b);
+            else
+                fprintf(f, ",\"srv_%s\":%lld", rec_ctr[i],
+                        a >= 0 && b >= 0 ? b - a : -1);
+        }
+        fprintf(f, ",\"store_rss_kb\":[%ld,%ld,%ld,%ld],"
+                   "\"store_pss_kb\":[%ld,%ld,%ld,%ld],"
+                   "\"store_b_per_session\":%ld,\"store_sessions_counted\":%lld,"
+                   "\"rss_all_kb\":[%ld,%ld,%ld,%ld]",
+                R->sv0.store_rss_kb, R->svl.store_rss_kb, mid->store_rss_kb,
+                R->sv2.store_rss_kb, R->sv0.store_pss_kb,
+                R->svl.store_pss_kb, mid->store_pss_kb, R->sv2.store_pss_kb,
+                store_b, nheld, R->sv0.rss_all_kb, R->svl.rss_all_kb,
+                mid->rss_all_kb, R->sv2.rss_all_kb);
+        return;
+    }
+    fprintf(f, "  recover (%s%s): %llu sessions lost their transport "
+               "(expected %llu%s): %llu recovered (old sid and pid), "
+               "%llu fresh, %llu mismatched, %llu failed; %llu recovered "
+               "with every event exactly once\n",
+            o->recover == 2 ? "every transport closed by the client"
+                            : "worker killed",
+            o->rec_jitter > 0 ? ", jittered reconnects" : "",
+            (unsigned long long)s->rec_away,
+            (unsigned long long)R->away_want,
+            R->rec_timed_out ? ", TIMED OUT" : "",
+            (unsigned long long)s->rec_ok, (unsigned long long)s->rec_fresh,
+            (unsigned long long)s->rec_mismatch,
+            (unsigned long long)s->rec_failed,
+            (unsigned long long)s->rec_clean);
+    if (o->recover == 1)
+        fprintf(f, "  killed worker slot %d pid %d (%lld Engine.IO "
+                   "sessions)\n", R->victim_slot, R->victim_pid,
+                R->victim_sessions);
+    fprintf(f, "  reference -> recovered CONNECT reply, ms: p50 %.1f p90 "
+               "%.1f p99 %.1f max %.1f (last %.1f); reconnect -> reply p50 "
+               "%.1f p99 %.1f max %.1f; loss seen p50 %.1f max %.1f\n",
+            wsb_hist_pct(h, 50) / 1e6, wsb_hist_pct(h, 90) / 1e6,
+            wsb_hist_pct(h, 99) / 1e6, h->max / 1e6, last_ms,
+            wsb_hist_pct(rt, 50) / 1e6, wsb_hist_pct(rt, 99) / 1e6,
+            rt->max / 1e6, wsb_hist_pct(lo, 50) / 1e6, lo->max / 1e6);
+    fprintf(f, "  server CPU from before the outage to after the "
+               "reconnects (%.2f s): master %.2f s, workers alive after "
+               "it %.2f s\n", (double)(R->t_sva - R->t_svl) / 1e9, cpu_m,
+            cpu_w);
+    fprintf(f, "  server: recovery_ok +%lld, failed unknown +%lld offset "
+               "+%lld rooms +%lld, replayed_events +%lld, orphaned +%lld\n",
+            REC(&R->sv2, "recovery_ok") - REC(&R->svl, "recovery_ok"),
+            REC(&R->sv2, "recovery_failed_unknown")
+                - REC(&R->svl, "recovery_failed_unknown"),
+            REC(&R->sv2, "recovery_failed_offset")
+                - REC(&R->svl, "recovery_failed_offset"),
+            REC(&R->sv2, "recovery_failed_rooms")
+                - REC(&R->svl, "recovery_failed_rooms"),
+            REC(&R->sv2, "replayed_events") - REC(&R->svl, "replayed_events"),
+            REC(&R->sv2, "recovery_orphaned")
+                - REC(&R->svl, "recovery_orphaned"));
+    fprintf(f, "  store RSS (master) %ld kB with none -> %ld kB with %lld "
+               "%s sessions: %ld bytes per session\n",
+            R->sv0.store_rss_kb, held->store_rss_kb, nheld,
+            o->recover == 2 ? "held" : "stored", store_b);
 }
 
 static void
@@ -752,6 +1225,8 @@ report(struct run *R)
            (unsigned long long)s->churn_failed, R->sv0.rss_kb,
            R->sv1.rss_kb, R->sv2.rss_kb, rss_per, sdel, scpu_w, scpu_m, win,
            wall);
+    if (o->recover)
+        report_recover(R, stdout);
     if (o->hb) {
         struct wsb_hb_server hs = {
             {R->sv0.ping_timeouts, R->sv1.ping_timeouts,
@@ -800,6 +1275,8 @@ report(struct run *R)
                         "(until the end of the window)\n", scpu_w, scpu_m);
     if (o->hb)
         wsb_hb_summary();
+    if (o->recover)
+        report_recover(R, stderr);
 }
 
 int
@@ -816,7 +1293,9 @@ main(int argc, char **argv)
         .scenario = "custom", .conns = 100, .rooms = 4, .rate = 1000,
         .inflight = 2, .batch = 1, .duration = 5, .warmup = 1, .drain = 5,
         .conn_timeout = 10, .sources = 1, .procs = 1, .concurrency = 256,
-        .max_lag = LAG_AUTO, .publish = 1};
+        .max_lag = LAG_AUTO, .publish = 1, .rec_before = 2, .rec_during = 3,
+        .rec_after = 2, .rec_timeout = 60, .rec_victim = -1,
+        .store_sessions = 100000};
     parse_args(o, argc, argv);
     if (o->max_lag == LAG_AUTO)
         o->max_lag = o->rate == 0
@@ -838,6 +1317,12 @@ main(int argc, char **argv)
     if (o->hb && (o->proto != WSB_SIO || o->silent > o->conns)) {
         fprintf(stderr, "wsbench: --silent (heartbeat) needs --proto sio "
                         "and at most -n sessions\n");
+        return 2;
+    }
+    if (o->recover && (o->proto != WSB_SIO || o->nserver_pids
+                       || o->admin_host[0] == '\0' || o->api_key == NULL)) {
+        fprintf(stderr, "wsbench: recover needs --proto sio, wsgate's "
+                        "--admin and --api-key, and no --server-pids\n");
         return 2;
     }
     if (o->token == NULL && o->secret == NULL && o->proto != WSB_NCHAN) {
@@ -862,7 +1347,7 @@ main(int argc, char **argv)
     if (gather_ready(&R) == -1)
         goto out;
     server_look(o, &R.sv1);
-    if (measure(&R) == -1)
+    if ((o->recover ? measure_recover(&R) : measure(&R)) == -1)
         goto out;
     getrusage(RUSAGE_SELF, &ru);
     R.cpu_pub = cpu_s(&ru);
@@ -889,7 +1374,7 @@ out:
         || R.sum.wrong_room || (o->publish && R.sum.closed)
         || (o->strict && (R.sum.failed || R.sum.closed
                           || R.sum.connected < o->conns))
-        || R.hb_fail)
+        || R.hb_fail || R.rec_fail)
         return 1;
     return 0;
 }
