@@ -12,7 +12,8 @@ SYSCONFDIR ?= /etc
 BUILD      ?= build
 CC         ?= cc
 SAN        ?=
-PKGS        = libevent libevent_openssl jansson libjwt libssl libcrypto zlib
+PKGS        = libevent libevent_openssl jansson libjwt libssl libcrypto zlib \
+              hiredis
 OPT        ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror \
               -Wshadow -Wno-missing-field-initializers -I. -Icommon \
@@ -46,7 +47,8 @@ FUZZ_TIME  ?= 60
 # Debian packages the build and the tests need (apt names).
 DEB_PKGS    = build-essential pkg-config libevent-dev libssl-dev \
               libjansson-dev libjwt-dev check libsubunit-dev zlib1g-dev \
-              clang libclang-rt-14-dev prometheus curl
+              clang libclang-rt-14-dev prometheus curl libhiredis-dev \
+              redis-server
 
 .PHONY: bench bench-build bench-smoke docs-check deps-quiet all run check asan unit fuzz-replay integration fuzz install \
         uninstall deps clean hdrcheck
