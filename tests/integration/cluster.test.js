@@ -213,6 +213,12 @@ test('three nodes on one Redis stream: one order, exactly once; Redis '
         assert.equal(a.redis_up, 1);
         assert.ok(a.redis_restarts - before[i].redis_restarts >= 1,
             `node ${i} saw the restart`);
+        /* The restart made every node send its kept entries again, and
+         * the others skipped those they had. */
+        assert.ok(a.redis_resent - before[i].redis_resent > 0,
+            `node ${i} re-appended after the restart`);
+        assert.ok(a.redis_duplicates - before[i].redis_duplicates > 0,
+            `node ${i} skipped re-appended entries it had`);
         assert.equal(a.redis_bad_entries, 0);
         assert.equal(a.redis_queued, 0, `node ${i}: nothing left queued`);
     }
