@@ -13,7 +13,7 @@ BUILD      ?= build
 CC         ?= cc
 SAN        ?=
 PKGS        = libevent libevent_openssl jansson libjwt libssl libcrypto zlib \
-              msgpack
+              msgpack hiredis
 OPT        ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror \
               -Wshadow -Wno-missing-field-initializers -I. -Icommon \
@@ -47,7 +47,8 @@ FUZZ_TIME  ?= 60
 # Debian packages the build and the tests need (apt names).
 DEB_PKGS    = build-essential pkg-config libevent-dev libssl-dev \
               libjansson-dev libjwt-dev check libsubunit-dev zlib1g-dev \
-              clang libclang-rt-14-dev prometheus curl libmsgpack-dev
+              clang libclang-rt-14-dev prometheus curl libmsgpack-dev \
+              libhiredis-dev redis-server
 
 .PHONY: bench bench-build bench-smoke docs-check deps-quiet all run check asan unit fuzz-replay integration fuzz install \
         uninstall deps clean hdrcheck

@@ -14,6 +14,8 @@
 
 #include "config.h"
 #include "log.h"
+#include "rent.h"
+#include "rurl.h"
 
 #define CFG_LINE_MAX 8192
 
@@ -264,6 +266,57 @@ cfg_multi_add(struct cfg *c, int k, const char *v, const char *origin,
     return 0;
 }
 
+/* The STR keys with a grammar of their own; *n gets their numeric form
+ * (redis_unavailable: 0 queue, 1 refuse). A redis_url is never echoed:
+ * it may hold a password. */
+static int
+cfg_check_str(int k, const char *v, int64_t *n, const char *origin,
+    char *err, size_t errlen)
+{
+    const char *key = cfg_desc[k].key;
+    struct rurl u;
+    enum rurl_status st;
+    size_t len = strlen(v);
+
+    switch (k) {
+    case CFG_K_redis_url:
+        if (*v == '\0' || (st = rurl_parse(v, &u)) == RURL_OK)
+            return 0;
+        snprintf(err, errlen, "%s: key '%s': bad URL: %s", origin, key,
+            rurl_strerror(st));
+        return -1;
+    case CFG_K_node_name:
+        if (len > RENT_ORIGIN_MAX)
+            goto bad_name;
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
+                goto bad_name;
+        return 0;
+    case CFG_K_redis_stream:
+        if (len == 0 || len > 200)
+            goto bad_name;
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
+                goto bad_name;
+        return 0;
+    case CFG_K_redis_unavailable:
+        if (strcmp(v, "queue") == 0 || strcmp(v, "refuse") == 0) {
+            *n = v[0] == 'r';
+            return 0;
+        }
+        snprintf(err, errlen, "%s: key '%s': bad value '%s': expected queue "
+            "or refuse", origin, key, v);
+        return -1;
+    default:
+        return 0;
+    }
+bad_name:
+    snprintf(err, errlen, "%s: key '%s': bad value '%s': expected %s "
+        "printable ASCII characters without spaces", origin, key, v,
+        k == CFG_K_node_name ? "0-128" : "1-200");
+    return -1;
+}
+
 static int
 cfg_convert(struct cfg *c, int k, const char *v, const char *origin,
     char *err, size_t errlen)
@@ -283,6 +336,8 @@ cfg_convert(struct cfg *c, int k, const char *v, const char *origin,
                 "IPv4 or IPv6 address", origin, d->key, v);
             return -1;
         }
+        if (cfg_check_str(k, v, &n, origin, err, errlen) == -1)
+            return -1;
         break;
     case CFG_T_BOOL:
         if (strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0

@@ -19,6 +19,7 @@
 #include "master/adm.h"
 #include "master/met.h"
 #include "master/pub.h"
+#include "master/rds.h"
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "shm/shm.h"
@@ -253,7 +254,14 @@ adm_readyz(struct evhttp_request *req, struct evbuffer *out)
     char why[128];
 
     if (shm_ready(A.shm, adm_hb_timeout(), why, sizeof(why))) {
-        evbuffer_add_printf(out, "{\"ok\":true,\"status\":\"ready\"}\n");
+        /* Redis down: local clients are still served, so the node stays
+         * in its load balancer (200), but says it is degraded. */
+        if (rds_enabled() && !rds_up())
+            evbuffer_add_printf(out, "{\"ok\":true,\"status\":"
+                "\"degraded\",\"redis\":\"down\"}\n");
+        else
+            evbuffer_add_printf(out, "{\"ok\":true,\"status\":"
+                "\"ready\"}\n");
         adm_reply(req, 200, "OK", "application/json", out);
         return;
     }

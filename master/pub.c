@@ -20,6 +20,7 @@
 #include "common/msg.h"
 #include "common/wsg.h"
 #include "master/pub.h"
+#include "master/rds.h"
 #include "shm/mlog.h"
 #include "shm/shm.h"
 
@@ -29,11 +30,27 @@
 #define PUB_WAIT_MS 2000 /* bound on waiting for workers' results */
 #define PUB_POLL_MS 5
 #define PUB_MAX_PENDING 256
+#define PUB_MAX_CWAIT 4096 /* cluster: requests waiting for the stream */
+#define PUB_CWAIT_TICK_MS 20
 
 struct pub_wait {
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
     uint64_t seq;
+    int64_t deadline;
+};
+
+/* Cluster mode: a request whose entries (oseq first .. first + n - 1)
+ * went to Redis; it is answered once they came back and were appended
+ * locally, or with 202 (queued) when that takes too long. */
+enum pub_what { PUB_W_ONE, PUB_W_BATCH, PUB_W_BROADCAST, PUB_W_DISCONNECT };
+
+struct pub_cwait {
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    uint64_t first;
+    size_t n;
+    enum pub_what what;
     int64_t deadline;
 };
 
@@ -47,10 +64,18 @@ static struct {
     size_t nwait;
     unsigned char *buf; /* encode buffer, max_publish_size + slack */
     size_t bufcap;
+    struct pub_cwait cwait[PUB_MAX_CWAIT];
+    size_t ncwait;
+    struct event *ctick;
 } P;
 
 static void pub_poll_cb(evutil_socket_t fd, short what, void *arg);
 static void pub_conn_closed(struct evhttp_connection *evcon, void *arg);
+static void pub_ctick_cb(evutil_socket_t fd, short what, void *arg);
+static int pub_cluster_submit(struct evhttp_request *req, const size_t *lens,
+    size_t n, enum pub_what what);
+static void pub_wait_workers(struct evhttp_request *req,
+    struct evhttp_connection *evcon, uint64_t seq);
 
 int
 pub_init(struct event_base *base, struct mlog *log, struct shm_segment *seg,
@@ -60,8 +85,9 @@ pub_init(struct event_base *base, struct mlog *log, struct shm_segment *seg,
     P.seg = seg;
     P.wake = wake;
     P.poll = event_new(base, -1, 0, pub_poll_cb, NULL);
+    P.ctick = event_new(base, -1, 0, pub_ctick_cb, NULL);
     pub_set_cfg(c);
-    return P.poll && P.buf ? 0 : -1;
+    return P.poll && P.ctick && P.buf ? 0 : -1;
 }
 
 void
@@ -300,6 +326,12 @@ pub_publish(struct evhttp_request *req)
         }
         off += lens[i];
     }
+    if (rds_enabled()) {
+        if (pub_cluster_submit(req, lens, count, items ? PUB_W_BATCH
+                : PUB_W_ONE) == 0)
+            shm_master_add(P.seg, CTR_publishes, count);
+        goto out;
+    }
     offs = json_array();
     off = 0;
     for (size_t i = 0; i < count; i++) {
@@ -353,6 +385,11 @@ pub_broadcast(struct evhttp_request *req)
     ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
     n = ds ? msg_encode_broadcast(P.buf, P.bufcap,
         (struct msg_str){ds, strlen(ds)}) : 0;
+    if (n && n <= mlog_max_len(P.log) && rds_enabled()) {
+        if (pub_cluster_submit(req, &n, 1, PUB_W_BROADCAST) == 0)
+            shm_master_add(P.seg, CTR_control_requests, 1);
+        goto out;
+    }
     seq = n ? pub_append(P.buf, n) : 0;
     if (seq == 0) {
         pub_error(req, 400, "BODY_TOO_LARGE", "broadcast is too large");
@@ -397,6 +434,11 @@ pub_disconnect_user(struct evhttp_request *req)
     n = msg_encode_disconnect(P.buf, P.bufcap,
         (struct msg_str){user, strlen(user)},
         (struct msg_str){reason, strlen(reason) > 120 ? 120 : strlen(reason)});
+    if (n && rds_enabled()) {
+        if (pub_cluster_submit(req, &n, 1, PUB_W_DISCONNECT) == 0)
+            shm_master_add(P.seg, CTR_control_requests, 1);
+        goto out;
+    }
     seq = n ? pub_append(P.buf, n) : 0;
     if (seq == 0) {
         pub_error(req, 400, "BODY_TOO_LARGE", "request is too large");
@@ -404,16 +446,30 @@ pub_disconnect_user(struct evhttp_request *req)
     }
     shm_master_add(P.seg, CTR_control_requests, 1);
     P.wake();
+    pub_wait_workers(req, evhttp_request_get_connection(req), seq);
+out:
+    json_decref(j);
+}
+
+/* Answer req once every worker handled seq (pub_poll_cb). */
+static void
+pub_wait_workers(struct evhttp_request *req, struct evhttp_connection *evcon,
+    uint64_t seq)
+{
+    if (P.nwait == PUB_MAX_PENDING) { /* cluster: too many came back */
+        char body[96];
+        snprintf(body, sizeof(body), "{\"ok\":true,\"connections\":null,"
+            "\"offset\":%llu}", (unsigned long long)seq);
+        pub_reply(req, 200, "OK", body);
+        return;
+    }
     /* If the client goes away first, evhttp frees req: forget it then. */
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     if (evcon)
         evhttp_connection_set_closecb(evcon, pub_conn_closed, NULL);
     P.wait[P.nwait++] = (struct pub_wait){req, evcon, seq,
         wsg_mono_ms() + PUB_WAIT_MS};
     struct timeval tv = {0, PUB_POLL_MS * 1000};
     evtimer_add(P.poll, &tv);
-out:
-    json_decref(j);
 }
 
 static void
@@ -426,6 +482,123 @@ pub_conn_closed(struct evhttp_connection *evcon, void *arg)
         if (P.wait[i].evcon != evcon)
             P.wait[k++] = P.wait[i];
     P.nwait = k;
+    k = 0;
+    for (size_t i = 0; i < P.ncwait; i++)
+        if (P.cwait[i].evcon != evcon)
+            P.cwait[k++] = P.cwait[i];
+    P.ncwait = k;
+}
+
+/* Cluster mode: hand n encoded entries (in P.buf) to the Redis link and
+ * park req until they come back. Replies at once when they cannot be
+ * accepted (503 REDIS_UNAVAILABLE) or when Redis is down (202 queued).
+ * Returns 0 if the entries were accepted. */
+static int
+pub_cluster_submit(struct evhttp_request *req, const size_t *lens, size_t n,
+    enum pub_what what)
+{
+    uint64_t first;
+    struct evhttp_connection *evcon;
+
+    if (P.ncwait == PUB_MAX_CWAIT
+        || (what == PUB_W_DISCONNECT && P.nwait == PUB_MAX_PENDING)) {
+        pub_error(req, 503, "BUSY", "too many requests waiting for Redis");
+        return -1;
+    }
+    switch (rds_submit(P.buf, lens, n, &first)) {
+    case RDS_OK:
+        break;
+    case RDS_E_DOWN:
+        pub_error(req, 503, "REDIS_UNAVAILABLE", "Redis is unavailable and "
+            "this node refuses publishes meanwhile (redis_unavailable = "
+            "refuse)");
+        return -1;
+    case RDS_E_FULL:
+        pub_error(req, 503, "REDIS_UNAVAILABLE", "Redis is unavailable or "
+            "slow and this node's queue for it is full (redis_queue_size)");
+        return -1;
+    }
+    if (!rds_up()) {
+        shm_master_add(P.seg, CTR_redis_replied_queued, 1);
+        pub_reply(req, 202, "Accepted", "{\"ok\":true,\"queued\":true}");
+        return 0;
+    }
+    evcon = evhttp_request_get_connection(req);
+    if (evcon)
+        evhttp_connection_set_closecb(evcon, pub_conn_closed, NULL);
+    P.cwait[P.ncwait++] = (struct pub_cwait){req, evcon, first, n, what,
+        wsg_mono_ms() + CFG_NUM(P.cfg, redis_command_timeout)};
+    if (!evtimer_pending(P.ctick, NULL)) {
+        struct timeval tv = {0, PUB_CWAIT_TICK_MS * 1000};
+        evtimer_add(P.ctick, &tv);
+    }
+    return 0;
+}
+
+/* Answer w if its entries are in the local log (1), or, when late or
+ * Redis went down, with 202 (1); else 0. */
+static int
+pub_cluster_answer(struct pub_cwait *w, int64_t now)
+{
+    json_t *offs;
+    char *body;
+    uint64_t last = rds_local_seq(w->first + w->n - 1);
+
+    if (last == 0) {
+        if (now < w->deadline && rds_up())
+            return 0;
+        shm_master_add(P.seg, CTR_redis_replied_queued, 1);
+        if (w->evcon)
+            evhttp_connection_set_closecb(w->evcon, NULL, NULL);
+        pub_reply(w->req, 202, "Accepted", "{\"ok\":true,\"queued\":true}");
+        return 1;
+    }
+    if (w->evcon)
+        evhttp_connection_set_closecb(w->evcon, NULL, NULL);
+    if (w->what == PUB_W_DISCONNECT) {
+        pub_wait_workers(w->req, w->evcon, last);
+        return 1;
+    }
+    offs = json_array();
+    for (size_t i = 0; offs && i < w->n; i++) {
+        uint64_t seq = rds_local_seq(w->first + i);
+        json_array_append_new(offs, seq ? json_integer((json_int_t)seq)
+                                        : json_null());
+    }
+    json_t *r = w->what == PUB_W_BATCH
+        ? json_pack("{s:b, s:O}", "ok", 1, "offsets", offs)
+        : json_pack("{s:b, s:O}", "ok", 1, "offset", json_array_get(offs, 0));
+    body = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    pub_reply(w->req, 200, "OK", body ? body : "{\"ok\":true}");
+    free(body);
+    json_decref(r);
+    json_decref(offs);
+    return 1;
+}
+
+void
+pub_cluster_progress(void)
+{
+    int64_t now = wsg_mono_ms();
+    size_t k = 0;
+
+    for (size_t i = 0; i < P.ncwait; i++)
+        if (!pub_cluster_answer(&P.cwait[i], now))
+            P.cwait[k++] = P.cwait[i];
+    P.ncwait = k;
+}
+
+static void
+pub_ctick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    pub_cluster_progress();
+    if (P.ncwait) {
+        struct timeval tv = {0, PUB_CWAIT_TICK_MS * 1000};
+        evtimer_add(P.ctick, &tv);
+    }
 }
 
 /* Has every live worker handled seq? Sums their results into *count. */

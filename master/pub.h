@@ -26,6 +26,10 @@ int pub_init(struct event_base *base, struct mlog *log,
 
 void pub_set_cfg(const struct cfg *c);
 
+/* Cluster mode (master/rds.c calls it): own entries came back from the
+ * stream, or the link changed; answer the requests that waited. */
+void pub_cluster_progress(void);
+
 /* Handlers; the caller has authorised the request. */
 void pub_publish(struct evhttp_request *req);
 void pub_disconnect_user(struct evhttp_request *req);

@@ -31,6 +31,7 @@
 #include "master/adm.h"
 #include "master/pidf.h"
 #include "master/pub.h"
+#include "master/rds.h"
 #include "master/stor.h"
 #include "master/sup.h"
 #include "shm/mlog.h"
@@ -545,10 +546,14 @@ sup_reload(void)
         || strcmp(CFG_STR(nc, pid_file), CFG_STR(S.cfg, pid_file)) != 0
         || CFG_NUM(nc, message_log_size) != CFG_NUM(S.cfg, message_log_size)
         || CFG_NUM(nc, max_recoverable_sessions)
-            != CFG_NUM(S.cfg, max_recoverable_sessions)) {
+            != CFG_NUM(S.cfg, max_recoverable_sessions)
+        || strcmp(CFG_STR(nc, redis_url), CFG_STR(S.cfg, redis_url)) != 0
+        || strcmp(CFG_STR(nc, node_name), CFG_STR(S.cfg, node_name)) != 0
+        || strcmp(CFG_STR(nc, redis_stream), CFG_STR(S.cfg, redis_stream))
+            != 0) {
         log_msg(LOG_ERR, "reload refused: bind, port, admin_listen, pid_file, "
-            "message_log_size and max_recoverable_sessions need a restart to "
-            "change");
+            "message_log_size, max_recoverable_sessions, redis_url, "
+            "node_name and redis_stream need a restart to change");
         shm_master_add(S.shm, CTR_reload_failures, 1);
         cfg_free(nc);
         free(nc);
@@ -578,6 +583,7 @@ sup_reload(void)
     S.cfg = nc;
     adm_set_cfg(nc);
     pub_set_cfg(nc);
+    rds_set_cfg(nc);
     stor_set_cfg(nc);
 
     /* Old generation drains; slots beyond the new count lose their
@@ -741,6 +747,8 @@ sup_run(struct cfg *c, sup_load_fn load)
         goto out;
     if (stor_init(S.base, c, S.shm) == -1
         || pub_init(S.base, S.log, S.shm, c, sup_wake) == -1
+        || rds_init(S.base, S.log, S.shm, c, sup_wake, pub_cluster_progress)
+            == -1
         || adm_start(S.base, S.admin_fd, S.shm, c) == -1)
         goto out;
     S.admin_fd = -1; /* evhttp owns it now */
@@ -763,6 +771,7 @@ sup_run(struct cfg *c, sup_load_fn load)
     log_msg(LOG_NOTICE, "stopped");
 out:
     adm_stop();
+    rds_stop();
     stor_stop();
     for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
         if (S.slot[i].fd != -1)

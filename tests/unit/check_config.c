@@ -94,6 +94,9 @@ START_TEST(cfg_bad_values_name_file_line_key)
         "log_level = loud\n", "log_format = xml\n", "bind = localhost\n",
         "allowed_origins = crm.example\n", "allowed_origins = ,\n",
         "port = 99999999999999999999999\n", "workers = 3 # four\n",
+        "redis_url = redis://h:0\n", "redis_url = localhost:6379\n",
+        "redis_unavailable = drop\n", "node_name = a b\n",
+        "redis_stream = \"\"\n", "redis_queue_size = 1k\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         cfg_free(&C);
@@ -104,6 +107,22 @@ START_TEST(cfg_bad_values_name_file_line_key)
         sscanf(bad[i], "%63s", key);
         ck_assert_msg(strstr(err, key) != NULL, "%s", err);
     }
+}
+END_TEST
+
+START_TEST(cfg_redis_keys_parse_and_never_echo_the_password)
+{
+    ck_assert_int_eq(load("redis_url = redis://:hunter2@127.0.0.1:6390/1\n"
+        "redis_unavailable = refuse\nnode_name = node-a\n"), 0);
+    ck_assert_int_eq(CFG_NUM(&C, redis_unavailable), 1);
+    ck_assert_str_eq(CFG_STR(&C, node_name), "node-a");
+    cfg_free(&C);
+    ck_assert_int_eq(cfg_init(&C), 0);
+    ck_assert_int_eq(CFG_NUM(&C, redis_unavailable), 0);
+    ck_assert_int_eq(load("redis_url = redis://:hunter2@h:99999\n"), -1);
+    ck_assert_ptr_eq(strstr(err, "hunter2"), NULL);
+    ck_assert_ptr_ne(strstr(err, "port must be 1-65535"), NULL);
+    ck_assert_ptr_ne(strstr(err, "redis_url"), NULL);
 }
 END_TEST
 
@@ -210,6 +229,7 @@ config_suite(void)
     tcase_add_test(t, cfg_unknown_key_names_file_line_key);
     tcase_add_test(t, cfg_bad_values_name_file_line_key);
     tcase_add_test(t, cfg_line_without_equals_is_error);
+    tcase_add_test(t, cfg_redis_keys_parse_and_never_echo_the_password);
     tcase_add_test(t, cfg_key_set_twice_is_error);
     tcase_add_test(t, cfg_unreadable_file_is_error);
     tcase_add_test(t, cfg_file_roundtrip);
