@@ -106,9 +106,11 @@ test('#10 a lapped worker: Socket.IO reconnects by itself (no DISCONNECT); '
         since: c.events[0].offset });
     assert.deepEqual(a, { type: 'ack', id: a.id, ok: true,
         rooms: ['lap:2'], gap: true });
-    const tot = await totals(d);
-    assert.equal(tot.recovery_failed_offset, 1);
-    assert.equal(tot.recover_closes, 2);
+    /* Workers publish their counters every 100 ms: wait for them. */
+    await waitFor(async () => {
+        const tot = await totals(d);
+        return tot.recovery_failed_offset === 1 && tot.recover_closes === 2;
+    }, 5000, 'recovery_failed_offset 1 and recover_closes 2');
     s.disconnect();
     c2.close();
     await d.stop(6000);
