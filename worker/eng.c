@@ -6,8 +6,9 @@
  * pending poll answered with 6, then 5 from the client), after which the
  * polling transport of that sid is refused. The server pings every
  * ping_interval and closes a session that does not answer within
- * ping_timeout. Requests carrying another worker's sid are handed to it
- * (hof.c). Packet syntax is common/eio.c's.
+ * ping_timeout (hbt.c keeps that schedule; what a ping or a timeout does
+ * to a session is here). Requests carrying another worker's sid are
+ * handed to it (hof.c). Packet syntax is common/eio.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,8 @@
 #include <sys/random.h>
 
 #include <event2/buffer.h>
-#include <event2/event.h>
 
 #include "common/config.h"
-#include "common/dlq.h"
 #include "common/eio.h"
 #include "common/hh.h"
 #include "common/log.h"
@@ -28,6 +27,7 @@
 #include "common/wsh.h"
 #include "worker/conn.h"
 #include "worker/eng.h"
+#include "worker/hbt.h"
 #include "worker/hof.h"
 #include "worker/http.h"
 #include "worker/ws.h"
@@ -37,8 +37,15 @@
 #define ENG_CLOSED_RING 64      /* see eng_closed_note */
 #define ENG_CLOSED_GRACE_MS 1000
 
+/* The flags are bits in the padding after sid, so that the embedded
+ * heartbeat node's state byte costs a session nothing. */
 struct eng {
     char sid[EIO_SID_LEN + 1];
+    unsigned polling : 1;
+    unsigned upgraded : 1;
+    unsigned closing : 1;
+    unsigned probed : 1;      /* 3probe sent: polls are answered at once */
+    unsigned peer_closed : 1; /* the client sent a close packet */
     struct eng *hnext;
     const struct eng_app *app;
     void *app_st;
@@ -46,15 +53,8 @@ struct eng {
     struct conn *probe;     /* WebSocket being probed for an upgrade */
     struct conn *poll;      /* held GET */
     struct evbuffer *pq;    /* polling payload waiting for a GET */
-    struct dlq_node hb;     /* in one heartbeat queue (see eng_hb_queue) */
+    struct hbt_node hb;     /* its place in the heartbeat (hbt.c) */
     char *origin;           /* for CORS on held polls */
-    uint8_t polling;
-    uint8_t awaiting_pong;
-    uint8_t upgraded;
-    uint8_t closing;
-    uint8_t doomed;         /* close from the heartbeat timer (eng_doom) */
-    uint8_t probed;         /* 3probe sent: polls are answered at once */
-    uint8_t peer_closed;    /* the client sent a close packet */
 };
 
 /* A POST whose body is still arriving. */
@@ -64,23 +64,6 @@ struct eng_post {
     char origin[256];
 };
 
-/* Heartbeats without a timer per session. Every session is in exactly
- * one deadline queue, chosen by its state (eng_hb_queue): waiting to be
- * pinged (due at its last pong + ping_interval), waiting for the pong
- * (due at its ping + ping_timeout), or doomed (close now). One timer
- * serves the three queues: it is armed for the earliest head (a ping
- * head `slack` ms before it is due), and when it fires it closes every
- * session whose pong deadline has passed and sends every ping due within
- * the next slack ms, then re-arms. A ping thus goes out between slack
- * early and on time (slack = 10% of the smaller of ping_interval and
- * ping_timeout, at most ENG_HB_SLACK_MAX_MS; timer lateness aside), so
- * the pings of sessions whose cycles are close share one wake-up, and so
- * do their pong deadlines (one clock reading per batch); a silent session
- * is closed half a tick after its deadline (its ping + ping_timeout), so
- * the time a ping waits for the loop's flush is not taken from its
- * client, and still within ping_interval + ping_timeout of the cycle's
- * start, since the ping went out up to a tick early. */
-#define ENG_HB_SLACK_MAX_MS 1000
 static int eng_ws_open(struct conn *c, const struct hh_req *r);
 static int eng_ws_message(struct conn *c, int binary, const unsigned char *p,
     size_t n);
@@ -108,10 +91,6 @@ static struct {
     unsigned slot;
     struct eng *tab[ENG_HASH];
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
-    struct dlq q_ping, q_pong, q_doom;
-    struct event *hb_ev;
-    int64_t hb_at;          /* when hb_ev fires; INT64_MAX: not armed */
-    int64_t slack;
     struct {
         char sid[EIO_SID_LEN + 1];
         int64_t at;
@@ -119,24 +98,16 @@ static struct {
     unsigned closed_next;
 } E;
 
-static void eng_hb_cb(evutil_socket_t fd, short what, void *arg);
+static const struct hbt_ops eng_hb_ops;
 
 int
 eng_init(struct event_base *base, const struct cfg *c, unsigned slot)
 {
-    int64_t pi = CFG_NUM(c, ping_interval), pt = CFG_NUM(c, ping_timeout);
-
     E.base = base;
     E.cfg = c;
     E.slot = slot;
-    E.slack = (pi < pt ? pi : pt) / 10;
-    if (E.slack > ENG_HB_SLACK_MAX_MS)
-        E.slack = ENG_HB_SLACK_MAX_MS;
-    if (E.slack < 1)
-        E.slack = 1;
-    E.hb_at = INT64_MAX;
-    E.hb_ev = evtimer_new(base, eng_hb_cb, NULL);
-    return E.hb_ev ? 0 : -1;
+    return hbt_init(base, CFG_NUM(c, ping_interval), CFG_NUM(c,
+        ping_timeout), &eng_hb_ops);
 }
 
 static unsigned
@@ -244,59 +215,6 @@ eng_flush_poll(struct eng *s, int force_noop)
     evbuffer_drain(s->pq, n);
 }
 
-/* The heartbeat queue s belongs in, from its state. */
-static struct dlq *
-eng_hb_queue(const struct eng *s)
-{
-    return s->doomed ? &E.q_doom : s->awaiting_pong ? &E.q_pong : &E.q_ping;
-}
-
-/* Take s out of its heartbeat queue (before its state changes). */
-static void
-eng_hb_unlink(struct eng *s)
-{
-    struct dlq *q = eng_hb_queue(s);
-
-    if (dlq_contains(q, &s->hb))
-        dlq_remove(q, &s->hb);
-}
-
-/* Make sure the heartbeat timer fires by mono time `at`. */
-static void
-eng_hb_schedule(int64_t at, int64_t now)
-{
-    int64_t ms = at > now ? at - now : 0;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-    if (at >= E.hb_at)
-        return;
-    E.hb_at = at;
-    evtimer_add(E.hb_ev, &tv);
-}
-
-/* Put s (already unlinked, state set) into its queue, due at `due`. */
-static void
-eng_hb_insert(struct eng *s, int64_t due, int64_t now)
-{
-    struct dlq *q = eng_hb_queue(s);
-
-    dlq_insert(q, &s->hb, due);
-    eng_hb_schedule(q == &E.q_ping ? due - E.slack : due, now);
-}
-
-/* Close s soon, from the heartbeat timer rather than now: the caller may
- * be in the middle of a fan-out loop over clients that closing would
- * free. */
-static void
-eng_doom(struct eng *s)
-{
-    int64_t now = wsg_mono_ms();
-
-    eng_hb_unlink(s);
-    s->doomed = 1;
-    eng_hb_insert(s, now, now);
-}
-
 /* Queue one packet for the polling transport. */
 static int
 eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
@@ -306,7 +224,7 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
     if (evbuffer_get_length(s->pq) > (size_t)CFG_NUM(E.cfg,
             max_outbound_buffer)) {
         WCTR_INC(slow_consumer_closes);
-        eng_doom(s);
+        hbt_doom(&s->hb); /* not now: we may be inside a fan-out loop */
         return -1;
     }
     if (evbuffer_get_length(s->pq) > 0)
@@ -332,7 +250,7 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
 static int
 eng_packet(struct eng *s, char type, int binary, const void *p, size_t n)
 {
-    if (s->closing || s->doomed)
+    if (s->closing || hbt_doomed(&s->hb))
         return -1;
     WCTR_INC(eio_packets_out);
     if (s->ws) {
@@ -365,7 +283,7 @@ eng_send_batch(struct eng *s, struct ws_batch *b)
 {
     size_t cnt = ws_batch_count(b);
 
-    if (s->closing || s->doomed)
+    if (s->closing || hbt_doomed(&s->hb))
         return -1;
     WCTR_ADD(eio_packets_out, cnt);
     if (s->ws)
@@ -384,51 +302,37 @@ eng_send_batch(struct eng *s, struct ws_batch *b)
 static void
 eng_hb_arm(struct eng *s)
 {
-    int64_t now = wsg_mono_ms();
-
-    if (s->doomed || s->closing)
-        return;
-    eng_hb_unlink(s);
-    s->awaiting_pong = 0;
-    eng_hb_insert(s, now + CFG_NUM(E.cfg, ping_interval), now);
+    if (!s->closing)
+        hbt_start(&s->hb);
 }
 
-#define ENG_OF(n) DLQ_ENTRY(n, struct eng, hb)
+#define ENG_OF(n) HBT_ENTRY(n, struct eng, hb)
+
+/* The heartbeat's events (hbt.c), and what they mean for a session. */
+static void
+eng_hb_ping(struct hbt_node *n)
+{
+    eng_packet(ENG_OF(n), '2', 0, NULL, 0); /* may doom or close it */
+}
 
 static void
-eng_hb_cb(evutil_socket_t fd, short what, void *arg)
+eng_hb_timeout(struct hbt_node *n)
 {
-    int64_t now = wsg_mono_ms();
-    struct dlq_node *n;
-
-    (void)fd;
-    (void)what;
-    (void)arg;
-    E.hb_at = INT64_MAX;
-    while ((n = E.q_doom.head) != NULL)
-        eng_close(ENG_OF(n), "slow consumer");
-    while ((n = E.q_pong.head) != NULL && n->due <= now) {
-        WCTR_INC(eio_ping_timeouts);
-        eng_close(ENG_OF(n), "ping timeout");
-    }
-    while ((n = E.q_ping.head) != NULL && n->due <= now + E.slack) {
-        struct eng *s = ENG_OF(n);
-        dlq_remove(&E.q_ping, n);
-        s->awaiting_pong = 1;
-        /* The ping leaves at the flush, after whatever else the loop
-         * runs first: half a tick of grace keeps a busy loop from taking
-         * that time from the client's ping_timeout. */
-        dlq_insert(&E.q_pong, n, now + CFG_NUM(E.cfg, ping_timeout)
-            + E.slack / 2);
-        eng_packet(s, '2', 0, NULL, 0); /* may doom or close s */
-    }
-    if ((n = E.q_doom.head) != NULL)
-        eng_hb_schedule(now, now);
-    if ((n = E.q_ping.head) != NULL)
-        eng_hb_schedule(n->due - E.slack, now);
-    if ((n = E.q_pong.head) != NULL)
-        eng_hb_schedule(n->due, now);
+    WCTR_INC(eio_ping_timeouts);
+    eng_close(ENG_OF(n), "ping timeout");
 }
+
+static void
+eng_hb_doom(struct hbt_node *n)
+{
+    eng_close(ENG_OF(n), "slow consumer");
+}
+
+static const struct hbt_ops eng_hb_ops = {
+    .ping = eng_hb_ping,
+    .timeout = eng_hb_timeout,
+    .doom = eng_hb_doom,
+};
 
 static struct eng *
 eng_new(const struct eng_app *app, int polling, const char *origin,
@@ -446,7 +350,7 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
     }
     eio_sid_new(s->sid, E.slot, rnd);
     s->app = app;
-    s->polling = (uint8_t)polling;
+    s->polling = polling != 0;
     if (origin && olen)
         s->origin = strndup(origin, olen);
     if (origin && olen && s->origin == NULL) {
@@ -511,7 +415,7 @@ eng_close(struct eng *s, const char *reason)
             break;
         }
     WCTR_DEC(eio_open);
-    eng_hb_unlink(s);
+    hbt_stop(&s->hb);
     if (s->poll) {
         /* Like the reference server: a close the client asked for ends
          * the pending poll with a noop, one the server decided with a
