@@ -81,7 +81,7 @@ run_for(int ms)
     event_base_dispatch(base);
 }
 
-START_TEST(hbt_pings_after_the_interval_then_times_out_a_silent_node)
+START_TEST(hbt_pings_after_the_interval_then_times_out_silence)
 {
     struct sess s = {0};
     int64_t t0 = wsg_mono_ms();
@@ -149,7 +149,7 @@ hbt_suite(void)
     TCase *tc = tcase_create("cycle");
 
     tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_add_test(tc, hbt_pings_after_the_interval_then_times_out_a_silent_node);
+    tcase_add_test(tc, hbt_pings_after_the_interval_then_times_out_silence);
     tcase_add_test(tc, hbt_a_pong_restarts_the_cycle);
     suite_add_tcase(s, tc);
 
