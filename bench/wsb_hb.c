@@ -5,7 +5,7 @@
  * sent to the parent after the result. Parent side: collects the records,
  * checks them against the ping_interval and ping_timeout the server
  * announced in its open packets and the documented tick (10 % of the
- * smaller, capped at 1 s: worker/eng.c), and reports. Sessions
+ * smaller, capped at 1 s: worker/hbt.c), and reports. Sessions
  * lo + i with wsb_hb_is_silent never answer an Engine.IO ping; the others
  * answer each one at once (wsb_sub.c). Arrival times are the kernel's
  * receive times (SO_TIMESTAMPNS) where it gives them, so a busy client
@@ -68,7 +68,7 @@ static const char *const how_name[WSB_HB__COUNT] = {
     "Socket.IO DISCONNECT", "TCP EOF without close frame", "reset/error",
     "client gave up"};
 
-/* The heartbeat timer's tick for these settings (worker/eng.c). */
+/* The heartbeat timer's tick for these settings (worker/hbt.c). */
 static int64_t
 hb_tick(int64_t pi, int64_t pt)
 {

@@ -122,7 +122,7 @@ usage(FILE *f)
 "                      is closed between its first ping + pingTimeout and\n"
 "                      2 ticks later, and that no ping comes more than a\n"
 "                      tick early (tick: 10%% of the smaller of pingInterval\n"
-"                      and pingTimeout, at most 1 s, as worker/eng.c)\n"
+"                      and pingTimeout, at most 1 s, as worker/hbt.c)\n"
 "  --hb-log FILE       with --silent: every ping arrival per session into\n"
 "                      FILE.<first connection of the process>\n"
 "  --rec-before N      recover: messages per room before the outage (so\n"

@@ -6,20 +6,20 @@
  * pending poll answered with 6, then 5 from the client), after which the
  * polling transport of that sid is refused. The server pings every
  * ping_interval and closes a session that does not answer within
- * ping_timeout. Requests carrying another worker's sid are handed to it
- * (hof.c). Packet syntax is common/eio.c's.
+ * ping_timeout (hbt.c keeps that schedule; what a ping or a timeout does
+ * to a session is here). Requests carrying another worker's sid are
+ * handed to it (hof.c). The HTTP side (reply shapes, CORS, POST bodies,
+ * the late GET of a session its client closed) is eph.c's; packet syntax
+ * is common/eio.c's.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 
 #include <event2/buffer.h>
-#include <event2/event.h>
 
 #include "common/config.h"
-#include "common/dlq.h"
 #include "common/eio.h"
 #include "common/hh.h"
 #include "common/log.h"
@@ -28,17 +28,24 @@
 #include "common/wsh.h"
 #include "worker/conn.h"
 #include "worker/eng.h"
+#include "worker/eph.h"
+#include "worker/hbt.h"
 #include "worker/hof.h"
 #include "worker/http.h"
 #include "worker/ws.h"
 #include "worker/wctr.h"
 
 #define ENG_HASH 4096 /* buckets (power of two) */
-#define ENG_CLOSED_RING 64      /* see eng_closed_note */
-#define ENG_CLOSED_GRACE_MS 1000
 
+/* The flags are bits in the padding after sid, so that the embedded
+ * heartbeat node's state byte costs a session nothing. */
 struct eng {
     char sid[EIO_SID_LEN + 1];
+    unsigned polling : 1;
+    unsigned upgraded : 1;
+    unsigned closing : 1;
+    unsigned probed : 1;      /* 3probe sent: polls are answered at once */
+    unsigned peer_closed : 1; /* the client sent a close packet */
     struct eng *hnext;
     const struct eng_app *app;
     void *app_st;
@@ -46,60 +53,24 @@ struct eng {
     struct conn *probe;     /* WebSocket being probed for an upgrade */
     struct conn *poll;      /* held GET */
     struct evbuffer *pq;    /* polling payload waiting for a GET */
-    struct dlq_node hb;     /* in one heartbeat queue (see eng_hb_queue) */
+    struct hbt_node hb;     /* its place in the heartbeat (hbt.c) */
     char *origin;           /* for CORS on held polls */
-    uint8_t polling;
-    uint8_t awaiting_pong;
-    uint8_t upgraded;
-    uint8_t closing;
-    uint8_t doomed;         /* close from the heartbeat timer (eng_doom) */
-    uint8_t probed;         /* 3probe sent: polls are answered at once */
-    uint8_t peer_closed;    /* the client sent a close packet */
 };
 
-/* A POST whose body is still arriving. */
-struct eng_post {
-    char sid[EIO_SID_LEN + 1];
-    size_t len;
-    char origin[256];
-};
-
-/* Heartbeats without a timer per session. Every session is in exactly
- * one deadline queue, chosen by its state (eng_hb_queue): waiting to be
- * pinged (due at its last pong + ping_interval), waiting for the pong
- * (due at its ping + ping_timeout), or doomed (close now). One timer
- * serves the three queues: it is armed for the earliest head (a ping
- * head `slack` ms before it is due), and when it fires it closes every
- * session whose pong deadline has passed and sends every ping due within
- * the next slack ms, then re-arms. A ping thus goes out between slack
- * early and on time (slack = 10% of the smaller of ping_interval and
- * ping_timeout, at most ENG_HB_SLACK_MAX_MS; timer lateness aside), so
- * the pings of sessions whose cycles are close share one wake-up, and so
- * do their pong deadlines (one clock reading per batch); a silent session
- * is closed half a tick after its deadline (its ping + ping_timeout), so
- * the time a ping waits for the loop's flush is not taken from its
- * client, and still within ping_interval + ping_timeout of the cycle's
- * start, since the ping went out up to a tick early. */
-#define ENG_HB_SLACK_MAX_MS 1000
 static int eng_ws_open(struct conn *c, const struct hh_req *r);
 static int eng_ws_message(struct conn *c, int binary, const unsigned char *p,
     size_t n);
 static void eng_ws_close(struct conn *c);
 static int eng_poll_read(struct conn *c);
 static void eng_poll_free(struct conn *c);
-static int eng_post_read(struct conn *c);
-static void eng_post_free(struct conn *c);
+static void eng_post_done(struct conn *c, const char *sid,
+    const char *origin, size_t len);
 
 static const struct ws_app eng_ws_app;
 static const struct conn_proto eng_poll_proto = {
     .name = "eio-poll",
     .on_read = eng_poll_read,
     .on_free = eng_poll_free,
-};
-static const struct conn_proto eng_post_proto = {
-    .name = "eio-post",
-    .on_read = eng_post_read,
-    .on_free = eng_post_free,
 };
 
 static struct {
@@ -108,35 +79,19 @@ static struct {
     unsigned slot;
     struct eng *tab[ENG_HASH];
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
-    struct dlq q_ping, q_pong, q_doom;
-    struct event *hb_ev;
-    int64_t hb_at;          /* when hb_ev fires; INT64_MAX: not armed */
-    int64_t slack;
-    struct {
-        char sid[EIO_SID_LEN + 1];
-        int64_t at;
-    } closed[ENG_CLOSED_RING];
-    unsigned closed_next;
 } E;
 
-static void eng_hb_cb(evutil_socket_t fd, short what, void *arg);
+static const struct hbt_ops eng_hb_ops;
 
 int
 eng_init(struct event_base *base, const struct cfg *c, unsigned slot)
 {
-    int64_t pi = CFG_NUM(c, ping_interval), pt = CFG_NUM(c, ping_timeout);
-
     E.base = base;
     E.cfg = c;
     E.slot = slot;
-    E.slack = (pi < pt ? pi : pt) / 10;
-    if (E.slack > ENG_HB_SLACK_MAX_MS)
-        E.slack = ENG_HB_SLACK_MAX_MS;
-    if (E.slack < 1)
-        E.slack = 1;
-    E.hb_at = INT64_MAX;
-    E.hb_ev = evtimer_new(base, eng_hb_cb, NULL);
-    return E.hb_ev ? 0 : -1;
+    eph_init(c, eng_post_done);
+    return hbt_init(base, CFG_NUM(c, ping_interval), CFG_NUM(c,
+        ping_timeout), &eng_hb_ops);
 }
 
 static unsigned
@@ -192,39 +147,6 @@ eng_by_sid(const char *sid)
     return s && !s->closing ? s : NULL;
 }
 
-/* Reply to an Engine.IO request with the reference server's JSON error. */
-static void
-eng_http_error(struct conn *c, int status, enum eio_err code)
-{
-    char body[EIO_ERROR_JSON_MAX];
-    size_t n = eio_error_json(code, body, sizeof(body));
-
-    WCTR_INC(eio_bad_requests);
-    http_reply(c, status, "application/json", NULL, body,
-        n < sizeof(body) ? n : 0);
-}
-
-/* CORS headers for an allowed browser origin (credentials allowed). */
-static void
-eng_cors(char *out, size_t cap, const char *origin)
-{
-    if (origin && *origin)
-        snprintf(out, cap, "Access-Control-Allow-Origin: %s\r\n"
-            "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
-            origin);
-    else
-        out[0] = '\0';
-}
-
-static void
-eng_reply_payload(struct conn *c, const char *origin, const void *p, size_t n)
-{
-    char extra[512];
-
-    eng_cors(extra, sizeof(extra), origin);
-    http_reply(c, 200, "text/plain; charset=UTF-8", extra, p, n);
-}
-
 /* Answer the held poll with whatever is queued (or noop). */
 static void
 eng_flush_poll(struct eng *s, int force_noop)
@@ -237,64 +159,11 @@ eng_flush_poll(struct eng *s, int force_noop)
     s->poll = NULL;
     conn_set_proto(c, &eng_poll_proto, NULL);
     if (n == 0) {
-        eng_reply_payload(c, s->origin, "6", 1);
+        eph_reply(c, s->origin, "6", 1);
         return;
     }
-    eng_reply_payload(c, s->origin, evbuffer_pullup(s->pq, -1), n);
+    eph_reply(c, s->origin, evbuffer_pullup(s->pq, -1), n);
     evbuffer_drain(s->pq, n);
-}
-
-/* The heartbeat queue s belongs in, from its state. */
-static struct dlq *
-eng_hb_queue(const struct eng *s)
-{
-    return s->doomed ? &E.q_doom : s->awaiting_pong ? &E.q_pong : &E.q_ping;
-}
-
-/* Take s out of its heartbeat queue (before its state changes). */
-static void
-eng_hb_unlink(struct eng *s)
-{
-    struct dlq *q = eng_hb_queue(s);
-
-    if (dlq_contains(q, &s->hb))
-        dlq_remove(q, &s->hb);
-}
-
-/* Make sure the heartbeat timer fires by mono time `at`. */
-static void
-eng_hb_schedule(int64_t at, int64_t now)
-{
-    int64_t ms = at > now ? at - now : 0;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-    if (at >= E.hb_at)
-        return;
-    E.hb_at = at;
-    evtimer_add(E.hb_ev, &tv);
-}
-
-/* Put s (already unlinked, state set) into its queue, due at `due`. */
-static void
-eng_hb_insert(struct eng *s, int64_t due, int64_t now)
-{
-    struct dlq *q = eng_hb_queue(s);
-
-    dlq_insert(q, &s->hb, due);
-    eng_hb_schedule(q == &E.q_ping ? due - E.slack : due, now);
-}
-
-/* Close s soon, from the heartbeat timer rather than now: the caller may
- * be in the middle of a fan-out loop over clients that closing would
- * free. */
-static void
-eng_doom(struct eng *s)
-{
-    int64_t now = wsg_mono_ms();
-
-    eng_hb_unlink(s);
-    s->doomed = 1;
-    eng_hb_insert(s, now, now);
 }
 
 /* Queue one packet for the polling transport. */
@@ -306,7 +175,7 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
     if (evbuffer_get_length(s->pq) > (size_t)CFG_NUM(E.cfg,
             max_outbound_buffer)) {
         WCTR_INC(slow_consumer_closes);
-        eng_doom(s);
+        hbt_doom(&s->hb); /* not now: we may be inside a fan-out loop */
         return -1;
     }
     if (evbuffer_get_length(s->pq) > 0)
@@ -332,7 +201,7 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
 static int
 eng_packet(struct eng *s, char type, int binary, const void *p, size_t n)
 {
-    if (s->closing || s->doomed)
+    if (s->closing || hbt_doomed(&s->hb))
         return -1;
     WCTR_INC(eio_packets_out);
     if (s->ws) {
@@ -365,7 +234,7 @@ eng_send_batch(struct eng *s, struct ws_batch *b)
 {
     size_t cnt = ws_batch_count(b);
 
-    if (s->closing || s->doomed)
+    if (s->closing || hbt_doomed(&s->hb))
         return -1;
     WCTR_ADD(eio_packets_out, cnt);
     if (s->ws)
@@ -384,51 +253,37 @@ eng_send_batch(struct eng *s, struct ws_batch *b)
 static void
 eng_hb_arm(struct eng *s)
 {
-    int64_t now = wsg_mono_ms();
-
-    if (s->doomed || s->closing)
-        return;
-    eng_hb_unlink(s);
-    s->awaiting_pong = 0;
-    eng_hb_insert(s, now + CFG_NUM(E.cfg, ping_interval), now);
+    if (!s->closing)
+        hbt_start(&s->hb);
 }
 
-#define ENG_OF(n) DLQ_ENTRY(n, struct eng, hb)
+#define ENG_OF(n) HBT_ENTRY(n, struct eng, hb)
+
+/* The heartbeat's events (hbt.c), and what they mean for a session. */
+static void
+eng_hb_ping(struct hbt_node *n)
+{
+    eng_packet(ENG_OF(n), '2', 0, NULL, 0); /* may doom or close it */
+}
 
 static void
-eng_hb_cb(evutil_socket_t fd, short what, void *arg)
+eng_hb_timeout(struct hbt_node *n)
 {
-    int64_t now = wsg_mono_ms();
-    struct dlq_node *n;
-
-    (void)fd;
-    (void)what;
-    (void)arg;
-    E.hb_at = INT64_MAX;
-    while ((n = E.q_doom.head) != NULL)
-        eng_close(ENG_OF(n), "slow consumer");
-    while ((n = E.q_pong.head) != NULL && n->due <= now) {
-        WCTR_INC(eio_ping_timeouts);
-        eng_close(ENG_OF(n), "ping timeout");
-    }
-    while ((n = E.q_ping.head) != NULL && n->due <= now + E.slack) {
-        struct eng *s = ENG_OF(n);
-        dlq_remove(&E.q_ping, n);
-        s->awaiting_pong = 1;
-        /* The ping leaves at the flush, after whatever else the loop
-         * runs first: half a tick of grace keeps a busy loop from taking
-         * that time from the client's ping_timeout. */
-        dlq_insert(&E.q_pong, n, now + CFG_NUM(E.cfg, ping_timeout)
-            + E.slack / 2);
-        eng_packet(s, '2', 0, NULL, 0); /* may doom or close s */
-    }
-    if ((n = E.q_doom.head) != NULL)
-        eng_hb_schedule(now, now);
-    if ((n = E.q_ping.head) != NULL)
-        eng_hb_schedule(n->due - E.slack, now);
-    if ((n = E.q_pong.head) != NULL)
-        eng_hb_schedule(n->due, now);
+    WCTR_INC(eio_ping_timeouts);
+    eng_close(ENG_OF(n), "ping timeout");
 }
+
+static void
+eng_hb_doom(struct hbt_node *n)
+{
+    eng_close(ENG_OF(n), "slow consumer");
+}
+
+static const struct hbt_ops eng_hb_ops = {
+    .ping = eng_hb_ping,
+    .timeout = eng_hb_timeout,
+    .doom = eng_hb_doom,
+};
 
 static struct eng *
 eng_new(const struct eng_app *app, int polling, const char *origin,
@@ -446,7 +301,7 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
     }
     eio_sid_new(s->sid, E.slot, rnd);
     s->app = app;
-    s->polling = (uint8_t)polling;
+    s->polling = polling != 0;
     if (origin && olen)
         s->origin = strndup(origin, olen);
     if (origin && olen && s->origin == NULL) {
@@ -460,39 +315,6 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
     WCTR_INC(eio_open);
     eng_hb_arm(s);
     return s;
-}
-
-/* A polling client that ends its session with a close packet in a POST
- * while its GET is in flight expects that GET to get a noop, as it does
- * when the GET is held first. With several workers the GET can arrive
- * second (handed over from another worker while the POST came straight
- * to the owner), so the sids of sessions closed that way are remembered
- * for ENG_CLOSED_GRACE_MS in a small ring, and one GET for such a sid is
- * answered with a noop instead of "Session ID unknown". */
-static void
-eng_closed_note(const struct eng *s)
-{
-    unsigned i = E.closed_next++ % ENG_CLOSED_RING;
-
-    memcpy(E.closed[i].sid, s->sid, sizeof(E.closed[i].sid));
-    E.closed[i].at = wsg_mono_ms();
-}
-
-/* 1 (and forget it) if sid was closed by its client within the grace. */
-static int
-eng_closed_take(const char *sid, size_t n)
-{
-    int64_t now = wsg_mono_ms();
-
-    if (n != EIO_SID_LEN)
-        return 0;
-    for (unsigned i = 0; i < ENG_CLOSED_RING; i++)
-        if (E.closed[i].at && now - E.closed[i].at <= ENG_CLOSED_GRACE_MS
-            && memcmp(E.closed[i].sid, sid, n) == 0) {
-            E.closed[i].at = 0;
-            return 1;
-        }
-    return 0;
 }
 
 void
@@ -511,7 +333,7 @@ eng_close(struct eng *s, const char *reason)
             break;
         }
     WCTR_DEC(eio_open);
-    eng_hb_unlink(s);
+    hbt_stop(&s->hb);
     if (s->poll) {
         /* Like the reference server: a close the client asked for ends
          * the pending poll with a noop, one the server decided with a
@@ -519,9 +341,9 @@ eng_close(struct eng *s, const char *reason)
         struct conn *c = s->poll;
         s->poll = NULL;
         conn_set_proto(c, &eng_poll_proto, NULL);
-        eng_reply_payload(c, s->origin, s->peer_closed ? "6" : "1", 1);
+        eph_reply(c, s->origin, s->peer_closed ? "6" : "1", 1);
     } else if (s->peer_closed && s->polling) {
-        eng_closed_note(s);
+        eph_closed_note(s->sid);
     }
     if (s->ws) {
         ws_set_app_state(s->ws, NULL);
@@ -590,18 +412,18 @@ eng_handshake_poll(struct conn *c, const struct hh_req *r,
     open[0] = '0';
     if (app->on_open(s, r) == -1) {
         eng_close(s, "refused");
-        eng_http_error(c, 403, EIO_ERR_FORBIDDEN);
+        eph_error(c, 403, EIO_ERR_FORBIDDEN);
         return;
     }
     /* The open packet goes first; anything the app queued follows. */
     if (s->pq && evbuffer_get_length(s->pq) > 0) {
         evbuffer_prepend(s->pq, "\x1e", 1);
         evbuffer_prepend(s->pq, open, n + 1);
-        eng_reply_payload(c, s->origin, evbuffer_pullup(s->pq, -1),
+        eph_reply(c, s->origin, evbuffer_pullup(s->pq, -1),
             evbuffer_get_length(s->pq));
         evbuffer_drain(s->pq, evbuffer_get_length(s->pq));
     } else {
-        eng_reply_payload(c, s->origin, open, n + 1);
+        eph_reply(c, s->origin, open, n + 1);
     }
 }
 
@@ -611,7 +433,7 @@ eng_poll_get(struct conn *c, struct eng *s, size_t head)
 {
     if (s->poll) {
         /* A second concurrent poll is a protocol error: both end. */
-        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+        eph_error(c, 400, EIO_ERR_BAD_REQUEST);
         eng_close(s, "multiple polls");
         return;
     }
@@ -667,83 +489,27 @@ eng_post_body(struct eng *s, const char *p, size_t n)
     return 0;
 }
 
-static int
-eng_post_read(struct conn *c)
+/* A POST's body is complete (eph.c): act on its packets and answer. */
+static void
+eng_post_done(struct conn *c, const char *sid, const char *origin,
+    size_t len)
 {
-    struct eng_post *ps = conn_state(c);
     struct evbuffer *in = conn_in(c);
-    struct eng *s;
+    struct eng *s = eng_find(sid, EIO_SID_LEN);
 
-    if (evbuffer_get_length(in) < ps->len)
-        return 0;
-    s = eng_find(ps->sid, EIO_SID_LEN);
-    conn_set_proto(c, &eng_post_proto, NULL);
     if (s == NULL || s->upgraded || !s->polling) {
-        eng_http_error(c, 400, s ? EIO_ERR_BAD_REQUEST : EIO_ERR_SID);
+        eph_error(c, 400, s ? EIO_ERR_BAD_REQUEST : EIO_ERR_SID);
     } else {
         int rc = eng_post_body(s, (const char *)evbuffer_pullup(in,
-            (ssize_t)ps->len), ps->len);
+            (ssize_t)len), len);
         /* The body is consumed before the reply, so that the connection
          * can be kept for the next request. */
-        evbuffer_drain(in, ps->len);
+        evbuffer_drain(in, len);
         if (rc == 0)
-            eng_reply_payload(c, ps->origin[0] ? ps->origin : NULL, "ok", 2);
+            eph_reply(c, origin, "ok", 2);
         else
-            eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+            eph_error(c, 400, EIO_ERR_BAD_REQUEST);
     }
-    free(ps);
-    return 0;
-}
-
-static void
-eng_post_free(struct conn *c)
-{
-    free(conn_state(c));
-}
-
-static void
-eng_post(struct conn *c, const struct hh_req *r, size_t head, struct eng *s,
-    const char *origin, size_t olen)
-{
-    size_t cl_len;
-    const char *cl = hh_header(r, "Content-Length", &cl_len);
-    char num[24];
-    unsigned long long len;
-    char *end;
-    struct eng_post *ps;
-
-    if (cl == NULL || cl_len == 0 || cl_len >= sizeof(num)
-        || hh_header_count(r, "Content-Length") != 1
-        || hh_header(r, "Transfer-Encoding", NULL) != NULL) {
-        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
-        return;
-    }
-    memcpy(num, cl, cl_len);
-    num[cl_len] = '\0';
-    len = strtoull(num, &end, 10);
-    if (*end != '\0' || num[0] < '0' || num[0] > '9') {
-        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
-        return;
-    }
-    if (len > (unsigned long long)CFG_NUM(E.cfg, max_payload)) {
-        WCTR_INC(eio_bad_requests);
-        http_error(c, 413, "PAYLOAD_TOO_LARGE", "body over max_payload", NULL);
-        eng_close(s, "payload too large");
-        return;
-    }
-    ps = calloc(1, sizeof(*ps));
-    if (ps == NULL) {
-        conn_close(c, "out of memory");
-        return;
-    }
-    memcpy(ps->sid, s->sid, sizeof(ps->sid));
-    ps->len = (size_t)len;
-    if (origin && olen < sizeof(ps->origin))
-        memcpy(ps->origin, origin, olen);
-    evbuffer_drain(conn_in(c), head);
-    http_release(c);
-    conn_set_proto(c, &eng_post_proto, ps);
-    (void)eng_post_read(c);
 }
 
 static int
@@ -780,30 +546,22 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
     WCTR_INC(eio_requests);
     st = eio_check_query(eio, el, tr, tl, &polling);
     if (st != EIO_OK) {
-        eng_http_error(c, 400, st == EIO_E_PROTOCOL
+        eph_error(c, 400, st == EIO_E_PROTOCOL
             ? EIO_ERR_PROTOCOL : EIO_ERR_TRANSPORT);
         return;
     }
     if (!eng_origin_ok(r, &origin, &olen)) {
-        eng_http_error(c, 403, EIO_ERR_FORBIDDEN);
+        eph_error(c, 403, EIO_ERR_FORBIDDEN);
         return;
     }
     if (polling && r->method_len == 7 && memcmp(r->method, "OPTIONS", 7)
         == 0) {
-        char extra[640], o[256] = "";
-        size_t n;
-        if (origin && olen < sizeof(o))
-            memcpy(o, origin, olen);
-        eng_cors(extra, sizeof(extra) - 128, o);
-        n = strlen(extra);
-        snprintf(extra + n, sizeof(extra) - n, "Access-Control-Allow-Methods:"
-            " GET, POST\r\nAccess-Control-Allow-Headers: content-type\r\n");
-        http_reply(c, 204, "text/plain", extra, "", 0);
+        eph_preflight(c, origin, olen);
         return;
     }
     if (sid) {
         if (eio_sid_slot(sid, sl, &slot) != 0) {
-            eng_http_error(c, 400, EIO_ERR_SID);
+            eph_error(c, 400, EIO_ERR_SID);
             return;
         }
         if (slot != E.slot) {
@@ -812,23 +570,18 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
         }
         s = eng_find(sid, sl);
         if (s == NULL && polling && r->method_len == 3
-            && memcmp(r->method, "GET", 3) == 0 && eng_closed_take(sid, sl)) {
-            char o[256] = "";
-            if (origin && olen < sizeof(o))
-                memcpy(o, origin, olen);
-            WCTR_INC(eio_late_polls);
-            eng_reply_payload(c, o, "6", 1);
+            && memcmp(r->method, "GET", 3) == 0
+            && eph_late_poll(c, sid, sl, origin, olen))
             return;
-        }
         if (s == NULL) {
-            eng_http_error(c, 400, EIO_ERR_SID);
+            eph_error(c, 400, EIO_ERR_SID);
             return;
         }
     }
     if (!polling && !hh_header_has_token(r, "Upgrade", "websocket")) {
         /* transport=websocket on a plain request: the reference server's
          * "Bad request" (code 3), not the WebSocket handshake's error. */
-        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+        eph_error(c, 400, EIO_ERR_BAD_REQUEST);
         return;
     }
     if (!polling) {
@@ -841,7 +594,7 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
         return;
     }
     if (s && (s->upgraded || !s->polling)) {
-        eng_http_error(c, 400, EIO_ERR_BAD_REQUEST);
+        eph_error(c, 400, EIO_ERR_BAD_REQUEST);
         return;
     }
     if (r->method_len == 3 && memcmp(r->method, "GET", 3) == 0) {
@@ -854,10 +607,11 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
         return;
     }
     if (s && r->method_len == 4 && memcmp(r->method, "POST", 4) == 0) {
-        eng_post(c, r, head, s, origin, olen);
+        if (eph_post(c, r, head, s->sid, origin, olen) == -1)
+            eng_close(s, "payload too large");
         return;
     }
-    eng_http_error(c, 400, s ? EIO_ERR_BAD_REQUEST : EIO_ERR_METHOD);
+    eph_error(c, 400, s ? EIO_ERR_BAD_REQUEST : EIO_ERR_METHOD);
 }
 
 /* WebSocket transport: a new session, or the probe of an upgrade. */

@@ -4,13 +4,16 @@
  * rooms, auth and fan-out are the same code as /ws. Malformed packets
  * close the session; a namespace not joined within connect_timeout closes
  * it too. Published events are encoded once per message (fan_msg->sio)
- * for every recipient in namespace "/".
+ * for every recipient in namespace "/". With echo_app on, /socket.io/
+ * sessions run the echo test application on the same sessions and
+ * namespaces, with no auth; what it answers is echo.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -23,6 +26,7 @@
 #include "common/wsg.h"
 #include "worker/cli.h"
 #include "worker/csr.h"
+#include "worker/echo.h"
 #include "worker/eng.h"
 #include "worker/fan.h"
 #include "worker/http.h"
@@ -32,7 +36,6 @@
 #include "worker/wctr.h"
 
 #define SKT_KICK_GRACE_MS 2000 /* polling: time for the DISCONNECT to go */
-#define SKT_LATER_MS 5         /* echo app: see skt_echo_later */
 
 struct skt;
 
@@ -57,29 +60,13 @@ struct skt {
      * (the parsed packet only borrows the frame it came in) */
     char *pend_text;
     size_t pend_len, pend_need;
-    struct skt_bin *bins;     /* received attachments, in order */
+    struct iovec *bins;       /* received attachments, in order */
     size_t nbins;
-};
-
-struct skt_bin {
-    unsigned char *p;
-    size_t n;
-};
-
-/* Echo app: a packet sent in the loop iteration after the current one,
- * so that it leaves in its own write (see skt_echo_later). */
-struct skt_later {
-    struct skt_later *next;
-    char sid[EIO_SID_LEN + 1];
-    size_t n;
-    char p[];
 };
 
 static struct {
     struct event_base *base;
     const struct cfg *cfg;
-    struct skt_later *later, **later_tail;
-    struct event *later_ev;
 } K;
 
 static int skt_event(struct cli *cl, struct fan_msg *m, const char *room,
@@ -89,7 +76,6 @@ static void skt_kick(struct cli *cl, unsigned code, const char *reason);
 
 static int skt_batch(struct cli *cl, struct fan_block *b);
 static void skt_route(struct conn *c, const struct hh_req *r);
-static void skt_route_raw(struct conn *c, const struct hh_req *r);
 static int skt_batch_append(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen);
 
@@ -105,10 +91,7 @@ skt_init(struct event_base *base, const struct cfg *c)
 {
     K.base = base;
     K.cfg = c;
-    K.later_tail = &K.later;
     http_route_add("/socket.io/", skt_route);
-    if (CFG_NUM(c, echo_app))
-        http_route_add("/engine.io/", skt_route_raw);
     fan_set_sio_append(skt_batch_append);
 }
 
@@ -166,11 +149,12 @@ skt_ns_free(struct skt *k, struct skt_ns *ns, int hold)
 }
 
 /* Is nsp one this server offers? "/" always; others from namespaces (or
- * /custom in the echo app). */
+ * the echo app's, ECHO_SIO_NAMESPACES). */
 static int
 skt_nsp_known(const struct skt *k, const char *nsp, size_t n)
 {
-    const char *list = k->echo ? "/custom" : CFG_STR(K.cfg, namespaces);
+    const char *list = k->echo ? ECHO_SIO_NAMESPACES
+        : CFG_STR(K.cfg, namespaces);
     const char *p = list;
 
     if (n == 1 && nsp[0] == '/')
@@ -256,7 +240,7 @@ static void
 skt_pending_clear(struct skt *k)
 {
     for (size_t i = 0; i < k->nbins; i++)
-        free(k->bins[i].p);
+        free(k->bins[i].iov_base);
     free(k->bins);
     free(k->pend_text);
     k->bins = NULL;
@@ -291,61 +275,9 @@ skt_connect_error(struct skt *k, const char *nsp, const char *msg,
     SKT_ENCODE(k, sio_encode_connect_error(out, cap, nsp, msg, code));
 }
 
-static void
-skt_later_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct skt_later *l;
-
-    (void)fd;
-    (void)what;
-    (void)arg;
-    while ((l = K.later) != NULL) {
-        struct eng *e = eng_by_sid(l->sid);
-        K.later = l->next;
-        if (e && eng_app_state(e)) {
-            WCTR_INC(sio_packets_out);
-            (void)eng_send(e, 0, l->p, l->n);
-        }
-        free(l);
-    }
-    K.later_tail = &K.later;
-}
-
-/* Echo app on a WebSocket: send p[0..n) SKT_LATER_MS after this loop
- * iteration's writes. The reference server writes its CONNECT reply and
- * the "auth" event of the public suites with two socket writes, the
- * second once the first has completed, and the suites read one WebSocket
- * message per await: two frames that reach the client in one read make
- * them miss the second, and one loop iteration apart is not enough for a
- * client on the same machine. (On polling both go in one payload, as the
- * reference server's do.) The session is looked up again by sid, so one that
- * closed meanwhile is skipped. */
-static void
-skt_echo_later(struct skt *k, const char *p, size_t n)
-{
-    struct timeval now = {0, SKT_LATER_MS * 1000};
-    struct skt_later *l = malloc(sizeof(*l) + n);
-
-    if (l == NULL || (K.later_ev == NULL && (K.later_ev = evtimer_new(
-            K.base, skt_later_cb, NULL)) == NULL)) {
-        free(l);
-        (void)skt_send(k, p, n);
-        return;
-    }
-    memcpy(l->sid, eng_sid(k->e), sizeof(l->sid));
-    l->n = n;
-    memcpy(l->p, p, n);
-    l->next = NULL;
-    *K.later_tail = l;
-    K.later_tail = &l->next;
-    evtimer_add(K.later_ev, &now);
-}
-
 static void skt_connected(struct skt_ns *ns, enum csr_status cs,
     uint64_t off);
 static void skt_recover(struct skt_ns *ns, json_t *auth, int retry);
-static void skt_echo_auth(struct skt *k, const struct sio_packet *pk,
-    const char *nsp);
 
 /* CONNECT to a namespace: authenticate (gateway) and answer 40/44. */
 static void
@@ -399,7 +331,7 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
     k->ns = ns;
     if (k->echo) {
         skt_connected(ns, CSR_NONE, 0);
-        skt_echo_auth(k, pk, nsp);
+        echo_sio_connected(k->e, pk, nsp);
         return;
     }
     skt_recover(ns, pk->json, 0);
@@ -479,24 +411,6 @@ skt_recover_resume(struct cli *cl, void *arg)
 {
     skt_recover(cli_proto(cl), arg, 1);
     json_decref(arg);
-}
-
-/* Echo app: the "auth" event the public suites expect after 40. */
-static void
-skt_echo_auth(struct skt *k, const struct sio_packet *pk, const char *nsp)
-{
-    /* The test suites expect ["auth", <CONNECT payload or {}>]. */
-    char *a = pk->json ? json_dumps(pk->json, JSON_COMPACT) : NULL;
-    char buf[1024];
-    size_t n = sio_encode_event(buf, sizeof(buf), nsp, SIO_ACK_NONE,
-        "auth", a ? a : "{}", a ? strlen(a) : 2, NULL);
-
-    if (n > 0 && n < sizeof(buf) && eng_on_websocket(k->e))
-        skt_echo_later(k, buf, n);
-    else
-        SKT_ENCODE(k, sio_encode_event(out, cap, nsp, SIO_ACK_NONE,
-            "auth", a ? a : "{}", a ? strlen(a) : 2, NULL));
-    free(a);
 }
 
 /* Ack helper: 43<id>[<json>] for namespace nsp. Takes v. */
@@ -643,44 +557,6 @@ skt_gateway_event(struct skt *k, struct skt_ns *ns,
     }
 }
 
-/* The echo application: message -> message-back, message-with-ack ->
- * ack with the same arguments; attachments go back unchanged. */
-static void
-skt_echo_event(struct skt *k, struct skt_ns *ns, const struct sio_packet *pk)
-{
-    const char *name = json_string_value(json_array_get(pk->json, 0));
-    json_t *args = json_array();
-    size_t i;
-    json_t *v;
-    char *s;
-
-    json_array_foreach(pk->json, i, v)
-        if (i > 0)
-            json_array_append(args, v);
-    if (strcmp(name, "message") == 0) {
-        json_array_insert_new(args, 0, json_string("message-back"));
-        s = json_dumps(args, JSON_COMPACT);
-        if (s)
-            SKT_ENCODE(k, sio_encode(out, cap, pk->nattach ? SIO_BINARY_EVENT
-                : SIO_EVENT, ns->nsp, SIO_ACK_NONE, s, strlen(s),
-                pk->nattach));
-        free(s);
-    } else if (strcmp(name, "message-with-ack") == 0
-        && pk->ack_id != SIO_ACK_NONE) {
-        s = json_dumps(args, JSON_COMPACT);
-        if (s)
-            SKT_ENCODE(k, sio_encode(out, cap, pk->nattach ? SIO_BINARY_ACK
-                : SIO_ACK, ns->nsp, pk->ack_id, s, strlen(s), pk->nattach));
-        free(s);
-    } else {
-        json_decref(args);
-        return;
-    }
-    json_decref(args);
-    for (i = 0; i < pk->nattach && i < k->nbins; i++)
-        eng_send(k->e, 1, k->bins[i].p, k->bins[i].n);
-}
-
 static void
 skt_dispatch(struct skt *k, struct sio_packet *pk)
 {
@@ -699,7 +575,7 @@ skt_dispatch(struct skt *k, struct sio_packet *pk)
         if (ns == NULL || !ns->connected)
             break; /* not connected to it: ignored, like the reference */
         if (k->echo)
-            skt_echo_event(k, ns, pk);
+            echo_sio_event(k->e, ns->nsp, pk, k->bins, k->nbins);
         else
             skt_gateway_event(k, ns, pk);
         break;
@@ -722,7 +598,7 @@ skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
         return;
     WCTR_INC(sio_packets_in);
     if (binary) {
-        struct skt_bin *nb;
+        struct iovec *nb;
         if (k->pend_text == NULL) {
             eng_close(e, "parse error");
             return;
@@ -733,13 +609,13 @@ skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
             return;
         }
         k->bins = nb;
-        nb[k->nbins].p = malloc(n ? n : 1);
-        if (nb[k->nbins].p == NULL) {
+        nb[k->nbins].iov_base = malloc(n ? n : 1);
+        if (nb[k->nbins].iov_base == NULL) {
             eng_close(e, "out of memory");
             return;
         }
-        memcpy(nb[k->nbins].p, p, n);
-        nb[k->nbins++].n = n;
+        memcpy(nb[k->nbins].iov_base, p, n);
+        nb[k->nbins++].iov_len = n;
         if (k->nbins < k->pend_need)
             return;
         /* All attachments are here: parse the kept text again. */
@@ -926,36 +802,9 @@ static const struct eng_app skt_echo_app = {
     .on_close = skt_close,
 };
 
-/* /engine.io/ echo: every message packet goes back unchanged. */
-static int
-skt_raw_open(struct eng *e, const struct hh_req *r)
-{
-    (void)e;
-    (void)r;
-    return 0;
-}
-
-static void
-skt_raw_message(struct eng *e, int binary, const unsigned char *p, size_t n)
-{
-    eng_send(e, binary, p, n);
-}
-
-static const struct eng_app skt_raw_echo_app = {
-    .name = "engine.io-echo",
-    .on_open = skt_raw_open,
-    .on_message = skt_raw_message,
-};
-
 static void
 skt_route(struct conn *c, const struct hh_req *r)
 {
     eng_request(c, r, r->head_len, CFG_NUM(K.cfg, echo_app)
         ? &skt_echo_app : &skt_app);
-}
-
-static void
-skt_route_raw(struct conn *c, const struct hh_req *r)
-{
-    eng_request(c, r, r->head_len, &skt_raw_echo_app);
 }

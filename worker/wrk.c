@@ -297,7 +297,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     }
     wsj_init(W.base, c);
     skt_init(W.base, c);
-    echo_init(c);
+    echo_init(W.base, c);
     W.last_beat = wsg_mono_ms();
     shm_worker_beat(W.me, W.last_beat);
     log_msg(LOG_DEBUG, "worker ready on slot %u, up to %ld connections",

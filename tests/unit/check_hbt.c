@@ -1,0 +1,174 @@
+/*
+ * Unit tests for worker/hbt.c on a real event loop: a ping about
+ * ping_interval after the start (never more than a tick early), the
+ * timeout no sooner than ping_timeout after the ping when no pong comes, a
+ * pong (hbt_start) that restarts the cycle, a doom that closes from the
+ * timer rather than at once, and a stopped node that hears nothing.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "common/wsg.h"
+#include "worker/hbt.h"
+
+#define PI 200  /* ping_interval, ms */
+#define PT 100  /* ping_timeout, ms: the tick is PT / 10 */
+#define TICK (PT / 10)
+
+struct sess {
+    struct hbt_node hb;
+    int pings, timeouts, dooms;
+    int64_t ping_at, timeout_at;
+    int pong;   /* answer every ping at once */
+};
+
+static struct event_base *base;
+
+static struct sess *
+of(struct hbt_node *n)
+{
+    return HBT_ENTRY(n, struct sess, hb);
+}
+
+static void
+on_ping(struct hbt_node *n)
+{
+    struct sess *s = of(n);
+
+    s->pings++;
+    s->ping_at = wsg_mono_ms();
+    if (s->pong)
+        hbt_start(n);
+}
+
+static void
+on_timeout(struct hbt_node *n)
+{
+    of(n)->timeouts++;
+    of(n)->timeout_at = wsg_mono_ms();
+    hbt_stop(n);
+}
+
+static void
+on_doom(struct hbt_node *n)
+{
+    of(n)->dooms++;
+    hbt_stop(n);
+}
+
+static const struct hbt_ops ops = {
+    .ping = on_ping,
+    .timeout = on_timeout,
+    .doom = on_doom,
+};
+
+static void
+setup(void)
+{
+    base = event_base_new();
+    ck_assert_ptr_nonnull(base);
+    ck_assert_int_eq(hbt_init(base, PI, PT, &ops), 0);
+}
+
+static void
+run_for(int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+
+START_TEST(hbt_pings_after_the_interval_then_times_out_silence)
+{
+    struct sess s = {0};
+    int64_t t0 = wsg_mono_ms();
+
+    hbt_start(&s.hb);
+    run_for(PI + PT + 200);
+    ck_assert_int_eq(s.pings, 1);
+    ck_assert_int_ge(s.ping_at - t0, PI - TICK);  /* up to a tick early */
+    ck_assert_int_eq(s.timeouts, 1);
+    /* the pong deadline is the batch's reading + PT + half a tick */
+    ck_assert_int_ge(s.timeout_at - s.ping_at, PT);
+    ck_assert_int_eq(s.dooms, 0);
+    ck_assert_int_eq(hbt_doomed(&s.hb), 0);
+}
+END_TEST
+
+START_TEST(hbt_a_pong_restarts_the_cycle)
+{
+    struct sess s = {.pong = 1};
+
+    hbt_start(&s.hb);
+    run_for(3 * PI + PI / 2);
+    ck_assert_int_eq(s.pings, 3);
+    ck_assert_int_eq(s.timeouts, 0);
+    hbt_stop(&s.hb);
+}
+END_TEST
+
+START_TEST(hbt_doom_closes_from_the_timer_and_sticks)
+{
+    struct sess s = {0};
+
+    hbt_start(&s.hb);
+    hbt_doom(&s.hb);
+    ck_assert_int_eq(hbt_doomed(&s.hb), 1);
+    ck_assert_int_eq(s.dooms, 0);             /* not at once */
+    hbt_start(&s.hb);                         /* a pong changes nothing */
+    ck_assert_int_eq(hbt_doomed(&s.hb), 1);
+    run_for(PI + PT + 100);
+    ck_assert_int_eq(s.dooms, 1);
+    ck_assert_int_eq(s.pings, 0);
+    ck_assert_int_eq(s.timeouts, 0);
+}
+END_TEST
+
+START_TEST(hbt_a_stopped_node_hears_nothing)
+{
+    struct sess a = {0}, b = {0};
+
+    hbt_start(&a.hb);
+    hbt_start(&b.hb);
+    hbt_stop(&a.hb);
+    hbt_stop(&a.hb);                          /* twice is harmless */
+    run_for(PI + PT + 200);
+    ck_assert_int_eq(a.pings + a.timeouts + a.dooms, 0);
+    ck_assert_int_eq(b.pings, 1);
+    ck_assert_int_eq(b.timeouts, 1);
+}
+END_TEST
+
+static Suite *
+hbt_suite(void)
+{
+    Suite *s = suite_create("hbt");
+    TCase *tc = tcase_create("cycle");
+
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, hbt_pings_after_the_interval_then_times_out_silence);
+    tcase_add_test(tc, hbt_a_pong_restarts_the_cycle);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("doom_stop");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, hbt_doom_closes_from_the_timer_and_sticks);
+    tcase_add_test(tc, hbt_a_stopped_node_hears_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(hbt_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
