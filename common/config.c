@@ -551,6 +551,23 @@ out:
     return rc;
 }
 
+/* Add name[0..n) to c->unknown_env, or "..." once it is full. */
+static void
+cfg_note_unknown_env(struct cfg *c, const char *name, size_t n)
+{
+    size_t used = strlen(c->unknown_env), cap = sizeof(c->unknown_env);
+
+    if (used >= 3 && strcmp(c->unknown_env + used - 3, "...") == 0)
+        return;
+    if (used + (used ? 2 : 0) + n + 4 >= cap) {
+        snprintf(c->unknown_env + used, cap - used, "%s...", used ? ", "
+            : "");
+        return;
+    }
+    snprintf(c->unknown_env + used, cap - used, "%s%.*s", used ? ", " : "",
+        (int)n, name);
+}
+
 int
 cfg_apply_env(struct cfg *c, char *const *env, char *err, size_t errlen)
 {
@@ -563,21 +580,19 @@ cfg_apply_env(struct cfg *c, char *const *env, char *err, size_t errlen)
         if (eq == NULL || strncmp(*e, "WSGATE_", 7) != 0)
             continue;
         kl = (size_t)(eq - *e) - 7;
-        if (kl == 0 || kl >= sizeof(key)) {
-            snprintf(err, errlen, "environment %.*s: unknown key",
-                (int)(eq - *e), *e);
-            return -1;
+        int k = -1;
+        if (kl > 0 && kl < sizeof(key)) {
+            for (size_t i = 0; i < kl; i++)
+                key[i] = (char)tolower((unsigned char)(*e)[7 + i]);
+            key[kl] = '\0';
+            k = cfg_lookup(key);
         }
-        for (size_t i = 0; i < kl; i++)
-            key[i] = (char)tolower((unsigned char)(*e)[7 + i]);
-        key[kl] = '\0';
+        if (k < 0) {
+            cfg_note_unknown_env(c, *e, (size_t)(eq - *e));
+            continue;
+        }
         snprintf(origin, sizeof(origin), "environment %.*s", (int)(eq - *e),
             *e);
-        int k = cfg_lookup(key);
-        if (k < 0) {
-            snprintf(err, errlen, "%s: unknown key '%s'", origin, key);
-            return -1;
-        }
         if (cfg_convert(c, k, eq + 1, origin, err, errlen) == -1)
             return -1;
         wsgate_set[k] = 1;

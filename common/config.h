@@ -45,6 +45,9 @@ struct cfg {
     /* admin_listen split into host and port. */
     char admin_host[256];
     int admin_port;
+    /* WSGATE_* variables that name no key, comma-separated (cut with
+     * "..." when long): warned about, not fatal (cfg_apply_env). */
+    char unknown_env[512];
 };
 
 #define CFG_NUM(c, k) ((c)->num[CFG_K_##k])
@@ -74,8 +77,11 @@ int cfg_load_buffer(struct cfg *c, const char *buf, size_t len,
     const char *name, char *err, size_t errlen);
 
 /* Apply WSGATE_<KEY> variables and the legacy names PORT, FRONTEND_URL
- * from env (a NULL-terminated environ-style array). Unknown WSGATE_
- * variables are errors. Legacy names lose to their WSGATE_ form. */
+ * from env (a NULL-terminated environ-style array). A WSGATE_ variable
+ * that names no key is not an error (deployment tools set unrelated ones
+ * with that prefix): its name goes to c->unknown_env for the caller to
+ * warn about. A bad value of a known key is an error. Legacy names lose
+ * to their WSGATE_ form. */
 int cfg_apply_env(struct cfg *c, char *const *env, char *err, size_t errlen);
 
 /* Cross-key checks after everything is applied. 0 or -1 with err. */

@@ -439,6 +439,9 @@ main(int argc, char **argv)
                 F_OK) == 0 ? main_conf_path : "(defaults)",
             sup_nslots(c), CFG_STR(c, bind), (long long)CFG_NUM(c, port),
             CFG_STR(c, admin_listen));
+        if (c->unknown_env[0])
+            printf("wsgate: ignored environment variables that name no "
+                "key: %s\n", c->unknown_env);
         cfg_free(c);
         free(c);
         return WSG_EXIT_OK;

@@ -526,6 +526,16 @@ sup_stop(int fast)
 
 /* HUP: build a new configuration; on success start a new generation on the
  * same listeners and retire the old workers. */
+/* WSGATE_* variables that name no key: not fatal, but said once per
+ * (re)load, in the log. */
+static void
+sup_warn_env(const struct cfg *c)
+{
+    if (c->unknown_env[0])
+        log_msg(LOG_WARNING, "environment variables that name no key, "
+            "ignored: %s", c->unknown_env);
+}
+
 static void
 sup_reload(void)
 {
@@ -617,6 +627,7 @@ sup_reload(void)
     shm_master_add(S.shm, CTR_reloads, 1);
     log_msg(LOG_NOTICE, "reloaded: generation %u with %u workers (was %u)",
         S.gen, n, old_n);
+    sup_warn_env(S.cfg);
 }
 
 static void
@@ -763,6 +774,7 @@ sup_run(struct cfg *c, sup_load_fn load)
     if (CFG_STR(c, api_key)[0] == '\0')
         log_msg(LOG_WARNING, "api_key is empty: /socket-stats and /metrics "
             "answer 401 until one is configured");
+    sup_warn_env(c);
     for (unsigned i = 0; i < S.nslots; i++)
         sup_spawn(i);
 

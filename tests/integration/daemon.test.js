@@ -366,6 +366,31 @@ test('port precedence: flag > WSGATE_PORT > PORT > file', async (t) => {
     assert.equal(await d.stop(), 0);
 });
 
+test('an unknown WSGATE_ variable is a warning, not fatal (#12 item 7)',
+    async (t) => {
+    const dir = tempDir(t);
+    const [A, adm] = await freePorts(2);
+    const f = path.join(dir, 'env.conf');
+    fs.writeFileSync(f, `bind = 127.0.0.1\nport = ${A}\n`
+        + `admin_listen = 127.0.0.1:${adm}\nworkers = 1\n`);
+    const r = await run(['-t', '-c', f], { env: { WSGATE_TOKEN: 'secret',
+        WSGATE_DEPLOY_ID: '7' }, t });
+    assert.equal(r.code, 0, `stderr: ${r.stderr}`);
+    assert.match(r.stdout, /ignored environment variables that name no key: /);
+    assert.match(r.stdout, /WSGATE_TOKEN/);
+    assert.match(r.stdout, /WSGATE_DEPLOY_ID/);
+    assert.doesNotMatch(r.stdout + r.stderr, /secret/, 'values are not echoed');
+    /* A bad value of a known key is still an error. */
+    const bad = await run(['-t', '-c', f], { env: { WSGATE_WORKERS: 'many' },
+        t });
+    assert.equal(bad.code, 2);
+    /* And the daemon starts next to them, with the warning in its log. */
+    const d = await startDaemon(t, { env: { WSGATE_TOKEN: 'secret' },
+        config: { workers: 1 } });
+    assert.match(d.log(), /\[warn\].*name no key, ignored: WSGATE_TOKEN/);
+    assert.equal(await d.stop(), 0);
+});
+
 test('/metrics passes promtool check metrics', async (t) => {
     const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool']
         .find((p) => fs.existsSync(p));
