@@ -18,6 +18,7 @@
 #include <sys/random.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "common/config.h"
 #include "common/eio.h"
@@ -36,6 +37,8 @@
 #include "worker/wctr.h"
 
 #define ENG_HASH 4096 /* buckets (power of two) */
+#define ENG_PROBE_POLL_MS 20 /* see eng_poll_get */
+#define ENG_PROBE_WAITS 64
 
 /* The flags are bits in the padding after sid, so that the embedded
  * heartbeat node's state byte costs a session nothing. */
@@ -79,9 +82,18 @@ static struct {
     unsigned slot;
     struct eng *tab[ENG_HASH];
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
+    /* Polls that came after 3probe, answered ENG_PROBE_POLL_MS later (see
+     * eng_poll_get). */
+    struct {
+        char sid[EIO_SID_LEN + 1];
+        int64_t due;
+    } pw[ENG_PROBE_WAITS];
+    unsigned npw;
+    struct event *pw_ev;
 } E;
 
 static const struct hbt_ops eng_hb_ops;
+static void eng_probe_poll_cb(evutil_socket_t fd, short what, void *arg);
 
 int
 eng_init(struct event_base *base, const struct cfg *c, unsigned slot)
@@ -89,6 +101,8 @@ eng_init(struct event_base *base, const struct cfg *c, unsigned slot)
     E.base = base;
     E.cfg = c;
     E.slot = slot;
+    if ((E.pw_ev = evtimer_new(base, eng_probe_poll_cb, NULL)) == NULL)
+        return -1;
     eph_init(c, eng_post_done);
     return hbt_init(base, CFG_NUM(c, ping_interval), CFG_NUM(c,
         ping_timeout), &eng_hb_ops);
@@ -441,10 +455,49 @@ eng_poll_get(struct conn *c, struct eng *s, size_t head)
     http_release(c);
     conn_set_proto(c, &eng_poll_proto, s);
     s->poll = c;
-    /* While an upgrade is under way the client waits for this poll to
-     * return before it sends 5: answer at once (noop if nothing is
-     * queued), as the reference server does. */
-    eng_flush_poll(s, s->probed);
+    if (!s->probed || E.npw == ENG_PROBE_WAITS) {
+        eng_flush_poll(s, s->probed);
+        return;
+    }
+    /* After 3probe a client sends 5 only once its last poll is back, so
+     * a poll that arrives now is either that one, late (handed over by
+     * another worker), which must get its noop soon, or one the client
+     * sent after 5, whose 5 is still in flight on the WebSocket. Waiting
+     * ENG_PROBE_POLL_MS tells them apart: the upgrade then answers the
+     * second kind 400, like any poll after an upgrade. */
+    memcpy(E.pw[E.npw].sid, s->sid, sizeof(E.pw[E.npw].sid));
+    E.pw[E.npw].due = wsg_mono_ms() + ENG_PROBE_POLL_MS;
+    if (E.npw++ == 0) {
+        struct timeval tv = {0, ENG_PROBE_POLL_MS * 1000};
+        evtimer_add(E.pw_ev, &tv);
+    }
+}
+
+static void
+eng_probe_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int64_t now = wsg_mono_ms();
+    unsigned keep = 0;
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    for (unsigned i = 0; i < E.npw; i++) {
+        struct eng *s;
+        if (E.pw[i].due > now) {
+            E.pw[keep++] = E.pw[i];
+            continue;
+        }
+        s = eng_find(E.pw[i].sid, EIO_SID_LEN);
+        if (s && s->poll && s->polling && !s->closing)
+            eng_flush_poll(s, 1);
+    }
+    E.npw = keep;
+    if (keep) {
+        int64_t ms = E.pw[0].due > now ? E.pw[0].due - now : 0;
+        struct timeval tv = {0, (suseconds_t)(ms * 1000)};
+        evtimer_add(E.pw_ev, &tv);
+    }
 }
 
 /* The body of a POST is complete at the head of the input: act on its
@@ -673,7 +726,15 @@ eng_upgrade(struct eng *s)
     s->upgraded = 1;
     s->probed = 0;
     WCTR_INC(eio_upgrades);
-    eng_flush_poll(s, 1);
+    if (s->poll) {
+        /* Held since after 3probe: the client sent it after 5 (see
+         * eng_poll_get). Polling ended with the upgrade; what was queued
+         * goes over the WebSocket below. */
+        struct conn *c = s->poll;
+        s->poll = NULL;
+        conn_set_proto(c, &eng_poll_proto, NULL);
+        eph_error(c, 400, EIO_ERR_BAD_REQUEST);
+    }
     n = s->pq ? evbuffer_get_length(s->pq) : 0;
     p = n ? (const char *)evbuffer_pullup(s->pq, -1) : NULL;
     while (n && eio_payload_next(p, n, &off, &pk) == EIO_OK) {
