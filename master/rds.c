@@ -435,18 +435,14 @@ rds_retry_cb(evutil_socket_t fd, short what, void *arg)
         rds_down("cannot queue the handshake");
 }
 
+/* Connection ac failed or closed (hiredis frees it after the callback
+ * that reports it): if it is one of ours, Redis is down for us. */
 static void
-rds_connect_cb(const redisAsyncContext *ac, int status)
+rds_lost(const redisAsyncContext *ac, const char *why)
 {
-    char why[160];
-
-    if (status == REDIS_OK)
-        return; /* the handshake is already queued */
-    /* hiredis frees ac after this callback. */
     rds_forget_dead(ac);
     if (!rds_is_current(ac))
         return;
-    snprintf(why, sizeof(why), "connect: %.120s", ac->errstr);
     if (ac == R.cmd)
         R.cmd = NULL;
     else
@@ -455,23 +451,26 @@ rds_connect_cb(const redisAsyncContext *ac, int status)
 }
 
 static void
+rds_connect_cb(const redisAsyncContext *ac, int status)
+{
+    char why[160];
+
+    if (status == REDIS_OK)
+        return; /* the handshake is already queued */
+    snprintf(why, sizeof(why), "connect: %.120s", ac->errstr);
+    rds_lost(ac, why);
+}
+
+static void
 rds_disconnect_cb(const redisAsyncContext *ac, int status)
 {
     char why[160];
 
     (void)status;
-    /* hiredis frees ac after this callback. */
-    rds_forget_dead(ac);
-    if (!rds_is_current(ac))
-        return;
     snprintf(why, sizeof(why), "%s connection closed: %.120s",
         ac == R.cmd ? "command" : "stream reader",
         ac->err ? ac->errstr : "by the server");
-    if (ac == R.cmd)
-        R.cmd = NULL;
-    else
-        R.fol = NULL;
-    rds_down(why);
+    rds_lost(ac, why);
 }
 
 /* Contexts that rds_down let go of are freed here, outside any hiredis
