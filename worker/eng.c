@@ -94,6 +94,7 @@ static struct {
 
 static const struct hbt_ops eng_hb_ops;
 static void eng_probe_poll_cb(evutil_socket_t fd, short what, void *arg);
+static void eng_probe_poll(struct eng *s);
 
 int
 eng_init(struct event_base *base, const struct cfg *c, unsigned slot)
@@ -455,16 +456,27 @@ eng_poll_get(struct conn *c, struct eng *s, size_t head)
     http_release(c);
     conn_set_proto(c, &eng_poll_proto, s);
     s->poll = c;
-    if (!s->probed || E.npw == ENG_PROBE_WAITS) {
-        eng_flush_poll(s, s->probed);
+    if (s->probed)
+        eng_probe_poll(s);
+    else
+        eng_flush_poll(s, 0);
+}
+
+/* During an upgrade (2probe received) the client sends 5 only once its
+ * last poll is back, so a held poll is either that one, which must get its
+ * noop soon, or one the client sent after 5, whose 5 is still in flight on
+ * the WebSocket (the public suites do that). Answering the held poll
+ * ENG_PROBE_POLL_MS later tells them apart: the upgrade answers the
+ * second kind 400, like any poll after an upgrade (eng_upgrade). */
+static void
+eng_probe_poll(struct eng *s)
+{
+    if (s->poll == NULL)
+        return;
+    if (E.npw == ENG_PROBE_WAITS) {
+        eng_flush_poll(s, 1);
         return;
     }
-    /* After 3probe a client sends 5 only once its last poll is back, so
-     * a poll that arrives now is either that one, late (handed over by
-     * another worker), which must get its noop soon, or one the client
-     * sent after 5, whose 5 is still in flight on the WebSocket. Waiting
-     * ENG_PROBE_POLL_MS tells them apart: the upgrade then answers the
-     * second kind 400, like any poll after an upgrade. */
     memcpy(E.pw[E.npw].sid, s->sid, sizeof(E.pw[E.npw].sid));
     E.pw[E.npw].due = wsg_mono_ms() + ENG_PROBE_POLL_MS;
     if (E.npw++ == 0) {
@@ -727,8 +739,8 @@ eng_upgrade(struct eng *s)
     s->probed = 0;
     WCTR_INC(eio_upgrades);
     if (s->poll) {
-        /* Held since after 3probe: the client sent it after 5 (see
-         * eng_poll_get). Polling ended with the upgrade; what was queued
+        /* Held during the probe: the client sent it after 5 (see
+         * eng_probe_poll). Polling ended with the upgrade; what was queued
          * goes over the WebSocket below. */
         struct conn *c = s->poll;
         s->poll = NULL;
@@ -773,7 +785,7 @@ eng_ws_message(struct conn *c, int binary, const unsigned char *p, size_t n)
         if (!binary && n == 6 && memcmp(p, "2probe", 6) == 0) {
             ws_send(c, WSF_OP_TEXT, "3probe", 6);
             s->probed = 1;
-            eng_flush_poll(s, 1); /* the pending poll gets a noop */
+            eng_probe_poll(s); /* the pending poll gets a noop, soon */
         } else if (!binary && n == 1 && p[0] == '5' && s->probed) {
             eng_upgrade(s);
         } else {
