@@ -130,6 +130,22 @@ eng_find(const char *sid, size_t n)
     return NULL;
 }
 
+static void eng_hb_timeout(struct hbt_node *n);
+
+/* eng_find for a client's request: a session whose pong is overdue ends
+ * now (ping timeout) rather than when the heartbeat timer next runs, so
+ * a request sent after ping_interval + ping_timeout of silence gets "no
+ * such session" however late that timer is. */
+static struct eng *
+eng_find_live(const char *sid, size_t n)
+{
+    struct eng *s = eng_find(sid, n);
+
+    if (s && hbt_expire_if_late(&s->hb))
+        return NULL;
+    return s;
+}
+
 void *
 eng_app_state(struct eng *s)
 {
@@ -633,7 +649,7 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
             hof_forward(c, slot);
             return;
         }
-        s = eng_find(sid, sl);
+        s = eng_find_live(sid, sl);
         if (s == NULL && polling && r->method_len == 3
             && memcmp(r->method, "GET", 3) == 0
             && eph_late_poll(c, sid, sl, origin, olen))
@@ -691,7 +707,7 @@ eng_ws_open(struct conn *c, const struct hh_req *r)
     size_t n;
 
     if (sid) {
-        s = eng_find(sid, sl);
+        s = eng_find_live(sid, sl);
         if (s == NULL || s->probe || !s->polling) {
             ws_close(c, WSF_CLOSE_POLICY, "unknown or busy session");
             return 0;

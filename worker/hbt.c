@@ -28,8 +28,10 @@
  * do their pong deadlines (one clock reading per batch); a silent session
  * is closed half a tick after its deadline (its ping + ping_timeout), so
  * the time a ping waits for the loop's flush is not taken from its
- * client, and still within ping_interval + ping_timeout of the cycle's
- * start, since the ping went out up to a tick early. */
+ * client, but no later than ping_interval + ping_timeout after the
+ * cycle's start, even when the timer fires late. A request that arrives
+ * past the deadline before the timer has run finds the session ended
+ * (hbt_expire_if_late), so no reply depends on the timer's lateness. */
 #define HBT_SLACK_MAX_MS 1000
 
 /* hbt_node.state; a zeroed node waits for a ping (in no queue yet). */
@@ -107,6 +109,17 @@ hbt_stop(struct hbt_node *n)
         dlq_remove(q, &n->dn);
 }
 
+int
+hbt_expire_if_late(struct hbt_node *n)
+{
+    if (n->state != HBT_PONG || !dlq_contains(&H.q_pong, &n->dn)
+        || n->dn.due > wsg_mono_ms())
+        return 0;
+    dlq_remove(&H.q_pong, &n->dn);
+    H.ops->timeout(n);
+    return 1;
+}
+
 /* The queue n belongs in, from its state. */
 static struct dlq *
 hbt_queue(const struct hbt_node *n)
@@ -162,8 +175,14 @@ hbt_cb(evutil_socket_t fd, short what, void *arg)
         n->state = HBT_PONG;
         /* The ping leaves at the flush, after whatever else the loop
          * runs first: half a tick of grace keeps a busy loop from taking
-         * that time from the client's ping_timeout. */
-        dlq_insert(&H.q_pong, d, now + H.timeout + H.slack / 2);
+         * that time from the client's ping_timeout. But never past the
+         * cycle's own end (ping due + ping_timeout): a late timer does
+         * not keep a silent session alive past ping_interval +
+         * ping_timeout. */
+        int64_t late = now + H.timeout + H.slack / 2;
+        if (late > d->due + H.timeout)
+            late = d->due + H.timeout;
+        dlq_insert(&H.q_pong, d, late);
         H.ops->ping(n); /* may doom n or end its session */
     }
     if ((d = H.q_doom.head) != NULL)

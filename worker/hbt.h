@@ -30,11 +30,12 @@ struct hbt_node {
  * callback. n is borrowed; each may end n's session (and hbt_stop n). */
 struct hbt_ops {
     /* Ping n's session now. n already waits for its pong (due at this
-     * batch's clock reading + ping_timeout + half a tick); sending may
+     * batch's clock reading + ping_timeout + half a tick, or at the
+     * ping's due time + ping_timeout if that is sooner); sending may
      * hbt_doom n or end its session. */
     void (*ping)(struct hbt_node *n);
     /* n's pong did not come in time: end its session. n is out of its
-     * queue already. */
+     * queue already. Also called from hbt_expire_if_late. */
     void (*timeout)(struct hbt_node *n);
     /* n was doomed (hbt_doom): end its session. n is out of its queue
      * already. */
@@ -61,6 +62,13 @@ void hbt_doom(struct hbt_node *n);
 
 /* 1 once n is doomed (hbt_doom), for good; else 0. */
 int hbt_doomed(const struct hbt_node *n);
+
+/* If n's pong deadline has passed (whether or not the timer has run
+ * since), end it now as the timer would: out of its queue, then
+ * ops->timeout, and 1. Else 0 and nothing changes. For a request of n's
+ * session that arrives after its deadline: it must find the session
+ * ended, whatever the timer's lateness. ops->timeout may free n. */
+int hbt_expire_if_late(struct hbt_node *n);
 
 /* Take n out of the heartbeat (its session is ending; n may then be
  * freed). A node in no queue is left as it is. */

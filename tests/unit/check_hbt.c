@@ -2,11 +2,14 @@
  * Unit tests for worker/hbt.c on a real event loop: a ping about
  * ping_interval after the start (never more than a tick early), the
  * timeout no sooner than ping_timeout after the ping when no pong comes, a
- * pong (hbt_start) that restarts the cycle, a doom that closes from the
- * timer rather than at once, and a stopped node that hears nothing.
+ * pong (hbt_start) that restarts the cycle, a late node that a request
+ * finds expired before the timer has run, a late timer that does not
+ * stretch the cycle, a doom that closes from the timer rather than at
+ * once, and a stopped node that hears nothing.
  */
 #include <check.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -98,6 +101,51 @@ START_TEST(hbt_pings_after_the_interval_then_times_out_silence)
 }
 END_TEST
 
+/* A request that comes after the deadline must not depend on the timer
+ * having run: the loop is kept from running past the deadline here. */
+START_TEST(hbt_a_late_node_expires_before_the_timer_runs)
+{
+    struct sess s = {0};
+    int64_t t0 = wsg_mono_ms();
+
+    hbt_start(&s.hb);
+    ck_assert_int_eq(hbt_expire_if_late(&s.hb), 0);   /* not pinged yet */
+    run_for(PI + PT / 4);
+    ck_assert_int_eq(s.pings, 1);
+    ck_assert_int_eq(hbt_expire_if_late(&s.hb), 0);   /* pinged, in time */
+    ck_assert_int_eq(s.timeouts, 0);
+    /* Past the cycle's end, ping_interval + ping_timeout after the start,
+     * with the loop not running. */
+    while (wsg_mono_ms() - t0 <= PI + PT)
+        usleep(1000);
+    ck_assert_int_eq(hbt_expire_if_late(&s.hb), 1);
+    ck_assert_int_eq(s.timeouts, 1);
+    ck_assert_int_eq(hbt_expire_if_late(&s.hb), 0);   /* once */
+    run_for(PT);
+    ck_assert_int_eq(s.timeouts, 1);  /* the timer does not time it out again */
+    ck_assert_int_eq(s.pings, 1);
+}
+END_TEST
+
+/* However late the timer runs the batch, the pong deadline stays within
+ * ping_interval + ping_timeout of the cycle's start. */
+START_TEST(hbt_a_late_timer_does_not_extend_the_cycle)
+{
+    struct sess s = {0};
+    int64_t t0 = wsg_mono_ms();
+
+    hbt_start(&s.hb);
+    while (wsg_mono_ms() - t0 <= PI + PT / 2)   /* the timer is late */
+        usleep(1000);
+    run_for(PT / 4);
+    ck_assert_int_eq(s.pings, 1);
+    while (wsg_mono_ms() - t0 <= PI + PT)
+        usleep(1000);
+    ck_assert_int_eq(hbt_expire_if_late(&s.hb), 1);
+    ck_assert_int_eq(s.timeouts, 1);
+}
+END_TEST
+
 START_TEST(hbt_a_pong_restarts_the_cycle)
 {
     struct sess s = {.pong = 1};
@@ -151,6 +199,8 @@ hbt_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, hbt_pings_after_the_interval_then_times_out_silence);
     tcase_add_test(tc, hbt_a_pong_restarts_the_cycle);
+    tcase_add_test(tc, hbt_a_late_node_expires_before_the_timer_runs);
+    tcase_add_test(tc, hbt_a_late_timer_does_not_extend_the_cycle);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("doom_stop");
