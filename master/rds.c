@@ -332,8 +332,11 @@ rds_cmd_reply(redisAsyncContext *ac, void *r)
     return r;
 }
 
+/* A connection on the master's base; own: with the link's connect and
+ * disconnect callbacks (hiredis takes a callback only once, so an extra
+ * connection's owner sets its own). */
 static redisAsyncContext *
-rds_open(void)
+rds_open(int own)
 {
     redisAsyncContext *ac = R.url.is_unix
         ? redisAsyncConnectUnix(R.url.path)
@@ -349,16 +352,95 @@ rds_open(void)
         redisAsyncFree(ac);
         return NULL;
     }
-    redisAsyncSetConnectCallback(ac, rds_connect_cb);
-    redisAsyncSetDisconnectCallback(ac, rds_disconnect_cb);
+    if (own) {
+        redisAsyncSetConnectCallback(ac, rds_connect_cb);
+        redisAsyncSetDisconnectCallback(ac, rds_disconnect_cb);
+    }
     return ac;
 }
 
-static void rds_auth_cb(redisAsyncContext *ac, void *r, void *priv);
+struct rds_call {
+    rds_reply_fn fn;
+    void *priv;
+};
 
-/* AUTH and SELECT per the URL, pipelined on ac. */
+static void
+rds_call_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct rds_call *k = priv;
+    const redisReply *rep = rds_cmd_reply(ac, r);
+
+    k->fn(rep, k->priv);
+    free(k);
+}
+
+int
+rds_command(rds_reply_fn fn, void *priv, int argc, const char **argv,
+    const size_t *lens)
+{
+    struct rds_call *k;
+
+    if (R.state != RDS_S_UP || (k = malloc(sizeof(*k))) == NULL)
+        return -1;
+    k->fn = fn;
+    k->priv = priv;
+    if (rds_cmd(rds_call_cb, k, argc, argv, lens) == -1) {
+        free(k);
+        return -1;
+    }
+    return 0;
+}
+
+const char *
+rds_node(void)
+{
+    return R.enabled ? R.node : "";
+}
+
+const char *
+rds_incarnation(void)
+{
+    return R.enabled ? R.inc : "";
+}
+
+static void rds_auth_cb(redisAsyncContext *ac, void *r, void *priv);
+static int rds_login(redisAsyncContext *ac, redisCallbackFn *cb);
+
+/* An extra connection's AUTH or SELECT answered: refused closes it. */
+static void
+rds_extra_auth_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    const redisReply *rep = r;
+
+    (void)priv;
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
+        log_msg(LOG_WARNING, "cluster: Redis %s refused AUTH/SELECT: %.120s",
+            R.where, rep->str);
+        redisAsyncDisconnect(ac);
+    }
+}
+
+redisAsyncContext *
+rds_open_extra(void)
+{
+    redisAsyncContext *ac;
+
+    if (!R.enabled)
+        return NULL;
+    ac = rds_open(0);
+    if (ac == NULL)
+        return NULL;
+    if (rds_login(ac, rds_extra_auth_cb) == -1) {
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    return ac;
+}
+
+/* AUTH and SELECT per the URL, pipelined on ac; their replies go to
+ * cb (rds_auth_cb for the link's own connections). */
 static int
-rds_login(redisAsyncContext *ac)
+rds_login(redisAsyncContext *ac, redisCallbackFn *cb)
 {
     char db[16];
     const char *argv[3];
@@ -377,7 +459,7 @@ rds_login(redisAsyncContext *ac)
         lens[n] = strlen(R.url.password);
         n++;
         if (ac == R.cmd ? rds_cmd(rds_auth_cb, NULL, n, argv, lens)
-                : redisAsyncCommandArgv(ac, rds_auth_cb, NULL, n, argv,
+                : redisAsyncCommandArgv(ac, cb, NULL, n, argv,
                       lens))
             return -1;
     }
@@ -388,7 +470,8 @@ rds_login(redisAsyncContext *ac)
         argv[1] = db;
         lens[1] = strlen(db);
         if (ac == R.cmd ? rds_cmd(rds_auth_cb, NULL, 2, argv, lens)
-                : redisAsyncCommandArgv(ac, rds_auth_cb, NULL, 2, argv, lens))
+                : redisAsyncCommandArgv(ac, cb, NULL, 2, argv,
+                      lens))
             return -1;
     }
     return 0;
@@ -423,14 +506,14 @@ rds_retry_cb(evutil_socket_t fd, short what, void *arg)
     R.attempt_ms = wsg_mono_ms();
     R.cmd_out = 0;
     R.fol_sent_ms = 0;
-    R.cmd = rds_open();
+    R.cmd = rds_open(1);
     if (R.cmd == NULL) {
         rds_down("cannot create a connection");
         return;
     }
     const char *argv[2] = {"INFO", "server"};
     size_t lens[2] = {4, 6};
-    if (rds_login(R.cmd) == -1
+    if (rds_login(R.cmd, rds_auth_cb) == -1
         || rds_cmd(rds_info_cb, NULL, 2, argv, lens) == -1)
         rds_down("cannot queue the handshake");
 }
@@ -592,8 +675,8 @@ rds_link_up(void)
     R.state = RDS_S_UP;
     R.backoff_ms = 0;
     R.quiet = 0;
-    R.fol = rds_open();
-    if (R.fol == NULL || rds_login(R.fol) == -1) {
+    R.fol = rds_open(1);
+    if (R.fol == NULL || rds_login(R.fol, rds_auth_cb) == -1) {
         rds_down("cannot open the stream reader connection");
         return;
     }

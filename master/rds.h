@@ -58,6 +58,33 @@ enum rds_status rds_submit(const unsigned char *buf, const size_t *lens,
  * stream, or is no longer remembered). */
 uint64_t rds_local_seq(uint64_t oseq);
 
+struct redisAsyncContext;
+struct redisReply;
+
+/* The reply to an rds_command: rep is borrowed for the call; NULL when
+ * the link dropped before the reply came. */
+typedef void (*rds_reply_fn)(const struct redisReply *rep, void *priv);
+
+/* Send one command (binary-safe argv) on the link's command connection,
+ * in order with the XADDs; it counts against redis_command_timeout like
+ * them. fn gets the reply (or NULL, see rds_reply_fn) exactly once.
+ * -1 when the link is not up (fn is not called). */
+int rds_command(rds_reply_fn fn, void *priv, int argc, const char **argv,
+    const size_t *lens);
+
+/* A new connection to redis_url on the master's event base, for a module
+ * that needs its own (a subscriber): AUTH and SELECT per the URL are
+ * queued, and if Redis refuses them the connection is closed (the
+ * caller's hiredis disconnect callback then runs with the reason in
+ * ac->errstr). The caller sets its connect and disconnect callbacks and
+ * owns the context. NULL if it cannot be made. */
+struct redisAsyncContext *rds_open_extra(void);
+
+/* This node's name (node_name) and this master's incarnation (16 hex
+ * digits, random at start); "" when the link is not enabled. */
+const char *rds_node(void);
+const char *rds_incarnation(void);
+
 /* Close the link and free everything (at master exit). Logs how many
  * accepted entries never reached Redis. */
 void rds_stop(void);
