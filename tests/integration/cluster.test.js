@@ -14,69 +14,18 @@
  *          tests/integration/cluster.test.js
  */
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
-const net = require('node:net');
 const { test } = require('node:test');
 
-const { freePort, pidAlive, sleep, startDaemon, waitFor } =
+const { freePort, sleep, waitFor } =
     require('./lib/daemon');
 const { now, open, post, signJwt, totals, tracker } = require('./lib/wsj');
+const { redisUp, startRedis, startNode: startRedisNode } =
+    require('./lib/redis');
 
 const SECRET = 'itest-cluster-secret-7d21';
 const tok = (sub) => signJwt({ sub, exp: now() + 600 }, { secret: SECRET });
-
-/* One PING on a fresh connection: resolves true on +PONG. */
-function redisPing(port) {
-    return new Promise((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port });
-        let got = '';
-        s.setTimeout(500, () => { s.destroy(); resolve(false); });
-        s.on('connect', () => s.write('PING\r\n'));
-        s.on('data', (d) => {
-            got += d;
-            if (got.includes('\r\n')) {
-                s.destroy();
-                resolve(got.startsWith('+PONG'));
-            }
-        });
-        s.on('error', () => resolve(false));
-    });
-}
-
-/* A redis-server of our own on 127.0.0.1:port, no persistence. Killed by
- * PID when the test ends. Returns {pid, kill()}. */
-async function startRedis(t, port) {
-    const child = spawn('redis-server', ['--save', '', '--appendonly', 'no',
-        '--port', String(port), '--bind', '127.0.0.1'],
-        { stdio: ['ignore', 'ignore', 'ignore'] });
-    const exited = new Promise((r) => child.on('exit', r));
-    t.after(() => {
-        if (pidAlive(child.pid))
-            child.kill('SIGKILL');
-    });
-    await waitFor(() => redisPing(port), 5000, `redis-server on ${port}`);
-    return {
-        pid: child.pid,
-        async kill() {
-            child.kill('SIGKILL');
-            await exited;
-        },
-    };
-}
-
-async function startNode(t, redisPort, name, extra = {}) {
-    return startDaemon(t, { config: {
-        workers: 2, jwt_secret: SECRET, room_rule: 'r* *',
-        redis_url: `redis://127.0.0.1:${redisPort}`, node_name: name,
-        redis_connect_timeout: '500ms', redis_command_timeout: '3s',
-        shutdown_timeout: '2s', ...extra,
-    } });
-}
-
-async function redisUp(d, want = 1) {
-    await waitFor(async () => (await totals(d)).redis_up === want, 5000,
-        `node on ${d.adminPort}: redis_up ${want}`);
-}
+const startNode = (t, rport, name, extra) =>
+    startRedisNode(t, rport, name, SECRET, extra);
 
 /* Clients of node d subscribed to room. */
 async function clientsIn(d, room, n, track, tag) {
