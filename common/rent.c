@@ -36,25 +36,49 @@ rent_u64(const char *s, size_t n, uint64_t *out)
     return 0;
 }
 
+/* Numbers the entry and adds it in one step (see rent_xadd_argv).
+ * KEYS: stream, counter. ARGV: maxlen, epoch floor, the field-value
+ * pairs. Lua 5.1 numbers are doubles: exact far beyond 2^32 * 2^21. */
+static const char rent_script[] =
+    "local e = tonumber(redis.call('HGET', KEYS[2], 'e'))\n"
+    "local n\n"
+    "if not e then\n"
+    "  e = tonumber(ARGV[2]) + 1\n"
+    "  redis.call('HSET', KEYS[2], 'e', e, 'n', 0)\n"
+    "end\n"
+    "n = redis.call('HINCRBY', KEYS[2], 'n', 1)\n"
+    "if n > 4294967295 then\n"
+    "  e = e + 1\n"
+    "  n = 1\n"
+    "  redis.call('HSET', KEYS[2], 'e', e, 'n', 1)\n"
+    "end\n"
+    "return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',\n"
+    "  'ep', string.format('%d', e), 'gn', string.format('%d', n),\n"
+    "  unpack(ARGV, 3))\n";
+
 int
-rent_xadd_argv(const char *stream, uint64_t maxlen, const struct rent *e,
-    char *num, const char **argv, size_t *argvlen)
+rent_xadd_argv(const char *stream, const char *counter, uint64_t maxlen,
+    uint64_t epoch_floor, const struct rent *e, char *num,
+    const char **argv, size_t *argvlen)
 {
     int n = 0, k;
-    char *ml = num, *os, *kd;
+    char *ml = num, *ef, *os, *kd;
 
     k = snprintf(ml, 21, "%llu", (unsigned long long)maxlen);
-    os = ml + k + 1;
+    ef = ml + k + 1;
+    k = snprintf(ef, 21, "%llu", (unsigned long long)epoch_floor);
+    os = ef + k + 1;
     k = snprintf(os, 21, "%llu", (unsigned long long)e->oseq);
     kd = os + k + 1;
     snprintf(kd, 4, "%u", e->kind % 1000);
 #define ARG(p, l) (argv[n] = (const char *)(p), argvlen[n++] = (l))
-    ARG("XADD", 4);
+    ARG("EVAL", 4);
+    ARG(rent_script, sizeof(rent_script) - 1);
+    ARG("2", 1);
     ARG(stream, strlen(stream));
-    ARG("MAXLEN", 6);
-    ARG("~", 1);
+    ARG(counter, strlen(counter));
     ARG(ml, strlen(ml));
-    ARG("*", 1);
+    ARG(ef, strlen(ef));
     ARG("origin", 6);
     ARG(e->origin.p, e->origin.n);
     ARG("inc", 3);
@@ -69,11 +93,21 @@ rent_xadd_argv(const char *stream, uint64_t maxlen, const struct rent *e,
     return n;
 }
 
+uint64_t
+rent_offset(uint64_t epoch, uint64_t gn)
+{
+    if (epoch == 0 || epoch > RENT_EPOCH_MAX || gn == 0
+        || gn > UINT32_MAX)
+        return 0;
+    return epoch << 32 | gn;
+}
+
 enum rent_status
 rent_parse(const struct rent_str *f, size_t n, struct rent *e)
 {
     const struct rent_str *origin = NULL, *inc = NULL, *oseq = NULL,
-                          *kind = NULL, *data = NULL;
+                          *kind = NULL, *data = NULL, *ep = NULL,
+                          *gn = NULL;
     uint64_t k;
 
     if (n % 2 != 0)
@@ -84,6 +118,8 @@ rent_parse(const struct rent_str *f, size_t n, struct rent *e)
             : rent_eq(f[i], "oseq")                            ? &oseq
             : rent_eq(f[i], "kind")                            ? &kind
             : rent_eq(f[i], "data")                            ? &data
+            : rent_eq(f[i], "ep")                              ? &ep
+            : rent_eq(f[i], "gn")                              ? &gn
                                                                : NULL;
         if (slot == NULL)
             continue;
@@ -91,13 +127,16 @@ rent_parse(const struct rent_str *f, size_t n, struct rent *e)
             return RENT_E_FIELD;
         *slot = &f[i + 1];
     }
-    if (!origin || !inc || !oseq || !kind || !data)
+    if (!origin || !inc || !oseq || !kind || !data || !ep || !gn)
         return RENT_E_FIELD;
     if (origin->n == 0 || origin->n > RENT_ORIGIN_MAX || inc->n == 0
         || inc->n > RENT_INC_MAX)
         return RENT_E_ORIGIN;
     if (rent_u64(oseq->p, oseq->n, &e->oseq) == -1 || e->oseq == 0
-        || rent_u64(kind->p, kind->n, &k) == -1 || k == 0 || k > 255)
+        || rent_u64(kind->p, kind->n, &k) == -1 || k == 0 || k > 255
+        || rent_u64(ep->p, ep->n, &e->epoch) == -1
+        || rent_u64(gn->p, gn->n, &e->gn) == -1
+        || rent_offset(e->epoch, e->gn) == 0)
         return RENT_E_NUMBER;
     if (data->n == 0 || (unsigned char)data->p[0] != k)
         return RENT_E_DATA;

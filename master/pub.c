@@ -21,6 +21,7 @@
 #include "common/wsg.h"
 #include "master/pub.h"
 #include "master/rds.h"
+#include "shm/gmap.h"
 #include "shm/mlog.h"
 #include "shm/shm.h"
 
@@ -53,6 +54,10 @@ struct pub_cwait {
     enum pub_what what;
     int64_t deadline;
 };
+
+/* The offset clients see for log entry seq (cluster-wide in cluster
+ * mode, shm/gmap.h). */
+static uint64_t pub_offset(uint64_t seq);
 
 static struct {
     struct mlog *log;
@@ -459,7 +464,7 @@ pub_wait_workers(struct evhttp_request *req, struct evhttp_connection *evcon,
     if (P.nwait == PUB_MAX_PENDING) { /* cluster: too many came back */
         char body[96];
         snprintf(body, sizeof(body), "{\"ok\":true,\"connections\":null,"
-            "\"offset\":%llu}", (unsigned long long)seq);
+            "\"offset\":%llu}", (unsigned long long)pub_offset(seq));
         pub_reply(req, 200, "OK", body);
         return;
     }
@@ -562,8 +567,8 @@ pub_cluster_answer(struct pub_cwait *w, int64_t now)
     offs = json_array();
     for (size_t i = 0; offs && i < w->n; i++) {
         uint64_t seq = rds_local_seq(w->first + i);
-        json_array_append_new(offs, seq ? json_integer((json_int_t)seq)
-                                        : json_null());
+        json_array_append_new(offs, seq
+            ? json_integer((json_int_t)pub_offset(seq)) : json_null());
     }
     json_t *r = w->what == PUB_W_BATCH
         ? json_pack("{s:b, s:O}", "ok", 1, "offsets", offs)
@@ -645,7 +650,7 @@ pub_poll_cb(evutil_socket_t fd, short what, void *arg)
                     PUB_WAIT_MS);
             snprintf(body, sizeof(body), "{\"ok\":true,\"connections\":%llu,"
                 "\"offset\":%llu}", (unsigned long long)count,
-                (unsigned long long)w->seq);
+                (unsigned long long)pub_offset(w->seq));
             if (w->evcon)
                 evhttp_connection_set_closecb(w->evcon, NULL, NULL);
             pub_reply(w->req, 200, "OK", body);
@@ -658,4 +663,10 @@ pub_poll_cb(evutil_socket_t fd, short what, void *arg)
         struct timeval tv = {0, PUB_POLL_MS * 1000};
         evtimer_add(P.poll, &tv);
     }
+}
+
+static uint64_t
+pub_offset(uint64_t seq)
+{
+    return gmap_offset(shm_gmap(P.seg), seq);
 }

@@ -25,6 +25,7 @@
 #include "common/rurl.h"
 #include "common/wsg.h"
 #include "master/rds.h"
+#include "shm/gmap.h"
 #include "shm/mlog.h"
 #include "shm/shm.h"
 
@@ -83,6 +84,9 @@ static struct {
     char node[RENT_ORIGIN_MAX + 1];
     char inc[17];
     char stream[256];
+    char counter[256 + 8]; /* <stream>:gseq, numbering its entries */
+    uint64_t epoch;        /* highest epoch read (rent.h) */
+    int gap_next;          /* entries before the next one were missed */
 
     enum rds_state state;
     redisAsyncContext *cmd, *fol;
@@ -153,6 +157,8 @@ rds_init(struct event_base *base, struct mlog *log, struct shm_segment *seg,
         rnd = (uint64_t)wsg_real_ms() ^ ((uint64_t)getpid() << 40);
     snprintf(R.inc, sizeof(R.inc), "%016llx", (unsigned long long)rnd);
     snprintf(R.stream, sizeof(R.stream), "%s", CFG_STR(c, redis_stream));
+    snprintf(R.counter, sizeof(R.counter), "%s:gseq", R.stream);
+    gmap_init(shm_gmap(seg), 1); /* before the workers: they read it */
     R.next_oseq = R.first_pending = R.send_next = 1;
     R.cap = 1024;
     R.out = calloc(R.cap, sizeof(*R.out));
@@ -724,6 +730,7 @@ rds_edge_cb(redisAsyncContext *ac, void *r, void *priv)
             "entry read (new or trimmed); following it from its first "
             "entry", R.stream);
         R.pos = (struct rent_id){0, 0};
+        R.gap_next = 1; /* trimmed: what came between is lost to us */
     }
     rds_link_up();
 }
@@ -749,7 +756,8 @@ rds_send_more(void)
         e.kind = o->data[0];
         e.data = o->data;
         e.len = o->len;
-        int argc = rent_xadd_argv(R.stream, maxlen, &e, num, argv, lens);
+        int argc = rent_xadd_argv(R.stream, R.counter, maxlen, R.epoch, &e,
+            num, argv, lens);
         if (rds_cmd(rds_xadd_cb, (void *)(uintptr_t)o->oseq, argc, argv,
                 lens) == -1) {
             rds_down("cannot queue XADD");
@@ -773,7 +781,7 @@ rds_xadd_cb(redisAsyncContext *ac, void *r, void *priv)
     if (rep == NULL)
         return;
     if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(why, sizeof(why), "XADD refused: %.120s", rep->str);
+        snprintf(why, sizeof(why), "EVAL (XADD) refused: %.120s", rep->str);
         rds_down(why);
         return;
     }
@@ -872,6 +880,7 @@ rds_take(const redisReply *id, const redisReply *fields)
     struct rent_id rid;
     struct rds_origin *o;
     char ids[RENT_ID_MAX];
+    int gap = 0;
 
     if (id->type != REDIS_REPLY_STRING
         || rent_id_parse(id->str, id->len, &rid) != RENT_OK) {
@@ -910,6 +919,7 @@ rds_take(const redisReply *id, const redisReply *fields)
         return 0;
     }
     if (o->hw && e.oseq > o->hw + 1) {
+        gap = 1;
         shm_master_add(R.seg, CTR_redis_gaps, e.oseq - o->hw - 1);
         log_msg(LOG_WARNING, "cluster: %llu entries of %.*s were never read "
             "from the stream (oseq %llu to %llu: trimmed, or lost by Redis)",
@@ -918,8 +928,13 @@ rds_take(const redisReply *id, const redisReply *fields)
             (unsigned long long)e.oseq - 1);
     }
     o->hw = e.oseq;
+    if (e.epoch > R.epoch)
+        R.epoch = e.epoch;
     uint64_t seq = mlog_append(R.log, (uint16_t)e.kind, e.data,
         (uint32_t)e.len, wsg_real_ms());
+    gmap_note(shm_gmap(R.seg), seq, rent_offset(e.epoch, e.gn), R.gap_next
+        || gap);
+    R.gap_next = 0;
     shm_master_add(R.seg, CTR_redis_appended, 1);
     if (e.origin.n == strlen(R.node) && e.inc.n == strlen(R.inc)
         && memcmp(e.origin.p, R.node, e.origin.n) == 0

@@ -6,6 +6,7 @@
  *                   (pid, slot, generation, state, start); the worker writes
  *                   its live part (seqlock, heartbeat, counters) and nothing
  *                   else.
+ *   gmap            master (the cluster offset of each log entry).
  * Readers copy out and check the seqlock before use (shm.h).
  */
 #ifndef WSGATE_SHM_LAYOUT_H
@@ -17,9 +18,10 @@
 #include <stdint.h>
 
 #include "common/counters.h"
+#include "shm/gmap.h"
 
 #define SHM_MAGIC UINT64_C(0x3174616773777367) /* "gswsgat1" */
-#define SHM_LAYOUT_VERSION 2u
+#define SHM_LAYOUT_VERSION 3u
 
 /* Workers per generation (the -w bound) and records in the segment: a
  * reload runs a new generation beside the draining old one. */
@@ -86,6 +88,7 @@ struct shm_worker {
 struct shm_segment {
     struct shm_header hdr;
     struct shm_worker rec[SHM_NRECORDS];
+    struct gmap gmap; /* master writes (cluster offsets, shm/gmap.h) */
 };
 
 _Static_assert(offsetof(struct shm_segment, hdr) == 0, "header first");

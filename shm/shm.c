@@ -342,3 +342,9 @@ shm_top_rooms(const struct shm_segment *seg, struct shm_room *out, size_t n)
     free(all);
     return k;
 }
+
+struct gmap *
+shm_gmap(struct shm_segment *seg)
+{
+    return &seg->gmap;
+}

@@ -98,6 +98,9 @@ size_t shm_top_rooms(const struct shm_segment *seg, struct shm_room *out,
 /* Master: add n to a MASTER-scope counter. */
 void shm_master_add(struct shm_segment *seg, int ctr, uint64_t n);
 
+/* The cluster offset map in seg (shm/gmap.h). */
+struct gmap *shm_gmap(struct shm_segment *seg);
+
 /* Master: set a MASTER-scope GAUGE to v. */
 void shm_master_set(struct shm_segment *seg, int ctr, uint64_t v);
 

@@ -40,13 +40,18 @@ struct cli_waiter {
     struct cli_waiter *next;
     struct cli *cl;
     uint64_t seq;
+    int64_t until;  /* mono ms: fn runs then even if seq was not read */
     cli_wait_fn fn;
     void *arg;
     void (*free_arg)(void *);
 };
 
+#define CLI_WAIT_MAX_MS 3000 /* longest wait for the log reader */
+#define CLI_WAIT_TICK_MS 100
+
 static struct {
     struct cli_waiter *waits;
+    struct event *wait_ev;  /* expires waits (CLI_WAIT_MAX_MS) */
     struct event_base *base;
     const struct cfg *cfg;
     struct tokcfg tc;
@@ -55,6 +60,7 @@ static struct {
 } CL;
 
 static void cli_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void cli_wait_cb(evutil_socket_t fd, short what, void *arg);
 
 int
 cli_init(struct event_base *base, const struct cfg *c)
@@ -202,11 +208,46 @@ cli_wait(struct cli *cl, uint64_t seq, cli_wait_fn fn, void *arg,
 
     if (w == NULL)
         return -1;
-    *w = (struct cli_waiter){NULL, cl, seq, fn, arg, free_arg};
+    *w = (struct cli_waiter){NULL, cl, seq, wsg_mono_ms() + CLI_WAIT_MAX_MS,
+        fn, arg, free_arg};
     while (*pp)
         pp = &(*pp)->next; /* in order of arrival */
     *pp = w;
+    if (CL.wait_ev == NULL)
+        CL.wait_ev = evtimer_new(CL.base, cli_wait_cb, NULL);
+    if (CL.wait_ev && !evtimer_pending(CL.wait_ev, NULL)) {
+        struct timeval tv = {0, CLI_WAIT_TICK_MS * 1000};
+        evtimer_add(CL.wait_ev, &tv);
+    }
     return 0;
+}
+
+/* Waits past their time run as if the reader had got there: the caller
+ * finds what it waited for still missing and gives up cleanly. */
+static void
+cli_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct cli_waiter **pp = &CL.waits;
+    int64_t now = wsg_mono_ms();
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    while (*pp) {
+        struct cli_waiter *w = *pp;
+        if (w->until > now) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        w->fn(w->cl, w->arg); /* may end cl: its other waits go too */
+        free(w);
+        pp = &CL.waits;
+    }
+    if (CL.waits) {
+        struct timeval tv = {0, CLI_WAIT_TICK_MS * 1000};
+        evtimer_add(CL.wait_ev, &tv);
+    }
 }
 
 void

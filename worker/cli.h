@@ -95,8 +95,10 @@ size_t cli_rooms(const struct cli *cl, const char **names, size_t *lens,
 
 /* Wait for the log reader: fn(cl, arg) runs once this worker has
  * dispatched log entry seq, from the reader's own callback (nothing of
- * the caller's on the stack). If cl ends first, free_arg(arg) runs
- * instead (free_arg may be NULL). Returns 0, or -1 when out of memory. */
+ * the caller's on the stack), or after about 3 s if it has not by then
+ * (seq was never appended: fn must check). If cl ends first,
+ * free_arg(arg) runs instead (free_arg may be NULL). Returns 0, or -1
+ * when out of memory. */
 typedef void (*cli_wait_fn)(struct cli *cl, void *arg);
 int cli_wait(struct cli *cl, uint64_t seq, cli_wait_fn fn, void *arg,
     void (*free_arg)(void *));

@@ -66,6 +66,7 @@ csr_restore(struct cli *cl, const char *nsp, json_t *auth, struct csr_id *id,
     json_t *jo = json_object_get(auth, "offset");
     const char *user = cli_user(cl);
     struct rcv_session rs;
+    uint64_t coff;
 
     if (!csr_enabled() || !json_is_string(jp) || !json_is_string(jo))
         return CSR_NONE;
@@ -78,8 +79,12 @@ csr_restore(struct cli *cl, const char *nsp, json_t *auth, struct csr_id *id,
         WCTR_INC(recovery_failed_unknown);
         return CSR_NONE;
     }
-    if (sub_offset(jo, off) == -1 || !fan_seq_appended(*off)
-        || !fan_seq_held(*off + 1)) {
+    /* The client's offset (cluster-wide in cluster mode) as a seq of
+     * this log; one this node has not appended yet is waited for, once
+     * and for a bounded time, if it may still come (cluster mode). */
+    if (sub_offset(jo, &coff) == -1 || fan_seq_of(coff, off) != 0
+        || (!fan_seq_appended(*off) && (retry || !fan_seq_coming(*off)))
+        || (fan_seq_appended(*off) && !fan_seq_held(*off + 1))) {
         WCTR_INC(recovery_failed_offset);
         return CSR_NONE;
     }

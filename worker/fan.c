@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/msg.h"
 #include "shm/layout.h"
+#include "shm/gmap.h"
 #include "shm/mlog.h"
 #include "worker/cli.h"
 #include "worker/fan.h"
@@ -44,6 +45,7 @@ static struct {
     struct fan_block *bhash[FAN_BLOCK_HASH];
     fan_append_fn wsj_append, sio_append;   /* registered by the protocols */
     struct mlog_index *ix;  /* checkpoints for replays (128 KiB) */
+    const struct gmap *gm;  /* cluster offsets */
 } F = {.evfd = -1, .btail = &F.blocks};
 
 static void fan_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -51,9 +53,10 @@ static void fan_more_cb(evutil_socket_t fd, short what, void *arg);
 
 int
 fan_init(struct event_base *base, struct mlog *log, int evfd,
-    struct shm_worker *me)
+    struct shm_worker *me, const struct gmap *gm)
 {
     F.log = log;
+    F.gm = gm;
     F.evfd = evfd;
     F.me = me;
     F.bufcap = mlog_max_len(log) + 1;
@@ -236,7 +239,7 @@ fan_disconnect(uint64_t seq, const struct msg_view *v)
 static void
 fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n)
 {
-    struct fan_msg m = {.seq = seq, .ts_ms = ts};
+    struct fan_msg m = {.seq = seq, .off = fan_offset(seq), .ts_ms = ts};
 
     if (msg_decode(p, n, &m.v) != MSG_OK) {
         log_msg(LOG_ERR, "message log entry %llu is malformed: skipped",
@@ -376,6 +379,33 @@ fan_position(void)
     return F.cur.seq - 1;
 }
 
+uint64_t
+fan_offset(uint64_t seq)
+{
+    return gmap_offset(F.gm, seq);
+}
+
+int
+fan_seq_of(uint64_t off, uint64_t *seq)
+{
+    switch (gmap_local(F.gm, off, seq)) {
+    case GMAP_OK:
+        return 0;
+    case GMAP_GAP:
+        return 1;
+    default:
+        return -1;
+    }
+}
+
+int
+fan_seq_coming(uint64_t seq)
+{
+    uint64_t head = mlog_head(F.log);
+
+    return seq < head || (gmap_on(F.gm) && seq - head < FAN_AHEAD_MAX);
+}
+
 int
 fan_seq_appended(uint64_t seq)
 {
@@ -463,6 +493,7 @@ fan_replay(struct cli *cl, uint64_t after, fan_want_fn want, void *arg,
             return -1;
         }
         m.seq = e.seq;
+        m.off = fan_offset(e.seq);
         m.ts_ms = e.ts_ms;
         if (msg_decode(F.buf, e.len, &m.v) != MSG_OK
             || m.v.kind != MSG_PUBLISH || !want(&m.v, e.seq, arg, &room, &rlen))

@@ -21,6 +21,7 @@ struct ws_batch;
 /* One log entry being delivered, with the protocols' encoded frames. */
 struct fan_msg {
     uint64_t seq;
+    uint64_t off;   /* the offset clients see (fan_offset of seq) */
     int64_t ts_ms;
     struct msg_view v;
     /* /ws JSON: frame for the room in wsj_room (re-encoded per room). */
@@ -54,10 +55,13 @@ typedef int (*fan_append_fn)(struct ws_batch *b, const struct fan_msg *m,
 void fan_set_wsj_append(fan_append_fn fn);
 void fan_set_sio_append(fan_append_fn fn);
 
+struct gmap;
+
 /* Start reading log from its current head; woken through evfd (taken).
- * me is this worker's record (log_done and control results). */
+ * me is this worker's record (log_done and control results); gm the
+ * cluster offset map (shm/gmap.h). Borrows all for the worker's life. */
 int fan_init(struct event_base *base, struct mlog *log, int evfd,
-    struct shm_worker *me);
+    struct shm_worker *me, const struct gmap *gm);
 
 /* Read and deliver everything pending (also called after start). */
 void fan_drain(void);
@@ -65,6 +69,23 @@ void fan_drain(void);
 /* Seq of the last log entry this worker has dispatched: live fan-out
  * continues with the next one. */
 uint64_t fan_position(void);
+
+/* The offset clients see for log entry seq: seq itself on a single node,
+ * the cluster-wide one in cluster mode (shm/gmap.h; 0 if unknown). */
+uint64_t fan_offset(uint64_t seq);
+
+/* A client's offset off as a log seq: the entries after *seq are those
+ * with a higher offset. 0, 1 when this node's log misses some entries
+ * after off (a gap: trimmed from the cluster stream before this node read
+ * them, or from before it joined), or -1 when it cannot tell now. */
+int fan_seq_of(uint64_t off, uint64_t *seq);
+
+/* 1 when seq names an entry that was appended, or, in cluster mode, one
+ * that may soon be: fewer than FAN_AHEAD_MAX entries ahead (a client that
+ * moved from a node whose follower was ahead of this one's). A wait for
+ * it is bounded by cli_wait. */
+#define FAN_AHEAD_MAX 100000u
+int fan_seq_coming(uint64_t seq);
 
 /* 1 when seq names an entry that was appended (a client's offset may not
  * be ahead of the log). */

@@ -658,7 +658,7 @@ skt_text(const struct fan_msg *m, const char *nsp, size_t *len)
     char *out;
 
     snprintf(ev, sizeof(ev), "%.*s", (int)m->v.event.n, m->v.event.p);
-    snprintf(off, sizeof(off), "%llu", (unsigned long long)m->seq);
+    snprintf(off, sizeof(off), "%llu", (unsigned long long)m->off);
     n = sio_encode_event(NULL, 0, nsp, SIO_ACK_NONE, ev, m->v.data.p,
         m->v.data.n, off);
     if (n == 0)

@@ -17,7 +17,7 @@
 struct sub_req {
     size_t n;
     struct msg_str rooms[MSG_MAX_TARGETS]; /* point into names */
-    uint64_t since[MSG_MAX_TARGETS];
+    uint64_t since[MSG_MAX_TARGETS]; /* offsets; seqs once sub_exec runs */
     unsigned char has_since[MSG_MAX_TARGETS];
     unsigned char replay[MSG_MAX_TARGETS]; /* newly joined, not a gap */
     char *names;                           /* one allocation */
@@ -180,7 +180,10 @@ sub_exec(struct cli *cl, struct sub_req *rq, sub_done_fn done, void *arg)
         /* A room the connection was already in got its events live. */
         if (!rq->has_since[i] || !joined[i])
             continue;
-        if (!fan_seq_held(rq->since[i] + 1)) {
+        /* since was the client's offset; from here on it is this log's
+         * seq (sub_want compares seqs). */
+        if (fan_seq_of(rq->since[i], &rq->since[i]) != 0
+            || !fan_seq_held(rq->since[i] + 1)) {
             d.gap = 1;
             continue;
         }
@@ -229,10 +232,12 @@ sub_run(struct cli *cl, struct sub_req *rq, sub_done_fn done, void *arg,
     uint64_t need = 0;
     struct sub_wait *w;
 
-    for (size_t i = 0; i < rq->n; i++)
-        if (rq->has_since[i] && rq->since[i] > need
-            && fan_seq_appended(rq->since[i]))
-            need = rq->since[i];
+    for (size_t i = 0; i < rq->n; i++) {
+        uint64_t seq;
+        if (rq->has_since[i] && fan_seq_of(rq->since[i], &seq) == 0
+            && seq > need && fan_seq_coming(seq))
+            need = seq;
+    }
     if (need <= fan_position()) {
         sub_exec(cl, rq, done, arg);
         return;

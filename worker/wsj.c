@@ -368,7 +368,7 @@ wsj_text(const struct fan_msg *m, const char *room, size_t rlen, size_t *len)
         n = snprintf(buf, cap, "{\"type\":\"event\"%s%s,\"event\":%s,"
             "\"data\":%.*s,\"offset\":%llu}", rs ? ",\"room\":" : "",
             rs ? rs : "", es, (int)m->v.data.n, m->v.data.p,
-            (unsigned long long)m->seq);
+            (unsigned long long)m->off);
     free(rs);
     free(es);
     json_decref(js);
