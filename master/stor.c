@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/wsg.h"
+#include "master/rss.h"
 #include "master/stor.h"
 #include "shm/layout.h"
 #include "shm/sess.h"
@@ -45,7 +46,16 @@ static struct {
     struct event *ev_sweep;
     struct stor_chan ch[SHM_NRECORDS];
     unsigned char buf[SMSG_MAX + 1];
+    int64_t refreshed_ms; /* last rss_refresh sweep (cluster) */
 } T;
+
+/* A worker's FETCH waiting for Redis: its channel, by record and pid (the
+ * record may have a new worker by the time Redis answers). */
+struct stor_fetch {
+    unsigned rec;
+    pid_t pid;
+    char sid_pid[SESS_ID_LEN + 1];
+};
 
 static void stor_read_cb(evutil_socket_t fd, short what, void *arg);
 static void stor_sweep_cb(evutil_socket_t fd, short what, void *arg);
@@ -53,6 +63,12 @@ static int stor_drain(struct stor_chan *ch, int limit);
 static void stor_apply(struct stor_chan *ch, const unsigned char *b,
     size_t n);
 static void stor_gauges(void);
+static void stor_fetch(struct stor_chan *ch, const char *pid);
+static void stor_fetched(void *arg, const struct sess_rec *rec, int ours);
+
+/* Cluster: a live session's hash in Redis lives this long, and is renewed
+ * every half window, so it outlives a dead node by about one window. */
+#define STOR_LIVE_TTL(win) ((win) + (win) / 2)
 
 int
 stor_init(struct event_base *base, const struct cfg *c,
@@ -91,6 +107,8 @@ stor_init(struct event_base *base, const struct cfg *c,
             cap);
         return -1;
     }
+    if (CFG_STR(c, redis_url)[0])
+        rss_init(CFG_STR(c, redis_stream), seg);
     T.ev_sweep = event_new(base, -1, EV_PERSIST, stor_sweep_cb, NULL);
     if (T.ev_sweep == NULL || event_add(T.ev_sweep, &tv) == -1) {
         log_msg(LOG_ERR, "recovery store: cannot arm its timer");
@@ -251,19 +269,86 @@ stor_apply(struct stor_chan *ch, const unsigned char *b, size_t n)
             shm_master_add(T.seg, CTR_recovery_evicted, 1);
         else if (rc == SESS_E_INVAL)
             shm_master_add(T.seg, CTR_recovery_bad_messages, 1);
+        if (rc == SESS_OK || rc == SESS_EVICTED)
+            rss_put(b, n, r.pid, r.owner, r.tag, STOR_LIVE_TTL(win));
         break;
     case SMSG_HOLD:
-        if (win > 0)
-            (void)sess_hold(T.w, r.pid, r.owner, r.tag, wsg_real_ms() + win);
-        else
-            (void)sess_drop(T.w, r.pid, r.owner, r.tag);
+        if (win > 0) {
+            if (sess_hold(T.w, r.pid, r.owner, r.tag, wsg_real_ms() + win)
+                == SESS_OK)
+                rss_hold(r.pid, r.owner, r.tag, win);
+        } else if (sess_drop(T.w, r.pid, r.owner, r.tag) == SESS_OK) {
+            rss_drop(r.pid, r.owner, r.tag);
+        }
         break;
-    default:
+    case SMSG_FETCH:
+        stor_fetch(ch, r.pid);
+        break;
+    case SMSG_DROP:
         /* Stale ones (another connection took the session over) and
          * unknown ones (store full when it was put) are no error. */
-        (void)sess_drop(T.w, r.pid, r.owner, r.tag);
+        if (sess_drop(T.w, r.pid, r.owner, r.tag) == SESS_OK)
+            rss_drop(r.pid, r.owner, r.tag);
+        break;
+    default: /* SMSG_FETCHED goes the other way */
+        shm_master_add(T.seg, CTR_recovery_bad_messages, 1);
         break;
     }
+}
+
+/* Cluster: bring pid's session from Redis (another node may have held it
+ * last), then tell the worker, which looks in the table again. */
+static void
+stor_fetch(struct stor_chan *ch, const char *pid)
+{
+    struct stor_fetch *f = calloc(1, sizeof(*f));
+
+    if (f == NULL) {
+        stor_fetched(NULL, NULL, 0);
+        return;
+    }
+    f->rec = (unsigned)(ch - T.ch);
+    f->pid = ch->pid;
+    snprintf(f->sid_pid, sizeof(f->sid_pid), "%s", pid);
+    rss_fetch(pid, stor_fetched, f);
+}
+
+/* Redis answered a fetch: a session another master wrote (or none) is
+ * stored here, held for recovery_window, over what this table had; one
+ * this master wrote is here already. Then the worker is told. */
+static void
+stor_fetched(void *arg, const struct sess_rec *rec, int ours)
+{
+    struct stor_fetch *f = arg;
+    int64_t win = CFG_NUM(T.cfg, recovery_window);
+    unsigned char m[64];
+    size_t n;
+
+    if (f == NULL)
+        return;
+    if (rec && !ours && T.w && win > 0) {
+        struct sess_rec r = *rec;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        r.owner = 0; /* no worker of this node holds it */
+        r.stamp = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        if (sess_put(T.w, &r) != SESS_E_FULL)
+            (void)sess_hold(T.w, r.pid, 0, r.tag, wsg_real_ms() + win);
+    }
+    if (f->rec < SHM_NRECORDS && T.ch[f->rec].fd != -1
+        && T.ch[f->rec].pid == f->pid
+        && (n = smsg_end(m, sizeof(m), SMSG_FETCHED, 0, f->sid_pid)) > 0)
+        (void)send(T.ch[f->rec].fd, m, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    free(f);
+}
+
+/* Cluster: renew the Redis lifetime of one live session. */
+static void
+stor_refresh_cb(void *arg, const char *pid, int32_t owner, uint64_t tag)
+{
+    (void)arg;
+    rss_refresh(pid, owner, tag, STOR_LIVE_TTL(CFG_NUM(T.cfg,
+        recovery_window)));
 }
 
 static void
@@ -277,6 +362,11 @@ stor_sweep_cb(evutil_socket_t fd, short what, void *arg)
     n = sess_expire(T.w, wsg_real_ms());
     if (n > 0)
         shm_master_add(T.seg, CTR_recovery_expired, n);
+    int64_t win = CFG_NUM(T.cfg, recovery_window), now = wsg_mono_ms();
+    if (rss_enabled() && win > 0 && now - T.refreshed_ms >= win / 2) {
+        T.refreshed_ms = now;
+        (void)sess_each_live(T.w, stor_refresh_cb, NULL);
+    }
     stor_gauges();
 }
 

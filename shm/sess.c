@@ -327,6 +327,29 @@ sess_orphan(struct sess_writer *w, int32_t owner, int64_t until_ms)
 }
 
 size_t
+sess_each_live(struct sess_writer *w, sess_live_fn fn, void *arg)
+{
+    size_t n = 0;
+
+    for (uint32_t e = 1; e <= w->hwm; e++) {
+        const struct sess_entry *x;
+        uint64_t id[SESS_IDWORDS];
+        char pid[SESS_ID_LEN + 1];
+        if (w->meta[e].state != SESS_LIVE)
+            continue;
+        x = sess_ent(w->t, e);
+        for (int i = 0; i < SESS_IDWORDS; i++)
+            id[i] = atomic_load_explicit(&x->pid[i], memory_order_relaxed);
+        memcpy(pid, id, SESS_ID_LEN);
+        pid[SESS_ID_LEN] = '\0';
+        fn(arg, pid, w->meta[e].owner, atomic_load_explicit(&x->tag,
+            memory_order_relaxed));
+        n++;
+    }
+    return n;
+}
+
+size_t
 sess_expire(struct sess_writer *w, int64_t now_ms)
 {
     size_t n = 0;

@@ -188,6 +188,13 @@ int sess_drop(struct sess_writer *w, const char *pid, int32_t owner,
  * until_ms. Returns how many. O(entries ever used). */
 size_t sess_orphan(struct sess_writer *w, int32_t owner, int64_t until_ms);
 
+/* Master: fn(arg, pid, owner, tag) for every LIVE session (pid borrowed
+ * for the call; fn must not change the table). Returns how many.
+ * O(entries ever used). */
+typedef void (*sess_live_fn)(void *arg, const char *pid, int32_t owner,
+    uint64_t tag);
+size_t sess_each_live(struct sess_writer *w, sess_live_fn fn, void *arg);
+
 /* Master: remove every HELD session with until_ms <= now_ms. Returns how
  * many. O(removed). */
 size_t sess_expire(struct sess_writer *w, int64_t now_ms);

@@ -70,7 +70,7 @@ smsg_end(unsigned char *buf, size_t cap, int type, uint64_t tag,
 {
     long pl = smsg_str_len(pid, SESS_ID_LEN, 0);
 
-    if (pl < 0 || (type != SMSG_HOLD && type != SMSG_DROP)
+    if (pl < 0 || type < SMSG_HOLD || type > SMSG_FETCHED
         || cap < 10 + (size_t)pl)
         return 0;
     buf[0] = (unsigned char)type;
@@ -86,7 +86,7 @@ smsg_decode(const unsigned char *b, size_t n, int *type,
 {
     size_t pl, sl, nl, ul, rl, o;
 
-    if (n < 10 || b[0] < SMSG_PUT || b[0] > SMSG_DROP)
+    if (n < 10 || b[0] < SMSG_PUT || b[0] > SMSG_FETCHED)
         return SMSG_E_INVAL;
     pl = b[1];
     if (pl == 0 || pl > SESS_ID_LEN || n < 10 + pl)

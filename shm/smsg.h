@@ -20,7 +20,8 @@ enum smsg_status {
 /*
  * Channel messages, worker to master: one datagram each, little-endian,
  * only the bytes in use:
- *   0  type      1 byte: SMSG_PUT, SMSG_HOLD or SMSG_DROP
+ *   0  type      1 byte: SMSG_PUT, SMSG_HOLD, SMSG_DROP, SMSG_FETCH (and,
+ *                master to worker, SMSG_FETCHED)
  *   1  pid_len   1 byte, 1..SESS_ID_LEN
  *   2  tag       8 bytes
  *  10  pid       pid_len bytes
@@ -38,6 +39,11 @@ enum smsg_type {
     SMSG_PUT = 1,
     SMSG_HOLD = 2,
     SMSG_DROP = 3,
+    /* Cluster mode: a worker asks its master to bring pid's session from
+     * Redis into the table (tag 0), and the master answers, master to
+     * worker, when it has (or could not: the table then has what it had). */
+    SMSG_FETCH = 4,
+    SMSG_FETCHED = 5,
 };
 
 /* Largest datagram: a PUT with every field at its bound (2429 bytes). */
@@ -53,7 +59,8 @@ size_t smsg_put(unsigned char *buf, size_t cap, uint64_t tag,
     const char *user, const char *const *rooms, const size_t *room_lens,
     size_t nrooms);
 
-/* Encode a HOLD or DROP (type). Returns the length or 0. */
+/* Encode a HOLD, DROP, FETCH or FETCHED (type). Returns the length or
+ * 0. */
 size_t smsg_end(unsigned char *buf, size_t cap, int type, uint64_t tag,
     const char *pid);
 

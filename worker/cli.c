@@ -39,19 +39,17 @@ struct cli {
 struct cli_waiter {
     struct cli_waiter *next;
     struct cli *cl;
-    uint64_t seq;
-    int64_t until;  /* mono ms: fn runs then even if seq was not read */
+    uint64_t seq;       /* UINT64_MAX: a timed wait only */
+    struct event *tev;  /* fn runs at its time even if seq was not read */
     cli_wait_fn fn;
     void *arg;
     void (*free_arg)(void *);
 };
 
 #define CLI_WAIT_MAX_MS 3000 /* longest wait for the log reader */
-#define CLI_WAIT_TICK_MS 100
 
 static struct {
     struct cli_waiter *waits;
-    struct event *wait_ev;  /* expires waits (CLI_WAIT_MAX_MS) */
     struct event_base *base;
     const struct cfg *cfg;
     struct tokcfg tc;
@@ -125,6 +123,7 @@ cli_free(struct cli *cl)
         struct cli_waiter *w = *pp;
         if (w->cl == cl) {
             *pp = w->next;
+            event_free(w->tev);
             if (w->free_arg)
                 w->free_arg(w->arg);
             free(w);
@@ -200,54 +199,60 @@ cli_rooms(const struct cli *cl, const char **names, size_t *lens, size_t cap)
     return n;
 }
 
+static int
+cli_wait_add(struct cli *cl, uint64_t seq, int ms, cli_wait_fn fn, void *arg,
+    void (*free_arg)(void *))
+{
+    struct cli_waiter *w = malloc(sizeof(*w)), **pp = &CL.waits;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    if (w == NULL)
+        return -1;
+    *w = (struct cli_waiter){NULL, cl, seq, NULL, fn, arg, free_arg};
+    w->tev = evtimer_new(CL.base, cli_wait_cb, w);
+    if (w->tev == NULL || evtimer_add(w->tev, &tv) == -1) {
+        if (w->tev)
+            event_free(w->tev);
+        free(w);
+        return -1;
+    }
+    while (*pp)
+        pp = &(*pp)->next; /* in order of arrival */
+    *pp = w;
+    return 0;
+}
+
 int
 cli_wait(struct cli *cl, uint64_t seq, cli_wait_fn fn, void *arg,
     void (*free_arg)(void *))
 {
-    struct cli_waiter *w = malloc(sizeof(*w)), **pp = &CL.waits;
-
-    if (w == NULL)
-        return -1;
-    *w = (struct cli_waiter){NULL, cl, seq, wsg_mono_ms() + CLI_WAIT_MAX_MS,
-        fn, arg, free_arg};
-    while (*pp)
-        pp = &(*pp)->next; /* in order of arrival */
-    *pp = w;
-    if (CL.wait_ev == NULL)
-        CL.wait_ev = evtimer_new(CL.base, cli_wait_cb, NULL);
-    if (CL.wait_ev && !evtimer_pending(CL.wait_ev, NULL)) {
-        struct timeval tv = {0, CLI_WAIT_TICK_MS * 1000};
-        evtimer_add(CL.wait_ev, &tv);
-    }
-    return 0;
+    return cli_wait_add(cl, seq, CLI_WAIT_MAX_MS, fn, arg, free_arg);
 }
 
-/* Waits past their time run as if the reader had got there: the caller
- * finds what it waited for still missing and gives up cleanly. */
+int
+cli_wait_ms(struct cli *cl, int ms, cli_wait_fn fn, void *arg,
+    void (*free_arg)(void *))
+{
+    return cli_wait_add(cl, UINT64_MAX, ms, fn, arg, free_arg);
+}
+
+/* A wait reached its time: it runs as if the reader had got there (the
+ * caller finds what it waited for, or that it is still missing). */
 static void
 cli_wait_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct cli_waiter **pp = &CL.waits;
-    int64_t now = wsg_mono_ms();
+    struct cli_waiter *me = arg, **pp = &CL.waits;
 
     (void)fd;
     (void)what;
-    (void)arg;
-    while (*pp) {
-        struct cli_waiter *w = *pp;
-        if (w->until > now) {
-            pp = &w->next;
-            continue;
-        }
-        *pp = w->next;
-        w->fn(w->cl, w->arg); /* may end cl: its other waits go too */
-        free(w);
-        pp = &CL.waits;
-    }
-    if (CL.waits) {
-        struct timeval tv = {0, CLI_WAIT_TICK_MS * 1000};
-        evtimer_add(CL.wait_ev, &tv);
-    }
+    while (*pp && *pp != me)
+        pp = &(*pp)->next;
+    if (*pp == NULL)
+        return;
+    *pp = me->next;
+    event_free(me->tev);
+    me->fn(me->cl, me->arg); /* may end cl: its other waits go too */
+    free(me);
 }
 
 void
@@ -262,6 +267,7 @@ cli_waits_run(uint64_t pos)
             continue;
         }
         *pp = w->next;
+        event_free(w->tev);
         w->fn(w->cl, w->arg); /* may end cl: its other waits go too */
         free(w);
         pp = &CL.waits;       /* the list may have changed */

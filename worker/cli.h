@@ -103,6 +103,11 @@ typedef void (*cli_wait_fn)(struct cli *cl, void *arg);
 int cli_wait(struct cli *cl, uint64_t seq, cli_wait_fn fn, void *arg,
     void (*free_arg)(void *));
 
+/* The same, for a time only: fn(cl, arg) runs after ms milliseconds (or
+ * free_arg(arg) if cl ends first). */
+int cli_wait_ms(struct cli *cl, int ms, cli_wait_fn fn, void *arg,
+    void (*free_arg)(void *));
+
 /* The log reader, after dispatching through pos: run the waits it
  * satisfies. */
 void cli_waits_run(uint64_t pos);

@@ -60,7 +60,7 @@ csr_join(struct cli *cl, const char *blob, size_t len)
 
 enum csr_status
 csr_restore(struct cli *cl, const char *nsp, json_t *auth, struct csr_id *id,
-    char *sid_out, uint64_t *off, int retry)
+    char *sid_out, uint64_t *off, int phase)
 {
     json_t *jp = json_object_get(auth, "pid");
     json_t *jo = json_object_get(auth, "offset");
@@ -70,10 +70,16 @@ csr_restore(struct cli *cl, const char *nsp, json_t *auth, struct csr_id *id,
 
     if (!csr_enabled() || !json_is_string(jp) || !json_is_string(jo))
         return CSR_NONE;
-    if (!retry)
+    if (!phase)
         WCTR_INC(recovery_attempts);
-    if (json_string_length(jp) != EIO_SID_LEN
-        || rcv_lookup(json_string_value(jp), &rs) == -1
+    if (json_string_length(jp) != EIO_SID_LEN) {
+        WCTR_INC(recovery_failed_unknown);
+        return CSR_NONE;
+    }
+    /* Cluster: the session may have been held last on another node. */
+    if (!(phase & CSR_PH_FETCHED) && rcv_fetch(json_string_value(jp)) == 0)
+        return CSR_FETCH;
+    if (rcv_lookup(json_string_value(jp), &rs) == -1
         || strcmp(rs.nsp, nsp) != 0
         || strcmp(rs.user, user ? user : "") != 0) {
         WCTR_INC(recovery_failed_unknown);
@@ -83,7 +89,8 @@ csr_restore(struct cli *cl, const char *nsp, json_t *auth, struct csr_id *id,
      * this log; one this node has not appended yet is waited for, once
      * and for a bounded time, if it may still come (cluster mode). */
     if (sub_offset(jo, &coff) == -1 || fan_seq_of(coff, off) != 0
-        || (!fan_seq_appended(*off) && (retry || !fan_seq_coming(*off)))
+        || (!fan_seq_appended(*off) && ((phase & CSR_PH_READER)
+            || !fan_seq_coming(*off)))
         || (fan_seq_appended(*off) && !fan_seq_held(*off + 1))) {
         WCTR_INC(recovery_failed_offset);
         return CSR_NONE;
@@ -99,6 +106,14 @@ csr_restore(struct cli *cl, const char *nsp, json_t *auth, struct csr_id *id,
     memcpy(sid_out, rs.sid, EIO_SID_LEN + 1);
     WCTR_INC(recovery_ok);
     return CSR_OK;
+}
+
+int
+csr_fetched(json_t *auth)
+{
+    json_t *jp = json_object_get(auth, "pid");
+
+    return json_is_string(jp) && rcv_fetched(json_string_value(jp));
 }
 
 long

@@ -28,7 +28,14 @@ enum csr_status {
     CSR_WAIT,       /* the client saw entries this worker has not read:
                        call csr_restore again once it has (*off) */
     CSR_NONE,       /* nothing to recover, or refused: a fresh session */
+    CSR_FETCH,      /* cluster: the session is being brought from Redis:
+                       call csr_restore again with CSR_PH_FETCHED once
+                       rcv_fetched says so (or after a while) */
 };
+
+/* csr_restore's phase: what the caller already waited for. */
+#define CSR_PH_READER 1  /* the log reader (after CSR_WAIT) */
+#define CSR_PH_FETCHED 2 /* the fetch from Redis (after CSR_FETCH) */
 
 /* 1 when sessions are stored and CONNECT replies carry a pid. */
 int csr_enabled(void);
@@ -43,10 +50,15 @@ void csr_fresh(struct csr_id *id);
  * *id the session's identity (a new tag). On CSR_WAIT, *off is the seq
  * the worker must read first. CSR_NONE is counted by reason (unknown
  * pid, other user or namespace, offset not in the log, rooms no longer
- * allowed) and also means "auth carried no recovery". retry: the call
- * after a CSR_WAIT (the attempt is counted once). */
+ * allowed) and also means "auth carried no recovery". phase: CSR_PH_*
+ * bits of what was waited for already (0 the first time; the attempt is
+ * counted once). */
 enum csr_status csr_restore(struct cli *cl, const char *nsp, json_t *auth,
-    struct csr_id *id, char *sid_out, uint64_t *off, int retry);
+    struct csr_id *id, char *sid_out, uint64_t *off, int phase);
+
+/* After CSR_FETCH: 1 once the session named by auth's pid is back from
+ * Redis (or known not to be there); else 0. */
+int csr_fetched(json_t *auth);
 
 /* Replay to cl what it missed after off (its rooms, everyone-events).
  * Returns the count; *gone when cl ended during the replay. */

@@ -26,6 +26,7 @@
 #include "worker/wctr.h"
 
 #define RCV_LOG_EVERY_MS 10000
+#define RCV_FETCHED 32 /* answered fetches remembered */
 
 struct rcv_msg {
     struct rcv_msg *next;
@@ -37,7 +38,10 @@ static struct {
     const struct sess_table *t;
     int fd;
     int on;
-    struct event *ev_w;
+    int cluster;        /* redis_url set: sessions may be on other nodes */
+    struct event *ev_w, *ev_r;
+    char fetched[RCV_FETCHED][SESS_ID_LEN + 1]; /* answered, not consumed */
+    unsigned fetched_next;
     struct rcv_msg *head, *tail;
     size_t qbytes;
     uint64_t next_tag;
@@ -50,6 +54,7 @@ static int rcv_send_now(const unsigned char *b, size_t n);
 static void rcv_write_cb(evutil_socket_t fd, short what, void *arg);
 static void rcv_lost(const char *why);
 static uint64_t rcv_stamp(void);
+static void rcv_read_cb(evutil_socket_t fd, short what, void *arg);
 
 int
 rcv_init(struct event_base *base, const struct cfg *c, int chan_fd,
@@ -71,12 +76,64 @@ rcv_init(struct event_base *base, const struct cfg *c, int chan_fd,
         }
     }
     R.on = R.t != NULL && R.fd != -1 && CFG_NUM(c, recovery_window) > 0;
+    R.cluster = CFG_STR(c, redis_url)[0] != '\0';
     if (R.fd != -1) {
         R.ev_w = event_new(base, R.fd, EV_WRITE, rcv_write_cb, NULL);
-        if (R.ev_w == NULL)
+        R.ev_r = event_new(base, R.fd, EV_READ | EV_PERSIST, rcv_read_cb,
+            NULL);
+        if (R.ev_w == NULL || R.ev_r == NULL || event_add(R.ev_r, NULL) == -1)
             return -1;
     }
     return 0;
+}
+
+int
+rcv_fetch(const char *pid)
+{
+    size_t n;
+
+    if (!R.on || !R.cluster
+        || (n = smsg_end(R.buf, sizeof(R.buf), SMSG_FETCH, 0, pid)) == 0)
+        return -1;
+    return rcv_send(R.buf, n);
+}
+
+int
+rcv_fetched(const char *pid)
+{
+    for (unsigned i = 0; i < RCV_FETCHED; i++)
+        if (R.fetched[i][0] && strcmp(R.fetched[i], pid) == 0) {
+            R.fetched[i][0] = '\0';
+            return 1;
+        }
+    return 0;
+}
+
+/* The master's answers (SMSG_FETCHED), noted for rcv_fetched. */
+static void
+rcv_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    static struct sess_rec r;
+    unsigned char b[64];
+    int type;
+
+    (void)what;
+    (void)arg;
+    for (;;) {
+        ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC);
+        if (n <= 0) {
+            if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                event_del(R.ev_r); /* the master is gone */
+            if (n == -1 && errno == EINTR)
+                continue;
+            return;
+        }
+        if ((size_t)n > sizeof(b) || smsg_decode(b, (size_t)n, &type, &r)
+                != SMSG_OK || type != SMSG_FETCHED)
+            continue;
+        memcpy(R.fetched[R.fetched_next++ % RCV_FETCHED], r.pid,
+            sizeof(r.pid));
+    }
 }
 
 int

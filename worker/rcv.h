@@ -84,6 +84,16 @@ void rcv_drop(uint64_t tag, const char *pid);
  * loop. */
 int rcv_lookup(const char *pid, struct rcv_session *out);
 
+/* Cluster mode (redis_url): ask the master to bring pid's session from
+ * Redis into the table, where another node may have left it; answered
+ * with rcv_fetched. Never blocks. 0, or -1 (not sent: recovery off, not
+ * in cluster mode, or the queue is full). */
+int rcv_fetch(const char *pid);
+
+/* 1 once the master has answered a fetch of pid (the table then has what
+ * Redis had, or what it had before), consuming the answer; else 0. */
+int rcv_fetched(const char *pid);
+
 /* A new connection tag: unique within this process, and unlikely to
  * repeat in a later process that gets the same pid. */
 uint64_t rcv_tag(void);

@@ -36,6 +36,8 @@
 #include "worker/wctr.h"
 
 #define SKT_KICK_GRACE_MS 2000 /* polling: time for the DISCONNECT to go */
+#define SKT_FETCH_POLL_MS 5    /* cluster: looks for a session from Redis */
+#define SKT_FETCH_MAX_MS 2000  /* ... for at most this long */
 
 struct skt;
 
@@ -277,7 +279,7 @@ skt_connect_error(struct skt *k, const char *nsp, const char *msg,
 
 static void skt_connected(struct skt_ns *ns, enum csr_status cs,
     uint64_t off);
-static void skt_recover(struct skt_ns *ns, json_t *auth, int retry);
+static void skt_recover(struct skt_ns *ns, json_t *auth, int phase);
 
 /* CONNECT to a namespace: authenticate (gateway) and answer 40/44. */
 static void
@@ -377,30 +379,49 @@ skt_connected(struct skt_ns *ns, enum csr_status cs, uint64_t off)
 }
 
 static void skt_recover_resume(struct cli *cl, void *arg);
+static void skt_fetch_poll(struct cli *cl, void *arg);
+
+/* A recovery waiting (for the log reader or for a fetch from Redis): the
+ * CONNECT's auth, what was waited for already, and since when. */
+struct skt_rwait {
+    json_t *auth;
+    int phase;
+    int64_t since;
+};
 
 static void
-skt_json_free(void *p)
+skt_rwait_free(void *p)
 {
-    json_decref(p);
+    struct skt_rwait *w = p;
+
+    json_decref(w->auth);
+    free(w);
 }
 
 /* Recover the session named in the CONNECT payload auth, or start a
- * fresh one. retry: called again after waiting for the log reader. */
+ * fresh one. phase: what was waited for already (CSR_PH_*). */
 static void
-skt_recover(struct skt_ns *ns, json_t *auth, int retry)
+skt_recover(struct skt_ns *ns, json_t *auth, int phase)
 {
     uint64_t off = 0;
     enum csr_status cs = csr_restore(ns->cl, ns->nsp, auth, &ns->csr,
-        ns->sid, &off, retry);
+        ns->sid, &off, phase);
 
-    if (cs == CSR_WAIT) {
-        /* This worker has not read what the client has seen: answer once
-         * it has (the namespace stays unconnected meanwhile). */
-        json_incref(auth);
-        if (cli_wait(ns->cl, off, skt_recover_resume, auth,
-                skt_json_free) == 0)
-            return;
-        json_decref(auth);
+    if (cs == CSR_WAIT || cs == CSR_FETCH) {
+        /* This worker has not read what the client has seen, or the
+         * session is on its way from Redis: answer once it is here (the
+         * namespace stays unconnected meanwhile). */
+        struct skt_rwait *w = malloc(sizeof(*w));
+        if (w) {
+            *w = (struct skt_rwait){auth, phase, wsg_mono_ms()};
+            json_incref(auth);
+            if ((cs == CSR_WAIT ? cli_wait(ns->cl, off, skt_recover_resume,
+                     w, skt_rwait_free)
+                    : cli_wait_ms(ns->cl, SKT_FETCH_POLL_MS, skt_fetch_poll,
+                          w, skt_rwait_free)) == 0)
+                return;
+            skt_rwait_free(w);
+        }
         cs = CSR_NONE;
     }
     skt_connected(ns, cs, off);
@@ -409,8 +430,27 @@ skt_recover(struct skt_ns *ns, json_t *auth, int retry)
 static void
 skt_recover_resume(struct cli *cl, void *arg)
 {
-    skt_recover(cli_proto(cl), arg, 1);
-    json_decref(arg);
+    struct skt_rwait *w = arg;
+
+    skt_recover(cli_proto(cl), w->auth, w->phase | CSR_PH_READER);
+    skt_rwait_free(w);
+}
+
+/* Has the master brought the session from Redis yet? Look every few ms,
+ * for SKT_FETCH_MAX_MS at most (the master answers even when Redis is
+ * down, so the limit is for a master that stopped answering). */
+static void
+skt_fetch_poll(struct cli *cl, void *arg)
+{
+    struct skt_rwait *w = arg;
+
+    if (!csr_fetched(w->auth)
+        && wsg_mono_ms() - w->since < SKT_FETCH_MAX_MS
+        && cli_wait_ms(cl, SKT_FETCH_POLL_MS, skt_fetch_poll, w,
+               skt_rwait_free) == 0)
+        return;
+    skt_recover(cli_proto(cl), w->auth, w->phase | CSR_PH_FETCHED);
+    skt_rwait_free(w);
 }
 
 /* Ack helper: 43<id>[<json>] for namespace nsp. Takes v. */

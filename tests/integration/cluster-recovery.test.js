@@ -6,8 +6,11 @@
  * subscribes with `since` on another node than the one it left gets
  * exactly what it missed; a node that missed entries (trimmed from the
  * stream while it was not reading) answers gap: true for them, while a
- * node that has them replays them. Each node has 2 workers; the Redis is
- * a private redis-server on a free loopback port.
+ * node that has them replays them. A Socket.IO client whose reconnect
+ * lands on another node recovers its session there (the session store
+ * is mirrored in Redis): same sid, its rooms, what it missed. Each node
+ * has 2 workers; the Redis is a private redis-server on a free loopback
+ * port.
  * Run: WSGATE_BIN=$PWD/wsgate node --test tests/integration/cluster-recovery.test.js
  */
 const assert = require('node:assert/strict');
@@ -16,6 +19,7 @@ const { test } = require('node:test');
 const { freePort, sleep, waitFor } = require('./lib/daemon');
 const { now, open, post, signJwt, totals, tracker } = require('./lib/wsj');
 const { redisUp, startNode, startRedis } = require('./lib/redis');
+const sio = require('./lib/sio');
 
 const SECRET = 'itest-cluster-recovery-5e0b';
 const tok = (sub) => signJwt({ sub, exp: now() + 600 }, { secret: SECRET });
@@ -145,4 +149,63 @@ test('a node that missed trimmed entries says gap: true; one that has '
     const rb = await resubscribe(onB, 'r1', first, 2);
     assert.equal(rb.ack.ok, true);
     assert.equal(rb.ack.gap, true, JSON.stringify(rb.ack));
+});
+
+test('Socket.IO connection state recovery on another node', async (t) => {
+    const rport = await freePort();
+    await startRedis(t, rport);
+    const a = await node(t, rport, 'a');
+    const b = await node(t, rport, 'b');
+    await Promise.all([redisUp(a), redisUp(b)]);
+    const track = sio.tracker(t);
+    const s = await sio.connect(a.port, { auth: { token: tok('s1') },
+        track, transports: ['websocket'], reconnectionDelay: 50,
+        reconnectionDelayMax: 200, randomizationFactor: 0 });
+    const seen = [];
+    s.on('e', (data, off) => seen.push([data.n, off]));
+    assert.equal((await sio.ack(s, 'subscribe', ['r5', 'r6']))[0].ok, true);
+    const [o1] = await publish(b, { room: 'r5', event: 'e', data: { n: 1 } });
+    await waitFor(() => seen.length === 1, 5000, 'first event');
+    assert.deepEqual(seen[0], [1, String(o1)]);
+    const sid = s.id;
+    const before = await totals(b);
+
+    /* The transport goes; the reconnect lands on node b (as behind a load
+     * balancer), after events were published meanwhile through both. */
+    const reconnected = sio.within(new Promise((r) => s.once('connect', r)),
+        10000, 'reconnect');
+    s.io.uri = `http://127.0.0.1:${b.port}`;
+    s.io.opts.port = String(b.port);
+    s.io.engine.close();
+    const o2 = await publish(a, [{ room: 'r5', event: 'e', data: { n: 2 } },
+        { room: 'r7', event: 'e', data: { n: 99 } }]);
+    const o3 = await publish(b, { room: 'r6', event: 'e', data: { n: 3 } });
+    await reconnected;
+    assert.equal(s.recovered, true);
+    assert.equal(s.id, sid);
+    const o4 = await publish(a, { room: 'r6', event: 'e', data: { n: 4 } });
+    await waitFor(() => seen.length >= 4, 5000, 'all events');
+    await sleep(100);
+    assert.deepEqual(seen, [[1, String(o1)], [2, String(o2[0])],
+        [3, String(o3[0])], [4, String(o4[0])]]);
+    const after = await totals(b);
+    assert.equal(after.recovery_ok - before.recovery_ok, 1);
+    assert.equal(after.recovery_redis_fetched
+        - before.recovery_redis_fetched, 1);
+
+    /* And back to node a, whose store still has the older copy it held:
+     * the one in Redis (node b's) wins. */
+    assert.equal((await sio.ack(s, 'subscribe', 'r8'))[0].ok, true);
+    const back = sio.within(new Promise((r) => s.once('connect', r)),
+        10000, 'reconnect to a');
+    s.io.uri = `http://127.0.0.1:${a.port}`;
+    s.io.opts.port = String(a.port);
+    s.io.engine.close();
+    const o5 = await publish(b, { room: 'r8', event: 'e', data: { n: 5 } });
+    await back;
+    assert.equal(s.recovered, true);
+    assert.equal(s.id, sid);
+    await waitFor(() => seen.length >= 5, 5000, 'the r8 event');
+    assert.deepEqual(seen[4], [5, String(o5[0])]);
+    s.disconnect();
 });

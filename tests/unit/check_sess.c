@@ -330,6 +330,47 @@ START_TEST(sess_orphan_holds_only_that_workers_live_sessions)
 }
 END_TEST
 
+struct live_seen {
+    int n;
+    char pids[8][SESS_ID_LEN + 1];
+    int32_t owners[8];
+    uint64_t tags[8];
+};
+
+static void
+live_cb(void *arg, const char *pid, int32_t owner, uint64_t tag)
+{
+    struct live_seen *ls = arg;
+
+    ck_assert_int_lt(ls->n, 8);
+    strcpy(ls->pids[ls->n], pid);
+    ls->owners[ls->n] = owner;
+    ls->tags[ls->n++] = tag;
+}
+
+START_TEST(sess_each_live_visits_live_sessions_only)
+{
+    struct live_seen ls = {0};
+    char pid[SESS_ID_LEN + 1];
+
+    table_new(16);
+    ck_assert_int_eq(put(1, 1, 100, 11), SESS_OK);
+    ck_assert_int_eq(put(2, 2, 200, 22), SESS_OK);
+    ck_assert_int_eq(put(3, 3, 100, 33), SESS_OK);
+    pid_of(pid, 2);
+    ck_assert_int_eq(sess_hold(w, pid, 200, 22, 50), SESS_OK);
+    ck_assert_uint_eq(sess_each_live(w, live_cb, &ls), 2);
+    ck_assert_int_eq(ls.n, 2);
+    pid_of(pid, 1);
+    ck_assert_str_eq(ls.pids[0], pid);
+    ck_assert_int_eq(ls.owners[0], 100);
+    ck_assert_uint_eq(ls.tags[0], 11);
+    pid_of(pid, 3);
+    ck_assert_str_eq(ls.pids[1], pid);
+    ck_assert_uint_eq(ls.tags[1], 33);
+}
+END_TEST
+
 START_TEST(sess_drop_leaves_a_tombstone_probes_pass_and_inserts_reuse)
 {
     unsigned c[4];
@@ -588,6 +629,7 @@ main(void)
     tcase_add_test(tc, sess_recovering_put_makes_a_held_session_live_again);
     tcase_add_test(tc, sess_expire_frees_in_deadline_order);
     tcase_add_test(tc, sess_orphan_holds_only_that_workers_live_sessions);
+    tcase_add_test(tc, sess_each_live_visits_live_sessions_only);
     suite_add_tcase(s, tc);
     tc = tcase_create("index");
     tcase_add_checked_fixture(tc, NULL, teardown);

@@ -71,6 +71,14 @@ START_TEST(smsg_hold_and_drop_round_trip)
     ck_assert_int_eq(type, SMSG_DROP);
     ck_assert_uint_eq(smsg_end(b, sizeof(b), SMSG_PUT, 1, "abc"), 0);
     ck_assert_uint_eq(smsg_end(b, 12, SMSG_DROP, 1, "abc"), 0);
+    n = smsg_end(b, sizeof(b), SMSG_FETCH, 0, "abc");
+    ck_assert_int_eq(smsg_decode(b, n, &type, &r), SMSG_OK);
+    ck_assert_int_eq(type, SMSG_FETCH);
+    n = smsg_end(b, sizeof(b), SMSG_FETCHED, 0, "abc");
+    ck_assert_int_eq(smsg_decode(b, n, &type, &r), SMSG_OK);
+    ck_assert_int_eq(type, SMSG_FETCHED);
+    ck_assert_str_eq(r.pid, "abc");
+    ck_assert_uint_eq(smsg_end(b, sizeof(b), 6, 1, "abc"), 0);
 }
 END_TEST
 
@@ -160,7 +168,9 @@ START_TEST(smsg_decode_refuses_bad_fields)
     memcpy(c, b, n);
     c[0] = 0;
     ck_assert_int_eq(smsg_decode(c, n, &type, &r), SMSG_E_INVAL);
-    c[0] = 4;
+    c[0] = 4; /* a FETCH is only a pid */
+    ck_assert_int_eq(smsg_decode(c, n, &type, &r), SMSG_E_INVAL);
+    c[0] = 6;
     ck_assert_int_eq(smsg_decode(c, n, &type, &r), SMSG_E_INVAL);
     memcpy(c, b, n);
     c[11] = '\0'; /* a NUL inside the pid */
