@@ -87,6 +87,8 @@ static struct {
     char counter[256 + 8]; /* <stream>:gseq, numbering its entries */
     uint64_t epoch;        /* highest epoch read (rent.h) */
     int gap_next;          /* entries before the next one were missed */
+    void (*on_up)(int restarted);
+    int restarted;         /* run_id changed: tell on_up */
 
     enum rds_state state;
     redisAsyncContext *cmd, *fol;
@@ -657,6 +659,7 @@ rds_info_cb(redisAsyncContext *ac, void *r, void *priv)
         R.send_next = from;
         R.acked = from - 1;
         R.pos = (struct rent_id){0, 0}; /* read the new stream whole */
+        R.restarted = 1;
     }
     memcpy(R.run_id, id, sizeof(id));
     /* Where to follow from. The first time: after the stream's last entry
@@ -695,6 +698,15 @@ rds_link_up(void)
         (unsigned long long)(R.next_oseq - R.send_next));
     rds_send_more();
     rds_gauges();
+    if (R.on_up)
+        R.on_up(R.restarted);
+    R.restarted = 0;
+}
+
+void
+rds_on_up(void (*fn)(int restarted))
+{
+    R.on_up = fn;
 }
 
 /* The stream's first (XRANGE) or last (XREVRANGE, first link) entry, or

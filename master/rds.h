@@ -80,6 +80,10 @@ int rds_command(rds_reply_fn fn, void *priv, int argc, const char **argv,
  * owns the context. NULL if it cannot be made. */
 struct redisAsyncContext *rds_open_extra(void);
 
+/* fn(restarted) runs each time the link comes up, restarted 1 when Redis
+ * came back with another run_id (what it held is gone). One hook. */
+void rds_on_up(void (*fn)(int restarted));
+
 /* This node's name (node_name) and this master's incarnation (16 hex
  * digits, random at start); "" when the link is not enabled. */
 const char *rds_node(void);

@@ -30,6 +30,8 @@ static struct {
     char prefix[256 + 8];
     struct shm_segment *seg;
     int err_logged;
+    int dirty;              /* a write was skipped: resync when up */
+    void (*resync)(void);
 } S;
 
 struct rss_fetch {
@@ -38,12 +40,26 @@ struct rss_fetch {
     char pid[SESS_ID_LEN + 1];
 };
 
+/* The link is up: write everything again if Redis lost it or we could
+ * not write meanwhile. */
+static void
+rss_up(int restarted)
+{
+    if (!restarted && !S.dirty)
+        return;
+    S.dirty = 0;
+    if (S.resync)
+        S.resync();
+}
+
 void
-rss_init(const char *stream, struct shm_segment *seg)
+rss_init(const char *stream, struct shm_segment *seg, void (*resync)(void))
 {
     S.on = 1;
     S.seg = seg;
+    S.resync = resync;
     snprintf(S.prefix, sizeof(S.prefix), "%s:sess:", stream);
+    rds_on_up(rss_up);
 }
 
 int
@@ -82,8 +98,10 @@ rss_write_cb(const redisReply *rep, void *priv)
 static void
 rss_send(int argc, const char **argv, const size_t *lens)
 {
-    if (rds_command(rss_write_cb, NULL, argc, argv, lens) == -1)
+    if (rds_command(rss_write_cb, NULL, argc, argv, lens) == -1) {
         shm_master_add(S.seg, CTR_recovery_redis_skipped, 1);
+        S.dirty = 1;
+    }
 }
 
 void

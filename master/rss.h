@@ -28,8 +28,11 @@ struct sess_rec;
 struct shm_segment;
 
 /* Key names for stream s (the redis_stream) and the counters' segment.
- * Borrows seg. */
-void rss_init(const char *stream, struct shm_segment *seg);
+ * resync() runs when the link comes up after Redis restarted, or after
+ * writes were skipped while it was down: the caller then rss_puts every
+ * session it holds again. Borrows seg. */
+void rss_init(const char *stream, struct shm_segment *seg,
+    void (*resync)(void));
 
 /* 1 when sessions are mirrored (cluster mode). */
 int rss_enabled(void);

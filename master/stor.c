@@ -7,7 +7,9 @@
  * whose channel carried it, never a field of the message.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -64,6 +66,7 @@ static void stor_apply(struct stor_chan *ch, const unsigned char *b,
     size_t n);
 static void stor_gauges(void);
 static void stor_fetch(struct stor_chan *ch, const char *pid);
+static void stor_resync(void);
 static void stor_fetched(void *arg, const struct sess_rec *rec, int ours);
 
 /* Cluster: a live session's hash in Redis lives this long, and is renewed
@@ -108,7 +111,7 @@ stor_init(struct event_base *base, const struct cfg *c,
         return -1;
     }
     if (CFG_STR(c, redis_url)[0])
-        rss_init(CFG_STR(c, redis_stream), seg);
+        rss_init(CFG_STR(c, redis_stream), seg, stor_resync);
     T.ev_sweep = event_new(base, -1, EV_PERSIST, stor_sweep_cb, NULL);
     if (T.ev_sweep == NULL || event_add(T.ev_sweep, &tv) == -1) {
         log_msg(LOG_ERR, "recovery store: cannot arm its timer");
@@ -340,6 +343,46 @@ stor_fetched(void *arg, const struct sess_rec *rec, int ours)
         && (n = smsg_end(m, sizeof(m), SMSG_FETCHED, 0, f->sid_pid)) > 0)
         (void)send(T.ch[f->rec].fd, m, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     free(f);
+}
+
+/* Cluster: write one stored session to Redis again, live or held for
+ * what is left of its window. */
+static void
+stor_resync_one(void *arg, const struct sess_rec *r)
+{
+    const char *names[SESS_ROOMS_BYTES / 2];
+    size_t lens[SESS_ROOMS_BYTES / 2], k = 0, n;
+    int64_t win = CFG_NUM(T.cfg, recovery_window), left;
+
+    (void)arg;
+    for (size_t i = 0; i < r->rooms_len && k < sizeof(lens) / sizeof(*lens);
+         k++) {
+        names[k] = r->rooms + i;
+        lens[k] = strlen(names[k]);
+        i += lens[k] + 1;
+    }
+    n = smsg_put(T.buf, sizeof(T.buf), r->tag, r->stamp, r->pid, r->sid,
+        r->nsp, r->user[0] ? r->user : NULL, names, lens, k);
+    if (n == 0)
+        return;
+    if (r->state == SESS_LIVE) {
+        rss_put(T.buf, n, r->pid, r->owner, r->tag, STOR_LIVE_TTL(win));
+    } else if ((left = r->until_ms - wsg_real_ms()) > 0) {
+        rss_put(T.buf, n, r->pid, r->owner, r->tag, left);
+    }
+}
+
+static void
+stor_resync(void)
+{
+    size_t n;
+
+    if (T.w == NULL)
+        return;
+    n = sess_each(T.w, stor_resync_one, NULL);
+    if (n > 0)
+        log_msg(LOG_NOTICE, "cluster: %zu recoverable sessions written to "
+            "Redis again (it restarted, or was out of reach)", n);
 }
 
 /* Cluster: renew the Redis lifetime of one live session. */

@@ -350,6 +350,22 @@ sess_each_live(struct sess_writer *w, sess_live_fn fn, void *arg)
 }
 
 size_t
+sess_each(struct sess_writer *w, sess_each_fn fn, void *arg)
+{
+    static struct sess_rec r;
+    size_t n = 0;
+
+    for (uint32_t e = 1; e <= w->hwm; e++) {
+        if (w->meta[e].state == SESS_FREE
+            || sess_entry_copy(w->t, e, &r) != SESS_OK)
+            continue;
+        fn(arg, &r);
+        n++;
+    }
+    return n;
+}
+
+size_t
 sess_expire(struct sess_writer *w, int64_t now_ms)
 {
     size_t n = 0;

@@ -195,6 +195,12 @@ typedef void (*sess_live_fn)(void *arg, const char *pid, int32_t owner,
     uint64_t tag);
 size_t sess_each_live(struct sess_writer *w, sess_live_fn fn, void *arg);
 
+/* Master: fn(arg, r) with a copy of every stored session, LIVE or HELD
+ * (r borrowed for the call; fn must not change the table). Returns how
+ * many. O(entries ever used), a full copy each: for rare events. */
+typedef void (*sess_each_fn)(void *arg, const struct sess_rec *r);
+size_t sess_each(struct sess_writer *w, sess_each_fn fn, void *arg);
+
 /* Master: remove every HELD session with until_ms <= now_ms. Returns how
  * many. O(removed). */
 size_t sess_expire(struct sess_writer *w, int64_t now_ms);

@@ -209,3 +209,42 @@ test('Socket.IO connection state recovery on another node', async (t) => {
     assert.deepEqual(seen[4], [5, String(o5[0])]);
     s.disconnect();
 });
+
+test('sessions survive a Redis restart: written again when the link is back',
+    async (t) => {
+    const rport = await freePort();
+    let redis = await startRedis(t, rport);
+    const a = await node(t, rport, 'a');
+    const b = await node(t, rport, 'b');
+    await Promise.all([redisUp(a), redisUp(b)]);
+    const track = sio.tracker(t);
+    const s = await sio.connect(a.port, { auth: { token: tok('s2') },
+        track, transports: ['websocket'], reconnectionDelay: 50,
+        reconnectionDelayMax: 200, randomizationFactor: 0 });
+    const seen = [];
+    s.on('e', (data) => seen.push(data.n));
+    assert.equal((await sio.ack(s, 'subscribe', 'r5'))[0].ok, true);
+    const sid = s.id;
+
+    /* Redis loses everything (no persistence); the nodes reconnect. */
+    await redis.kill();
+    await Promise.all([redisUp(a, 0), redisUp(b, 0)]);
+    redis = await startRedis(t, rport);
+    await Promise.all([redisUp(a), redisUp(b)]);
+    await publish(b, { room: 'r5', event: 'e', data: { n: 1 } });
+    await waitFor(() => seen.length === 1, 5000, 'an event after the restart');
+
+    const reconnected = sio.within(new Promise((r) => s.once('connect', r)),
+        10000, 'reconnect');
+    s.io.uri = `http://127.0.0.1:${b.port}`;
+    s.io.opts.port = String(b.port);
+    s.io.engine.close();
+    await publish(a, { room: 'r5', event: 'e', data: { n: 2 } });
+    await reconnected;
+    assert.equal(s.recovered, true);
+    assert.equal(s.id, sid);
+    await waitFor(() => seen.length >= 2, 5000, 'the missed event');
+    await sleep(100);
+    assert.deepEqual(seen, [1, 2]);
+    s.disconnect();
+});

@@ -348,6 +348,12 @@ live_cb(void *arg, const char *pid, int32_t owner, uint64_t tag)
     ls->tags[ls->n++] = tag;
 }
 
+static void
+each_cb(void *arg, const struct sess_rec *r)
+{
+    live_cb(arg, r->pid, r->owner, r->tag);
+}
+
 START_TEST(sess_each_live_visits_live_sessions_only)
 {
     struct live_seen ls = {0};
@@ -368,6 +374,12 @@ START_TEST(sess_each_live_visits_live_sessions_only)
     pid_of(pid, 3);
     ck_assert_str_eq(ls.pids[1], pid);
     ck_assert_uint_eq(ls.tags[1], 33);
+    ls.n = 0;
+    ck_assert_uint_eq(sess_each(w, each_cb, &ls), 3); /* held ones too */
+    ck_assert_int_eq(ls.n, 3);
+    pid_of(pid, 2);
+    ck_assert_str_eq(ls.pids[1], pid);
+    ck_assert_uint_eq(ls.tags[1], 22);
 }
 END_TEST
 
