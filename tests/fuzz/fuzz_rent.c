@@ -6,6 +6,7 @@
  */
 #include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,12 +36,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size - start};
     if (rent_parse(f, n, &e) == RENT_OK) {
         assert(e.data[0] == e.kind && e.oseq > 0);
-        rent_xadd_argv("s", 10, &e, num, argv, len);
-        struct rent_str g[10];
+        assert(rent_offset(e.epoch, e.gn) != 0);
+        int argc = rent_xadd_argv("s", "s:gseq", 10, e.epoch, &e, num, argv,
+            len);
+        assert(argc == RENT_XADD_ARGC);
+        /* What the script adds in front (ep, gn), then the pairs. */
+        char ep[24], gn[24];
+        snprintf(ep, sizeof(ep), "%llu", (unsigned long long)e.epoch);
+        snprintf(gn, sizeof(gn), "%llu", (unsigned long long)e.gn);
+        struct rent_str g[14] = {{"ep", 2}, {ep, strlen(ep)}, {"gn", 2},
+            {gn, strlen(gn)}};
         for (int i = 0; i < 10; i++)
-            g[i] = (struct rent_str){argv[6 + i], len[6 + i]};
-        assert(rent_parse(g, 10, &d) == RENT_OK);
+            g[4 + i] = (struct rent_str){argv[7 + i], len[7 + i]};
+        assert(rent_parse(g, 14, &d) == RENT_OK);
         assert(d.oseq == e.oseq && d.kind == e.kind && d.len == e.len);
+        assert(d.epoch == e.epoch && d.gn == e.gn);
         assert(memcmp(d.data, e.data, e.len) == 0);
     }
     if (rent_id_parse((const char *)data, size, &id) == RENT_OK) {
