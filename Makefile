@@ -158,6 +158,11 @@ install: wsgate
 	[ -f $(DESTDIR)$(SYSCONFDIR)/wsgate/wsgate.conf ] || \
 	    install -m 0640 etc/wsgate.conf \
 	        $(DESTDIR)$(SYSCONFDIR)/wsgate/wsgate.conf
+	@# The workers' user for the init script and the systemd unit.
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
+	    ! getent passwd wsgate >/dev/null; then \
+	    useradd --system --no-create-home --home-dir /nonexistent \
+	        --shell /usr/sbin/nologin wsgate; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/wsgate $(DESTDIR)$(MANDIR)/man8/wsgate.8 \

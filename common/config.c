@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "priv.h"
 #include "log.h"
 #include "rent.h"
 #include "rurl.h"
@@ -621,6 +622,14 @@ cfg_validate(const struct cfg *c, char *err, size_t errlen)
     if (CFG_NUM(c, daemonize) && CFG_STR(c, pid_file)[0] == '\0') {
         snprintf(err, errlen, "%s: key 'daemonize': needs pid_file to be set",
             c->origin[CFG_K_daemonize]);
+        return -1;
+    }
+    struct priv_id pv;
+    char perr[200];
+    if (priv_lookup(CFG_STR(c, user), CFG_STR(c, group), &pv, perr,
+            sizeof(perr)) == -1) {
+        snprintf(err, errlen, "%s: %s", c->origin[CFG_STR(c, user)[0]
+            ? CFG_K_user : CFG_K_group], perr);
         return -1;
     }
     int64_t ls = CFG_NUM(c, message_log_size);

@@ -456,6 +456,13 @@ main(int argc, char **argv)
         goto fail;
     }
     event_set_log_callback(main_event_log);
+    if (CFG_STR(c, user)[0] && geteuid() != 0) {
+        log_msg(LOG_ERR, "%s: key 'user': the master must start as root to "
+            "run its workers as '%s'; leave the key empty to run as uid "
+            "%ld", c->origin[CFG_K_user], CFG_STR(c, user), (long)geteuid());
+        goto fail;
+    }
+    sup_give_log(c);
     main_raise_nofile();
     if (sup_bind(c) == -1)
         goto fail;

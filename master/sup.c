@@ -27,6 +27,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/priv.h"
 #include "common/wsg.h"
 #include "master/adm.h"
 #include "master/pidf.h"
@@ -84,6 +85,19 @@ static struct {
 
 static void sup_spawn(unsigned slot);
 static void sup_respawn_cb(evutil_socket_t fd, short what, void *arg);
+
+void
+sup_give_log(const struct cfg *c)
+{
+    struct priv_id who;
+    char err[200];
+
+    if (priv_lookup(CFG_STR(c, user), CFG_STR(c, group), &who, err,
+            sizeof(err)) == 0
+        && priv_give(&who, log_fileno()) == -1)
+        log_errno(LOG_WARNING, "fchown() of the log file to the workers' "
+            "user (they cannot reopen it)");
+}
 
 unsigned
 sup_nslots(const struct cfg *c)
@@ -275,6 +289,8 @@ sup_spawn(unsigned slot)
     sigset_t all, old;
     int rec, chan[2];
     pid_t pid;
+    struct priv_id who;
+    char perr[200];
 
     if (s->fd == -1 || S.stopping)
         return;
@@ -295,6 +311,18 @@ sup_spawn(unsigned slot)
         evtimer_add(s->respawn, &tv);
         return;
     }
+    /* Who the worker becomes, looked up now (the user database may have
+     * changed since the configuration was checked): never root instead. */
+    if (priv_lookup(CFG_STR(S.cfg, user), CFG_STR(S.cfg, group), &who, perr,
+            sizeof(perr)) == -1) {
+        log_msg(LOG_ERR, "slot %u: %s; retrying in 1s", slot, perr);
+        close(S.evfd[rec]);
+        S.evfd[rec] = -1;
+        shm_record_release(S.shm, rec);
+        struct timeval tv = {1, 0};
+        evtimer_add(s->respawn, &tv);
+        return;
+    }
     sup_chan_open(chan);
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
@@ -306,7 +334,19 @@ sup_spawn(unsigned slot)
             signal(sup_signals[i], SIG_DFL);
         signal(SIGPIPE, SIG_IGN);
         sigprocmask(SIG_SETMASK, &old, NULL);
+        if (priv_drop(&who, perr, sizeof(perr)) == -1) {
+            log_msg(LOG_ERR, "worker: %s (keys user and group); exiting "
+                "rather than serving as root", perr);
+            _exit(WSG_EXIT_RUNTIME);
+        }
+        /* After the uid change: a credential change clears it. */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+#if defined(__SANITIZE_ADDRESS__)
+        /* LeakSanitizer inspects the process from a helper that must be
+         * able to attach to it, which a uid change forbids; production
+         * builds stay undumpable (their memory holds the secrets). */
+        prctl(PR_SET_DUMPABLE, 1);
+#endif
         int hof_send[SHM_MAX_WORKERS];
         for (unsigned i = 0; i < S.nslots; i++)
             hof_send[i] = S.slot[i].hof[1];
@@ -591,6 +631,7 @@ sup_reload(void)
     cfg_free(S.cfg);
     free(S.cfg);
     S.cfg = nc;
+    sup_give_log(nc); /* the new workers' user may differ */
     adm_set_cfg(nc);
     pub_set_cfg(nc);
     rds_set_cfg(nc);
@@ -652,6 +693,7 @@ sup_signal_cb(evutil_socket_t sig, short what, void *arg)
             log_errno(LOG_ERR, "reopen log file");
         else
             log_msg(LOG_NOTICE, "log file reopened");
+        sup_give_log(S.cfg);
         for (unsigned r = 0; r < SHM_NRECORDS; r++)
             if (S.child[r].pid)
                 kill(S.child[r].pid, SIGUSR1);

@@ -27,4 +27,8 @@ int sup_run(struct cfg *c, sup_load_fn reload);
 /* Number of worker slots c asks for (the workers key, or the CPU count). */
 unsigned sup_nslots(const struct cfg *c);
 
+/* Give the open log file to the workers' user of c (keys user, group), so
+ * that they can reopen it on SIGUSR1. Logs a failure. */
+void sup_give_log(const struct cfg *c);
+
 #endif
