@@ -288,7 +288,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || http_init(c, seg) == -1 || ws_init(c) == -1
         || cli_init(W.base, c) == -1
         || rcv_init(W.base, c, rcv_fd, sess) == -1
-        || fan_init(W.base, log, evfd, W.me) == -1
+        || fan_init(W.base, log, evfd, W.me, shm_gmap(seg)) == -1
         || eng_init(W.base, c, slot) == -1
         || hof_init(W.base, hof_recv, hof_send, nslots) == -1 || event_add(W.ev_tick, &tick) == -1
         || event_add(W.ev_accept, NULL) == -1) {
