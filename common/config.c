@@ -644,5 +644,11 @@ cfg_validate(const struct cfg *c, char *err, size_t errlen)
             "respawn_delay_max", c->origin[CFG_K_respawn_delay_min]);
         return -1;
     }
+    if (CFG_NUM(c, node_record_ttl) < 2 * CFG_NUM(c, node_record_interval)) {
+        snprintf(err, errlen, "%s: key 'node_record_ttl': shorter than twice "
+            "node_record_interval (a live node would drop out between two "
+            "writes)", c->origin[CFG_K_node_record_ttl]);
+        return -1;
+    }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -20,6 +21,7 @@
 #include "master/met.h"
 #include "master/pub.h"
 #include "master/rds.h"
+#include "master/rnod.h"
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "shm/shm.h"
@@ -196,9 +198,42 @@ adm_hb_timeout(void)
     return CFG_NUM(A.cfg, worker_heartbeat_timeout);
 }
 
+/* The scope query parameter: 0 this node (absent or "node"), 1 the
+ * cluster ("cluster"); -1 after answering 400 BAD_SCOPE. */
+static int
+adm_scope(struct evhttp_request *req)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq q;
+    const char *v;
+    int scope = -1;
+
+    if (qs == NULL || *qs == '\0')
+        return 0;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(qs, &q) == 0) {
+        v = evhttp_find_header(&q, "scope");
+        scope = v == NULL || strcmp(v, "node") == 0 ? 0
+            : strcmp(v, "cluster") == 0 ? 1 : -1;
+    }
+    evhttp_clear_headers(&q);
+    if (scope == -1)
+        adm_error(req, 400, "Bad Request", "BAD_SCOPE",
+            "scope must be node or cluster");
+    return scope;
+}
+
 static void
 adm_status(struct evhttp_request *req, struct evbuffer *out)
 {
+    int scope = adm_scope(req);
+
+    if (scope != 0) {
+        if (scope == 1)
+            rnod_query(req, 0);
+        return;
+    }
     met_status_json(A.shm, adm_hb_timeout(), out);
     evbuffer_add(out, "\n", 1);
     adm_reply(req, 200, "OK", "application/json", out);
@@ -207,6 +242,13 @@ adm_status(struct evhttp_request *req, struct evbuffer *out)
 static void
 adm_stats(struct evhttp_request *req, struct evbuffer *out)
 {
+    int scope = adm_scope(req);
+
+    if (scope != 0) {
+        if (scope == 1)
+            rnod_query(req, 1);
+        return;
+    }
     met_stats_json(A.shm, out);
     evbuffer_add(out, "\n", 1);
     adm_reply(req, 200, "OK", "application/json", out);

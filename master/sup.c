@@ -33,6 +33,7 @@
 #include "master/pidf.h"
 #include "master/pub.h"
 #include "master/rds.h"
+#include "master/rnod.h"
 #include "master/stor.h"
 #include "master/sup.h"
 #include "shm/mlog.h"
@@ -635,6 +636,7 @@ sup_reload(void)
     adm_set_cfg(nc);
     pub_set_cfg(nc);
     rds_set_cfg(nc);
+    rnod_set_cfg(nc);
     stor_set_cfg(nc);
 
     /* Old generation drains; slots beyond the new count lose their
@@ -802,6 +804,7 @@ sup_run(struct cfg *c, sup_load_fn load)
         || pub_init(S.base, S.log, S.shm, c, sup_wake) == -1
         || rds_init(S.base, S.log, S.shm, c, sup_wake, pub_cluster_progress)
             == -1
+        || rnod_init(S.base, S.shm, c) == -1
         || adm_start(S.base, S.admin_fd, S.shm, c) == -1)
         goto out;
     S.admin_fd = -1; /* evhttp owns it now */
@@ -824,6 +827,7 @@ sup_run(struct cfg *c, sup_load_fn load)
     rc = WSG_EXIT_OK;
     log_msg(LOG_NOTICE, "stopped");
 out:
+    rnod_stop();
     adm_stop();
     rds_stop();
     stor_stop();

@@ -230,6 +230,18 @@ START_TEST(cfg_validate_cross_keys)
 }
 END_TEST
 
+START_TEST(cfg_validate_node_record_ttl_covers_two_intervals)
+{
+    ck_assert_int_eq(load("node_record_interval = 1s\n"
+        "node_record_ttl = 1999ms\n"), 0);
+    ck_assert_int_eq(cfg_validate(&C, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "node_record_ttl"));
+    ck_assert_int_eq(load("node_record_interval = 200ms\n"
+        "node_record_ttl = 400ms\n"), 0);
+    ck_assert_int_eq(cfg_validate(&C, err, sizeof(err)), 0);
+}
+END_TEST
+
 START_TEST(cfg_every_default_parses)
 {
     for (int i = 0; i < CFG__COUNT; i++) {
@@ -264,6 +276,7 @@ config_suite(void)
     tcase_add_test(t, cfg_env_errors_name_variable);
     tcase_add_test(t, cfg_env_unknown_wsgate_variables_are_listed_not_fatal);
     tcase_add_test(t, cfg_validate_cross_keys);
+    tcase_add_test(t, cfg_validate_node_record_ttl_covers_two_intervals);
     suite_add_tcase(s, t);
     return s;
 }
