@@ -100,6 +100,10 @@ rnod_init(struct event_base *base, struct shm_segment *seg,
         return -1;
     N.enabled = 1;
     rnod_set_cfg(c);
+    log_msg(LOG_INFO, "cluster: this node's record is %s, written every "
+        "%lld ms with a TTL of %lld ms and indexed in %s", N.key,
+        (long long)CFG_NUM(c, node_record_interval),
+        (long long)CFG_NUM(c, node_record_ttl), N.idx);
     return 0;
 }
 

@@ -285,6 +285,18 @@ http_route(struct conn *c, const struct hh_req *r)
                 "Allow: GET\r\n");
             return;
         }
+        /* Workers do not talk to Redis: the cluster view is the admin
+         * port's (master/rnod.c); say so rather than answer for one
+         * node. */
+        size_t sl;
+        const char *sc = hh_query_param(r, "scope", &sl);
+        if (sc && !(sl == 4 && memcmp(sc, "node", 4) == 0)) {
+            http_error(c, 400, "BAD_SCOPE", sl == 7
+                && memcmp(sc, "cluster", 7) == 0 ? "scope=cluster is "
+                "served on the admin port only" : "scope must be node or "
+                "cluster", NULL);
+            return;
+        }
         shm_status(H.seg, CFG_NUM(H.cfg, worker_heartbeat_timeout), &st);
         n = shm_status_format(&st, body, sizeof(body) - 1);
         if (n < 0 || (size_t)n >= sizeof(body) - 1)
