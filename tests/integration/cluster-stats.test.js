@@ -30,9 +30,9 @@ const startNode = (t, rport, name, extra = {}) =>
 const NAMES = ['n0', 'n1', 'n2'];
 
 /* GET path?scope=cluster on node d (with the key for /socket-stats). */
-async function cluster(d, path = '/socket-status') {
+async function cluster(d, path = '/socket-status', timeoutMs = 8000) {
     const r = await d.admin(`${path}?scope=cluster`,
-        { auth: path === '/socket-stats' });
+        { auth: path === '/socket-stats', timeoutMs });
     return r;
 }
 
@@ -156,6 +156,13 @@ async (t) => {
     assert.equal(r.status, 401, 'the key is still needed');
     r = await nodes[1].admin('/socket-status?scope=everything');
     assert.deepEqual([r.status, r.json.error.code], [400, 'BAD_SCOPE']);
+    /* The public port's /socket-status (workers, no Redis) is this
+     * node's only, and says so when asked for the cluster. */
+    r = await nodes[1].public('/socket-status?scope=cluster');
+    assert.deepEqual([r.status, r.json.error.code], [400, 'BAD_SCOPE']);
+    r = await nodes[1].public('/socket-status?scope=node');
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.json.connections, want.n1);
 
     /* Broadcast through n1: maintenance on every connection of every
      * node. */
@@ -221,6 +228,25 @@ async (t) => {
     /* The other node sees the same. */
     await viewUntil(nodes[1], (j) => j.nodes.length === 2
         && j.nodes.every((n) => n.node !== 'n2'), 'n1 agrees');
+
+    /* Redis frozen (SIGSTOP): the reply still comes, bounded by
+     * redis_command_timeout (3 s here): 503, from this module's timer
+     * or from the link's own bound, whichever fires first. */
+    process.kill(redis.pid, 'SIGSTOP');
+    let frozen;
+    try {
+        frozen = await cluster(nodes[1], '/socket-status');
+    } finally {
+        process.kill(redis.pid, 'SIGCONT');
+    }
+    assert.equal(frozen.status, 503, frozen.body);
+    t.diagnostic(`frozen Redis: ${frozen.json.error.code}`);
+    assert.ok(['REDIS_TIMEOUT', 'REDIS_UNAVAILABLE'].includes(
+        frozen.json.error.code), frozen.body);
+    await redisUp(nodes[0]);
+    await redisUp(nodes[1]);
+    await viewUntil(nodes[1], (j) => j.nodes.length === 2,
+        'the view once Redis runs again');
 
     /* Redis down: 503 REDIS_UNAVAILABLE for the cluster view; the
      * single-node status is unchanged. */
