@@ -2,10 +2,11 @@
  * Node records in Redis and the cluster view (issue 11 item 5). Every
  * node_record_interval the master writes its record (common/nrec.c) as
  * <stream>:node:<name> with a TTL of node_record_ttl and scores it in
- * the index <stream>:nodes, so a dead node's record expires by itself.
- * ?scope=cluster reads the index and the records in one script, which
- * also drops index members whose record expired. Commands go over the
- * Redis link of master/rds.c; the HTTP routing stays in master/adm.c.
+ * the index <stream>:nodes (one script), so that a dead node's record
+ * expires by itself. ?scope=cluster reads the index and the records in
+ * another script, which also drops index members whose record expired.
+ * Commands go over the Redis link of master/rds.c; the HTTP routing
+ * stays in master/adm.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +28,28 @@
 #include "master/rnod.h"
 #include "shm/shm.h"
 
+/* KEYS[1] this node's record, KEYS[2] the index; ARGV[1] the record,
+ * ARGV[2] the TTL (ms), ARGV[3] the heartbeat (unix ms), ARGV[4] the node
+ * name. Writes the record, indexes it and gives the index the same TTL
+ * (it goes when every node is gone), in one step. Returns the
+ * incarnation of the record it replaced ("" if unreadable), or nil. */
+static const char rnod_write_lua[] =
+    "local old = redis.call('GET', KEYS[1])\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])\n"
+    "redis.call('PEXPIRE', KEYS[2], ARGV[2])\n"
+    "if not old then return false end\n"
+    "local ok, r = pcall(cjson.decode, old)\n"
+    "if ok and type(r) == 'table' and type(r.inc) == 'string' then\n"
+    "  return r.inc\n"
+    "end\n"
+    "return ''\n";
+
 /* KEYS[1] the index; ARGV[1] the record key prefix, ARGV[2] the most
  * nodes listed. Returns {expired, truncated, name, record, pttl, ...}:
  * the live nodes sorted by name; index members without a record are
- * removed (atomically: a node that writes again is added back by its
- * ZADD, which follows its SET). */
+ * removed (a node that writes again is indexed again by its write,
+ * which sets its record and its index entry in one step). */
 static const char rnod_read_lua[] =
     "local max = tonumber(ARGV[2])\n"
     "local names = redis.call('ZRANGE', KEYS[1], 0, max)\n"
@@ -74,8 +92,9 @@ static struct {
     const struct cfg *cfg;
     struct event *tick;
     int64_t interval_ms;      /* the tick's current period */
-    unsigned writing;         /* write replies outstanding */
-    int write_err_logged, read_err_logged, bad_logged;
+    int writing;              /* a write awaits its reply */
+    int written;              /* this master wrote its record once */
+    int write_err_logged, read_err_logged, bad_logged, conflict_logged;
     char key[NREC_KEY_MAX], idx[NREC_KEY_MAX], prefix[NREC_KEY_MAX];
     struct rnod_q *queries;
     unsigned nq;
@@ -130,28 +149,36 @@ rnod_tick_cb(evutil_socket_t fd, short what, void *arg)
         rnod_write();
 }
 
-/* A reply to one of the three commands of a write. */
+/* The write's reply: the incarnation of the record it replaced. After
+ * this master's first write, another one means a second master under
+ * the same node_name. */
 static void
 rnod_write_cb(const struct redisReply *rep, void *priv)
 {
-    int set = priv == &N.writing;
-
-    N.writing--;
-    if (rep != NULL && rep->type != REDIS_REPLY_ERROR) {
-        if (set) {
-            shm_master_add(N.seg, CTR_cluster_records_written, 1);
-            N.write_err_logged = 0;
-        }
+    (void)priv;
+    N.writing = 0;
+    if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+        shm_master_add(N.seg, CTR_cluster_record_errors, 1);
+        if (rep != NULL && !N.write_err_logged)
+            log_msg(LOG_WARNING, "cluster: writing this node's record to "
+                "Redis failed: %.200s", rep->str);
+        N.write_err_logged |= rep != NULL;
         return;
     }
-    if (rep == NULL && !set)
-        return; /* a dropped link: counted once, for the SET */
-    shm_master_add(N.seg, CTR_cluster_record_errors, 1);
-    if (rep != NULL && !N.write_err_logged) {
-        log_msg(LOG_WARNING, "cluster: writing this node's record to "
-            "Redis failed: %.200s", rep->str);
-        N.write_err_logged = 1;
+    shm_master_add(N.seg, CTR_cluster_records_written, 1);
+    N.write_err_logged = 0;
+    if (rep->type == REDIS_REPLY_STRING && N.written
+        && (rep->len != strlen(rds_incarnation())
+            || memcmp(rep->str, rds_incarnation(), rep->len) != 0)) {
+        shm_master_add(N.seg, CTR_cluster_name_conflicts, 1);
+        if (!N.conflict_logged)
+            log_msg(LOG_ERR, "cluster: another master (incarnation "
+                "%.16s) writes the record of node_name %s too: the cluster "
+                "view shows one of them; give every node its own name",
+                rep->str, rds_node());
+        N.conflict_logged = 1;
     }
+    N.written = 1;
 }
 
 /* This node's record from shared memory. */
@@ -183,9 +210,7 @@ rnod_fill(struct nrec *r, uint64_t *tot)
     r->ctr = tot;
 }
 
-/* SET the record with its TTL, then ZADD it to the index (in this order,
- * see rnod_read_lua) and give the index the same TTL, so that it goes
- * too when every node is gone. Skipped while the last write is
+/* Write the record (rnod_write_lua). Skipped while the last write is
  * unanswered (rds.c drops a link that stays silent). */
 static void
 rnod_write(void)
@@ -193,9 +218,8 @@ rnod_write(void)
     uint64_t tot[CTR__COUNT];
     struct nrec r;
     char *json, ttl[24], score[24];
-    int ok;
 
-    if (N.writing > 0)
+    if (N.writing)
         return;
     rnod_fill(&r, tot);
     if ((json = nrec_encode(&r)) == NULL) {
@@ -204,19 +228,14 @@ rnod_write(void)
     }
     snprintf(ttl, sizeof(ttl), "%lld", (long long)r.ttl_ms);
     snprintf(score, sizeof(score), "%lld", (long long)r.heartbeat_ms);
-    const char *set[5] = {"SET", N.key, json, "PX", ttl};
-    size_t setl[5] = {3, strlen(N.key), strlen(json), 2, strlen(ttl)};
-    const char *zadd[4] = {"ZADD", N.idx, score, r.node};
-    size_t zaddl[4] = {4, strlen(N.idx), strlen(score), strlen(r.node)};
-    const char *exp[3] = {"PEXPIRE", N.idx, ttl};
-    size_t expl[3] = {7, strlen(N.idx), strlen(ttl)};
-    ok = rds_command(rnod_write_cb, &N.writing, 5, set, setl) == 0;
-    N.writing += ok;
-    ok = ok && rds_command(rnod_write_cb, NULL, 4, zadd, zaddl) == 0;
-    N.writing += ok;
-    ok = ok && rds_command(rnod_write_cb, NULL, 3, exp, expl) == 0;
-    N.writing += ok;
-    if (!ok)
+    const char *argv[9] = {"EVAL", rnod_write_lua, "2", N.key, N.idx, json,
+        ttl, score, r.node};
+    size_t lens[9] = {4, sizeof(rnod_write_lua) - 1, 1, strlen(N.key),
+        strlen(N.idx), strlen(json), strlen(ttl), strlen(score),
+        strlen(r.node)};
+    if (rds_command(rnod_write_cb, NULL, 9, argv, lens) == 0)
+        N.writing = 1;
+    else
         shm_master_add(N.seg, CTR_cluster_record_errors, 1);
     free(json);
 }
