@@ -210,10 +210,16 @@ async (t) => {
     const rport = await freePort();
     let redis = await startRedis(t, rport);
     const nodes = [];
+    /* n1 lists 2 nodes at most and lets 1 request wait for Redis. */
     for (const name of NAMES)
-        nodes.push(await startNode(t, rport, name));
+        nodes.push(await startNode(t, rport, name, name === 'n1'
+            ? { cluster_max_nodes: 2, cluster_max_queries: 1 } : {}));
     await Promise.all(nodes.map((d) => redisUp(d)));
     await viewUntil(nodes[0], (j) => j.nodes.length === 3, 'three nodes');
+    const cut = await viewUntil(nodes[1], (j) => j.truncated,
+        'n1: a view cut at cluster_max_nodes');
+    assert.equal(cut.nodes.length, 2);
+    assert.equal(cut.totals.nodes, 2);
     const before = await totals(nodes[0]);
 
     /* n2's master dies without a word (its workers follow it). */
@@ -229,19 +235,26 @@ async (t) => {
         'the read that found it gone counted it');
     assert.equal(mid.cluster_bad_records, 0);
     /* The other node sees the same. */
-    await viewUntil(nodes[1], (j) => j.nodes.length === 2
+    await viewUntil(nodes[1], (j) => j.nodes.length === 2 && !j.truncated
         && j.nodes.every((n) => n.node !== 'n2'), 'n1 agrees');
 
     /* Redis frozen (SIGSTOP): the reply still comes, bounded by
      * redis_command_timeout (3 s here): 503, from this module's timer
      * or from the link's own bound, whichever fires first. */
     process.kill(redis.pid, 'SIGSTOP');
-    let frozen;
+    let frozen, busy;
     try {
-        frozen = await cluster(nodes[1], '/socket-status');
+        /* Two at once: one waits, the other is over cluster_max_queries
+         * (whichever arrives second). */
+        const two = await Promise.all([cluster(nodes[1], '/socket-status'),
+            cluster(nodes[1], '/socket-stats')]);
+        const i = two.findIndex((r) => r.json.error?.code === 'BUSY');
+        assert.ok(i >= 0, `one BUSY: ${two.map((r) => r.body)}`);
+        [busy, frozen] = [two[i], two[1 - i]];
     } finally {
         process.kill(redis.pid, 'SIGCONT');
     }
+    assert.equal(busy.status, 503, busy.body);
     assert.equal(frozen.status, 503, frozen.body);
     t.diagnostic(`frozen Redis: ${frozen.json.error.code}`);
     assert.ok(['REDIS_TIMEOUT', 'REDIS_UNAVAILABLE'].includes(
