@@ -45,6 +45,20 @@ static const char rnod_write_lua[] =
     "end\n"
     "return ''\n";
 
+/* KEYS[1] this node's record, KEYS[2] the index; ARGV[1] the node name,
+ * ARGV[2] this master's incarnation. Deletes the record and its index
+ * entry if the record is this master's (not a namesake's). */
+static const char rnod_leave_lua[] =
+    "local old = redis.call('GET', KEYS[1])\n"
+    "if not old then return 0 end\n"
+    "local ok, r = pcall(cjson.decode, old)\n"
+    "if not ok or type(r) ~= 'table' or r.inc ~= ARGV[2] then\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "return 1\n";
+
 /* KEYS[1] the index; ARGV[1] the record key prefix, ARGV[2] the most
  * nodes listed. Returns {expired, truncated, name, record, pttl, ...}:
  * the live nodes sorted by name; index members without a record are
@@ -98,6 +112,8 @@ static struct {
     char key[NREC_KEY_MAX], idx[NREC_KEY_MAX], prefix[NREC_KEY_MAX];
     struct rnod_q *queries;
     unsigned nq;
+    rnod_done_fn leave_done;  /* rnod_leave's, until called */
+    struct event *leave_timer;
 } N;
 
 int
@@ -469,6 +485,70 @@ rnod_read_cb(const struct redisReply *rep, void *priv)
     free(q);
 }
 
+/* rnod_leave is over (replied, link gone, or timed out): once. */
+static void
+rnod_left(void)
+{
+    rnod_done_fn done = N.leave_done;
+
+    N.leave_done = NULL;
+    if (N.leave_timer)
+        evtimer_del(N.leave_timer);
+    if (done)
+        done();
+}
+
+static void
+rnod_leave_cb(const struct redisReply *rep, void *priv)
+{
+    (void)priv;
+    if (N.leave_done && rep && rep->type == REDIS_REPLY_INTEGER)
+        log_msg(LOG_NOTICE, "cluster: %s", rep->integer == 1
+            ? "this node's record deleted: it left the cluster view"
+            : "this node's record was not there or not its own: left "
+              "as it is");
+    rnod_left();
+}
+
+static void
+rnod_leave_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    log_msg(LOG_WARNING, "cluster: Redis did not confirm the deletion of "
+        "this node's record within redis_command_timeout; it expires "
+        "after node_record_ttl");
+    rnod_left();
+}
+
+void
+rnod_leave(rnod_done_fn done)
+{
+    const char *inc = rds_incarnation(), *node = rds_node();
+
+    N.leave_done = done;
+    if (N.tick)
+        event_del(N.tick); /* no write after the deletion */
+    if (!N.enabled || !rds_up()
+        || (N.leave_timer = evtimer_new(N.base, rnod_leave_timeout_cb,
+            NULL)) == NULL) {
+        rnod_left();
+        return;
+    }
+    const char *argv[7] = {"EVAL", rnod_leave_lua, "2", N.key, N.idx, node,
+        inc};
+    size_t lens[7] = {4, sizeof(rnod_leave_lua) - 1, 1, strlen(N.key),
+        strlen(N.idx), strlen(node), strlen(inc)};
+    if (rds_command(rnod_leave_cb, NULL, 7, argv, lens) == -1) {
+        rnod_left();
+        return;
+    }
+    int64_t to = CFG_NUM(N.cfg, redis_command_timeout);
+    struct timeval tv = {to / 1000, (to % 1000) * 1000};
+    evtimer_add(N.leave_timer, &tv);
+}
+
 void
 rnod_stop(void)
 {
@@ -483,7 +563,10 @@ rnod_stop(void)
     }
     if (N.tick)
         event_free(N.tick);
-    N.tick = NULL;
+    if (N.leave_timer)
+        event_free(N.leave_timer);
+    N.tick = N.leave_timer = NULL;
+    N.leave_done = NULL;
     N.enabled = 0;
     N.interval_ms = 0;
 }

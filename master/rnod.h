@@ -31,6 +31,15 @@ void rnod_set_cfg(const struct cfg *c);
  * answered exactly once, unless its client goes away first). */
 void rnod_query(struct evhttp_request *req, int stats);
 
+typedef void (*rnod_done_fn)(void);
+
+/* Graceful stop, once the workers are gone: stop writing and delete this
+ * node's record and index entry (if the record is still this master's),
+ * so that it leaves the cluster view at once. done is called exactly
+ * once: when Redis answered, at once when there is no link, or after
+ * redis_command_timeout. */
+void rnod_leave(rnod_done_fn done);
+
 /* Stop writing records and drop the requests still waiting, unanswered
  * (call before adm_stop, which closes their connections, and before
  * rds_stop, whose NULL replies free them). */

@@ -79,6 +79,7 @@ static struct {
     char bind[64];
     int64_t port;
     int stopping;
+    int leaving;          /* the last worker is gone: rnod_leave called */
     int64_t stop_deadline;
     struct event *ev_tick;
     struct event *ev_sig[6];
@@ -86,6 +87,7 @@ static struct {
 
 static void sup_spawn(unsigned slot);
 static void sup_respawn_cb(evutil_socket_t fd, short what, void *arg);
+static void sup_exit(void);
 
 void
 sup_give_log(const struct cfg *c)
@@ -521,7 +523,24 @@ sup_reap(void)
             sup_after_death(ch.slot, status, life);
     }
     if (S.stopping && sup_live_children() == 0)
-        event_base_loopexit(S.base, NULL);
+        sup_exit();
+}
+
+static void
+sup_exit_now(void)
+{
+    event_base_loopexit(S.base, NULL);
+}
+
+/* Stopping and no worker left: the node leaves the cluster view
+ * (rnod_leave, bounded by redis_command_timeout), then the loop ends. */
+static void
+sup_exit(void)
+{
+    if (S.leaving)
+        return;
+    S.leaving = 1;
+    rnod_leave(sup_exit_now);
 }
 
 /* Ask a worker to drain and exit; it is killed if still alive after
@@ -562,7 +581,7 @@ sup_stop(int fast)
         S.stop_deadline = 0;
     }
     if (sup_live_children() == 0)
-        event_base_loopexit(S.base, NULL);
+        sup_exit();
 }
 
 /* HUP: build a new configuration; on success start a new generation on the
