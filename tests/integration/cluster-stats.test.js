@@ -199,7 +199,15 @@ async (t) => {
     'the view without user "both"');
     assert.equal(after.totals.nodes, 3);
 
-    for (const d of nodes)
+    /* A graceful stop deletes the node's record once its workers are
+     * gone, before the master exits: the next view lacks it. */
+    await nodes[2].stop();
+    assert.match(nodes[2].log(), /record deleted: it left the cluster view/);
+    const left = await cluster(nodes[0]);
+    assert.equal(left.status, 200, left.body);
+    assert.deepEqual(left.json.nodes.map((n) => n.node), ['n0', 'n1']);
+    assert.equal(left.json.expired, 0, 'deleted, not expired');
+    for (const d of nodes.slice(0, 2))
         await d.stop();
     await redis.kill();
 });
@@ -323,13 +331,23 @@ test('two nodes under one node_name: each notices the other\'s record, '
     assert.equal(v.nodes[0].node, 'dup');
     for (const d of [a, b])
         await d.stop();
-    /* A node that restarts under its name replaces its previous life's
-     * record (still there for node_record_ttl): not a conflict. */
-    const c = await startNode(t, rport, 'dup');
-    await redisUp(c);
-    await waitFor(async () => (await totals(c)).cluster_records_written >= 3,
-        5000, 'three writes');
-    assert.equal((await totals(c)).cluster_name_conflicts, 0);
-    await c.stop();
+    /* A node that dies and restarts under its name replaces its previous
+     * life's record (still there: a 10 s TTL): not a conflict. */
+    const slow = { node_record_ttl: '10s' };
+    const c1 = await startNode(t, rport, 'again', slow);
+    const v1 = await viewUntil(c1, (j) => j.nodes.some((n) =>
+        n.node === 'again'), 'the first life\'s record');
+    process.kill(c1.pid, 'SIGKILL');
+    await waitFor(() => !pidAlive(c1.pid), 3000, 'first life gone');
+    const c2 = await startNode(t, rport, 'again', slow);
+    await redisUp(c2);
+    const v2 = await viewUntil(c2, (j) => j.nodes.some((n) =>
+        n.node === 'again' && n.self), 'the second life\'s record');
+    assert.notEqual(byName(v2).again.incarnation,
+        byName(v1).again.incarnation);
+    await waitFor(async () => (await totals(c2)).cluster_records_written
+        >= 3, 5000, 'three writes');
+    assert.equal((await totals(c2)).cluster_name_conflicts, 0);
+    await c2.stop();
     await redis.kill();
 });
