@@ -291,6 +291,14 @@ eng_hb_arm(struct eng *s)
 #define ENG_OF(n) HBT_ENTRY(n, struct eng, hb)
 
 /* The heartbeat's events (hbt.c), and what they mean for a session. */
+static int
+eng_hb_ready(const struct hbt_node *n)
+{
+    const struct eng *s = HBT_ENTRY(n, const struct eng, hb);
+
+    return s->ws != NULL || (s->polling && s->poll != NULL);
+}
+
 static void
 eng_hb_ping(struct hbt_node *n)
 {
@@ -311,6 +319,7 @@ eng_hb_doom(struct hbt_node *n)
 }
 
 static const struct hbt_ops eng_hb_ops = {
+    .ready = eng_hb_ready,
     .ping = eng_hb_ping,
     .timeout = eng_hb_timeout,
     .doom = eng_hb_doom,

@@ -28,8 +28,9 @@
  * do their pong deadlines (one clock reading per batch); a silent session
  * is closed half a tick after its deadline (its ping + ping_timeout), so
  * the time a ping waits for the loop's flush is not taken from its
- * client, but no later than ping_interval + ping_timeout after the
- * cycle's start, even when the timer fires late. A request that arrives
+ * client; a session whose ping waits for a poll that has not come is
+ * closed no later than ping_interval + ping_timeout after the cycle's
+ * start, even when the timer fires late. A request that arrives
  * past the deadline before the timer has run finds the session ended
  * (hbt_expire_if_late), so no reply depends on the timer's lateness. */
 #define HBT_SLACK_MAX_MS 1000
@@ -175,12 +176,13 @@ hbt_cb(evutil_socket_t fd, short what, void *arg)
         n->state = HBT_PONG;
         /* The ping leaves at the flush, after whatever else the loop
          * runs first: half a tick of grace keeps a busy loop from taking
-         * that time from the client's ping_timeout. But never past the
-         * cycle's own end (ping due + ping_timeout): a late timer does
-         * not keep a silent session alive past ping_interval +
-         * ping_timeout. */
+         * that time from the client's ping_timeout, counted from now
+         * (the timer may be late: the client still gets all of it). A
+         * ping that waits for a poll is not on its way: its session ends
+         * no later than the cycle's end (due + ping_timeout), however
+         * late the timer. */
         int64_t late = now + H.timeout + H.slack / 2;
-        if (late > d->due + H.timeout)
+        if (!H.ops->ready(n) && late > d->due + H.timeout)
             late = d->due + H.timeout;
         dlq_insert(&H.q_pong, d, late);
         H.ops->ping(n); /* may doom n or end its session */

@@ -29,9 +29,16 @@ struct hbt_node {
 /* What the heartbeat timer asks of the sessions, called from the timer
  * callback. n is borrowed; each may end n's session (and hbt_stop n). */
 struct hbt_ops {
-    /* Ping n's session now. n already waits for its pong (due at this
-     * batch's clock reading + ping_timeout + half a tick, or at the
-     * ping's due time + ping_timeout if that is sooner); sending may
+    /* 1 when a ping to n's session would reach its client now (an open
+     * WebSocket, or a poll waiting); 0 when it would wait in a queue
+     * until the client asks (see ping). */
+    int (*ready)(const struct hbt_node *n);
+    /* Ping n's session now. n already waits for its pong, due at this
+     * batch's clock reading + ping_timeout + half a tick; but when the
+     * ping cannot reach the client now (ready 0: a polling client with no
+     * poll waiting), at the ping's due time + ping_timeout if that is
+     * sooner, so a late timer does not keep an absent client alive past
+     * ping_interval + ping_timeout; sending may
      * hbt_doom n or end its session. */
     void (*ping)(struct hbt_node *n);
     /* n's pong did not come in time: end its session. n is out of its

@@ -25,6 +25,7 @@ struct sess {
     int pings, timeouts, dooms;
     int64_t ping_at, timeout_at;
     int pong;   /* answer every ping at once */
+    int ready;  /* a ping reaches the client at once (hbt_ops.ready) */
 };
 
 static struct event_base *base;
@@ -33,6 +34,12 @@ static struct sess *
 of(struct hbt_node *n)
 {
     return HBT_ENTRY(n, struct sess, hb);
+}
+
+static int
+on_ready(const struct hbt_node *n)
+{
+    return HBT_ENTRY(n, const struct sess, hb)->ready;
 }
 
 static void
@@ -62,6 +69,7 @@ on_doom(struct hbt_node *n)
 }
 
 static const struct hbt_ops ops = {
+    .ready = on_ready,
     .ping = on_ping,
     .timeout = on_timeout,
     .doom = on_doom,
@@ -144,8 +152,9 @@ START_TEST(hbt_a_late_node_expires_before_the_timer_runs)
 }
 END_TEST
 
-/* However late the timer runs the batch, the pong deadline stays within
- * ping_interval + ping_timeout of the cycle's start. */
+/* However late the timer runs the batch, the pong deadline of a ping that
+ * waits for its client (a polling client with no poll waiting) stays
+ * within ping_interval + ping_timeout of the cycle's start. */
 START_TEST(hbt_a_late_timer_does_not_extend_the_cycle)
 {
     struct sess s = {0};
@@ -164,6 +173,24 @@ START_TEST(hbt_a_late_timer_does_not_extend_the_cycle)
         ck_assert_int_eq(hbt_expire_if_late(&s.hb), 1);
     ck_assert_int_eq(s.timeouts, 1);
     ck_assert_int_le(s.timeout_at - t0, wsg_mono_ms() - t0);
+}
+END_TEST
+
+/* A ping that reaches its client at once gives it all of ping_timeout
+ * from the (late) ping, not from when the ping was due. */
+START_TEST(hbt_a_late_ping_on_its_way_gets_the_whole_timeout)
+{
+    struct sess s = {.ready = 1};
+    int64_t t0;
+
+    hbt_start(&s.hb);
+    t0 = wsg_mono_ms();
+    while (wsg_mono_ms() - t0 <= PI + PT / 2)   /* the timer is late */
+        usleep(1000);
+    run_until(&s.timeouts, 1);
+    ck_assert_int_eq(s.pings, 1);
+    ck_assert_int_eq(s.timeouts, 1);
+    ck_assert_int_ge(s.timeout_at - s.ping_at, PT);
 }
 END_TEST
 
@@ -223,6 +250,7 @@ hbt_suite(void)
     tcase_add_test(tc, hbt_a_pong_restarts_the_cycle);
     tcase_add_test(tc, hbt_a_late_node_expires_before_the_timer_runs);
     tcase_add_test(tc, hbt_a_late_timer_does_not_extend_the_cycle);
+    tcase_add_test(tc, hbt_a_late_ping_on_its_way_gets_the_whole_timeout);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("doom_stop");
