@@ -32,6 +32,7 @@
 #include "master/pidf.h"
 #include "master/pub.h"
 #include "master/rds.h"
+#include "master/rem.h"
 #include "master/stor.h"
 #include "master/sup.h"
 #include "shm/mlog.h"
@@ -760,6 +761,7 @@ sup_run(struct cfg *c, sup_load_fn load)
         || pub_init(S.base, S.log, S.shm, c, sup_wake) == -1
         || rds_init(S.base, S.log, S.shm, c, sup_wake, pub_cluster_progress)
             == -1
+        || rem_init(S.base, S.log, S.shm, c) == -1
         || adm_start(S.base, S.admin_fd, S.shm, c) == -1)
         goto out;
     S.admin_fd = -1; /* evhttp owns it now */
@@ -783,6 +785,7 @@ sup_run(struct cfg *c, sup_load_fn load)
     log_msg(LOG_NOTICE, "stopped");
 out:
     adm_stop();
+    rem_stop();
     rds_stop();
     stor_stop();
     for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
