@@ -24,7 +24,8 @@ msg_put(struct msg_w *w, const void *src, size_t n)
         w->bad = 1;
         return;
     }
-    memcpy(w->p + w->n, src, n);
+    if (n > 0) /* an empty string may come as (NULL, 0) */
+        memcpy(w->p + w->n, src, n);
     w->n += n;
 }
 
