@@ -219,8 +219,11 @@ msg_get_emit(struct msg_r *r, uint32_t kind, struct msg_view *v)
         return MSG_E_COUNT;
     v->nsp = msg_get_str(r, 2);
     if (kind == MSG_EMIT_KICK) {
-        v->close = msg_get_u(r, 1) != 0;
-        return r->bad ? MSG_E_SHORT : MSG_OK;
+        k = msg_get_u(r, 1);
+        if (r->bad)
+            return MSG_E_SHORT;
+        v->close = (int)k;
+        return k > 1 ? MSG_E_COUNT : MSG_OK;
     }
     v->event = msg_get_str(r, 2);
     v->nargs = msg_get_u(r, 2);

@@ -145,6 +145,8 @@ START_TEST(msg_emit_everyone_and_kick)
     ck_assert_uint_eq(v.nexcept, 1);
     for (size_t i = 0; i < n; i++)
         ck_assert_int_ne(msg_decode(buf, i, &v), MSG_OK);
+    buf[n - 1] = 3; /* close is 0 or 1 (found by fuzz_msg) */
+    ck_assert_int_eq(msg_decode(buf, n, &v), MSG_E_COUNT);
 }
 END_TEST
 
