@@ -30,13 +30,13 @@ const tok = (sub) => signJwt({ sub, exp: now() + 600 }, { secret: SECRET });
 /* Three nodes, the emitter, and a plain Redis client for raw publishes;
  * resolves once every subscriber is in (CLIENT LIST) and exactly one
  * node holds the lease. */
-async function cluster(t) {
+async function cluster(t, extra = {}) {
     const rport = await freePort();
     await startRedis(t, rport);
     const nodes = [];
     for (const name of ['e0', 'e1', 'e2'])
         nodes.push(await startNode(t, rport, name, SECRET,
-            { room_rule: '* *', redis_emitter_lease: '1500ms' }));
+            { room_rule: '* *', redis_emitter_lease: '1500ms', ...extra }));
     await Promise.all(nodes.map((d) => redisUp(d)));
     const rc = createClient({ url: `redis://127.0.0.1:${rport}` });
     rc.on('error', () => {});
@@ -55,9 +55,9 @@ async function cluster(t) {
 }
 
 /* A Socket.IO client of node d in rooms (WebSocket, or long-polling only
- * with polling set); records s.got. */
-async function sioIn(d, rooms, track, user, polling = false) {
-    const s = await sio.connect(d.port, { ...sioModes(), track,
+ * with polling set; namespace nsp); records s.got. */
+async function sioIn(d, rooms, track, user, polling = false, nsp = '/') {
+    const s = await sio.connect(d.port, { ...sioModes(), track, nsp,
         ...(polling ? { transports: ['polling'] } : {}),
         auth: { token: tok(user) } });
     if (rooms.length) {
@@ -321,5 +321,34 @@ test('redis-emitter: the lease holder SIGKILLed mid-stream; another node '
     t.diagnostic(`forwarded at the takeover: ${await sum(rest,
         'redis_emitter_recovered')}`);
     for (const d of rest)
+        await d.stop();
+});
+
+test('redis-emitter of(nsp): only the Socket.IO clients of that namespace '
+    + 'get it; / and /ws clients get the main namespace\'s (issue 11)',
+async (t) => {
+    const { nodes, emitter } = await cluster(t, { namespaces: '/admin' });
+    const track = tracker(t);
+    const strack = sio.tracker(t);
+    const adm = [], main = [];
+    for (const [i, d] of nodes.entries()) {
+        adm.push(await sioIn(d, ['a:1'], strack, `a${i}`, false, '/admin'));
+        main.push(await sioIn(d, ['a:1'], strack, `m${i}`));
+        main.push(await wsIn(d, ['a:1'], track, `w${i}`));
+    }
+    emitter.of('/admin').to('a:1').emit('adm', { x: 1 });
+    emitter.to('a:1').emit('main', { x: 2 });
+    emitter.of('/admin').emit('admall', 3);
+    emitter.of('/admin').emit('end');
+    emitter.emit('end');
+    const names = (c) => (c.got ? sioEvents(c) : c.events)
+        .map((e) => e.event);
+    await waitFor(() => [...adm, ...main].every((c) =>
+        names(c).includes('end')), 5000, 'the end marker everywhere');
+    for (const c of adm)
+        assert.deepEqual(names(c), ['adm', 'admall', 'end']);
+    for (const c of main)
+        assert.deepEqual(names(c), ['main', 'end']);
+    for (const d of nodes)
         await d.stop();
 });
