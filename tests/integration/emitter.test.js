@@ -275,6 +275,10 @@ test('redis-emitter disconnectSockets, serverSideEmit, socketsJoin and '
         - before.redis_emitter_bad, 3 * 5);
     for (const d of nodes)
         assert.equal((await totals(d)).redis_up, 1);
+    /* Subscribed by pattern: a Node server's serverCount() (PUBSUB
+     * NUMSUB of the request channel) does not count wsgate nodes. */
+    assert.deepEqual(await rc.sendCommand(['PUBSUB', 'NUMSUB',
+        'socket.io-request#/#']), ['socket.io-request#/#', 0]);
     for (const d of nodes)
         await d.stop();
 });
