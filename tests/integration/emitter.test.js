@@ -28,11 +28,10 @@ const SECRET = 'itest-emitter-secret-51e0';
 const tok = (sub) => signJwt({ sub, exp: now() + 600 }, { secret: SECRET });
 
 /* Three nodes, the emitter, and a plain Redis client for raw publishes;
- * resolves once every subscriber is in (CLIENT LIST) and exactly one
- * node holds the lease. */
+ * resolves once the emitter is ready (emitterReady). */
 async function cluster(t, extra = {}) {
     const rport = await freePort();
-    await startRedis(t, rport);
+    const redis = await startRedis(t, rport);
     const nodes = [];
     for (const name of ['e0', 'e1', 'e2'])
         nodes.push(await startNode(t, rport, name, SECRET,
@@ -42,16 +41,22 @@ async function cluster(t, extra = {}) {
     rc.on('error', () => {});
     await rc.connect();
     t.after(() => rc.disconnect().catch(() => {}));
+    await emitterReady(nodes, rc);
+    return { nodes, rc, rport, redis, emitter: new Emitter(rc) };
+}
+
+/* Every node's subscriber is in (CLIENT LIST) and one node holds the
+ * lease. */
+async function emitterReady(nodes, rc) {
     await waitFor(async () => (await rc.sendCommand(['CLIENT', 'LIST',
         'TYPE', 'pubsub'])).split('\n').filter((l) =>
-        l.includes(' psub=2 ')).length === 3, 5000,
-        'three emitter subscribers');
+        l.includes(' psub=2 ')).length === nodes.length, 10000,
+        'every emitter subscriber');
     await waitFor(async () => {
         const v = await Promise.all(nodes.map(async (d) =>
             (await totals(d)).redis_emitter_leader));
         return v.filter((x) => x === 1).length === 1;
-    }, 5000, 'one lease holder');
-    return { nodes, rc, emitter: new Emitter(rc) };
+    }, 10000, 'one lease holder');
 }
 
 /* A Socket.IO client of node d in rooms (WebSocket, or long-polling only
@@ -353,6 +358,46 @@ async (t) => {
         assert.deepEqual(names(c), ['adm', 'admall', 'end']);
     for (const c of main)
         assert.deepEqual(names(c), ['main', 'end']);
+    for (const d of nodes)
+        await d.stop();
+});
+
+test('redis-emitter across a Redis restart: emits flow again once the '
+    + 'nodes are back, and nothing heard before is delivered twice '
+    + '(issue 11)', async (t) => {
+    const cl = await cluster(t);
+    const { nodes, rc, rport, emitter } = cl;
+    let redis = cl.redis;
+    const track = tracker(t);
+    const strack = sio.tracker(t);
+    const clients = [];
+    for (const [i, d] of nodes.entries()) {
+        clients.push(await sioIn(d, ['x:1'], strack, `x${i}s`));
+        clients.push(await wsIn(d, ['x:1'], track, `x${i}w`));
+    }
+    const keys = (c) => (c.got ? sioEvents(c).map((e) => e.args[0])
+        : c.events.map((e) => e.data)).map((d) => `${d.p}${d.k}`);
+    for (let k = 0; k < 20; k++)
+        emitter.to('x:1').emit('e', { p: 'a', k });
+    await rc.ping();
+    await waitFor(() => clients.every((c) => keys(c).length >= 20), 10000,
+        'the first 20 everywhere');
+    await redis.kill();
+    await Promise.all(nodes.map((d) => redisUp(d, 0)));
+    redis = await startRedis(t, rport);
+    await Promise.all(nodes.map((d) => redisUp(d)));
+    await waitFor(() => rc.isReady, 10000, 'the emitter\'s client back');
+    await emitterReady(nodes, rc);
+    for (let k = 0; k < 20; k++)
+        emitter.to('x:1').emit('e', { p: 'b', k });
+    await rc.ping();
+    await waitFor(() => clients.every((c) => keys(c).length >= 40), 10000,
+        'the next 20 everywhere');
+    const want = [...[...Array(20).keys()].map((k) => `a${k}`),
+        ...[...Array(20).keys()].map((k) => `b${k}`)].join(',');
+    for (const c of clients)
+        assert.equal(keys(c).join(','), want, `node ${c.node.adminPort}: `
+            + 'each once, in order');
     for (const d of nodes)
         await d.stop();
 });
