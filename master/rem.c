@@ -197,36 +197,24 @@ rem_lease_cb(const struct redisReply *rep, void *priv)
         rem_set_leader(0);
 }
 
+/* Take the lease (SET NX PX) or, while it is ours, extend it; one
+ * command at a time, on the link's command connection. */
 static void
 rem_lease(void)
 {
     char ttl[24];
-    const char *argv[6];
+    int renew = wsg_mono_ms() < E.lease_until;
+    const char *renew_argv[6] = {"EVAL", rem_renew_lua, "1", E.lease_key,
+        E.me, ttl};
+    const char *take_argv[6] = {"SET", E.lease_key, E.me, "PX", ttl, "NX"};
+    const char **argv = renew ? renew_argv : take_argv;
     size_t lens[6];
-    int argc, renew = wsg_mono_ms() < E.lease_until;
 
     snprintf(ttl, sizeof(ttl), "%lld", (long long)E.ttl);
-    if (renew) {
-        argc = 6;
-        argv[0] = "EVAL";
-        argv[1] = rem_renew_lua;
-        argv[2] = "1";
-        argv[3] = E.lease_key;
-        argv[4] = E.me;
-        argv[5] = ttl;
-    } else {
-        argc = 6;
-        argv[0] = "SET";
-        argv[1] = E.lease_key;
-        argv[2] = E.me;
-        argv[3] = "PX";
-        argv[4] = ttl;
-        argv[5] = "NX";
-    }
-    for (int i = 0; i < argc; i++)
+    for (int i = 0; i < 6; i++)
         lens[i] = strlen(argv[i]);
     E.lease_sent = wsg_mono_ms();
-    if (rds_command(rem_lease_cb, renew ? (void *)1 : NULL, argc, argv,
+    if (rds_command(rem_lease_cb, renew ? (void *)1 : NULL, 6, argv,
             lens) == 0)
         E.lease_busy = 1;
 }
@@ -464,14 +452,12 @@ rem_catchup_cb(const struct redisReply *rep, void *priv)
 static void
 rem_catchup(void)
 {
-    const char *argv[5] = {"XREVRANGE", E.stream, "+", "-", "COUNT"};
-    const char *av[6];
+    const char *argv[6] = {"XREVRANGE", E.stream, "+", "-", "COUNT",
+        REM_CATCHUP_READ};
     size_t lens[6];
 
-    memcpy(av, argv, sizeof(argv));
-    av[5] = REM_CATCHUP_READ;
     for (int i = 0; i < 6; i++)
-        lens[i] = strlen(av[i]);
-    if (rds_command(rem_catchup_cb, NULL, 6, av, lens) == 0)
+        lens[i] = strlen(argv[i]);
+    if (rds_command(rem_catchup_cb, NULL, 6, argv, lens) == 0)
         E.catchup_busy = 1;
 }
