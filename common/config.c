@@ -294,6 +294,7 @@ cfg_check_str(int k, const char *v, int64_t *n, const char *origin,
                 goto bad_name;
         return 0;
     case CFG_K_redis_stream:
+    case CFG_K_redis_emitter_key:
         if (len == 0 || len > 200)
             goto bad_name;
         for (size_t i = 0; i < len; i++)

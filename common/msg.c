@@ -2,7 +2,8 @@
  * Encoding of message-log entries (msg.h). Little-endian length prefixes:
  * u8 kind, then per kind: PUBLISH u8 target, u16 count, count x (u16 len,
  * bytes), u16 event len, event, u32 data len, data; DISCONNECT_USER u16
- * len user, u16 len reason; BROADCAST u32 len data. Pure byte code: the
+ * len user, u16 len reason; BROADCAST u32 len data; EMIT and EMIT_KICK
+ * as msg.h says. Pure byte code: the
  * master encodes once per publish, workers decode every entry they read.
  */
 #include <string.h>
@@ -23,7 +24,8 @@ msg_put(struct msg_w *w, const void *src, size_t n)
         w->bad = 1;
         return;
     }
-    memcpy(w->p + w->n, src, n);
+    if (n > 0) /* an empty string may come as (NULL, 0) */
+        memcpy(w->p + w->n, src, n);
     w->n += n;
 }
 
@@ -87,6 +89,64 @@ msg_encode_broadcast(unsigned char *out, size_t cap, struct msg_str data)
     return w.bad ? 0 : w.n;
 }
 
+static void
+msg_put_rooms(struct msg_w *w, const struct msg_str *v, size_t n)
+{
+    if (n > MSG_MAX_TARGETS)
+        w->bad = 1;
+    msg_put_u(w, (uint32_t)n, 2);
+    for (size_t i = 0; i < n; i++)
+        msg_put_str(w, v[i], 2);
+}
+
+/* What EMIT and EMIT_KICK start with. */
+static void
+msg_put_emit_head(struct msg_w *w, enum msg_kind kind,
+    const struct msg_emit *e)
+{
+    if ((e->target != MSG_T_ALL && e->target != MSG_T_ROOMS)
+        || (e->target == MSG_T_ALL) != (e->nrooms == 0)
+        || e->nsp.n == 0 || e->nsp.n > MSG_NSP_MAX)
+        w->bad = 1;
+    msg_put_u(w, kind, 1);
+    msg_put_u(w, e->target, 1);
+    msg_put_rooms(w, e->rooms, e->nrooms);
+    msg_put_rooms(w, e->except, e->nexcept);
+    msg_put_str(w, e->nsp, 2);
+}
+
+size_t
+msg_encode_emit(unsigned char *out, size_t cap, const struct msg_emit *e)
+{
+    struct msg_w w = {out, cap, 0, 0};
+
+    if (e->nattach > MSG_ATTACH_MAX || e->nargs > 0xffff
+        || e->args.n > UINT32_MAX || (e->nargs == 0) != (e->args.n == 0))
+        return 0;
+    msg_put_emit_head(&w, MSG_EMIT, e);
+    msg_put_str(&w, e->event, 2);
+    msg_put_u(&w, (uint32_t)e->nargs, 2);
+    msg_put_str(&w, e->args, 4);
+    msg_put_u(&w, (uint32_t)e->nattach, 2);
+    for (size_t i = 0; i < e->nattach; i++) {
+        if (e->attach[i].n > UINT32_MAX)
+            return 0;
+        msg_put_str(&w, e->attach[i], 4);
+    }
+    return w.bad ? 0 : w.n;
+}
+
+size_t
+msg_encode_emit_kick(unsigned char *out, size_t cap,
+    const struct msg_emit *e)
+{
+    struct msg_w w = {out, cap, 0, 0};
+
+    msg_put_emit_head(&w, MSG_EMIT_KICK, e);
+    msg_put_u(&w, e->close ? 1 : 0, 1);
+    return w.bad ? 0 : w.n;
+}
+
 struct msg_r {
     const unsigned char *p;
     size_t n, off;
@@ -124,6 +184,61 @@ msg_get_str(struct msg_r *r, size_t width)
     return s;
 }
 
+/* A room list into v[0..*np). */
+static enum msg_status
+msg_get_rooms(struct msg_r *r, struct msg_str *v, size_t *np)
+{
+    uint32_t cnt = msg_get_u(r, 2);
+
+    if (r->bad)
+        return MSG_E_SHORT;
+    if (cnt > MSG_MAX_TARGETS)
+        return MSG_E_COUNT;
+    for (uint32_t i = 0; i < cnt; i++)
+        v[i] = msg_get_str(r, 2);
+    *np = cnt;
+    return r->bad ? MSG_E_SHORT : MSG_OK;
+}
+
+/* The body of an EMIT or EMIT_KICK (after the kind byte). */
+static enum msg_status
+msg_get_emit(struct msg_r *r, uint32_t kind, struct msg_view *v)
+{
+    uint32_t t = msg_get_u(r, 1), k;
+    enum msg_status st;
+
+    if (r->bad)
+        return MSG_E_SHORT;
+    if (t != MSG_T_ALL && t != MSG_T_ROOMS)
+        return MSG_E_KIND;
+    v->target = (enum msg_target)t;
+    if ((st = msg_get_rooms(r, v->targets, &v->ntargets)) != MSG_OK
+        || (st = msg_get_rooms(r, v->except, &v->nexcept)) != MSG_OK)
+        return st;
+    if ((t == MSG_T_ALL) != (v->ntargets == 0))
+        return MSG_E_COUNT;
+    v->nsp = msg_get_str(r, 2);
+    if (kind == MSG_EMIT_KICK) {
+        k = msg_get_u(r, 1);
+        if (r->bad)
+            return MSG_E_SHORT;
+        v->close = (int)k;
+        return k > 1 ? MSG_E_COUNT : MSG_OK;
+    }
+    v->event = msg_get_str(r, 2);
+    v->nargs = msg_get_u(r, 2);
+    v->data = msg_get_str(r, 4);
+    k = msg_get_u(r, 2);
+    if (r->bad)
+        return MSG_E_SHORT;
+    if (k > MSG_ATTACH_MAX || (v->nargs == 0) != (v->data.n == 0))
+        return MSG_E_COUNT;
+    for (uint32_t i = 0; i < k; i++)
+        v->attach[i] = msg_get_str(r, 4);
+    v->nattach = k;
+    return r->bad ? MSG_E_SHORT : MSG_OK;
+}
+
 enum msg_status
 msg_decode(const unsigned char *p, size_t n, struct msg_view *v)
 {
@@ -156,6 +271,15 @@ msg_decode(const unsigned char *p, size_t n, struct msg_view *v)
     case MSG_BROADCAST:
         v->data = msg_get_str(&r, 4);
         break;
+    case MSG_EMIT:
+    case MSG_EMIT_KICK: {
+        enum msg_status st = msg_get_emit(&r, kind, v);
+        if (st != MSG_OK)
+            return st;
+        if (v->nsp.n == 0 || v->nsp.n > MSG_NSP_MAX || v->nsp.p[0] != '/')
+            return MSG_E_COUNT;
+        break;
+    }
     default:
         return r.bad ? MSG_E_SHORT : MSG_E_KIND;
     }

@@ -34,6 +34,7 @@
 #include "master/pub.h"
 #include "master/rds.h"
 #include "master/rnod.h"
+#include "master/rem.h"
 #include "master/stor.h"
 #include "master/sup.h"
 #include "shm/mlog.h"
@@ -824,6 +825,7 @@ sup_run(struct cfg *c, sup_load_fn load)
         || rds_init(S.base, S.log, S.shm, c, sup_wake, pub_cluster_progress)
             == -1
         || rnod_init(S.base, S.shm, c) == -1
+        || rem_init(S.base, S.log, S.shm, c) == -1
         || adm_start(S.base, S.admin_fd, S.shm, c) == -1)
         goto out;
     S.admin_fd = -1; /* evhttp owns it now */
@@ -848,6 +850,7 @@ sup_run(struct cfg *c, sup_load_fn load)
 out:
     rnod_stop();
     adm_stop();
+    rem_stop();
     rds_stop();
     stor_stop();
     for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {

@@ -183,6 +183,12 @@ cli_kick(struct cli *cl, unsigned code, const char *reason)
     cl->ops->kick(cl, code, reason);
 }
 
+const char *
+cli_nsp(const struct cli *cl)
+{
+    return cl->ops->nsp ? cl->ops->nsp(cl) : "/";
+}
+
 uint64_t *
 cli_last_seq(struct cli *cl)
 {

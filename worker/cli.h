@@ -41,6 +41,9 @@ struct cli_ops {
      * free cl (cli_free) before returning, so loops over rooms and the
      * all-clients list make progress. */
     void (*kick)(struct cli *cl, unsigned code, const char *reason);
+    /* The Socket.IO namespace cl is connected to; NULL (the member) for a
+     * protocol without namespaces, whose clients count as "/". */
+    const char *(*nsp)(const struct cli *cl);
 };
 
 /* Dispatch through cl's ops (for fan.c and the timers). */
@@ -48,6 +51,8 @@ int cli_event(struct cli *cl, struct fan_msg *m, const char *room,
     size_t rlen);
 void cli_kick(struct cli *cl, unsigned code, const char *reason);
 int cli_batch(struct cli *cl, struct fan_block *b);
+/* cl's namespace (cli_ops.nsp), "/" when the protocol has none. */
+const char *cli_nsp(const struct cli *cl);
 
 /* Borrow base and c for the worker's life. 0 or -1 (logged). */
 int cli_init(struct event_base *base, const struct cfg *c);

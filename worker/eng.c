@@ -273,8 +273,13 @@ eng_send_batch(struct eng *s, struct ws_batch *b)
     for (size_t i = 0; i < cnt; i++) {
         size_t n;
         const unsigned char *p = ws_batch_msg(b, i, &n);
-        if (n && eng_queue(s, (char)p[0], 0, p + 1, n - 1) == -1)
+        /* a binary message (an attachment) goes as is, as "b<base64>" */
+        if (ws_batch_opcode(b, i) == WSF_OP_BINARY) {
+            if (eng_queue(s, 0, 1, p, n) == -1)
+                return -1;
+        } else if (n && eng_queue(s, (char)p[0], 0, p + 1, n - 1) == -1) {
             return -1;
+        }
     }
     return 0;
 }

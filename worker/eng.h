@@ -53,7 +53,8 @@ struct eng *eng_by_sid(const char *sid);
  * session is gone. */
 int eng_send(struct eng *s, int binary, const void *p, size_t n);
 
-/* Send every message of b (Engine.IO text messages, "4...") in order:
+/* Send every message of b (Engine.IO text messages, "4...", and binary
+ * messages, sent as Engine.IO binary messages) in order:
  * by one reference on the WebSocket transport, copied into the polling
  * payload otherwise. */
 struct ws_batch;

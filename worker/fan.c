@@ -236,6 +236,93 @@ fan_disconnect(uint64_t seq, const struct msg_view *v)
     atomic_store_explicit(&F.me->ctl[i].seq, seq, memory_order_release);
 }
 
+/* 1 when cl is in one of v's except rooms (EMIT, EMIT_KICK). */
+static int
+fan_excepted(const struct msg_view *v, struct cli *cl)
+{
+    for (size_t i = 0; i < v->nexcept; i++)
+        if (room_is_member(cl, v->except[i].p, v->except[i].n))
+            return 1;
+    return 0;
+}
+
+/* 1 when cl belongs to namespace nsp (a /ws client: "/"). */
+static int
+fan_in_nsp(struct cli *cl, struct msg_str nsp)
+{
+    const char *have = cli_nsp(cl);
+
+    return strlen(have) == nsp.n && memcmp(have, nsp.p, nsp.n) == 0;
+}
+
+/* An emitter broadcast: the members of its rooms (or everyone) that are
+ * in its namespace and in none of its except rooms, once each. */
+static void
+fan_emit(struct fan_msg *m)
+{
+    struct cli *cl, *next;
+
+    if (m->v.target == MSG_T_ALL) {
+        for (cl = cli_first(); cl; cl = next) {
+            next = cli_next(cl);
+            if (fan_in_nsp(cl, m->v.nsp) && !fan_excepted(&m->v, cl))
+                fan_one(m, cl, NULL, 0);
+        }
+        return;
+    }
+    for (size_t i = 0; i < m->v.ntargets; i++) {
+        struct room *r = room_find(m->v.targets[i].p, m->v.targets[i].n);
+        struct room_member *mb, *mn;
+        const char *rn;
+        size_t rl;
+        if (r == NULL)
+            continue;
+        rn = room_name(r, &rl);
+        for (mb = room_first(r); mb; mb = mn) {
+            mn = mb->rnext;
+            if (fan_in_nsp(mb->owner, m->v.nsp)
+                && !fan_excepted(&m->v, mb->owner))
+                fan_one(m, mb->owner, rn, rl);
+        }
+    }
+}
+
+/* disconnectSockets: kick the matching clients. A kick frees only the
+ * client kicked (and its memberships), so the next one is fetched first;
+ * one kicked through a room is no longer in the next room. */
+static void
+fan_emit_kick(const struct msg_view *v)
+{
+    struct cli *cl, *next;
+    const char *why = v->close ? "server disconnect (close)"
+                               : "server disconnect";
+
+    if (v->target == MSG_T_ALL) {
+        for (cl = cli_first(); cl; cl = next) {
+            next = cli_next(cl);
+            if (cli_authed(cl) && fan_in_nsp(cl, v->nsp)
+                && !fan_excepted(v, cl)) {
+                WCTR_INC(emit_kicked);
+                cli_kick(cl, CLI_CLOSE_KICKED, why);
+            }
+        }
+        return;
+    }
+    for (size_t i = 0; i < v->ntargets; i++) {
+        struct room *r = room_find(v->targets[i].p, v->targets[i].n);
+        struct room_member *mb, *mn;
+        for (mb = r ? room_first(r) : NULL; mb; mb = mn) {
+            mn = mb->rnext;
+            cl = mb->owner;
+            if (cli_authed(cl) && fan_in_nsp(cl, v->nsp)
+                && !fan_excepted(v, cl)) {
+                WCTR_INC(emit_kicked);
+                cli_kick(cl, CLI_CLOSE_KICKED, why);
+            }
+        }
+    }
+}
+
 static void
 fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n)
 {
@@ -286,6 +373,12 @@ fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n)
         break;
     case MSG_DISCONNECT_USER:
         fan_disconnect(seq, &m.v);
+        break;
+    case MSG_EMIT:
+        fan_emit(&m);
+        break;
+    case MSG_EMIT_KICK:
+        fan_emit_kick(&m.v);
         break;
     }
     fan_release(&m);
@@ -496,7 +589,9 @@ fan_replay(struct cli *cl, uint64_t after, fan_want_fn want, void *arg,
         m.off = fan_offset(e.seq);
         m.ts_ms = e.ts_ms;
         if (msg_decode(F.buf, e.len, &m.v) != MSG_OK
-            || m.v.kind != MSG_PUBLISH || !want(&m.v, e.seq, arg, &room, &rlen))
+            || (m.v.kind != MSG_PUBLISH && m.v.kind != MSG_EMIT)
+            || (m.v.kind == MSG_EMIT && fan_excepted(&m.v, cl))
+            || !want(&m.v, e.seq, arg, &room, &rlen))
             continue;
         *cli_last_seq(cl) = e.seq;
         if (cli_event(cl, &m, room, rlen) == -1) {

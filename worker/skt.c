@@ -30,6 +30,7 @@
 #include "worker/eng.h"
 #include "worker/fan.h"
 #include "worker/http.h"
+#include "worker/sev.h"
 #include "worker/skt.h"
 #include "worker/sub.h"
 #include "worker/ws.h"
@@ -75,6 +76,7 @@ static int skt_event(struct cli *cl, struct fan_msg *m, const char *room,
     size_t rlen);
 static int skt_notify(struct cli *cl, const char *event, const char *json);
 static void skt_kick(struct cli *cl, unsigned code, const char *reason);
+static const char *skt_nsp(const struct cli *cl);
 
 static int skt_batch(struct cli *cl, struct fan_block *b);
 static void skt_route(struct conn *c, const struct hh_req *r);
@@ -86,6 +88,7 @@ static const struct cli_ops skt_cli_ops = {
     .batch = skt_batch,
     .notify = skt_notify,
     .kick = skt_kick,
+    .nsp = skt_nsp,
 };
 
 void
@@ -688,32 +691,6 @@ skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
     sio_packet_clear(&pk);
 }
 
-/* "4" + 42[<nsp>,]["event",data,"offset"]: an Engine.IO message holding
- * a published event, as a new string (caller frees) of length *len. */
-static char *
-skt_text(const struct fan_msg *m, const char *nsp, size_t *len)
-{
-    char ev[MSG_ROOM_MAX + 1], off[24];
-    size_t n, cap;
-    char *out;
-
-    snprintf(ev, sizeof(ev), "%.*s", (int)m->v.event.n, m->v.event.p);
-    snprintf(off, sizeof(off), "%llu", (unsigned long long)m->off);
-    n = sio_encode_event(NULL, 0, nsp, SIO_ACK_NONE, ev, m->v.data.p,
-        m->v.data.n, off);
-    if (n == 0)
-        return NULL;
-    cap = n + 2;
-    out = malloc(cap);
-    if (out == NULL)
-        return NULL;
-    out[0] = '4'; /* the Engine.IO message type */
-    sio_encode_event(out + 1, cap - 1, nsp, SIO_ACK_NONE, ev, m->v.data.p,
-        m->v.data.n, off);
-    *len = n + 1;
-    return out;
-}
-
 /* m's Socket.IO event message (namespace /, the same for every room),
  * appended to b (fan-out blocks). */
 static int
@@ -721,7 +698,7 @@ skt_batch_append(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen)
 {
     size_t n;
-    char *t = skt_text(m, "/", &n);
+    char *t = sev_text(m, "/", &n);
     int rc = t ? ws_batch_append(b, WSF_OP_TEXT, t, n) : -1;
 
     (void)room;
@@ -731,27 +708,29 @@ skt_batch_append(struct ws_batch *b, const struct fan_msg *m,
 }
 
 /* Published events, encoded once per message for namespace "/" and shared
- * by every recipient; other namespaces get their own encoding. */
+ * by every recipient; other namespaces get their own encoding. An emitter
+ * broadcast goes only to its own namespace, so its recipients share one
+ * encoding whatever the namespace. */
 static int
 skt_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
 {
     struct skt_ns *ns = cli_proto(cl);
-    size_t n;
-    char *t;
+    struct ws_batch *b;
     int rc = 0;
 
     (void)room;
     (void)rlen;
-    if (strcmp(ns->nsp, "/") == 0) {
-        if (m->sio == NULL && (t = skt_text(m, "/", &n)) != NULL) {
-            m->sio = ws_batch_one(WSF_OP_TEXT, t, n);
-            free(t);
-        }
+    if (m->v.kind == MSG_EMIT && (strlen(ns->nsp) != m->v.nsp.n
+            || memcmp(ns->nsp, m->v.nsp.p, m->v.nsp.n) != 0))
+        return 0;
+    if (strcmp(ns->nsp, "/") == 0 || m->v.kind == MSG_EMIT) {
+        if (m->sio == NULL)
+            m->sio = sev_frames(m, ns->nsp);
         return m->sio ? eng_send_batch(ns->k->e, m->sio) : 0;
     }
-    if ((t = skt_text(m, ns->nsp, &n)) != NULL) {
-        rc = eng_send(ns->k->e, 0, t + 1, n - 1);
-        free(t);
+    if ((b = sev_frames(m, ns->nsp)) != NULL) {
+        rc = eng_send_batch(ns->k->e, b);
+        ws_batch_unref(b);
     }
     return rc;
 }
@@ -826,6 +805,14 @@ skt_kick(struct cli *cl, unsigned code, const char *reason)
     SKT_ENCODE(k, sio_encode_disconnect(out, cap, nsp));
     if (k->ns == NULL)
         skt_arm(k, SKT_KICK_GRACE_MS);
+}
+
+static const char *
+skt_nsp(const struct cli *cl)
+{
+    const struct skt_ns *ns = cli_proto(cl);
+
+    return ns->nsp;
 }
 
 static const struct eng_app skt_app = {

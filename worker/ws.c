@@ -325,6 +325,12 @@ ws_batch_msg(const struct ws_batch *b, size_t i, size_t *n)
     return b->plain + b->poff[i];
 }
 
+unsigned
+ws_batch_opcode(const struct ws_batch *b, size_t i)
+{
+    return b->pop[i];
+}
+
 void
 ws_batch_unref(struct ws_batch *b)
 {

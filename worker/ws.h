@@ -78,6 +78,8 @@ struct ws_batch *ws_batch_one(unsigned opcode, const void *p, size_t n);
 size_t ws_batch_count(const struct ws_batch *b);
 const unsigned char *ws_batch_msg(const struct ws_batch *b, size_t i,
     size_t *n);
+/* The i-th message's opcode (WSF_OP_TEXT or WSF_OP_BINARY). */
+unsigned ws_batch_opcode(const struct ws_batch *b, size_t i);
 
 /* Queue every message of b on c by one reference (compressed once per
  * batch for recipients without context takeover). 0 or -1 if c closed. */

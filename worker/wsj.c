@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "common/config.h"
+#include "common/evj.h"
 #include "common/hh.h"
 #include "common/wsf.h"
 #include "common/wsg.h"
@@ -349,9 +350,29 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
     return rc;
 }
 
+/* The "data" of m: a publish's JSON, or an emitter broadcast's
+ * arguments (evj.h), as a new string (caller frees) of length *len. */
+static char *
+wsj_data(const struct fan_msg *m, size_t *len)
+{
+    size_t n = m->v.kind == MSG_EMIT ? evj_ws_data(&m->v, NULL, 0)
+                                      : m->v.data.n;
+    char *d = malloc(n + 1);
+
+    if (d == NULL)
+        return NULL;
+    if (m->v.kind == MSG_EMIT)
+        evj_ws_data(&m->v, d, n + 1);
+    else
+        memcpy(d, m->v.data.p, n);
+    *len = n;
+    return d;
+}
+
 /* {"type":"event","room":R,"event":E,"data":D,"offset":N} as a new
  * string (caller frees) of length *len; D is the validated JSON text from
- * the log. */
+ * the log. An emitter broadcast with binary arguments adds
+ * "attachments":K before "offset": its K binary messages follow. */
 static char *
 wsj_text(const struct fan_msg *m, const char *room, size_t rlen, size_t *len)
 {
@@ -359,18 +380,21 @@ wsj_text(const struct fan_msg *m, const char *room, size_t rlen, size_t *len)
     json_t *je = json_stringn(m->v.event.p, m->v.event.n);
     char *rs = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
     char *es = je ? json_dumps(je, JSON_ENCODE_ANY) : NULL;
-    size_t cap = m->v.data.n + (rs ? strlen(rs) : 0)
-        + (es ? strlen(es) : 0) + 96;
+    size_t dn = 0;
+    char *ds = wsj_data(m, &dn), att[48] = "";
+    size_t cap = dn + (rs ? strlen(rs) : 0) + (es ? strlen(es) : 0) + 128;
     char *buf = malloc(cap);
     int n = -1;
 
-    if (buf && es)
+    if (m->v.kind == MSG_EMIT && m->v.nattach)
+        snprintf(att, sizeof(att), ",\"attachments\":%zu", m->v.nattach);
+    if (buf && es && ds)
         n = snprintf(buf, cap, "{\"type\":\"event\"%s%s,\"event\":%s,"
-            "\"data\":%.*s,\"offset\":%llu}", rs ? ",\"room\":" : "",
-            rs ? rs : "", es, (int)m->v.data.n, m->v.data.p,
-            (unsigned long long)m->off);
+            "\"data\":%.*s%s,\"offset\":%llu}", rs ? ",\"room\":" : "",
+            rs ? rs : "", es, (int)dn, ds, att, (unsigned long long)m->off);
     free(rs);
     free(es);
+    free(ds);
     json_decref(js);
     json_decref(je);
     if (n < 0 || (size_t)n >= cap) {
@@ -381,6 +405,7 @@ wsj_text(const struct fan_msg *m, const char *room, size_t rlen, size_t *len)
     return buf;
 }
 
+/* The event message, then an emitter broadcast's binary arguments. */
 static struct ws_batch *
 wsj_encode(const struct fan_msg *m, const char *room, size_t rlen)
 {
@@ -389,6 +414,13 @@ wsj_encode(const struct fan_msg *m, const char *room, size_t rlen)
     struct ws_batch *f = t ? ws_batch_one(WSF_OP_TEXT, t, n) : NULL;
 
     free(t);
+    for (size_t i = 0; f != NULL && m->v.kind == MSG_EMIT
+         && i < m->v.nattach; i++)
+        if (ws_batch_append(f, WSF_OP_BINARY, m->v.attach[i].p,
+                m->v.attach[i].n) == -1) {
+            ws_batch_unref(f);
+            f = NULL;
+        }
     return f;
 }
 
@@ -416,6 +448,9 @@ wsj_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
 {
     struct conn *c = cli_proto(cl);
 
+    /* /ws clients are in the main namespace only */
+    if (m->v.kind == MSG_EMIT && (m->v.nsp.n != 1 || m->v.nsp.p[0] != '/'))
+        return 0;
     if (!m->wsj_room_set || m->wsj_room != room) {
         ws_batch_unref(m->wsj);
         m->wsj = wsj_encode(m, room, rlen);
