@@ -1,9 +1,8 @@
 /*
  * Redis link of the master (rds.h). Two hiredis async connections on the
  * master's event base: `cmd` for the handshake and XADD, `fol` for XREAD
- * BLOCK. Owns the outbox of this node's own entries (oseq order: those
- * read back and kept for a Redis restart, then those not read back yet),
- * the per-origin dedup table and the stream position. The publish API
+ * BLOCK. Sends the outbox of this node's own entries (master/rdo.c),
+ * and hands what it reads to master/rdf.c, which appends it once. The publish API
  * (pub.c) decides what to answer; this module only moves entries.
  */
 #include <errno.h>
@@ -20,13 +19,13 @@
 
 #include "common/config.h"
 #include "common/log.h"
-#include "common/msg.h"
 #include "common/rent.h"
 #include "common/rurl.h"
 #include "common/wsg.h"
+#include "master/rdf.h"
+#include "master/rdo.h"
 #include "master/rds.h"
 #include "shm/gmap.h"
-#include "shm/mlog.h"
 #include "shm/shm.h"
 
 #define RDS_TICK_MS 100
@@ -35,31 +34,11 @@
 #define RDS_BLOCK_MS 1000   /* XREAD BLOCK */
 #define RDS_READ_COUNT 256  /* entries per XREAD */
 #define RDS_RETAIN_MS 60000 /* own entries kept after read back */
-#define RDS_MAX_FIELDS 64
-#define RDS_ORIGINS 256     /* dedup table: origins remembered */
 #define RDS_MAX_DEAD 8
 
 enum rds_state { RDS_S_DOWN, RDS_S_CONNECTING, RDS_S_UP };
 
-/* One own entry. */
-struct rds_out {
-    uint64_t oseq;
-    uint64_t seq;        /* local log seq once read back */
-    int64_t done_ms;     /* mono ms when read back (or given up); 0: not */
-    int sent;            /* XADDed at least once */
-    size_t len;
-    unsigned char *data;
-};
 
-/* Highest oseq appended, per origin incarnation. */
-struct rds_origin {
-    char name[RENT_ORIGIN_MAX];
-    size_t nlen;
-    char inc[RENT_INC_MAX];
-    size_t ilen;
-    uint64_t hw;
-    int64_t used_ms;
-};
 
 static void rds_connect_cb(const redisAsyncContext *ac, int status);
 static void rds_disconnect_cb(const redisAsyncContext *ac, int status);
@@ -70,11 +49,11 @@ static void rds_down(const char *why);
 static void rds_send_more(void);
 static void rds_read_next(void);
 static void rds_xadd_cb(redisAsyncContext *ac, void *r, void *priv);
+static void rds_own_back(uint64_t oseq, uint64_t seq);
 
 static struct {
     int enabled;
     struct event_base *base;
-    struct mlog *log;
     struct shm_segment *seg;
     const struct cfg *cfg;
     rds_wake_fn wake;
@@ -85,8 +64,6 @@ static struct {
     char inc[17];
     char stream[256];
     char counter[256 + 8]; /* <stream>:gseq, numbering its entries */
-    uint64_t epoch;        /* highest epoch read (rent.h) */
-    int gap_next;          /* entries before the next one were missed */
     void (*on_up)(int restarted);
     int restarted;         /* run_id changed: tell on_up */
 
@@ -103,20 +80,12 @@ static struct {
     int quiet;            /* a failure while down was logged already */
     int followed;         /* pos was set once */
     char run_id[RENT_RUNID_LEN + 1];
-    struct rent_id pos;   /* last id read */
 
-    /* outbox: ring of own entries, oldest first */
-    struct rds_out *out;
-    size_t cap, head, n;
-    uint64_t next_oseq;   /* oseq the next accepted entry gets */
-    uint64_t first_pending; /* oldest oseq not yet read back */
+    /* the outbox of own entries is master/rdo.c's */
     uint64_t send_next;   /* next oseq to XADD on this link */
     uint64_t acked;       /* highest oseq Redis answered on this run_id */
-    size_t bytes, pending_bytes;
-    int full_logged, bad_logged;
+    int full_logged;
 
-    struct rds_origin origins[RDS_ORIGINS];
-    size_t norigins;
 } R;
 
 /* ---------------------------------------------------------------- */
@@ -135,7 +104,6 @@ rds_init(struct event_base *base, struct mlog *log, struct shm_segment *seg,
     }
     R.enabled = 1;
     R.base = base;
-    R.log = log;
     R.seg = seg;
     R.wake = wake;
     R.progress = progress;
@@ -161,13 +129,12 @@ rds_init(struct event_base *base, struct mlog *log, struct shm_segment *seg,
     snprintf(R.stream, sizeof(R.stream), "%s", CFG_STR(c, redis_stream));
     snprintf(R.counter, sizeof(R.counter), "%s:gseq", R.stream);
     gmap_init(shm_gmap(seg), 1); /* before the workers: they read it */
-    R.next_oseq = R.first_pending = R.send_next = 1;
-    R.cap = 1024;
-    R.out = calloc(R.cap, sizeof(*R.out));
+    R.send_next = 1;
     R.tick = event_new(base, -1, EV_PERSIST, rds_tick_cb, NULL);
     R.retry = evtimer_new(base, rds_retry_cb, NULL);
     R.reap = event_new(base, -1, 0, rds_reap_cb, NULL);
-    if (R.out == NULL || R.tick == NULL || R.retry == NULL || R.reap == NULL)
+    if (rdo_init() == -1 || R.tick == NULL || R.retry == NULL
+        || R.reap == NULL)
         return -1;
     struct timeval tv = {0, RDS_TICK_MS * 1000};
     event_add(R.tick, &tv);
@@ -175,6 +142,7 @@ rds_init(struct event_base *base, struct mlog *log, struct shm_segment *seg,
         "stream %s; while Redis is down publishes are %s", R.node, R.inc,
         R.where, R.stream, CFG_NUM(c, redis_unavailable) ? "refused"
         : "queued");
+    rdf_init(log, seg, R.node, R.inc, rds_own_back);
     rds_retry_cb(-1, 0, NULL);
     return 0;
 }
@@ -197,19 +165,10 @@ rds_up(void)
     return R.state == RDS_S_UP;
 }
 
-static struct rds_out *
-rds_at(uint64_t oseq)
-{
-    if (R.n == 0 || oseq < R.out[R.head].oseq
-        || oseq >= R.out[R.head].oseq + R.n)
-        return NULL;
-    return &R.out[(R.head + (oseq - R.out[R.head].oseq)) % R.cap];
-}
-
 uint64_t
 rds_local_seq(uint64_t oseq)
 {
-    struct rds_out *o = rds_at(oseq);
+    struct rdo_ent *o = rdo_at(oseq);
     return o ? o->seq : 0;
 }
 
@@ -217,55 +176,20 @@ static void
 rds_gauges(void)
 {
     shm_master_set(R.seg, CTR_redis_up, R.state == RDS_S_UP);
-    shm_master_set(R.seg, CTR_redis_queued, R.next_oseq - R.first_pending);
-}
-
-/* Forget the oldest entry (read back, or the outbox is being freed). */
-static void
-rds_drop_head(void)
-{
-    struct rds_out *o = &R.out[R.head];
-
-    R.bytes -= o->len;
-    free(o->data);
-    *o = (struct rds_out){0};
-    R.head = (R.head + 1) % R.cap;
-    R.n--;
-}
-
-static int
-rds_grow(void)
-{
-    size_t ncap = R.cap * 2;
-    struct rds_out *no = calloc(ncap, sizeof(*no));
-
-    if (no == NULL)
-        return -1;
-    for (size_t i = 0; i < R.n; i++)
-        no[i] = R.out[(R.head + i) % R.cap];
-    free(R.out);
-    R.out = no;
-    R.cap = ncap;
-    R.head = 0;
-    return 0;
+    shm_master_set(R.seg, CTR_redis_queued, rdo_next() - rdo_first_pending());
 }
 
 enum rds_status
 rds_submit(const unsigned char *buf, const size_t *lens, size_t n,
     uint64_t *first)
 {
-    size_t total = 0, limit = (size_t)CFG_NUM(R.cfg, redis_queue_size);
+    size_t limit = (size_t)CFG_NUM(R.cfg, redis_queue_size);
 
     if (R.state != RDS_S_UP && CFG_NUM(R.cfg, redis_unavailable)) {
         shm_master_add(R.seg, CTR_redis_refused, 1);
         return RDS_E_DOWN;
     }
-    for (size_t i = 0; i < n; i++)
-        total += lens[i];
-    /* Kept entries give way to new ones; pending ones never do. */
-    while (R.n > 0 && R.out[R.head].done_ms != 0 && R.bytes + total > limit)
-        rds_drop_head();
-    if (R.pending_bytes + total > limit) {
+    if (rdo_push(buf, lens, n, limit, first) != RDO_OK) {
         shm_master_add(R.seg, CTR_redis_queue_full, 1);
         if (!R.full_logged)
             log_msg(LOG_WARNING, "cluster: redis_queue_size (%zu bytes) is "
@@ -275,22 +199,6 @@ rds_submit(const unsigned char *buf, const size_t *lens, size_t n,
         return RDS_E_FULL;
     }
     R.full_logged = 0;
-    while (R.n + n > R.cap)
-        if (rds_grow() == -1)
-            return RDS_E_FULL;
-    *first = R.next_oseq;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char *d = malloc(lens[i]);
-        if (d == NULL)
-            abort(); /* after accepting part of a batch: cannot undo */
-        memcpy(d, buf, lens[i]);
-        buf += lens[i];
-        R.out[(R.head + R.n) % R.cap] = (struct rds_out){
-            .oseq = R.next_oseq++, .len = lens[i], .data = d};
-        R.n++;
-        R.bytes += lens[i];
-        R.pending_bytes += lens[i];
-    }
     rds_gauges();
     if (R.state == RDS_S_UP)
         rds_send_more();
@@ -646,19 +554,19 @@ rds_info_cb(redisAsyncContext *ac, void *r, void *priv)
         rds_down("INFO server has no run_id");
         return;
     }
-    R.send_next = R.acked + 1 > R.first_pending ? R.acked + 1
-                                                : R.first_pending;
+    R.send_next = R.acked + 1 > rdo_first_pending() ? R.acked + 1
+                                                    : rdo_first_pending();
     if (R.run_id[0] && strcmp(R.run_id, id) != 0) {
-        uint64_t from = R.n ? R.out[R.head].oseq : R.next_oseq;
+        uint64_t from = rdo_oldest();
         shm_master_add(R.seg, CTR_redis_restarts, 1);
         log_msg(LOG_WARNING, "cluster: Redis %s restarted (run_id %.8s... "
             "became %.8s...): appending again the %llu own entries kept "
             "(oseq %llu on), which it may have lost", R.where, R.run_id, id,
-            (unsigned long long)(R.next_oseq - from),
+            (unsigned long long)(rdo_next() - from),
             (unsigned long long)from);
         R.send_next = from;
         R.acked = from - 1;
-        R.pos = (struct rent_id){0, 0}; /* read the new stream whole */
+        rdf_set_pos((struct rent_id){0, 0}, 0); /* the new stream whole */
         R.restarted = 1;
     }
     memcpy(R.run_id, id, sizeof(id));
@@ -691,11 +599,11 @@ rds_link_up(void)
     }
     rds_read_next();
     shm_master_add(R.seg, CTR_redis_connects, 1);
-    rent_id_format(R.pos, pos);
+    rent_id_format(rdf_pos(), pos);
     log_msg(LOG_NOTICE, "cluster: connected to Redis %s (run_id %.8s...); "
         "following stream %s after %s; %llu own entries to send", R.where,
         R.run_id, R.stream, pos,
-        (unsigned long long)(R.next_oseq - R.send_next));
+        (unsigned long long)(rdo_next() - R.send_next));
     rds_send_more();
     rds_gauges();
     if (R.on_up)
@@ -732,17 +640,17 @@ rds_edge_cb(redisAsyncContext *ac, void *r, void *priv)
             == RENT_OK)
         have = 1;
     if (!R.followed) {
-        R.pos = have ? edge : (struct rent_id){0, 0};
+        rdf_set_pos(have ? edge : (struct rent_id){0, 0}, 0);
         R.followed = 1;
-    } else if (have && (R.pos.ms || R.pos.seq)
-        && rent_id_cmp(edge, R.pos) > 0) {
+    } else if (have && (rdf_pos().ms || rdf_pos().seq)
+        && rent_id_cmp(edge, rdf_pos()) > 0) {
         /* Our position is gone: read the stream from its start; what we
          * already have is skipped by (origin, oseq). */
         log_msg(LOG_NOTICE, "cluster: stream %s no longer holds the last "
             "entry read (new or trimmed); following it from its first "
             "entry", R.stream);
-        R.pos = (struct rent_id){0, 0};
-        R.gap_next = 1; /* trimmed: what came between is lost to us */
+        /* trimmed: what came between is lost to us */
+        rdf_set_pos((struct rent_id){0, 0}, 1);
     }
     rds_link_up();
 }
@@ -753,8 +661,8 @@ rds_send_more(void)
 {
     uint64_t maxlen = (uint64_t)CFG_NUM(R.cfg, redis_stream_length);
 
-    while (R.state == RDS_S_UP && R.send_next < R.next_oseq) {
-        struct rds_out *o = rds_at(R.send_next);
+    while (R.state == RDS_S_UP && R.send_next < rdo_next()) {
+        struct rdo_ent *o = rdo_at(R.send_next);
         const char *argv[RENT_XADD_ARGC];
         size_t lens[RENT_XADD_ARGC];
         char num[RENT_NUMBUF];
@@ -768,7 +676,7 @@ rds_send_more(void)
         e.kind = o->data[0];
         e.data = o->data;
         e.len = o->len;
-        int argc = rent_xadd_argv(R.stream, R.counter, maxlen, R.epoch, &e,
+        int argc = rent_xadd_argv(R.stream, R.counter, maxlen, rdf_epoch(), &e,
             num, argv, lens);
         if (rds_cmd(rds_xadd_cb, (void *)(uintptr_t)o->oseq, argc, argv,
                 lens) == -1) {
@@ -809,7 +717,7 @@ rds_read_next(void)
         "STREAMS", R.stream, pos};
     size_t lens[8];
 
-    rent_id_format(R.pos, pos);
+    rent_id_format(rdf_pos(), pos);
     snprintf(block, sizeof(block), "%d", RDS_BLOCK_MS);
     snprintf(count, sizeof(count), "%d", RDS_READ_COUNT);
     for (int i = 0; i < 8; i++)
@@ -823,136 +731,14 @@ rds_read_next(void)
     R.fol_sent_ms = wsg_mono_ms();
 }
 
-static void
-rds_bad(const char *id, const char *why)
-{
-    shm_master_add(R.seg, CTR_redis_bad_entries, 1);
-    if (!R.bad_logged)
-        log_msg(LOG_WARNING, "cluster: stream entry %s is not a wsgate entry "
-            "(%s): skipped; further ones are only counted "
-            "(redis_bad_entries)", id, why);
-    R.bad_logged = 1;
-}
-
-/* The dedup record of e's origin incarnation, made (evicting the least
- * recently used) if new. */
-static struct rds_origin *
-rds_origin(const struct rent *e)
-{
-    struct rds_origin *o, *lru = NULL;
-
-    for (size_t i = 0; i < R.norigins; i++) {
-        o = &R.origins[i];
-        if (o->nlen == e->origin.n && o->ilen == e->inc.n
-            && memcmp(o->name, e->origin.p, o->nlen) == 0
-            && memcmp(o->inc, e->inc.p, o->ilen) == 0)
-            return o;
-        if (lru == NULL || o->used_ms < lru->used_ms)
-            lru = o;
-    }
-    o = R.norigins < RDS_ORIGINS ? &R.origins[R.norigins++] : lru;
-    memset(o, 0, sizeof(*o));
-    memcpy(o->name, e->origin.p, e->origin.n);
-    o->nlen = e->origin.n;
-    memcpy(o->inc, e->inc.p, e->inc.n);
-    o->ilen = e->inc.n;
-    return o;
-}
-
-/* Own entry oseq is in the log as seq. Own entries come back in oseq
- * order, so any earlier one still waiting was lost from the stream. */
+/* Own entry oseq is in the log as seq (rdo_back); nothing before it is
+ * sent again on this link. */
 static void
 rds_own_back(uint64_t oseq, uint64_t seq)
 {
-    int64_t now = wsg_mono_ms();
-
-    for (uint64_t k = R.first_pending; k <= oseq; k++) {
-        struct rds_out *o = rds_at(k);
-        if (o == NULL || o->done_ms)
-            continue;
-        o->done_ms = now;
-        R.pending_bytes -= o->len;
-        if (k == oseq)
-            o->seq = seq;
-    }
-    if (oseq + 1 > R.first_pending)
-        R.first_pending = oseq + 1;
-    if (R.send_next < R.first_pending)
-        R.send_next = R.first_pending;
-}
-
-/* One entry read from the stream: append it unless it is a duplicate.
- * Returns 1 if it was appended. */
-static int
-rds_take(const redisReply *id, const redisReply *fields)
-{
-    static struct msg_view v;
-    struct rent_str f[RDS_MAX_FIELDS];
-    struct rent e;
-    struct rent_id rid;
-    struct rds_origin *o;
-    char ids[RENT_ID_MAX];
-    int gap = 0;
-
-    if (id->type != REDIS_REPLY_STRING
-        || rent_id_parse(id->str, id->len, &rid) != RENT_OK) {
-        rds_bad("?", "bad entry id");
-        return 0;
-    }
-    R.pos = rid;
-    rent_id_format(rid, ids);
-    shm_master_add(R.seg, CTR_redis_read, 1);
-    if (fields->type != REDIS_REPLY_ARRAY
-        || fields->elements > RDS_MAX_FIELDS) {
-        rds_bad(ids, "not a short field list");
-        return 0;
-    }
-    for (size_t i = 0; i < fields->elements; i++) {
-        const redisReply *s = fields->element[i];
-        if (s->type != REDIS_REPLY_STRING) {
-            rds_bad(ids, "a field is not a string");
-            return 0;
-        }
-        f[i] = (struct rent_str){s->str, s->len};
-    }
-    if (rent_parse(f, fields->elements, &e) != RENT_OK) {
-        rds_bad(ids, "fields origin, inc, oseq, kind, data missing or bad");
-        return 0;
-    }
-    if (e.len > mlog_max_len(R.log)
-        || msg_decode(e.data, e.len, &v) != MSG_OK) {
-        rds_bad(ids, "data is not a message-log entry that fits the log");
-        return 0;
-    }
-    o = rds_origin(&e);
-    o->used_ms = wsg_mono_ms();
-    if (e.oseq <= o->hw) {
-        shm_master_add(R.seg, CTR_redis_duplicates, 1);
-        return 0;
-    }
-    if (o->hw && e.oseq > o->hw + 1) {
-        gap = 1;
-        shm_master_add(R.seg, CTR_redis_gaps, e.oseq - o->hw - 1);
-        log_msg(LOG_WARNING, "cluster: %llu entries of %.*s were never read "
-            "from the stream (oseq %llu to %llu: trimmed, or lost by Redis)",
-            (unsigned long long)(e.oseq - o->hw - 1), (int)e.origin.n,
-            e.origin.p, (unsigned long long)o->hw + 1,
-            (unsigned long long)e.oseq - 1);
-    }
-    o->hw = e.oseq;
-    if (e.epoch > R.epoch)
-        R.epoch = e.epoch;
-    uint64_t seq = mlog_append(R.log, (uint16_t)e.kind, e.data,
-        (uint32_t)e.len, wsg_real_ms());
-    gmap_note(shm_gmap(R.seg), seq, rent_offset(e.epoch, e.gn), R.gap_next
-        || gap);
-    R.gap_next = 0;
-    shm_master_add(R.seg, CTR_redis_appended, 1);
-    if (e.origin.n == strlen(R.node) && e.inc.n == strlen(R.inc)
-        && memcmp(e.origin.p, R.node, e.origin.n) == 0
-        && memcmp(e.inc.p, R.inc, e.inc.n) == 0)
-        rds_own_back(e.oseq, seq);
-    return 1;
+    rdo_back(oseq, seq, wsg_mono_ms());
+    if (R.send_next < rdo_first_pending())
+        R.send_next = rdo_first_pending();
 }
 
 /* XREAD answered: nil (nothing within BLOCK) or
@@ -984,10 +770,10 @@ rds_read_cb(redisAsyncContext *ac, void *r, void *priv)
         for (size_t i = 0; i < entries->elements; i++) {
             const redisReply *en = entries->element[i];
             if (en->type != REDIS_REPLY_ARRAY || en->elements != 2) {
-                rds_bad("?", "not [id, fields]");
+                rdf_bad("?", "not [id, fields]");
                 continue;
             }
-            any |= rds_take(en->element[0], en->element[1]);
+            any |= rdf_take(en->element[0], en->element[1]);
         }
     } else if (rep->type != REDIS_REPLY_NIL) {
         rds_down("XREAD: unexpected reply type");
@@ -1021,9 +807,7 @@ rds_tick_cb(evutil_socket_t fd, short what, void *arg)
         && now - R.fol_sent_ms > RDS_BLOCK_MS + cto)
         rds_down("stream read: no reply within BLOCK plus "
                  "redis_command_timeout");
-    while (R.n > 0 && R.out[R.head].done_ms
-        && now - R.out[R.head].done_ms > RDS_RETAIN_MS)
-        rds_drop_head();
+    rdo_expire(now, RDS_RETAIN_MS);
 }
 
 void
@@ -1033,7 +817,7 @@ rds_stop(void)
 
     if (!R.enabled)
         return;
-    unsent = R.next_oseq - R.first_pending;
+    unsent = rdo_next() - rdo_first_pending();
     if (unsent)
         log_msg(LOG_WARNING, "cluster: stopping with %llu accepted entries "
             "not yet read back from Redis (those never sent are lost)",
@@ -1044,10 +828,7 @@ rds_stop(void)
     rds_let_go(R.fol);
     R.cmd = R.fol = NULL;
     rds_reap_cb(-1, 0, NULL);
-    while (R.n > 0)
-        rds_drop_head();
-    free(R.out);
-    R.out = NULL;
+    rdo_free();
     if (R.tick)
         event_free(R.tick);
     if (R.retry)
