@@ -25,6 +25,13 @@ enum wsb_proto {
     WSB_NCHAN   /* nchan: subscribe by URL, raw body frames; POST /pub/ROOM */
 };
 #define WSB_MAX_SERVER_PIDS 16
+#define WSB_MAX_NODES 8
+
+/* One node of a cluster: a numeric IPv4 host and a port. */
+struct wsb_node {
+    char host[64];
+    unsigned port;
+};
 
 /* Options after parsing and scenario presets (wsbench.c). */
 struct wsb_opts {
@@ -35,6 +42,12 @@ struct wsb_opts {
                              nchan: prefix the room is appended to (/sub/) */
     char admin_host[64];  /* admin host, "" when --admin is absent */
     unsigned admin_port;
+    /* --url and --admin given more than once (a cluster): connection i
+     * goes to url_nodes[(i / rooms) % nurl], so every room has members
+     * on every node, and publish connection j to admin_nodes[j % nadmin].
+     * host, port, admin_host and admin_port are the first of each. */
+    struct wsb_node url_nodes[WSB_MAX_NODES], admin_nodes[WSB_MAX_NODES];
+    unsigned nurl, nadmin;
     const char *api_key;  /* bearer for the admin port */
     const char *token;    /* one token for every connection */
     const char *secret;   /* or: sign one HS256 token per connection */

@@ -8,7 +8,9 @@
  * wsgate (and the Node peer) take POST /api/publish with
  * {"room","event":"e","data"} or an array of those; nchan (--proto nchan)
  * takes the raw data in POST /pub/bench:<room>, one message per request,
- * and answers 201 or 202.
+ * and answers 201 or 202. With --admin given more than once (a cluster),
+ * connection j publishes through admin j mod their count, so each room
+ * still enters through one node, one request at a time.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +37,8 @@ struct pconn {
     struct event *ev;
     short evflags;
     unsigned id;
+    const struct wsb_node *admin; /* o->admin_nodes[id % nadmin] */
+    struct sockaddr_in dst;
     int busy;          /* a request is in flight */
     unsigned nmsg;     /* messages in it */
     uint32_t *mroom;   /* room and sequence of each of them */
@@ -62,7 +66,6 @@ struct wsb_pub {
     uint64_t limit;    /* wsb_pub_count: stop when this many were sent */
     char *pad;         /* --payload bytes of 'x' */
     unsigned notes;
-    struct sockaddr_in dst;
     struct wsb_pub_result r;
 };
 
@@ -76,10 +79,10 @@ pc_connect(struct pconn *pc)
     int one = 1;
 
     pc->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (pc->fd == -1 || connect(pc->fd, (struct sockaddr *)&p->dst,
-                                sizeof(p->dst)) == -1) {
+    if (pc->fd == -1 || connect(pc->fd, (struct sockaddr *)&pc->dst,
+                                sizeof(pc->dst)) == -1) {
         fprintf(stderr, "wsbench: connect to admin %s:%u: %s\n",
-                p->o->admin_host, p->o->admin_port, strerror(errno));
+                pc->admin->host, pc->admin->port, strerror(errno));
         return -1;
     }
     setsockopt(pc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -203,7 +206,7 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
                      "POST /pub/bench:%u HTTP/1.1\r\nHost: %s:%u\r\n"
                      "Content-Type: application/json\r\n"
                      "Content-Length: %zu\r\n\r\n",
-                     r, o->admin_host, o->admin_port, (size_t)(s - b));
+                     r, pc->admin->host, pc->admin->port, (size_t)(s - b));
         goto send;
     }
     if (arr)
@@ -231,7 +234,8 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
                  "Authorization: Bearer %s\r\n"
                  "Content-Type: application/json\r\n"
                  "Content-Length: %zu\r\n\r\n",
-                 o->admin_host, o->admin_port, o->api_key, (size_t)(s - b));
+                 pc->admin->host, pc->admin->port, o->api_key,
+                 (size_t)(s - b));
 send:
     memcpy(b - n, hdr, (size_t)n);
     pc->reqstart = HDR_RESERVE - (size_t)n;
@@ -392,9 +396,6 @@ wsb_pub_new(struct event_base *base, const struct wsb_opts *o,
     p->base = base;
     p->sh = sh;
     p->k = o->inflight < o->rooms ? o->inflight : o->rooms;
-    p->dst.sin_family = AF_INET;
-    p->dst.sin_port = htons((uint16_t)o->admin_port);
-    inet_pton(AF_INET, o->admin_host, &p->dst.sin_addr);
     p->pc = calloc(p->k, sizeof(*p->pc));
     p->fin = calloc(3 * (size_t)o->rooms, sizeof(uint64_t));
     p->members = calloc(o->rooms, sizeof(uint64_t));
@@ -412,6 +413,10 @@ wsb_pub_new(struct event_base *base, const struct wsb_opts *o,
         pc->p = p;
         pc->fd = -1;
         pc->id = pc->cursor = i;
+        pc->admin = &o->admin_nodes[i % o->nadmin];
+        pc->dst.sin_family = AF_INET;
+        pc->dst.sin_port = htons((uint16_t)pc->admin->port);
+        inet_pton(AF_INET, pc->admin->host, &pc->dst.sin_addr);
         pc->reqcap = HDR_RESERVE + 16 + per * o->batch;
         pc->req = malloc(pc->reqcap);
         pc->resp = malloc(RESP_CAP + 1);

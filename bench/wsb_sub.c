@@ -108,7 +108,7 @@ static struct {
     char *cbuf;          /* control input */
     size_t clen, ccap;
     unsigned char *rbuf;
-    struct sockaddr_in dst;
+    struct sockaddr_in dst[WSB_MAX_NODES]; /* o->url_nodes */
     uint64_t win_start, win_end, drain_end, last_tick;
     uint64_t *fin;       /* last[rooms], last_ok[rooms], failed[rooms] */
     double churn_quota;
@@ -292,6 +292,15 @@ conn_frame(struct wconn *c, unsigned op, const void *p, size_t n)
     return conn_send(c, buf, h + n);
 }
 
+/* The node c connects to (--url given more than once): consecutive
+ * blocks of `rooms` connections take the nodes in turn, so each room's
+ * members are spread over all of them. */
+static unsigned
+conn_node(const struct wconn *c)
+{
+    return (c->idx / S.o->rooms) % S.o->nurl;
+}
+
 static void
 conn_start(struct wconn *c, uint64_t now)
 {
@@ -328,7 +337,8 @@ conn_start(struct wconn *c, uint64_t now)
             return;
         }
     }
-    if (connect(fd, (struct sockaddr *)&S.dst, sizeof(S.dst)) == -1
+    if (connect(fd, (struct sockaddr *)&S.dst[conn_node(c)],
+                sizeof(S.dst[0])) == -1
         && errno != EINPROGRESS) {
         note("connect: %s", strerror(errno));
         conn_fail(c, "connect() failed");
@@ -472,7 +482,8 @@ conn_upgrade(struct wconn *c)
                  "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\n"
                  "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                  "Sec-WebSocket-Version: 13\r\n%s\r\n",
-                 path, o->host, o->port, key, auth);
+                 path, o->url_nodes[conn_node(c)].host,
+                 o->url_nodes[conn_node(c)].port, key, auth);
     if (n < 0 || (size_t)n >= sizeof(req)) {
         conn_fail(c, "request too long");
         return;
@@ -1142,9 +1153,11 @@ wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
     S.n = hi - lo;
     S.ctl = fd;
     S.rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)getpid() << 20) ^ wsb_now();
-    S.dst.sin_family = AF_INET;
-    S.dst.sin_port = htons((uint16_t)o->port);
-    inet_pton(AF_INET, o->host, &S.dst.sin_addr);
+    for (unsigned i = 0; i < o->nurl; i++) {
+        S.dst[i].sin_family = AF_INET;
+        S.dst[i].sin_port = htons((uint16_t)o->url_nodes[i].port);
+        inet_pton(AF_INET, o->url_nodes[i].host, &S.dst[i].sin_addr);
+    }
     S.base = event_base_new();
     S.c = calloc(S.n ? S.n : 1, sizeof(*S.c));
     S.rbuf = malloc(RBUF_SIZE);

@@ -88,6 +88,12 @@ usage(FILE *f)
 "                      nchan: ws://H:P/sub/ , the prefix of the room)\n"
 "  --admin HOST:PORT   where to publish (wsgate's admin port, or nginx for\n"
 "                      nchan) and, for wsgate, /socket-stats\n"
+"                      Both may be given up to 8 times (the nodes of a\n"
+"                      cluster; same path for every URL): connection i\n"
+"                      goes to URL number (i / rooms) mod the count, so\n"
+"                      every room has members on every node; publish\n"
+"                      connection j (rooms j, j+K...) to admin j mod the\n"
+"                      count; /socket-stats is read from the first admin\n"
 "  --api-key K         bearer key of the admin port\n"
 "  --token T           token every connection sends (Authorization: Bearer)\n"
 "  --secret S          or: sign one HS256 token per connection (sub benchN)\n"
@@ -375,20 +381,39 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
     optind = 0;
     while ((ch = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
         switch (ch) {
-        case O_URL:
-            if (parse_url(o, optarg) == -1) {
+        case O_URL: {
+            struct wsb_opts u = *o;
+            if (o->nurl == WSB_MAX_NODES || parse_url(&u, optarg) == -1
+                || (o->nurl && strcmp(u.path, o->path) != 0)) {
                 fprintf(stderr, "wsbench: --url: expected ws://HOST:PORT/"
-                                "PATH, got \"%s\"\n", optarg);
+                                "PATH (at most %d, one path), got \"%s\"\n",
+                        WSB_MAX_NODES, optarg);
                 exit(2);
             }
+            if (o->nurl == 0) {
+                strcpy(o->host, u.host);
+                o->port = u.port;
+                strcpy(o->path, u.path);
+            }
+            strcpy(o->url_nodes[o->nurl].host, u.host);
+            o->url_nodes[o->nurl++].port = u.port;
             break;
-        case O_ADMIN:
-            if (host_port(optarg, o->admin_host, sizeof(o->admin_host),
-                          &o->admin_port) == -1) {
-                fprintf(stderr, "wsbench: --admin: expected HOST:PORT\n");
+        }
+        case O_ADMIN: {
+            struct wsb_node *a = &o->admin_nodes[o->nadmin];
+            if (o->nadmin == WSB_MAX_NODES
+                || host_port(optarg, a->host, sizeof(a->host), &a->port)
+                       == -1) {
+                fprintf(stderr, "wsbench: --admin: expected HOST:PORT (at "
+                                "most %d)\n", WSB_MAX_NODES);
                 exit(2);
             }
+            if (o->nadmin++ == 0) {
+                strcpy(o->admin_host, a->host);
+                o->admin_port = a->port;
+            }
             break;
+        }
         case O_KEY: o->api_key = optarg; break;
         case O_TOKEN: o->token = optarg; break;
         case O_SECRET: o->secret = optarg; break;
@@ -1297,6 +1322,16 @@ main(int argc, char **argv)
         .rec_after = 2, .rec_timeout = 60, .rec_victim = -1,
         .store_sessions = 100000};
     parse_args(o, argc, argv);
+    if (o->nurl == 0) { /* the default URL: one node */
+        strcpy(o->url_nodes[0].host, o->host);
+        o->url_nodes[0].port = o->port;
+        o->nurl = 1;
+    }
+    if (o->nadmin == 0) {
+        strcpy(o->admin_nodes[0].host, o->admin_host);
+        o->admin_nodes[0].port = o->admin_port;
+        o->nadmin = 1;
+    }
     if (o->max_lag == LAG_AUTO)
         o->max_lag = o->rate == 0
                          ? (o->conns < 1000 ? 200ull * o->conns : 200000)

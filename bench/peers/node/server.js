@@ -4,10 +4,18 @@
 // the same publish API on a separate loopback admin port (POST
 // /api/publish, bearer api key, {"room"|"rooms","event","data"} or an array).
 // Usage: node server.js PORT ADMIN_PORT  (env BENCH_SECRET, BENCH_API_KEY)
+// Cluster mode (bench/run cluster): with BENCH_REDIS_URL=redis://H:P set,
+// rooms are shared with the other processes on that Redis through
+// @socket.io/redis-adapter 8 (pub/sub, a redis 4 client pair), so a publish
+// through any process's admin port reaches the room's members on all of
+// them. /readyz answers 503 until both Redis clients are connected.
 'use strict';
 const http = require('http');
 const crypto = require('crypto');
 const { Server } = require('socket.io');
+
+const redisUrl = process.env.BENCH_REDIS_URL || '';
+let ready = !redisUrl;
 
 const port = Number(process.argv[2]), adminPort = Number(process.argv[3]);
 const secret = process.env.BENCH_SECRET || '', apiKey = process.env.BENCH_API_KEY || '';
@@ -42,6 +50,20 @@ io.on('connection', (socket) => {
 });
 httpServer.listen(port, '127.0.0.1');
 
+if (redisUrl) {
+  const { createAdapter } = require('@socket.io/redis-adapter');
+  const { createClient } = require('redis');
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  // A lost link is worth a line in the log (bench/run greps it for "error").
+  pub.on('error', (e) => console.error('redis pub error:', e.message));
+  sub.on('error', (e) => console.error('redis sub error:', e.message));
+  Promise.all([pub.connect(), sub.connect()]).then(() => {
+    io.adapter(createAdapter(pub, sub));
+    ready = true;
+  }, (e) => { console.error('redis connect error:', e.message); process.exit(1); });
+}
+
 let offset = 0;
 function answer(res, code, obj) {
   const body = JSON.stringify(obj);
@@ -49,7 +71,8 @@ function answer(res, code, obj) {
   res.end(body);
 }
 http.createServer((req, res) => {
-  if (req.method === 'GET' && (req.url === '/readyz' || req.url === '/healthz')) return answer(res, 200, { ok: true });
+  if (req.method === 'GET' && req.url === '/healthz') return answer(res, 200, { ok: true });
+  if (req.method === 'GET' && req.url === '/readyz') return answer(res, ready ? 200 : 503, { ok: ready });
   if (req.method !== 'POST' || req.url !== '/api/publish') return answer(res, 404, { ok: false });
   if (req.headers.authorization !== 'Bearer ' + apiKey) return answer(res, 401, { ok: false });
   const chunks = [];
