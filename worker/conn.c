@@ -37,6 +37,7 @@ enum {
     CONN_F_OVER = 1u << 4,    /* slow consumer: bound no longer checked */
     CONN_F_GONE = 1u << 5,    /* conn_close_later: on the reap list */
     CONN_F_PERSIST = 1u << 6, /* HTTP: the request allows keep-alive */
+    CONN_F_REASON = 1u << 7,  /* close_reason is a copy c owns */
 };
 
 struct conn {
@@ -160,12 +161,28 @@ conn_unlink_dirty(struct conn *c)
     c->flags &= ~CONN_F_DIRTY;
 }
 
+/* Keep reason for the close that comes later: callers pass their own
+ * buffers (a kick's reason, a peer's close frame), gone by then. Only
+ * closing connections hold a copy. */
+static void
+conn_set_reason(struct conn *c, const char *reason)
+{
+    char *copy = strdup(reason ? reason : "closed");
+
+    if (c->flags & CONN_F_REASON)
+        free((char *)c->close_reason);
+    c->close_reason = copy ? copy : "closed";
+    c->flags = copy ? c->flags | CONN_F_REASON : c->flags & ~CONN_F_REASON;
+}
+
 void
 conn_close(struct conn *c, const char *reason)
 {
     if (log_get_level() >= LOG_INFO)
         log_msg(LOG_INFO, "connection from %s closed: %s", conn_peer(c),
             reason);
+    if (c->flags & CONN_F_REASON)
+        free((char *)c->close_reason); /* reason may be it: logged above */
     if (c->proto && c->proto->on_free)
         c->proto->on_free(c);
     conn_tq_del(c);
@@ -200,7 +217,7 @@ conn_close_later(struct conn *c, const char *reason)
     if (c->wev)
         event_del(c->wev);
     c->flags |= CONN_F_GONE | CONN_F_CLOSING | CONN_F_OVER;
-    c->close_reason = reason;
+    conn_set_reason(c, reason);
     c->dnext = C.reap;
     C.reap = c;
     event_active(C.flush_ev, 0, 0);
@@ -213,7 +230,7 @@ conn_close_after_flush(struct conn *c, const char *reason)
         return;
     /* The outbound bound no longer applies: the linger timeout does. */
     c->flags |= CONN_F_CLOSING | CONN_F_OVER;
-    c->close_reason = reason;
+    conn_set_reason(c, reason);
     /* Input is discarded from now on; a peer that neither takes the last
      * bytes nor closes is cut off after a bounded time. */
     conn_tq_add(&C.closing, c);

@@ -59,7 +59,7 @@ void conn_close_later(struct conn *c, const char *reason);
 /* Close c once its queued output is written: then shut down the write
  * side and discard input until the peer closes (so unread input does not
  * turn the close into a reset that loses the last bytes), all bounded by
- * a linger timeout. */
+ * a linger timeout. reason (for the log line of the close) is copied. */
 void conn_close_after_flush(struct conn *c, const char *reason);
 
 /* Input buffer (bytes read and not yet consumed by the protocol). */
