@@ -326,7 +326,7 @@ fan_emit_kick(const struct msg_view *v)
 static void
 fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n)
 {
-    struct fan_msg m = {.seq = seq, .off = fan_offset(seq), .ts_ms = ts};
+    struct fan_msg m = {.seq = seq, .off = fan_offset(seq), .ts_us = ts};
 
     if (msg_decode(p, n, &m.v) != MSG_OK) {
         log_msg(LOG_ERR, "message log entry %llu is malformed: skipped",
@@ -427,7 +427,7 @@ fan_drain(void)
             break;
         }
         WCTR_INC(log_entries);
-        fan_dispatch(e.seq, e.ts_ms, F.buf, e.len);
+        fan_dispatch(e.seq, e.ts_us, F.buf, e.len);
     }
     fan_flush_blocks();
     atomic_store_explicit(&F.me->log_done, F.cur.seq - 1,
@@ -587,7 +587,7 @@ fan_replay(struct cli *cl, uint64_t after, fan_want_fn want, void *arg,
         }
         m.seq = e.seq;
         m.off = fan_offset(e.seq);
-        m.ts_ms = e.ts_ms;
+        m.ts_us = e.ts_us;
         if (msg_decode(F.buf, e.len, &m.v) != MSG_OK
             || (m.v.kind != MSG_PUBLISH && m.v.kind != MSG_EMIT)
             || (m.v.kind == MSG_EMIT && fan_excepted(&m.v, cl))

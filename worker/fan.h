@@ -22,7 +22,7 @@ struct ws_batch;
 struct fan_msg {
     uint64_t seq;
     uint64_t off;   /* the offset clients see (fan_offset of seq) */
-    int64_t ts_ms;
+    int64_t ts_us;
     struct msg_view v;
     /* /ws JSON: frame for the room in wsj_room (re-encoded per room). */
     struct ws_batch *wsj;
