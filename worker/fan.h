@@ -42,6 +42,7 @@ struct fan_block {
     uint32_t n;             /* messages */
     struct ws_batch *wsj;   /* /ws JSON event frames */
     struct ws_batch *sio;   /* Socket.IO "42[...]" messages (namespace /) */
+    uint32_t obs_head, obs_tail; /* its entries' latency records (fan.c) */
 };
 
 /* A protocol's encoder for room blocks: append m's message, as a member
