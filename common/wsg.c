@@ -1,6 +1,8 @@
 /*
  * Clocks. Monotonic time is what heartbeats and timeouts use; wall time is
- * only for display (start times, log lines, pong timestamps).
+ * for display (start times, log lines, pong timestamps) and for the
+ * append time of message-log entries (microseconds), which workers compare
+ * with their own reading to measure delivery latency.
  */
 #include <sys/resource.h>
 #include <time.h>
@@ -23,6 +25,15 @@ wsg_real_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+wsg_real_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 long

@@ -26,4 +26,9 @@ long wsg_conn_limit(long configured);
 /* Wall clock, unix milliseconds. */
 int64_t wsg_real_ms(void);
 
+/* Wall clock, unix microseconds: the append time of message-log entries,
+ * which workers compare with their own reading (the same clock on every
+ * process of the host) for the delivery latency histogram. */
+int64_t wsg_real_us(void);
+
 #endif

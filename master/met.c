@@ -1,7 +1,8 @@
 /*
  * Renders shared-memory state for the admin port: /socket-status,
  * /socket-stats JSON and Prometheus text. Each format is one loop over
- * ctr_desc (varnishstat-style); nothing here names a counter by hand.
+ * ctr_desc (varnishstat-style), then one over hist_desc for the latency
+ * histograms; nothing here names a counter or a histogram by hand.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <event2/buffer.h>
 
 #include "common/counters.h"
+#include "common/hist.h"
 #include "common/wsg.h"
 #include "master/met.h"
 #include "shm/shm.h"
@@ -86,6 +88,36 @@ met_rooms_json(const struct shm_segment *seg, const uint64_t *tot,
     evbuffer_add(out, "]}", 2);
 }
 
+/* "histograms": each one summed over workers (retired included), with
+ * cumulative bucket counts in the order of "le_us". */
+static void
+met_hist_json(const struct shm_segment *seg, struct evbuffer *out)
+{
+    uint64_t tot[HIST_WORDS];
+
+    shm_hist_totals(seg, tot);
+    evbuffer_add(out, ",\"histograms\":{", 15);
+    for (int h = 0; h < HIST__COUNT; h++) {
+        const uint64_t *v = &tot[h * HIST_NVALS];
+        uint64_t cum = 0;
+        evbuffer_add_printf(out, "%s\"%s\":{\"count\":%llu,\"sum_us\":%llu,"
+            "\"le_us\":[", h ? "," : "", hist_desc[h].name,
+            (unsigned long long)hist_count(v),
+            (unsigned long long)v[HIST_SUM]);
+        for (int i = 0; i < HIST_NBOUNDS; i++)
+            evbuffer_add_printf(out, "%s%llu", i ? "," : "",
+                (unsigned long long)hist_bounds_us[i]);
+        evbuffer_add(out, "],\"buckets\":[", 13);
+        for (int i = 0; i < HIST_NBUCKETS; i++) {
+            cum += v[i];
+            evbuffer_add_printf(out, "%s%llu", i ? "," : "",
+                (unsigned long long)cum);
+        }
+        evbuffer_add(out, "]}", 2);
+    }
+    evbuffer_add(out, "}", 1);
+}
+
 void
 met_stats_json(const struct shm_segment *seg, struct evbuffer *out)
 {
@@ -122,7 +154,23 @@ met_stats_json(const struct shm_segment *seg, struct evbuffer *out)
     evbuffer_add_printf(out, ",\"totals\":");
     met_counters_json(out, tot, 0);
     met_rooms_json(seg, tot, out);
+    met_hist_json(seg, out);
     evbuffer_add(out, "}", 1);
+}
+
+/* The histograms of hist.def, summed over workers and retired totals. */
+static void
+met_hist_prometheus(const struct shm_segment *seg, struct evbuffer *out)
+{
+    uint64_t tot[HIST_WORDS];
+    char buf[HIST_PROM_MAX];
+
+    shm_hist_totals(seg, tot);
+    for (int h = 0; h < HIST__COUNT; h++) {
+        int n = hist_format_prom(h, &tot[h * HIST_NVALS], buf, sizeof(buf));
+        if (n > 0 && (size_t)n < sizeof(buf))
+            evbuffer_add(out, buf, (size_t)n);
+    }
 }
 
 void
@@ -145,6 +193,7 @@ met_prometheus(const struct shm_segment *seg, int64_t hb_timeout_ms,
             d->kind == CTR_COUNTER ? "counter" : "gauge", d->name, suf, total,
             (unsigned long long)tot[i]);
     }
+    met_hist_prometheus(seg, out);
     shm_status(seg, hb_timeout_ms, &st);
     evbuffer_add_printf(out,
         "# HELP wsgate_up 1 when every worker slot is live and heartbeating.\n"

@@ -289,7 +289,8 @@ pub_encode_one(const json_t *o, unsigned char *out, size_t cap,
 static uint64_t
 pub_append(const unsigned char *p, size_t n)
 {
-    return mlog_append(P.log, (uint16_t)p[0], p, (uint32_t)n, wsg_real_ms());
+    return mlog_append(P.log, (uint16_t)p[0], p, (uint32_t)n,
+        wsg_real_us());
 }
 
 void

@@ -129,7 +129,7 @@ rdf_take(const redisReply *id, const redisReply *fields)
     if (e.epoch > F.epoch)
         F.epoch = e.epoch;
     uint64_t seq = mlog_append(F.log, (uint16_t)e.kind, e.data,
-        (uint32_t)e.len, wsg_real_ms());
+        (uint32_t)e.len, wsg_real_us());
     gmap_note(shm_gmap(F.seg), seq, rent_offset(e.epoch, e.gn), F.gap_next
         || gap);
     F.gap_next = 0;

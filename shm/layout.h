@@ -1,10 +1,12 @@
 /*
  * The shared-memory ABI between the master and its workers. Fixed-width and
  * atomic integers only, no pointers. Regions and their single writers:
- *   header          master (identity, master-scope counters, retired totals)
+ *   header          master (identity, master-scope counters, retired totals
+ *                   of counters and histograms)
  *   worker record   master writes its identity part when it forks a worker
  *                   (pid, slot, generation, state, start); the worker writes
- *                   its live part (seqlock, heartbeat, counters) and nothing
+ *                   its live part (seqlock, heartbeat, counters, histograms)
+ *                   and nothing
  *                   else.
  *   gmap            master (the cluster offset of each log entry).
  * Readers copy out and check the seqlock before use (shm.h).
@@ -18,10 +20,13 @@
 #include <stdint.h>
 
 #include "common/counters.h"
+#include "common/hist.h"
 #include "shm/gmap.h"
 
 #define SHM_MAGIC UINT64_C(0x3174616773777367) /* "gswsgat1" */
-#define SHM_LAYOUT_VERSION 3u
+/* Version 4: the latency histograms (common/hist.def), hist[] in each
+ * worker record under its seqlock and retired_hist[] in the header. */
+#define SHM_LAYOUT_VERSION 4u
 
 /* Workers per generation (the -w bound) and records in the segment: a
  * reload runs a new generation beside the draining old one. */
@@ -56,6 +61,8 @@ struct shm_header {
     _Atomic uint64_t capacity; /* connections all workers may hold */
     alignas(128) _Atomic uint64_t master_ctr[CTR__COUNT];
     alignas(128) _Atomic uint64_t retired[CTR__COUNT];
+    /* Histograms of workers that died, folded like COUNTERs. */
+    alignas(128) _Atomic uint64_t retired_hist[HIST_WORDS];
 };
 
 struct shm_worker {
@@ -70,6 +77,7 @@ struct shm_worker {
     _Atomic int64_t heartbeat_ms;     /* CLOCK_MONOTONIC ms */
     _Atomic uint64_t log_done;        /* last message-log seq handled */
     _Atomic uint64_t ctr[CTR__COUNT];
+    _Atomic uint64_t hist[HIST_WORDS]; /* under seq, like ctr */
     struct {
         _Atomic uint64_t seq;   /* control entry this result is for */
         _Atomic uint64_t count; /* connections it closed */

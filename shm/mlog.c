@@ -161,17 +161,17 @@ mlog_max_len(const struct mlog *m)
 
 uint64_t
 mlog_append(struct mlog *m, uint16_t kind, const void *payload,
-    uint32_t len, int64_t ts_ms)
+    uint32_t len, int64_t ts_us)
 {
     struct iovec iov = {.iov_base = (void *)(uintptr_t)payload,
         .iov_len = len};
 
-    return mlog_append_v(m, kind, &iov, 1, ts_ms);
+    return mlog_append_v(m, kind, &iov, 1, ts_us);
 }
 
 uint64_t
 mlog_append_v(struct mlog *m, uint16_t kind, const struct iovec *iov,
-    int iovcnt, int64_t ts_ms)
+    int iovcnt, int64_t ts_us)
 {
     uint64_t cap = m->capacity, mask = cap - 1, total = 0;
     uint64_t hs, hp, off, room, need, gap, start;
@@ -201,7 +201,7 @@ mlog_append_v(struct mlog *m, uint16_t kind, const struct iovec *iov,
     off = start & mask;
     mlog_put(m, off + 8 * MLOG_W_SEQ, hs);
     mlog_put(m, off + 8 * MLOG_W_META, total | (uint64_t)kind << 32);
-    mlog_put(m, off + 8 * MLOG_W_TS, (uint64_t)ts_ms);
+    mlog_put(m, off + 8 * MLOG_W_TS, (uint64_t)ts_us);
     w = (struct mlog_wr){.m = m, .off = off + MLOG_EHDR};
     for (int i = 0; i < iovcnt; i++)
         mlog_wr_bytes(&w, iov[i].iov_base, iov[i].iov_len);
@@ -302,7 +302,7 @@ mlog_read(const struct mlog *m, struct mlog_cursor *cur,
                 return MLOG_E_CORRUPT;
             out->seq = cur->seq;
             out->lost = 0;
-            out->ts_ms = (int64_t)loc.ts;
+            out->ts_us = (int64_t)loc.ts;
             out->len = len;
             out->kind = (uint16_t)(loc.meta >> 32);
             if (r == MLOG_OK) {

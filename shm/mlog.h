@@ -14,14 +14,18 @@
 #include <sys/uio.h>
 
 #define MLOG_MAGIC UINT64_C(0x31676f6c6d677377) /* "wsgmlog1" */
-#define MLOG_LAYOUT_VERSION 1u
+/* Version 2: the entry header's third word is the append time in unix
+ * microseconds (version 1: milliseconds), fine enough for the 0.1 ms
+ * buckets of the delivery latency histogram (common/hist.def). The word's
+ * place and size are unchanged; only its unit is. */
+#define MLOG_LAYOUT_VERSION 2u
 
 /* Data capacity: a power of two in [MLOG_MIN_CAPACITY, MLOG_MAX_CAPACITY]
  * bytes, so an offset is a mask of a position, not a division. */
 #define MLOG_MIN_CAPACITY ((size_t)256)
 #define MLOG_MAX_CAPACITY ((size_t)1 << 32)
 
-/* Each entry is an MLOG_EHDR-byte header (seq, len|kind|flags, ts_ms) and
+/* Each entry is an MLOG_EHDR-byte header (seq, len|kind|flags, ts_us) and
  * its payload padded to 8 bytes. One entry (header + padded payload) may
  * take at most a quarter of the ring, so a payload is at most
  * MLOG_MAX_LEN(cap) bytes: 40 for the minimum ring, about 1 MiB for 4 MiB. */
@@ -84,7 +88,7 @@ struct mlog_cursor {
 struct mlog_entry {
     uint64_t seq;   /* OK/TOOSMALL: its seq; LAPPED: oldest still readable */
     uint64_t lost;  /* LAPPED: entries skipped (seq - cursor's old seq) */
-    int64_t ts_ms;  /* as given to mlog_append */
+    int64_t ts_us;  /* as given to mlog_append (the callers: unix us) */
     uint32_t len;   /* payload bytes (TOOSMALL: bytes needed) */
     uint16_t kind;  /* as given to mlog_append */
 };
@@ -114,13 +118,13 @@ uint32_t mlog_max_len(const struct mlog *m);
  * NULL when len is 0). Never blocks. Returns the entry's seq, or 0 when len
  * exceeds mlog_max_len or the header fails its sanity check. */
 uint64_t mlog_append(struct mlog *m, uint16_t kind, const void *payload,
-    uint32_t len, int64_t ts_ms);
+    uint32_t len, int64_t ts_us);
 
 /* Same, gathering the payload from iovcnt parts (e.g. a header and a body)
  * without a staging copy. Borrows iov. Returns 0 if the total is too large
  * or iovcnt is negative. */
 uint64_t mlog_append_v(struct mlog *m, uint16_t kind, const struct iovec *iov,
-    int iovcnt, int64_t ts_ms);
+    int iovcnt, int64_t ts_us);
 
 /* Seq the next append will get (1 for an empty ring). Acquire load. */
 uint64_t mlog_head(const struct mlog *m);

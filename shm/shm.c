@@ -56,6 +56,8 @@ shm_record_zero(struct shm_worker *w)
     }
     for (int i = 0; i < CTR__COUNT; i++)
         atomic_store_explicit(&w->ctr[i], 0, memory_order_relaxed);
+    for (int i = 0; i < HIST_WORDS; i++)
+        atomic_store_explicit(&w->hist[i], 0, memory_order_relaxed);
     atomic_store_explicit(&w->rooms_seq, 0, memory_order_relaxed);
     atomic_store_explicit(&w->nrooms_top, 0, memory_order_relaxed);
     atomic_store_explicit(&w->pid, 0, memory_order_relaxed);
@@ -99,13 +101,17 @@ shm_record_release(struct shm_segment *seg, int idx)
             && ctr_desc[i].scope == CTR_S_WORKER)
             atomic_fetch_add_explicit(&seg->hdr.retired[i], s.ctr[i],
                 memory_order_relaxed);
+    for (int i = 0; i < HIST_WORDS; i++)
+        atomic_fetch_add_explicit(&seg->hdr.retired_hist[i], s.hist[i],
+            memory_order_relaxed);
     shm_record_zero(&seg->rec[idx]);
     atomic_store_explicit(&seg->rec[idx].state, SHM_FREE,
         memory_order_release);
 }
 
 void
-shm_worker_publish(struct shm_worker *w, const uint64_t *ctr)
+shm_worker_publish(struct shm_worker *w, const uint64_t *ctr,
+    const uint64_t *hist)
 {
     uint64_t s = atomic_load_explicit(&w->seq, memory_order_relaxed);
 
@@ -113,6 +119,8 @@ shm_worker_publish(struct shm_worker *w, const uint64_t *ctr)
     atomic_thread_fence(memory_order_release);
     for (int i = 0; i < CTR__COUNT; i++)
         atomic_store_explicit(&w->ctr[i], ctr[i], memory_order_relaxed);
+    for (int i = 0; i < HIST_WORDS; i++)
+        atomic_store_explicit(&w->hist[i], hist[i], memory_order_relaxed);
     atomic_store_explicit(&w->seq, s + 2, memory_order_release);
 }
 
@@ -134,6 +142,9 @@ shm_snapshot(const struct shm_segment *seg, int idx, struct shm_snap *out)
         uint64_t s1 = atomic_load_explicit(&w->seq, memory_order_acquire);
         for (int i = 0; i < CTR__COUNT; i++)
             out->ctr[i] = atomic_load_explicit(&w->ctr[i],
+                memory_order_relaxed);
+        for (int i = 0; i < HIST_WORDS; i++)
+            out->hist[i] = atomic_load_explicit(&w->hist[i],
                 memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
         uint64_t s2 = atomic_load_explicit(&w->seq, memory_order_relaxed);
@@ -165,6 +176,22 @@ shm_totals(const struct shm_segment *seg, uint64_t *out)
         for (int i = 0; i < CTR__COUNT; i++)
             if (ctr_desc[i].scope == CTR_S_WORKER)
                 out[i] += s.ctr[i];
+    }
+}
+
+void
+shm_hist_totals(const struct shm_segment *seg, uint64_t *out)
+{
+    struct shm_snap s;
+
+    for (int i = 0; i < HIST_WORDS; i++)
+        out[i] = atomic_load(&seg->hdr.retired_hist[i]);
+    for (unsigned r = 0; r < SHM_NRECORDS; r++) {
+        if (atomic_load(&seg->rec[r].state) == SHM_FREE)
+            continue;
+        (void)shm_snapshot(seg, (int)r, &s);
+        for (int i = 0; i < HIST_WORDS; i++)
+            out[i] += s.hist[i];
     }
 }
 

@@ -17,6 +17,7 @@ struct shm_snap {
     uint32_t state, slot, generation;
     int64_t start_ms, heartbeat_ms;
     uint64_t ctr[CTR__COUNT];
+    uint64_t hist[HIST_WORDS];
 };
 
 /* Map a new anonymous shared segment and write its header. Returns the
@@ -34,13 +35,15 @@ int shm_record_claim(struct shm_segment *seg, unsigned slot, unsigned gen);
 void shm_record_started(struct shm_segment *seg, int idx, pid_t pid,
     int64_t start_ms);
 
-/* Master: fold the record's COUNTERs into the retired totals, zero it and
- * mark it FREE. Safe when the worker died in the middle of a publish. */
+/* Master: fold the record's COUNTERs and histograms into the retired
+ * totals, zero it and mark it FREE. Safe when the worker died in the middle of a publish. */
 void shm_record_release(struct shm_segment *seg, int idx);
 
-/* Worker: publish counters (CTR__COUNT values) under the seqlock. Only
- * WORKER-scope rows are meaningful. */
-void shm_worker_publish(struct shm_worker *w, const uint64_t *ctr);
+/* Worker: publish counters (CTR__COUNT values) and histograms (HIST_WORDS
+ * values) under the seqlock. Only WORKER-scope counter rows are
+ * meaningful. */
+void shm_worker_publish(struct shm_worker *w, const uint64_t *ctr,
+    const uint64_t *hist);
 
 /* Worker: store the heartbeat (monotonic ms) and, on the first beat, move
  * STARTING to RUNNING. */
@@ -53,6 +56,10 @@ int shm_snapshot(const struct shm_segment *seg, int idx, struct shm_snap *out);
 /* Reader: totals over retired + every live record + master counters.
  * GAUGEs sum live records only. */
 void shm_totals(const struct shm_segment *seg, uint64_t *out);
+
+/* Reader: histogram words (HIST_WORDS) summed over the retired totals and
+ * every live record, so they never go down when a worker dies. */
+void shm_hist_totals(const struct shm_segment *seg, uint64_t *out);
 
 /* Summary for /socket-status (both the admin and the public port). */
 struct shm_status {

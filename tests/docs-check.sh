@@ -12,8 +12,9 @@
 #   - every key of common/config.def is an entry of man/wsgate.conf.5 that
 #     states its default, and a line of etc/wsgate.conf (commented-out lines
 #     show the default); no documented key is unknown;
-#   - every counter of common/counters.def is in COUNTERS of man/wsgate.8
-#     with its Prometheus name, and no documented counter is unknown;
+#   - every counter of common/counters.def, and every histogram of
+#     common/hist.def, is in COUNTERS of man/wsgate.8 with its Prometheus
+#     name, and no documented counter or histogram is unknown;
 #   - every admin route of master/adm.c is in ADMIN ENDPOINTS with its auth;
 #   - every close code of worker/cli.h (CLI_CLOSE_*), and every RFC 6455
 #     code the workers send, is an entry of PROTOCOLS in man/wsgate.8;
@@ -33,6 +34,7 @@ CONF=etc/wsgate.conf
 INIT=etc/init.d/wsgate
 CONFIG_DEF=common/config.def
 COUNTERS_DEF=common/counters.def
+HIST_DEF=common/hist.def
 
 passed=0
 failed=0
@@ -94,7 +96,7 @@ normalize() {
 }
 
 for f in "$BIN" "$MAN8" "$MAN5" "$CONF" "$INIT" "$CONFIG_DEF" \
-    "$COUNTERS_DEF" master/adm.c common/wsg.h common/config.c; do
+    "$COUNTERS_DEF" "$HIST_DEF" master/adm.c common/wsg.h common/config.c; do
     if [ ! -e "$f" ]; then
         echo "docs-check: $f is missing (build ./wsgate first: make wsgate)"
         echo "docs-check: $passed passed, 1 failed"
@@ -247,12 +249,27 @@ while read -r name kind unit; do
         fail "counter $name: no COUNTERS entry '\\fB$name\\fR (\\fB$prom\\fR)' in $MAN8"
     fi
 done <"$TMP/ctrs"
+# Histograms: wsgate_<name>_seconds, documented in the same section.
+sed -n 's/^HIST(\([a-z0-9_]*\),.*/\1/p' "$HIST_DEF" >"$TMP/hists"
+if [ -s "$TMP/hists" ]; then
+    pass "$HIST_DEF declares $(wc -l <"$TMP/hists") histograms"
+else
+    fail "no histogram found in $HIST_DEF"
+fi
+while read -r name; do
+    prom="wsgate_${name}_seconds"
+    if grep -qx "$name $prom" "$TMP/docctrs"; then
+        pass "histogram $name documented in $MAN8 as $prom"
+    else
+        fail "histogram $name: no COUNTERS entry '\\fB$name\\fR (\\fB$prom\\fR)' in $MAN8"
+    fi
+done <"$TMP/hists"
 while read -r name prom; do
     case "$name" in
     wsgate_*) continue ;; # "Other metrics", not in the table
     esac
-    grep -q "^$name " "$TMP/ctrs" \
-        || fail "$MAN8 documents counter $name, which $COUNTERS_DEF lacks"
+    grep -q "^$name " "$TMP/ctrs" || grep -qx "$name" "$TMP/hists" \
+        || fail "$MAN8 documents counter $name, which $COUNTERS_DEF and $HIST_DEF lack"
 done <"$TMP/docctrs"
 
 # --- admin routes ------------------------------------------------------------

@@ -65,6 +65,7 @@ static struct {
     size_t max_out;
     struct conn_tq closing;
     struct conn *reap;            /* conn_close_later, via dnext */
+    conn_flushed_fn after;        /* conn_after_flush, once */
 } C = {.closing = {.timeout_ms = CONN_LINGER_MS,
            .reason = "peer did not read the final bytes in time"}};
 
@@ -351,6 +352,13 @@ conn_send(struct conn *c, const void *p, size_t n)
     return conn_mark_dirty(c);
 }
 
+void
+conn_after_flush(conn_flushed_fn fn)
+{
+    C.after = fn;
+    event_active(C.flush_ev, 0, 0);
+}
+
 /* Write what c has queued with one writev. Returns -1 if c was closed. */
 static int
 conn_flush(struct conn *c)
@@ -417,6 +425,11 @@ conn_flush_cb(evutil_socket_t fd, short what, void *arg)
         struct conn *c = C.dirty;
         conn_unlink_dirty(c);
         (void)conn_flush(c);
+    }
+    if (C.after) {
+        conn_flushed_fn fn = C.after;
+        C.after = NULL;
+        fn();
     }
 }
 

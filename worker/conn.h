@@ -76,6 +76,17 @@ int conn_send(struct conn *c, const void *p, size_t n);
  * ended through on_overflow; the caller must not touch it again. */
 int conn_mark_dirty(struct conn *c);
 
+/* Called once at the end of a flush pass: every connection marked dirty
+ * before it has had its writev (a socket that was full keeps the rest in
+ * its buffer for its write event). */
+typedef void (*conn_flushed_fn)(void);
+
+/* Call fn once at the end of the next flush pass, and make sure that pass
+ * runs in this loop iteration even when no connection is dirty. A second
+ * call before the pass replaces fn. Used by fan-out to time its writes
+ * (one clock reading per pass). */
+void conn_after_flush(conn_flushed_fn fn);
+
 /* Replace the protocol (e.g. HTTP head -> WebSocket). */
 void conn_set_proto(struct conn *c, const struct conn_proto *p, void *st);
 void *conn_state(struct conn *c);

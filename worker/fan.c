@@ -6,6 +6,8 @@
  * (per-client last sequence); for a user, the user:<id> room; for everyone,
  * the all-clients list. A worker lapped by the producer counts it and closes
  * its clients with a "recover" reason instead of silently skipping.
+ * It also times its deliveries for the delivery_latency histogram
+ * (common/hist.def): see fan_observe.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,12 +17,15 @@
 
 #include <event2/event.h>
 
+#include "common/hist.h"
 #include "common/log.h"
 #include "common/msg.h"
+#include "common/wsg.h"
 #include "shm/layout.h"
 #include "shm/gmap.h"
 #include "shm/mlog.h"
 #include "worker/cli.h"
+#include "worker/conn.h"
 #include "worker/fan.h"
 #include "worker/room.h"
 #include "worker/ws.h"
@@ -31,6 +36,17 @@
  * flush, and the loop (heartbeat, accepts) must get its turn. */
 #define FAN_DELIVERY_BUDGET 200000
 #define FAN_BLOCK_HASH 256 /* buckets of the per-room block table */
+#define FAN_NO_OBS UINT32_MAX
+
+/* One entry of the read batch, for the latency histogram: its append time
+ * and the deliveries made of it, which are observed together at the end
+ * of the flush pass that writes them (fan_observe). bnext chains the
+ * entries of one room block. */
+struct fan_obs {
+    int64_t ts_us;
+    uint64_t n;
+    uint32_t bnext;
+};
 
 static struct {
     struct mlog *log;
@@ -46,10 +62,13 @@ static struct {
     fan_append_fn wsj_append, sio_append;   /* registered by the protocols */
     struct mlog_index *ix;  /* checkpoints for replays (128 KiB) */
     const struct gmap *gm;  /* cluster offsets */
+    struct fan_obs obs[FAN_BATCH]; /* this batch's entries, until observed */
+    unsigned nobs;
 } F = {.evfd = -1, .btail = &F.blocks};
 
 static void fan_read_cb(evutil_socket_t fd, short what, void *arg);
 static void fan_more_cb(evutil_socket_t fd, short what, void *arg);
+static void fan_observe(void);
 
 int
 fan_init(struct event_base *base, struct mlog *log, int evfd,
@@ -112,6 +131,7 @@ fan_flush_blocks(void)
 
     for (b = F.blocks; b; b = next) {
         struct room *r = room_find(b->room, b->rlen);
+        uint64_t k = 0;
         next = b->next;
         for (struct room_member *mb = r ? room_first(r) : NULL, *mn; mb;
              mb = mn) {
@@ -119,8 +139,12 @@ fan_flush_blocks(void)
             if (!cli_authed(mb->owner))
                 continue;
             WCTR_ADD(deliveries, b->n);
+            k++;
             (void)cli_batch(mb->owner, b);
         }
+        /* Each of the block's entries went to the k members. */
+        for (uint32_t i = b->obs_head; i != FAN_NO_OBS; i = F.obs[i].bnext)
+            F.obs[i].n += k;
         ws_batch_unref(b->wsj);
         ws_batch_unref(b->sio);
         free(b);
@@ -133,7 +157,8 @@ fan_flush_blocks(void)
 /* Add a single-room publish to that room's block. Returns 0, or -1 when
  * the message must take the per-message path (out of memory). */
 static int
-fan_block_add(const struct fan_msg *m, const char *name, size_t len)
+fan_block_add(const struct fan_msg *m, const char *name, size_t len,
+    uint32_t oi)
 {
     unsigned h = fan_bhash(name, len);
     struct fan_block *b;
@@ -156,6 +181,7 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len)
         }
         memcpy(b->room, name, len);
         b->rlen = len;
+        b->obs_head = b->obs_tail = FAN_NO_OBS;
         b->hnext = F.bhash[h];
         F.bhash[h] = b;
         *F.btail = b;
@@ -165,6 +191,11 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len)
         || F.sio_append(b->sio, m, name, len) == -1)
         return -1; /* the block is still consistent up to here */
     b->n++;
+    if (b->obs_tail == FAN_NO_OBS)
+        b->obs_head = oi;
+    else
+        F.obs[b->obs_tail].bnext = oi;
+    b->obs_tail = oi;
     return 0;
 }
 
@@ -323,10 +354,14 @@ fan_emit_kick(const struct msg_view *v)
     }
 }
 
+/* Deliver log entry seq (payload p[0..n), appended at ts), whose latency
+ * record is F.obs[oi]. */
 static void
-fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n)
+fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n,
+    uint32_t oi)
 {
-    struct fan_msg m = {.seq = seq, .off = fan_offset(seq), .ts_ms = ts};
+    struct fan_msg m = {.seq = seq, .off = fan_offset(seq), .ts_us = ts};
+    uint64_t d0;
 
     if (msg_decode(p, n, &m.v) != MSG_OK) {
         log_msg(LOG_ERR, "message log entry %llu is malformed: skipped",
@@ -348,10 +383,11 @@ fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n)
             rn = room;
             rl = (size_t)k;
         }
-        if (fan_block_add(&m, rn, rl) == 0)
+        if (fan_block_add(&m, rn, rl, oi) == 0)
             return;
     }
     fan_flush_blocks();
+    d0 = wctr_val[CTR_deliveries];
     switch (m.v.kind) {
     case MSG_PUBLISH:
         if (m.v.target == MSG_T_ALL) {
@@ -381,6 +417,7 @@ fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n)
         fan_emit_kick(&m.v);
         break;
     }
+    F.obs[oi].n += wctr_val[CTR_deliveries] - d0;
     fan_release(&m);
 }
 
@@ -408,6 +445,8 @@ fan_drain(void)
     struct mlog_entry e;
     uint64_t start = wctr_val[CTR_deliveries];
 
+    if (F.nobs > 0)
+        fan_observe(); /* no flush pass since the last batch */
     for (int i = 0; i < FAN_BATCH
          && wctr_val[CTR_deliveries] - start < FAN_DELIVERY_BUDGET; i++) {
         int st = mlog_read(F.log, &F.cur, &e, F.buf, F.bufcap);
@@ -427,9 +466,15 @@ fan_drain(void)
             break;
         }
         WCTR_INC(log_entries);
-        fan_dispatch(e.seq, e.ts_ms, F.buf, e.len);
+        F.obs[F.nobs] = (struct fan_obs){.ts_us = e.ts_us,
+            .bnext = FAN_NO_OBS};
+        fan_dispatch(e.seq, e.ts_us, F.buf, e.len, F.nobs++);
     }
     fan_flush_blocks();
+    if (wctr_val[CTR_deliveries] != start)
+        conn_after_flush(fan_observe);
+    else
+        F.nobs = 0;
     atomic_store_explicit(&F.me->log_done, F.cur.seq - 1,
         memory_order_release);
     cli_waits_run(F.cur.seq - 1);
@@ -443,6 +488,29 @@ fan_drain(void)
         struct timeval zero = {0, 0};
         evtimer_add(F.more, &zero);
     }
+}
+
+/*
+ * The delivery_latency histogram: one observation per delivery (the same
+ * set the deliveries counter counts: live fan-out, not replays), of the
+ * time from the entry's append to the message log (its wall-clock
+ * microseconds, mlog.h) to the end of the flush pass that issued the
+ * writes of this read batch (conn_after_flush). One clock reading per
+ * batch: the entries of a batch are observed together, each with its
+ * own append time and its count of deliveries as the weight, so the hot
+ * path adds no per-recipient work. A client on HTTP long-polling gets its
+ * bytes when its next poll comes; that wait is not included.
+ */
+static void
+fan_observe(void)
+{
+    int64_t now = wsg_real_us();
+
+    for (unsigned i = 0; i < F.nobs; i++)
+        if (F.obs[i].n > 0)
+            hist_observe(WCTR_HIST(delivery_latency), now - F.obs[i].ts_us,
+                F.obs[i].n);
+    F.nobs = 0;
 }
 
 static void
@@ -587,7 +655,7 @@ fan_replay(struct cli *cl, uint64_t after, fan_want_fn want, void *arg,
         }
         m.seq = e.seq;
         m.off = fan_offset(e.seq);
-        m.ts_ms = e.ts_ms;
+        m.ts_us = e.ts_us;
         if (msg_decode(F.buf, e.len, &m.v) != MSG_OK
             || (m.v.kind != MSG_PUBLISH && m.v.kind != MSG_EMIT)
             || (m.v.kind == MSG_EMIT && fan_excepted(&m.v, cl))

@@ -22,7 +22,7 @@ struct ws_batch;
 struct fan_msg {
     uint64_t seq;
     uint64_t off;   /* the offset clients see (fan_offset of seq) */
-    int64_t ts_ms;
+    int64_t ts_us;
     struct msg_view v;
     /* /ws JSON: frame for the room in wsj_room (re-encoded per room). */
     struct ws_batch *wsj;
@@ -42,6 +42,7 @@ struct fan_block {
     uint32_t n;             /* messages */
     struct ws_batch *wsj;   /* /ws JSON event frames */
     struct ws_batch *sio;   /* Socket.IO "42[...]" messages (namespace /) */
+    uint32_t obs_head, obs_tail; /* its entries' latency records (fan.c) */
 };
 
 /* A protocol's encoder for room blocks: append m's message, as a member

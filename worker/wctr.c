@@ -5,3 +5,4 @@
 #include "worker/wctr.h"
 
 uint64_t wctr_val[CTR__COUNT];
+uint64_t wctr_hist[HIST_WORDS];

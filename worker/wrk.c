@@ -62,7 +62,7 @@ static struct {
 static void
 wrk_publish(void)
 {
-    shm_worker_publish(W.me, wctr_val);
+    shm_worker_publish(W.me, wctr_val, wctr_hist);
 }
 
 static void wrk_exit(int status) __attribute__((noreturn));

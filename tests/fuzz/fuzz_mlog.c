@@ -92,7 +92,7 @@ check_read(const struct mlog *m, struct mlog_cursor *c, struct mlog_index *ix,
         const struct shadow *w = &sh[*next];
         CHECK(r == MLOG_OK);
         CHECK(e.seq == *next && e.len == w->len && e.kind == w->kind);
-        CHECK(e.ts_ms == -(int64_t)*next && e.lost == 0);
+        CHECK(e.ts_us == -(int64_t)*next && e.lost == 0);
         for (uint32_t i = 0; i < e.len; i++)
             CHECK(buf[i] == pat(e.seq, w->seed, i));
         (*next)++;

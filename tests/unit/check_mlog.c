@@ -91,7 +91,7 @@ entry_ok(const struct mlog_entry *e, const unsigned char *buf, uint64_t seq,
     uint32_t len)
 {
     if (e->seq != seq || e->len != len || e->kind != (uint16_t)seq
-        || e->ts_ms != (int64_t)seq * 10 || e->lost != 0)
+        || e->ts_us != (int64_t)seq * 10 || e->lost != 0)
         return 0;
     for (uint32_t i = 0; i < len; i++)
         if (buf[i] != pat(seq, i))
@@ -220,7 +220,7 @@ START_TEST(mlog_append_v_gathers_parts)
     ck_assert_int_eq(mlog_read(m, &c, &e, buf, sizeof(buf)), MLOG_OK);
     ck_assert_uint_eq(e.len, 21);
     ck_assert_uint_eq(e.kind, 7);
-    ck_assert_int_eq(e.ts_ms, 42);
+    ck_assert_int_eq(e.ts_us, 42);
     ck_assert_int_eq(memcmp(buf, "abcdefghijklmnopqrstu", 21), 0);
     ck_assert_int_eq(mlog_read(m, &c, &e, buf, sizeof(buf)), MLOG_OK);
     ck_assert_uint_eq(e.len, 0);

@@ -13,6 +13,7 @@
 #include "shm/shm.h"
 
 static struct shm_segment *seg;
+static const uint64_t h0[HIST_WORDS]; /* no histogram observations */
 
 static void
 setup(void)
@@ -63,7 +64,7 @@ START_TEST(shm_release_folds_counters_not_gauges)
 
     v[CTR_conn_accepted] = 40;
     v[CTR_conn_open] = 7;
-    shm_worker_publish(&seg->rec[r], v);
+    shm_worker_publish(&seg->rec[r], v, h0);
     shm_master_add(seg, CTR_worker_starts, 1);
     shm_totals(seg, tot);
     ck_assert_uint_eq(tot[CTR_conn_accepted], 40);
@@ -76,10 +77,43 @@ START_TEST(shm_release_folds_counters_not_gauges)
     r = shm_record_claim(seg, 0, 0);
     v[CTR_conn_accepted] = 2;
     v[CTR_conn_open] = 2;
-    shm_worker_publish(&seg->rec[r], v);
+    shm_worker_publish(&seg->rec[r], v, h0);
     shm_totals(seg, tot);
     ck_assert_uint_eq(tot[CTR_conn_accepted], 42);
     ck_assert_uint_eq(tot[CTR_conn_open], 2);
+}
+END_TEST
+
+/* Histograms fold like COUNTERs: a released record's words join the
+ * retired totals, and the sums over workers never go down. */
+START_TEST(shm_release_folds_histograms)
+{
+    uint64_t v[CTR__COUNT] = {0}, h[HIST_WORDS] = {0}, tot[HIST_WORDS];
+    uint64_t *d = &h[HIST_delivery_latency * HIST_NVALS];
+    uint64_t *t = &tot[HIST_delivery_latency * HIST_NVALS];
+    int a = shm_record_claim(seg, 0, 0), b = shm_record_claim(seg, 1, 0);
+
+    hist_observe(d, 150, 3);   /* 3 in the 0.25 ms bucket */
+    shm_worker_publish(&seg->rec[a], v, h);
+    hist_observe(d, 20000000, 1); /* +Inf */
+    shm_worker_publish(&seg->rec[b], v, h);
+    shm_hist_totals(seg, tot);
+    ck_assert_uint_eq(t[1], 6);
+    ck_assert_uint_eq(t[HIST_NBOUNDS], 1);
+    ck_assert_uint_eq(hist_count(t), 7);
+    ck_assert_uint_eq(t[HIST_SUM], 2 * 450 + 20000000);
+    shm_record_release(seg, b);
+    shm_hist_totals(seg, tot);
+    ck_assert_uint_eq(hist_count(t), 7); /* never goes back */
+    ck_assert_uint_eq(t[HIST_SUM], 2 * 450 + 20000000);
+    b = shm_record_claim(seg, 1, 0);
+    ck_assert_uint_eq(atomic_load(&seg->rec[b].hist[1]), 0);
+    memset(h, 0, sizeof(h));
+    hist_observe(d, 0, 2);
+    shm_worker_publish(&seg->rec[b], v, h);
+    shm_hist_totals(seg, tot);
+    ck_assert_uint_eq(hist_count(t), 9);
+    ck_assert_uint_eq(t[0], 2);
 }
 END_TEST
 
@@ -110,7 +144,7 @@ START_TEST(shm_snapshot_consistent_against_forked_writer)
         for (uint64_t n = 1; n < 2000000; n++) {
             for (int i = 0; i < CTR__COUNT; i++)
                 v[i] = n;
-            shm_worker_publish(&seg->rec[r], v);
+            shm_worker_publish(&seg->rec[r], v, h0);
         }
         _exit(0);
     }
@@ -170,9 +204,9 @@ START_TEST(shm_status_sums_open_connections)
     atomic_store(&seg->hdr.nslots, 2);
     atomic_store(&seg->hdr.capacity, 100);
     v[CTR_conn_open] = 3;
-    shm_worker_publish(&seg->rec[a], v);
+    shm_worker_publish(&seg->rec[a], v, h0);
     v[CTR_conn_open] = 4;
-    shm_worker_publish(&seg->rec[b], v);
+    shm_worker_publish(&seg->rec[b], v, h0);
     shm_worker_beat(&seg->rec[a], wsg_mono_ms());
     shm_worker_beat(&seg->rec[b], wsg_mono_ms());
     shm_status(seg, 5000, &st);
@@ -218,6 +252,7 @@ main(void)
     tcase_add_test(t, shm_header_is_self_describing);
     tcase_add_test(t, shm_claim_uses_free_records_and_release_frees);
     tcase_add_test(t, shm_release_folds_counters_not_gauges);
+    tcase_add_test(t, shm_release_folds_histograms);
     tcase_add_test(t, shm_release_after_writer_died_mid_publish);
     suite_add_tcase(s, t);
     t = tcase_create("snapshot");
