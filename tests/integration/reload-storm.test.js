@@ -1,0 +1,234 @@
+'use strict';
+/*
+ * Zero-drop reload (issue 12 item 5): a connect storm of a few hundred new
+ * connections a second for 10 s against 2 workers, a mix of /ws JSON
+ * clients, Socket.IO over WebSocket and Socket.IO over long-polling, with
+ * `wsgate -s reload` sent three times during it. Every attempted
+ * connection is counted with its outcome, and every one must complete:
+ * handshake, its exchange answered, the normal close. Clients connected
+ * before the storm see what the man page promises a reload does to them
+ * (SIGHUP): a /ws client gets close 1001, Socket.IO clients of either
+ * transport reconnect and recover on the new generation. Counts and
+ * outcomes only, no timing assertions; every loop and wait is bounded.
+ */
+const assert = require('node:assert/strict');
+const { test } = require('node:test');
+
+const { run, sleep, startDaemon, waitFor } = require('./lib/daemon');
+const wsj = require('./lib/wsj');
+const { ack, connect, now, signJwt, tracker, within } =
+    require('./lib/sio');
+
+const SECRET = 'itest-reload-storm-5e21a9';
+const RATE = 300;           /* attempts per second, all kinds together */
+const RUN_MS = 10000;
+const TOTAL = RATE * RUN_MS / 1000;
+const RELOADS_AT = [2500, 5500, 8000];  /* ms into the storm */
+const ATTEMPT_MS = 20000;   /* an attempt not done by then timed out */
+const KINDS = ['ws', 'sio-websocket', 'sio-polling'];
+
+const tok = (sub) => signJwt({ sub, exp: now() + 600 }, SECRET);
+
+/* What went wrong, as one short word for the tally. */
+function errKind(e) {
+    const m = String(e && (e.code || e.message || e));
+    if (/ECONNREFUSED/.test(m))
+        return 'refused';
+    if (/ECONNRESET|socket hang up|EPIPE/.test(m))
+        return 'reset';
+    if (/not done within|no .* within|timeout/i.test(m))
+        return 'timeout';
+    return m.slice(0, 80);
+}
+
+/* One /ws client: open, subscribe, ping -> pong, close 1000. */
+async function wsAttempt(port, i) {
+    const ws = wsj.client(port, { token: tok(`w${i}`) });
+    try {
+        await within(ws.opened, ATTEMPT_MS, 'open');
+        const room = `lead:storm-${i % 10}`;
+        const a = await ws.request({ type: 'subscribe', room }, ATTEMPT_MS);
+        if (a.type !== 'ack' || a.ok !== true)
+            throw new Error(`subscribe answered ${JSON.stringify(a)}`);
+        const p = await ws.request({ type: 'ping' }, ATTEMPT_MS);
+        if (p.type !== 'pong')
+            throw new Error(`ping answered ${JSON.stringify(p)}`);
+        ws.close(1000);
+        const c = await ws.waitClose(ATTEMPT_MS);
+        if (c.code !== 1000)
+            throw new Error(`closed with ${c.code} ${c.reason}`);
+        return 'ok';
+    } catch (e) {
+        ws.terminate();
+        if (ws.closeInfo && ws.closeInfo.code !== 1000)
+            return `closed ${ws.closeInfo.code}`;
+        throw e;
+    }
+}
+
+/* One Socket.IO client on one transport: connect, ping ack, disconnect.
+ * Any disconnect before the end is an outcome of its own. */
+async function sioAttempt(port, i, transport) {
+    const s = await connect(port, { transports: [transport],
+        reconnection: false, forceNew: true, timeout: ATTEMPT_MS,
+        auth: { token: tok(`s${i}`) } }, ATTEMPT_MS).catch((e) => {
+        throw new Error(`connect_error: ${e.message}`
+            + (e.description ? ` ${e.description.message
+                || e.description}` : ''));
+    });
+    let gone = null;
+    s.on('disconnect', (reason, details) => {
+        gone = `disconnect ${reason}${details && details.message
+            ? ` (${details.message})` : ''}`;
+    });
+    try {
+        const [a] = await ack(s, 'ping');
+        if (!a || typeof a.ts !== 'number')
+            throw new Error(`ping ack ${JSON.stringify(a)}`);
+        if (gone)
+            return gone;
+        s.disconnect();
+        return 'ok';
+    } catch (e) {
+        s.disconnect();
+        if (gone)
+            return gone;
+        throw e;
+    }
+}
+
+/* The documented end of a connection by a reload (man page, SIGHUP and
+ * SIGTERM): close 1001 on a WebSocket, which Socket.IO reports as
+ * "transport close". A client told so reconnects; anything else is a
+ * drop. */
+const GOING_AWAY = new Set(['closed 1001', 'disconnect transport close']);
+
+async function once1(port, i, kind) {
+    const p = kind === 'ws' ? wsAttempt(port, i)
+        : sioAttempt(port, i, kind.slice(4));
+    return within(p, ATTEMPT_MS + 5000, `attempt ${i}`)
+        .then((o) => ({ outcome: o }),
+            (e) => ({ outcome: errKind(e), detail: String(e) }));
+}
+
+/* One attempted connection; a client the reload sent away with the
+ * normal close tries once more, as real clients do, and its outcome is
+ * that of the second try ("ok after 1001" when it completes). */
+async function attempt(port, i) {
+    const kind = KINDS[i % KINDS.length];
+    const r = await once1(port, i, kind);
+    if (!GOING_AWAY.has(r.outcome))
+        return { kind, ...r };
+    const r2 = await once1(port, i, kind);
+    return { kind, ...r2, outcome: r2.outcome === 'ok' ? 'ok after 1001'
+        : `${r.outcome}, then ${r2.outcome}` };
+}
+
+test('#12 reload under a connect storm: every attempted connection '
+    + 'completes', { timeout: 120000 }, async (t) => {
+    const d = await startDaemon(t, {
+        config: { workers: 2, jwt_secret: SECRET, room_rule: 'lead:* *',
+            shutdown_timeout: '3s' },
+        args: (dd) => ['--pid', dd.pidPath],
+    });
+    const track = tracker(t);
+    const P = d.port;
+    const before = (await d.stats()).totals;
+
+    /* Long-lived clients of the first generation. */
+    const lw = wsj.client(P, { token: tok('long-ws') });
+    track(lw);
+    await within(lw.opened, 5000, 'long /ws open');
+    const la = await lw.request({ type: 'subscribe', room: 'lead:long' });
+    assert.equal(la.ok, true);
+    const long = {};
+    for (const transport of ['websocket', 'polling']) {
+        const s = await connect(P, { transports: [transport],
+            reconnection: true, reconnectionDelay: 100,
+            reconnectionDelayMax: 500, forceNew: true, timeout: 10000,
+            auth: { token: tok(`long-${transport}`) }, track });
+        s.connects = 0;
+        s.recoveredOnce = false;
+        s.on('connect', () => {
+            s.connects++;
+            if (s.recovered)
+                s.recoveredOnce = true;
+        });
+        long[transport] = s;
+    }
+
+    /* The storm. */
+    const results = [];
+    const pending = new Set();
+    const reloads = [];
+    const t0 = Date.now();
+    let started = 0, nextReload = 0;
+    while (started < TOTAL && Date.now() - t0 < RUN_MS + 5000) {
+        const el = Date.now() - t0;
+        const due = Math.min(TOTAL, Math.floor(el * RATE / 1000));
+        for (; started < due; started++) {
+            const p = attempt(P, started).then((r) => {
+                results.push(r);
+                pending.delete(p);
+            });
+            pending.add(p);
+        }
+        if (nextReload < RELOADS_AT.length && el >= RELOADS_AT[nextReload]) {
+            nextReload++;
+            reloads.push(run(['-s', 'reload', '--pid', d.pidPath, '-c',
+                d.confPath], { t, timeoutMs: 10000 }));
+        }
+        await sleep(10);
+    }
+    const rr = await Promise.all(reloads);
+    for (const r of rr)
+        assert.equal(r.code, 0, `-s reload: ${r.stderr}`);
+    await within(Promise.all([...pending]), ATTEMPT_MS + 10000,
+        'every attempt to end');
+
+    const tally = {};
+    for (const k of KINDS)
+        tally[k] = {};
+    for (const r of results)
+        tally[r.kind][r.outcome] = (tally[r.kind][r.outcome] || 0) + 1;
+    const good = (r) => r.outcome === 'ok' || r.outcome === 'ok after 1001';
+    const ok = results.filter(good).length;
+    const report = { attempted: started, ended: results.length,
+        succeeded: ok, reloads: RELOADS_AT.length, byKind: tally };
+    t.diagnostic(`storm: ${JSON.stringify(report)}`);
+    const bad = results.filter((r) => !good(r));
+    assert.equal(started, TOTAL, 'every planned attempt was started');
+    assert.equal(results.length, started, 'every attempt ended');
+    assert.deepEqual(bad.slice(0, 10), [], `${bad.length} of ${started} `
+        + `attempts failed: ${JSON.stringify(report)}`);
+
+    /* The reloads happened: three generations after the first. */
+    const st = await waitFor(async () => {
+        const x = await d.stats();
+        const run2 = x.workers.filter((w) => w.state === 'running');
+        return x.totals.reloads - before.reloads === RELOADS_AT.length
+            && run2.length === 2
+            && run2.every((w) => w.generation === RELOADS_AT.length)
+            ? x : null;
+    }, 10000, 'three reloads and the last generation running');
+    assert.equal(st.totals.reload_failures, before.reload_failures);
+    assert.equal(st.totals.conn_refused_limit ?? 0,
+        before.conn_refused_limit ?? 0, 'no connection refused for limits');
+
+    /* The long-lived clients: the /ws one was told 1001 by the first
+     * reload; the Socket.IO ones reconnected and recovered, and answer on
+     * the last generation. */
+    const lc = await lw.waitClose(5000);
+    assert.equal(lc.code, 1001, `long /ws close ${JSON.stringify(lc)}`);
+    for (const [transport, s] of Object.entries(long)) {
+        await waitFor(() => s.connected, 10000,
+            `long ${transport} client connected again`);
+        assert.ok(s.connects >= 1, `long ${transport}: reconnected `
+            + `(${s.connects}, reasons ${JSON.stringify(s.reasons)})`);
+        assert.equal(s.recoveredOnce, true, `long ${transport}: recovered`);
+        const [a] = await ack(s, 'ping');
+        assert.equal(typeof a.ts, 'number');
+        s.disconnect();
+    }
+    await d.stop();
+});
