@@ -16,7 +16,8 @@ const { test } = require('node:test');
 
 const { run, sleep, startDaemon, waitFor } = require('./lib/daemon');
 const wsj = require('./lib/wsj');
-const { ack, connect, now, signJwt, tracker, within } =
+const { ack, connect, now, publish, signJwt, sioClient, tracker,
+    within } =
     require('./lib/sio');
 
 const SECRET = 'itest-reload-storm-5e21a9';
@@ -69,20 +70,34 @@ async function wsAttempt(port, i) {
 /* One Socket.IO client on one transport: connect, ping ack, disconnect.
  * Any disconnect before the end is an outcome of its own. */
 async function sioAttempt(port, i, transport) {
-    const s = await connect(port, { transports: [transport],
+    const s = sioClient(port, { transports: [transport],
         reconnection: false, forceNew: true, timeout: ATTEMPT_MS,
-        auth: { token: tok(`s${i}`) } }, ATTEMPT_MS).catch((e) => {
-        throw new Error(`connect_error: ${e.message}`
+        auth: { token: tok(`s${i}`) } });
+    /* The engine closing before the Socket.IO CONNECT is answered ends
+     * the attempt with no connect_error (reconnection is off): its
+     * manager's close says why. */
+    const early = await within(new Promise((resolve) => {
+        s.once('connect', () => resolve(null));
+        s.once('connect_error', (e) => resolve(`connect_error: ${e.message}`
             + (e.description ? ` ${e.description.message
-                || e.description}` : ''));
+                || e.description}` : '')));
+        s.io.once('close', (reason) => resolve(`disconnect ${reason}`));
+    }), ATTEMPT_MS, 'connect').catch((e) => {
+        s.close();
+        throw e;
     });
+    if (early !== null) {
+        s.close();
+        return early;
+    }
     let gone = null;
     s.on('disconnect', (reason, details) => {
         gone = `disconnect ${reason}${details && details.message
             ? ` (${details.message})` : ''}`;
     });
     try {
-        const [a] = await ack(s, 'ping');
+        const [a] = await within(new Promise((resolve) => s.emit('ping',
+            (...r) => resolve(r))), ATTEMPT_MS, 'ping ack');
         if (!a || typeof a.ts !== 'number')
             throw new Error(`ping ack ${JSON.stringify(a)}`);
         if (gone)
@@ -128,7 +143,7 @@ test('#12 reload under a connect storm: every attempted connection '
     + 'completes', { timeout: 120000 }, async (t) => {
     const d = await startDaemon(t, {
         config: { workers: 2, jwt_secret: SECRET, room_rule: 'lead:* *',
-            shutdown_timeout: '3s' },
+            shutdown_timeout: '8s' },
         args: (dd) => ['--pid', dd.pidPath],
     });
     const track = tracker(t);
@@ -154,8 +169,18 @@ test('#12 reload under a connect storm: every attempted connection '
             if (s.recovered)
                 s.recoveredOnce = true;
         });
+        s.seen = [];
+        s.on('lead', (data) => s.seen.push(data.n));
+        const [a] = await ack(s, 'subscribe', 'lead:long');
+        assert.equal(a.ok, true, JSON.stringify(a));
         long[transport] = s;
     }
+    /* An event each has seen: its offset is what a reconnect recovers
+     * from. */
+    await publish(d, { room: 'lead:long', event: 'lead', data: { n: 1 } });
+    for (const [transport, s] of Object.entries(long))
+        await waitFor(() => s.seen.length === 1, 5000,
+            `long ${transport}: first event`);
 
     /* The storm. */
     const results = [];
@@ -220,12 +245,15 @@ test('#12 reload under a connect storm: every attempted connection '
      * the last generation. */
     const lc = await lw.waitClose(5000);
     assert.equal(lc.code, 1001, `long /ws close ${JSON.stringify(lc)}`);
+    await publish(d, { room: 'lead:long', event: 'lead', data: { n: 2 } });
     for (const [transport, s] of Object.entries(long)) {
-        await waitFor(() => s.connected, 10000,
-            `long ${transport} client connected again`);
+        await waitFor(() => s.connected && s.seen.length >= 2, 15000,
+            `long ${transport}: connected again and the second event`);
         assert.ok(s.connects >= 1, `long ${transport}: reconnected `
-            + `(${s.connects}, reasons ${JSON.stringify(s.reasons)})`);
+            + `(reasons ${JSON.stringify(s.reasons)})`);
         assert.equal(s.recoveredOnce, true, `long ${transport}: recovered`);
+        await sleep(100);
+        assert.deepEqual(s.seen, [1, 2], `long ${transport}: events`);
         const [a] = await ack(s, 'ping');
         assert.equal(typeof a.ts, 'number');
         s.disconnect();
