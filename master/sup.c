@@ -660,7 +660,10 @@ sup_reload(void)
     stor_set_cfg(nc);
 
     /* Old generation drains; slots beyond the new count lose their
-     * listener (its queue is reset when the draining worker lets go). */
+     * listener (its queue is reset when the draining worker lets go).
+     * The header first: a draining worker reads nslots to know where
+     * to hand the requests it has not answered. */
+    atomic_store(&S.shm->hdr.nslots, n);
     for (unsigned r = 0; r < SHM_NRECORDS; r++)
         sup_retire((int)r);
     for (unsigned i = n; i < old_n; i++) {

@@ -198,6 +198,24 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* A connection of a stopping worker that waits for a request: on a
+ * reload, to the worker that now serves this slot (or, with fewer slots,
+ * one that still exists), through the slot hand-off socket, which the
+ * master keeps open and the successor reads. On a stop nobody takes
+ * over: close. */
+static void
+wrk_drain_conn(struct conn *c)
+{
+    unsigned n = atomic_load(&W.seg->hdr.nslots);
+
+    if (atomic_load(&W.seg->hdr.stopping) || n == 0) {
+        conn_close(c, "server shutting down");
+        return;
+    }
+    WCTR_INC(drain_handoffs);
+    hof_forward(c, W.slot % n);
+}
+
 static void
 wrk_term(void)
 {
@@ -213,7 +231,7 @@ wrk_term(void)
     close(W.listen_fd);
     W.listen_fd = -1;
     hof_stop();
-    http_stop();
+    http_stop(wrk_drain_conn);
     conn_shutdown_all();
 }
 
