@@ -54,6 +54,7 @@ static struct {
     int sig_fd;
     long limit;
     int stopping;
+    int keep_sessions;  /* draining for a reload: sessions may finish */
     int64_t stop_deadline, last_beat;
     int64_t err_logged_at;
     unsigned err_suppressed;
@@ -190,10 +191,16 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
         }
     }
     wrk_publish();
-    if (W.stopping && (conn_count() == 0 || now >= W.stop_deadline)) {
-        if (conn_count() > 0)
+    /* Engine.IO sessions count too: between two polls a session has no
+     * connection, and its client is about to send the next request. */
+    if (W.stopping && ((conn_count() == 0
+            && (!W.keep_sessions || wctr_val[CTR_eio_open] == 0))
+            || now >= W.stop_deadline)) {
+        if (conn_count() > 0 || wctr_val[CTR_eio_open] > 0)
             log_msg(LOG_WARNING, "shutdown_timeout reached with %zu "
-                "connections open", conn_count());
+                "connections and %llu Engine.IO sessions open",
+                conn_count(),
+                (unsigned long long)wctr_val[CTR_eio_open]);
         wrk_exit(WSG_EXIT_OK);
     }
 }
@@ -232,6 +239,10 @@ wrk_term(void)
     W.listen_fd = -1;
     hof_stop();
     http_stop(wrk_drain_conn);
+    /* On a reload, long-polling sessions stay until their clients end
+     * them (or shutdown_timeout): their requests still come here. */
+    W.keep_sessions = !atomic_load(&W.seg->hdr.stopping);
+    eng_stop(W.keep_sessions);
     conn_shutdown_all();
 }
 
@@ -277,7 +288,8 @@ wrk_signals(void)
 void
 wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     int rec, unsigned slot, int listen_fd, int evfd, int hof_recv,
-    const int *hof_send, unsigned nslots, int rcv_fd,
+    const int *hof_send, unsigned nslots, int rec_hof_recv,
+    const int *rec_hof_send, int rcv_fd,
     const struct sess_table *sess)
 {
     char role[16];
@@ -307,8 +319,10 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || cli_init(W.base, c) == -1
         || rcv_init(W.base, c, rcv_fd, sess) == -1
         || fan_init(W.base, log, evfd, W.me, shm_gmap(seg)) == -1
-        || eng_init(W.base, c, slot) == -1
-        || hof_init(W.base, hof_recv, hof_send, nslots) == -1 || event_add(W.ev_tick, &tick) == -1
+        || eng_init(W.base, c, (unsigned)rec) == -1
+        || hof_init(W.base, seg, hof_recv, hof_send, nslots, rec_hof_recv,
+            rec_hof_send) == -1
+        || event_add(W.ev_tick, &tick) == -1
         || event_add(W.ev_accept, NULL) == -1) {
         log_msg(LOG_ERR, "worker setup failed");
         exit(WSG_EXIT_FATAL);
