@@ -196,7 +196,8 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
     if (W.stopping && ((conn_count() == 0
             && (!W.keep_sessions || wctr_val[CTR_eio_open] == 0))
             || now >= W.stop_deadline)) {
-        if (conn_count() > 0 || wctr_val[CTR_eio_open] > 0)
+        if (now >= W.stop_deadline
+            && (conn_count() > 0 || wctr_val[CTR_eio_open] > 0))
             log_msg(LOG_WARNING, "shutdown_timeout reached with %zu "
                 "connections and %llu Engine.IO sessions open",
                 conn_count(),
