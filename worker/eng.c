@@ -66,7 +66,7 @@ static int eng_ws_message(struct conn *c, int binary, const unsigned char *p,
 static void eng_ws_close(struct conn *c);
 static int eng_poll_read(struct conn *c);
 static void eng_poll_free(struct conn *c);
-static void eng_poll_shutdown(struct conn *c);
+static int eng_poll_shutdown(struct conn *c);
 static void eng_post_done(struct conn *c, const char *sid,
     const char *origin, size_t len);
 
@@ -635,11 +635,13 @@ eng_stop(int keep)
     E.keep = keep;
 }
 
-static void
+static int
 eng_poll_shutdown(struct conn *c)
 {
-    if (!E.keep)
-        conn_close(c, "server shutting down");
+    if (E.keep)
+        return 1;
+    conn_close(c, "server shutting down");
+    return 0;
 }
 
 void

@@ -35,7 +35,7 @@ static int http_on_read(struct conn *c);
 static void http_on_free(struct conn *c);
 static void http_expire(struct conn *c);
 static void http_idle_expire(struct conn *c);
-static void http_on_shutdown(struct conn *c);
+static int http_on_shutdown(struct conn *c);
 
 static const struct conn_proto http_proto = {
     .name = "http",
@@ -83,17 +83,17 @@ http_stop(http_drain_fn drain)
  * between requests, so its client may be sending a request right now;
  * closing it would lose (or reset) that request. It goes to whoever takes
  * over (the slot's next worker on a reload) with the bytes read so far. */
-static void
+static int
 http_on_shutdown(struct conn *c)
 {
     struct evbuffer *o = conn_out(c);
 
     if (H.drain == NULL || o == NULL || evbuffer_get_length(o) != 0) {
         conn_close(c, "server shutting down");
-        return;
+        return 0;
     }
     conn_tq_del(c);
-    H.drain(c);
+    return H.drain(c);
 }
 
 void

@@ -41,8 +41,9 @@ void http_adopt(int fd, const void *data, size_t n);
 /* Expire connections whose head did not arrive in time. */
 void http_tick(int64_t now_ms);
 
-/* Takes a connection that waits for a request head (takes c). */
-typedef void (*http_drain_fn)(struct conn *c);
+/* Takes a connection that waits for a request head (takes c). Returns
+ * 0 if it closed c, 1 if it handed it on. */
+typedef int (*http_drain_fn)(struct conn *c);
 
 /* The worker is stopping: replies close their connections from now on,
  * and at conn_shutdown_all every connection still waiting for a request

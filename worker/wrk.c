@@ -211,17 +211,18 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
  * one that still exists), through the slot hand-off socket, which the
  * master keeps open and the successor reads. On a stop nobody takes
  * over: close. */
-static void
+static int
 wrk_drain_conn(struct conn *c)
 {
     unsigned n = atomic_load(&W.seg->hdr.nslots);
 
     if (atomic_load(&W.seg->hdr.stopping) || n == 0) {
         conn_close(c, "server shutting down");
-        return;
+        return 0;
     }
     WCTR_INC(drain_handoffs);
     hof_forward(c, W.slot % n);
+    return 1;
 }
 
 static void
