@@ -39,6 +39,7 @@
 #include "master/sup.h"
 #include "shm/mlog.h"
 #include "shm/shm.h"
+#include "worker/hof.h"
 #include "worker/wrk.h"
 
 #define SUP_TICK_MS 250
@@ -73,6 +74,9 @@ static struct {
     unsigned nslots;
     struct sup_child child[SHM_NRECORDS];
     int evfd[SHM_NRECORDS];    /* wake-up of each record's worker */
+    int rhof[SHM_NRECORDS][2]; /* hand-offs to each record's worker (its
+                                * sessions' requests): [0] read by it,
+                                * [1] written by every worker */
     struct mlog *log;
     size_t log_bytes;
     unsigned gen;
@@ -194,6 +198,26 @@ sup_open_slots(const struct cfg *c, unsigned n)
     return 0;
 }
 
+/* One hand-off socketpair per worker record, for the master's life: a
+ * session's requests reach the worker that created it, also while it
+ * drains after a reload. */
+static int
+sup_open_recs(void)
+{
+    for (unsigned r = 0; r < SHM_NRECORDS; r++) {
+        int sz = 1 << 20;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK
+                | SOCK_CLOEXEC, 0, S.rhof[r]) == -1) {
+            log_errno(LOG_ERR, "socketpair() for record %u hand-offs", r);
+            S.rhof[r][0] = S.rhof[r][1] = -1;
+            return -1;
+        }
+        setsockopt(S.rhof[r][1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+        setsockopt(S.rhof[r][0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    }
+    return 0;
+}
+
 int
 sup_bind(const struct cfg *c)
 {
@@ -205,7 +229,7 @@ sup_bind(const struct cfg *c)
         S.slot[i].hof[0] = S.slot[i].hof[1] = -1;
     }
     if (sup_listen(CFG_STR(c, bind), (int)CFG_NUM(c, port), 0, 0) == -1
-        || sup_open_slots(c, n) == -1)
+        || sup_open_slots(c, n) == -1 || sup_open_recs() == -1)
         goto fail;
     S.admin_fd = sup_listen(c->admin_host, c->admin_port, 128, 0);
     if (S.admin_fd == -1)
@@ -227,18 +251,22 @@ fail:
  * listeners, the admin socket and its connections, the master's loop), so
  * a socket the master closes is really closed. */
 static int
-sup_child_keeps(int fd, unsigned slot)
+sup_child_keeps(int fd, unsigned slot, int rec)
 {
-    if (fd == S.slot[slot].fd || fd == S.slot[slot].hof[0])
+    if (fd == S.slot[slot].fd || fd == S.slot[slot].hof[0]
+        || fd == S.rhof[rec][0])
         return 1;
     for (unsigned i = 0; i < S.nslots; i++)
         if (fd == S.slot[i].hof[1])
+            return 1;
+    for (unsigned r = 0; r < SHM_NRECORDS; r++)
+        if (fd == S.rhof[r][1])
             return 1;
     return 0;
 }
 
 static void
-sup_child_close_fds(unsigned slot, int keep_evfd, int keep_chan)
+sup_child_close_fds(unsigned slot, int rec, int keep_evfd, int keep_chan)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
@@ -250,7 +278,7 @@ sup_child_close_fds(unsigned slot, int keep_evfd, int keep_chan)
     while ((e = readdir(d)) != NULL) {
         int fd = atoi(e->d_name);
         if (e->d_name[0] == '.' || fd <= 2 || fd == dfd
-            || sup_child_keeps(fd, slot) || fd == keep_log || fd == keep_evfd
+            || sup_child_keeps(fd, slot, rec) || fd == keep_log || fd == keep_evfd
             || fd == keep_chan)
             continue;
         close(fd);
@@ -351,12 +379,15 @@ sup_spawn(unsigned slot)
          * builds stay undumpable (their memory holds the secrets). */
         prctl(PR_SET_DUMPABLE, 1);
 #endif
-        int hof_send[SHM_MAX_WORKERS];
+        int hof_send[SHM_MAX_WORKERS], rhof_send[SHM_NRECORDS];
         for (unsigned i = 0; i < S.nslots; i++)
             hof_send[i] = S.slot[i].hof[1];
-        sup_child_close_fds(slot, S.evfd[rec], chan[1]);
+        for (unsigned r = 0; r < SHM_NRECORDS; r++)
+            rhof_send[r] = S.rhof[r][1];
+        sup_child_close_fds(slot, rec, S.evfd[rec], chan[1]);
         wrk_main(S.cfg, S.shm, S.log, rec, slot, s->fd, S.evfd[rec],
-            s->hof[0], hof_send, S.nslots, chan[1], stor_table());
+            s->hof[0], hof_send, S.nslots, S.rhof[rec][0], rhof_send,
+            chan[1], stor_table());
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (chan[1] != -1)
@@ -475,6 +506,50 @@ sup_live_children(void)
     return n;
 }
 
+/* The worker of a record is gone: each request still queued for it
+ * goes, descriptor and all, to the current worker of a slot (sfd), which
+ * answers it (the session is unknown there). */
+static void
+sup_requeue(int rfd, int sfd)
+{
+    unsigned char *buf = malloc(HOF_MAX_DATA);
+
+    if (buf == NULL)
+        return;
+    for (int k = 0; k < 4096; k++) {
+        union {
+            struct cmsghdr h;
+            char b[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec iov = {buf, HOF_MAX_DATA};
+        struct msghdr mh = {0};
+        ssize_t n;
+
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = ctl.b;
+        mh.msg_controllen = sizeof(ctl.b);
+        n = recvmsg(rfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n == -1)
+            break;
+        /* The same datagram, descriptor and all, to the slot. */
+        iov.iov_len = (size_t)n;
+        if (sfd == -1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+            || sendmsg(sfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+            log_errno(LOG_WARNING, "re-queueing a hand-off of a gone "
+                "worker (its client's request is lost)");
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
+             cm = CMSG_NXTHDR(&mh, cm))
+            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS
+                && cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+                close(fd);
+            }
+    }
+    free(buf);
+}
+
 static void
 sup_reap(void)
 {
@@ -515,6 +590,10 @@ sup_reap(void)
          * then its live sessions are held. */
         stor_detach((unsigned)r);
         shm_record_release(S.shm, r);
+        /* After the release, so the worker that gets them answers them
+         * instead of sending them back here. */
+        sup_requeue(S.rhof[r][0], S.slot[ch.slot < S.nslots ? ch.slot : 0]
+            .hof[1]);
         S.child[r] = (struct sup_child){0};
         if (S.evfd[r] != -1) {
             close(S.evfd[r]);
@@ -660,7 +739,10 @@ sup_reload(void)
     stor_set_cfg(nc);
 
     /* Old generation drains; slots beyond the new count lose their
-     * listener (its queue is reset when the draining worker lets go). */
+     * listener (its queue is reset when the draining worker lets go).
+     * The header first: a draining worker reads nslots to know where
+     * to hand the requests it has not answered. */
+    atomic_store(&S.shm->hdr.nslots, n);
     for (unsigned r = 0; r < SHM_NRECORDS; r++)
         sup_retire((int)r);
     for (unsigned i = n; i < old_n; i++) {
@@ -862,6 +944,10 @@ out:
         if (S.slot[i].respawn)
             event_free(S.slot[i].respawn);
     }
+    for (unsigned r = 0; r < SHM_NRECORDS; r++)
+        for (int k = 0; k < 2; k++)
+            if (S.rhof[r][k] > 0)
+                close(S.rhof[r][k]);
     for (size_t i = 0; i < sizeof(S.ev_sig) / sizeof(*S.ev_sig); i++)
         if (S.ev_sig[i])
             event_free(S.ev_sig[i]);

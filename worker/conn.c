@@ -538,11 +538,12 @@ conn_shutdown_all(void)
             c = next;
             continue;
         }
-        WCTR_INC(shutdown_closes);
-        if (c->proto->on_shutdown)
-            c->proto->on_shutdown(c);
-        else
+        if (c->proto->on_shutdown == NULL) {
+            WCTR_INC(shutdown_closes);
             conn_close(c, "server shutting down");
+        } else if (c->proto->on_shutdown(c) == 0) {
+            WCTR_INC(shutdown_closes);
+        }
         c = next;
     }
 }

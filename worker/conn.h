@@ -20,11 +20,13 @@ struct event_base;
 /* What a protocol does with a connection. on_read is called with new
  * bytes in conn_in(c); it may close c (then it must return at once and
  * return -1). on_shutdown asks it to end the connection politely for a
- * graceful stop; on_free releases its state. */
+ * graceful stop or a reload: it returns 0 when it ends c (c may be gone
+ * already), 1 when c stays or was handed on (not counted as a shutdown
+ * close); on_free releases its state. */
 struct conn_proto {
     const char *name;
     int (*on_read)(struct conn *c);
-    void (*on_shutdown)(struct conn *c);
+    int (*on_shutdown)(struct conn *c);
     void (*on_free)(struct conn *c);
     /* Output passed max_outbound_buffer: end c (counted already). NULL:
      * conn_close(). */

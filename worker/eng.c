@@ -66,6 +66,7 @@ static int eng_ws_message(struct conn *c, int binary, const unsigned char *p,
 static void eng_ws_close(struct conn *c);
 static int eng_poll_read(struct conn *c);
 static void eng_poll_free(struct conn *c);
+static int eng_poll_shutdown(struct conn *c);
 static void eng_post_done(struct conn *c, const char *sid,
     const char *origin, size_t len);
 
@@ -73,13 +74,15 @@ static const struct ws_app eng_ws_app;
 static const struct conn_proto eng_poll_proto = {
     .name = "eio-poll",
     .on_read = eng_poll_read,
+    .on_shutdown = eng_poll_shutdown,
     .on_free = eng_poll_free,
 };
 
 static struct {
     struct event_base *base;
     const struct cfg *cfg;
-    unsigned slot;
+    unsigned rec;           /* named by the session ids made here */
+    int draining, keep;     /* see eng_stop */
     struct eng *tab[ENG_HASH];
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
     /* Polls that came after 3probe, answered ENG_PROBE_POLL_MS later (see
@@ -97,11 +100,11 @@ static void eng_probe_poll_cb(evutil_socket_t fd, short what, void *arg);
 static void eng_probe_poll(struct eng *s);
 
 int
-eng_init(struct event_base *base, const struct cfg *c, unsigned slot)
+eng_init(struct event_base *base, const struct cfg *c, unsigned rec)
 {
     E.base = base;
     E.cfg = c;
-    E.slot = slot;
+    E.rec = rec;
     if ((E.pw_ev = evtimer_new(base, eng_probe_poll_cb, NULL)) == NULL)
         return -1;
     eph_init(c, eng_post_done);
@@ -344,7 +347,7 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
         free(s);
         return NULL;
     }
-    eio_sid_new(s->sid, E.slot, rnd);
+    eio_sid_new(s->sid, E.rec, rnd);
     s->app = app;
     s->polling = polling != 0;
     if (origin && olen)
@@ -626,6 +629,22 @@ eng_poll_free(struct conn *c)
 }
 
 void
+eng_stop(int keep)
+{
+    E.draining = 1;
+    E.keep = keep;
+}
+
+static int
+eng_poll_shutdown(struct conn *c)
+{
+    if (E.keep)
+        return 1;
+    conn_close(c, "server shutting down");
+    return 0;
+}
+
+void
 eng_request(struct conn *c, const struct hh_req *r, size_t head,
     const struct eng_app *app)
 {
@@ -659,8 +678,13 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
             eph_error(c, 400, EIO_ERR_SID);
             return;
         }
-        if (slot != E.slot) {
-            hof_forward(c, slot);
+        if (slot != E.rec) {
+            /* Its worker is gone (crash, or drained after a reload):
+             * the session is unknown, as on a miss here. */
+            if (!hof_rec_alive(slot))
+                eph_error(c, 400, EIO_ERR_SID);
+            else
+                hof_forward_rec(c, slot);
             return;
         }
         s = eng_find_live(sid, sl);
@@ -672,6 +696,12 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
             eph_error(c, 400, EIO_ERR_SID);
             return;
         }
+    }
+    if (!polling && s && E.draining) {
+        /* No upgrade on a worker that is going: the probe fails and the
+         * client stays on polling until it ends the session. */
+        eph_error(c, 400, EIO_ERR_BAD_REQUEST);
+        return;
     }
     if (!polling && !hh_header_has_token(r, "Upgrade", "websocket")) {
         /* transport=websocket on a plain request: the reference server's

@@ -31,7 +31,15 @@ struct eng_app {
 
 /* Borrow base and c for the worker's life; slot is this worker's slot
  * (encoded in session ids). 0 or -1. */
-int eng_init(struct event_base *base, const struct cfg *c, unsigned slot);
+/* rec: this worker's record, which the session ids it makes name (their
+ * requests are handed to it, see hof.h). */
+int eng_init(struct event_base *base, const struct cfg *c, unsigned rec);
+
+/* The worker drains. keep: a reload, the sessions' held polls stay and
+ * their requests are served until the clients end them (no new upgrade
+ * to WebSocket is taken); otherwise held polls are closed at
+ * conn_shutdown_all, as any connection. */
+void eng_stop(int keep);
 
 /* Serve a request on an Engine.IO path for app: handshake, poll, post,
  * or WebSocket upgrade. head is the request head's length in the

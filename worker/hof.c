@@ -5,6 +5,7 @@
  * request is parsed again and finds its session locally.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,30 +22,62 @@
 #include "worker/wctr.h"
 
 static struct {
+    const struct shm_segment *seg;
     int recv_fd;
     int send_fds[SHM_MAX_WORKERS];
+    int rec_send_fds[SHM_NRECORDS];
     unsigned n;
-    struct event *ev;
+    struct event *ev, *rec_ev;
     unsigned char *buf;
 } H = {.recv_fd = -1};
 
 static void hof_recv_cb(evutil_socket_t fd, short what, void *arg);
+static void hof_send(struct conn *c, int sfd, const char *what,
+    unsigned which);
 
 int
-hof_init(struct event_base *base, int recv_fd, const int *send_fds,
-    unsigned n)
+hof_init(struct event_base *base, const struct shm_segment *seg,
+    int recv_fd, const int *send_fds, unsigned n, int rec_recv_fd,
+    const int *rec_send_fds)
 {
+    H.seg = seg;
     H.recv_fd = recv_fd;
     H.n = n < SHM_MAX_WORKERS ? n : SHM_MAX_WORKERS;
     for (unsigned i = 0; i < H.n; i++)
         H.send_fds[i] = send_fds[i];
+    for (unsigned i = 0; i < SHM_NRECORDS; i++)
+        H.rec_send_fds[i] = rec_send_fds ? rec_send_fds[i] : -1;
     H.buf = malloc(HOF_MAX_DATA);
     if (H.buf == NULL)
         return -1;
+    if (rec_recv_fd != -1) {
+        H.rec_ev = event_new(base, rec_recv_fd, EV_READ | EV_PERSIST,
+            hof_recv_cb, NULL);
+        if (H.rec_ev == NULL || event_add(H.rec_ev, NULL) == -1)
+            return -1;
+    }
     if (recv_fd == -1)
         return 0;
     H.ev = event_new(base, recv_fd, EV_READ | EV_PERSIST, hof_recv_cb, NULL);
     return H.ev && event_add(H.ev, NULL) == 0 ? 0 : -1;
+}
+
+int
+hof_rec_alive(unsigned rec)
+{
+    uint32_t st;
+
+    if (rec >= SHM_NRECORDS || H.seg == NULL)
+        return 0;
+    st = atomic_load(&H.seg->rec[rec].state);
+    return st == SHM_STARTING || st == SHM_RUNNING || st == SHM_DRAINING;
+}
+
+void
+hof_forward_rec(struct conn *c, unsigned rec)
+{
+    hof_send(c, rec < SHM_NRECORDS ? H.rec_send_fds[rec] : -1, "record",
+        rec);
 }
 
 void
@@ -57,6 +90,12 @@ hof_stop(void)
 void
 hof_forward(struct conn *c, unsigned slot)
 {
+    hof_send(c, slot < H.n ? H.send_fds[slot] : -1, "slot", slot);
+}
+
+static void
+hof_send(struct conn *c, int sfd, const char *what, unsigned which)
+{
     struct evbuffer *in = conn_in(c);
     size_t n = in ? evbuffer_get_length(in) : 0;
     union {
@@ -67,7 +106,7 @@ hof_forward(struct conn *c, unsigned slot)
     struct msghdr mh = {0};
     int fd = conn_fd(c);
 
-    if (slot >= H.n || H.send_fds[slot] == -1 || n > HOF_MAX_DATA) {
+    if (sfd == -1 || n > HOF_MAX_DATA) {
         WCTR_INC(handoff_failures);
         http_error(c, 400, "UNKNOWN_SESSION", "session unknown", NULL);
         return;
@@ -84,9 +123,9 @@ hof_forward(struct conn *c, unsigned slot)
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    if (sendmsg(H.send_fds[slot], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
+    if (sendmsg(sfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
         WCTR_INC(handoff_failures);
-        log_errno(LOG_WARNING, "hand-off to worker slot %u", slot);
+        log_errno(LOG_WARNING, "hand-off to worker %s %u", what, which);
         http_error(c, 503, "OVERLOADED", "session owner is busy", NULL);
         return;
     }

@@ -16,19 +16,35 @@ struct event_base;
 /* Maximum bytes that travel with a handed-off socket. */
 #define HOF_MAX_DATA (256 * 1024)
 
-/* recv_fd: this slot's receiving end; send_fds[0..n): every slot's
- * sending end (-1 where none). Borrows the array's values (the fds stay
- * open for the worker's life). 0 or -1. */
-int hof_init(struct event_base *base, int recv_fd, const int *send_fds,
-    unsigned n);
+struct shm_segment;
 
-/* Stop taking hand-offs (a draining worker leaves them to its slot's
- * successor). */
+/* Two kinds of hand-off sockets. Per slot: read by the slot's current
+ * worker, for requests without a session (what a draining worker had not
+ * answered yet). Per worker record: read by the one worker of that record
+ * for the requests of the sessions it created (a session id names its
+ * record), draining or not, so a reload does not cut them off.
+ * recv_fd / rec_recv_fd: this worker's receiving ends; send_fds[0..n) and
+ * rec_send_fds[0..SHM_NRECORDS): every slot's and record's sending end (-1
+ * where none). Borrows the arrays' values (the fds stay open for the
+ * worker's life) and seg (record states). 0 or -1. */
+int hof_init(struct event_base *base, const struct shm_segment *seg,
+    int recv_fd, const int *send_fds, unsigned n, int rec_recv_fd,
+    const int *rec_send_fds);
+
+/* Stop taking the slot's hand-offs (a draining worker leaves them to its
+ * slot's successor); those of its own sessions still come. */
 void hof_stop(void);
 
 /* Send c (its descriptor and everything in its input) to the worker of
  * slot, then let go of c. Replies 503 and closes if that is impossible.
  * c must not be touched afterwards. */
 void hof_forward(struct conn *c, unsigned slot);
+
+/* 1 if worker record rec has a live worker (started, running or
+ * draining), which may own sessions. */
+int hof_rec_alive(unsigned rec);
+
+/* hof_forward, to the worker of record rec. */
+void hof_forward_rec(struct conn *c, unsigned rec);
 
 #endif

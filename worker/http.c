@@ -35,11 +35,12 @@ static int http_on_read(struct conn *c);
 static void http_on_free(struct conn *c);
 static void http_expire(struct conn *c);
 static void http_idle_expire(struct conn *c);
+static int http_on_shutdown(struct conn *c);
 
 static const struct conn_proto http_proto = {
     .name = "http",
     .on_read = http_on_read,
-    .on_shutdown = NULL,
+    .on_shutdown = http_on_shutdown,
     .on_free = http_on_free,
 };
 
@@ -49,6 +50,7 @@ static struct {
     struct conn_tq head_q;
     struct conn_tq idle_q;  /* kept-alive, waiting for the next request */
     int stopping;
+    http_drain_fn drain;
     struct {
         const char *path;
         http_route_fn fn;
@@ -71,9 +73,27 @@ http_init(const struct cfg *c, struct shm_segment *seg)
 }
 
 void
-http_stop(void)
+http_stop(http_drain_fn drain)
 {
     H.stopping = 1;
+    H.drain = drain;
+}
+
+/* A stopping worker: nothing has been answered on c yet, or it waits
+ * between requests, so its client may be sending a request right now;
+ * closing it would lose (or reset) that request. It goes to whoever takes
+ * over (the slot's next worker on a reload) with the bytes read so far. */
+static int
+http_on_shutdown(struct conn *c)
+{
+    struct evbuffer *o = conn_out(c);
+
+    if (H.drain == NULL || o == NULL || evbuffer_get_length(o) != 0) {
+        conn_close(c, "server shutting down");
+        return 0;
+    }
+    conn_tq_del(c);
+    return H.drain(c);
 }
 
 void

@@ -41,8 +41,16 @@ void http_adopt(int fd, const void *data, size_t n);
 /* Expire connections whose head did not arrive in time. */
 void http_tick(int64_t now_ms);
 
-/* The worker is stopping: replies close their connections from now on. */
-void http_stop(void);
+/* Takes a connection that waits for a request head (takes c). Returns
+ * 0 if it closed c, 1 if it handed it on. */
+typedef int (*http_drain_fn)(struct conn *c);
+
+/* The worker is stopping: replies close their connections from now on,
+ * and at conn_shutdown_all every connection still waiting for a request
+ * head (a new one, part of a head read or not, or one kept alive between
+ * requests) with no reply left to write goes to drain, which takes it;
+ * drain NULL closes them. Borrows drain. */
+void http_stop(http_drain_fn drain);
 
 /* Stop treating c as an HTTP request connection (free the head parser,
  * cancel the head deadline) before another module takes it over with

@@ -54,6 +54,7 @@ static struct {
     int sig_fd;
     long limit;
     int stopping;
+    int keep_sessions;  /* draining for a reload: sessions may finish */
     int64_t stop_deadline, last_beat;
     int64_t err_logged_at;
     unsigned err_suppressed;
@@ -190,12 +191,38 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
         }
     }
     wrk_publish();
-    if (W.stopping && (conn_count() == 0 || now >= W.stop_deadline)) {
-        if (conn_count() > 0)
+    /* Engine.IO sessions count too: between two polls a session has no
+     * connection, and its client is about to send the next request. */
+    if (W.stopping && ((conn_count() == 0
+            && (!W.keep_sessions || wctr_val[CTR_eio_open] == 0))
+            || now >= W.stop_deadline)) {
+        if (now >= W.stop_deadline
+            && (conn_count() > 0 || wctr_val[CTR_eio_open] > 0))
             log_msg(LOG_WARNING, "shutdown_timeout reached with %zu "
-                "connections open", conn_count());
+                "connections and %llu Engine.IO sessions open",
+                conn_count(),
+                (unsigned long long)wctr_val[CTR_eio_open]);
         wrk_exit(WSG_EXIT_OK);
     }
+}
+
+/* A connection of a stopping worker that waits for a request: on a
+ * reload, to the worker that now serves this slot (or, with fewer slots,
+ * one that still exists), through the slot hand-off socket, which the
+ * master keeps open and the successor reads. On a stop nobody takes
+ * over: close. */
+static int
+wrk_drain_conn(struct conn *c)
+{
+    unsigned n = atomic_load(&W.seg->hdr.nslots);
+
+    if (atomic_load(&W.seg->hdr.stopping) || n == 0) {
+        conn_close(c, "server shutting down");
+        return 0;
+    }
+    WCTR_INC(drain_handoffs);
+    hof_forward(c, W.slot % n);
+    return 1;
 }
 
 static void
@@ -213,7 +240,11 @@ wrk_term(void)
     close(W.listen_fd);
     W.listen_fd = -1;
     hof_stop();
-    http_stop();
+    http_stop(wrk_drain_conn);
+    /* On a reload, long-polling sessions stay until their clients end
+     * them (or shutdown_timeout): their requests still come here. */
+    W.keep_sessions = !atomic_load(&W.seg->hdr.stopping);
+    eng_stop(W.keep_sessions);
     conn_shutdown_all();
 }
 
@@ -259,7 +290,8 @@ wrk_signals(void)
 void
 wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     int rec, unsigned slot, int listen_fd, int evfd, int hof_recv,
-    const int *hof_send, unsigned nslots, int rcv_fd,
+    const int *hof_send, unsigned nslots, int rec_hof_recv,
+    const int *rec_hof_send, int rcv_fd,
     const struct sess_table *sess)
 {
     char role[16];
@@ -289,8 +321,10 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || cli_init(W.base, c) == -1
         || rcv_init(W.base, c, rcv_fd, sess) == -1
         || fan_init(W.base, log, evfd, W.me, shm_gmap(seg)) == -1
-        || eng_init(W.base, c, slot) == -1
-        || hof_init(W.base, hof_recv, hof_send, nslots) == -1 || event_add(W.ev_tick, &tick) == -1
+        || eng_init(W.base, c, (unsigned)rec) == -1
+        || hof_init(W.base, seg, hof_recv, hof_send, nslots, rec_hof_recv,
+            rec_hof_send) == -1
+        || event_add(W.ev_tick, &tick) == -1
         || event_add(W.ev_accept, NULL) == -1) {
         log_msg(LOG_ERR, "worker setup failed");
         exit(WSG_EXIT_FATAL);

@@ -61,7 +61,7 @@ struct ws_batch {
 };
 
 static int ws_on_read(struct conn *c);
-static void ws_on_shutdown(struct conn *c);
+static int ws_on_shutdown(struct conn *c);
 static void ws_on_free(struct conn *c);
 static void ws_on_overflow(struct conn *c);
 static void ws_idle_expire(struct conn *c);
@@ -611,10 +611,11 @@ ws_on_read(struct conn *c)
     return ws_process(c, w);
 }
 
-static void
+static int
 ws_on_shutdown(struct conn *c)
 {
     ws_close(c, WSF_CLOSE_GOING_AWAY, "server shutting down");
+    return 0;
 }
 
 static void
