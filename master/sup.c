@@ -10,8 +10,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +29,7 @@
 #include "common/wsg.h"
 #include "master/adm.h"
 #include "master/pidf.h"
+#include "master/lsn.h"
 #include "master/pub.h"
 #include "master/rds.h"
 #include "master/rnod.h"
@@ -46,9 +45,6 @@
 #define SUP_KILL_GRACE_MS 2000
 
 struct sup_slot {
-    int fd;              /* public listener; -1 when closed */
-    int hof[2];          /* hand-off socketpair: [0] read by the slot's
-                          * worker, [1] written by every worker */
     int rec;             /* shm record of the current worker, -1 if none */
     unsigned failures;   /* quick deaths in a row */
     int64_t delay_ms;    /* delay before the next respawn */
@@ -74,21 +70,15 @@ static struct {
     unsigned nslots;
     struct sup_child child[SHM_NRECORDS];
     int evfd[SHM_NRECORDS];    /* wake-up of each record's worker */
-    int rhof[SHM_NRECORDS][2]; /* hand-offs to each record's worker (its
-                                * sessions' requests): [0] read by it,
-                                * [1] written by every worker */
     struct mlog *log;
     size_t log_bytes;
     unsigned gen;
-    int admin_fd;
-    char bind[64];
-    int64_t port;
     int stopping;
     int leaving;          /* the last worker is gone: rnod_leave called */
     int64_t stop_deadline;
     struct event *ev_tick;
     struct event *ev_sig[6];
-} S = {.admin_fd = -1};
+} S;
 
 static void sup_spawn(unsigned slot);
 static void sup_respawn_cb(evutil_socket_t fd, short what, void *arg);
@@ -121,150 +111,22 @@ sup_nslots(const struct cfg *c)
     return (unsigned)n;
 }
 
-/* Open one listening socket on host:port. reuseport for public slots;
- * probe binds without it, to find out whether anyone else holds the port
- * (SO_REUSEPORT would otherwise let a second gateway of the same user
- * share it silently) and closes it again. */
-static int
-sup_listen(const char *host, int port, int backlog, int reuseport)
-{
-    int probe = backlog == 0;
-    struct addrinfo hints = {0}, *ai = NULL;
-    char ps[8];
-    int fd = -1, on = 1, e;
-
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-    snprintf(ps, sizeof(ps), "%d", port);
-    e = getaddrinfo(host, ps, &hints, &ai);
-    if (e != 0) {
-        log_msg(LOG_ERR, "getaddrinfo(%s): %s", host, gai_strerror(e));
-        return -1;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd == -1) {
-        log_errno(LOG_ERR, "socket() for %s:%d", host, port);
-        goto fail;
-    }
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1
-        || (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
-                             sizeof(on)) == -1)
-        || bind(fd, ai->ai_addr, ai->ai_addrlen) == -1
-        || (!probe && listen(fd, backlog) == -1)) {
-        log_errno(LOG_ERR, "bind/listen on %s:%d%s", host, port, probe
-            ? " (is another process listening on it?)" : "");
-        goto fail;
-    }
-    freeaddrinfo(ai);
-    if (probe) {
-        close(fd);
-        return 0;
-    }
-    return fd;
-fail:
-    if (fd != -1)
-        close(fd);
-    freeaddrinfo(ai);
-    return -1;
-}
-
-/* Make sure slots [0, n) have listeners on bind:port and hand-off
- * sockets (kept for the master's life, like the listeners, so requests
- * queued for a slot survive its worker's respawn). */
-static int
-sup_open_slots(const struct cfg *c, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        if (S.slot[i].hof[0] == -1) {
-            int sz = 1 << 20;
-            if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK
-                    | SOCK_CLOEXEC, 0, S.slot[i].hof) == -1) {
-                log_errno(LOG_ERR, "socketpair() for slot %u hand-offs", i);
-                S.slot[i].hof[0] = S.slot[i].hof[1] = -1;
-                return -1;
-            }
-            setsockopt(S.slot[i].hof[1], SOL_SOCKET, SO_SNDBUF, &sz,
-                sizeof(sz));
-            setsockopt(S.slot[i].hof[0], SOL_SOCKET, SO_RCVBUF, &sz,
-                sizeof(sz));
-        }
-        if (S.slot[i].fd != -1)
-            continue;
-        S.slot[i].fd = sup_listen(CFG_STR(c, bind), (int)CFG_NUM(c, port),
-            (int)CFG_NUM(c, backlog), 1);
-        if (S.slot[i].fd == -1)
-            return -1;
-    }
-    return 0;
-}
-
-/* One hand-off socketpair per worker record, for the master's life: a
- * session's requests reach the worker that created it, also while it
- * drains after a reload. */
-static int
-sup_open_recs(void)
-{
-    for (unsigned r = 0; r < SHM_NRECORDS; r++) {
-        int sz = 1 << 20;
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK
-                | SOCK_CLOEXEC, 0, S.rhof[r]) == -1) {
-            log_errno(LOG_ERR, "socketpair() for record %u hand-offs", r);
-            S.rhof[r][0] = S.rhof[r][1] = -1;
-            return -1;
-        }
-        setsockopt(S.rhof[r][1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-        setsockopt(S.rhof[r][0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-    }
-    return 0;
-}
-
 int
 sup_bind(const struct cfg *c)
 {
     unsigned n = sup_nslots(c);
 
-    for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
-        S.slot[i].fd = -1;
+    for (unsigned i = 0; i < SHM_MAX_WORKERS; i++)
         S.slot[i].rec = -1;
-        S.slot[i].hof[0] = S.slot[i].hof[1] = -1;
-    }
-    if (sup_listen(CFG_STR(c, bind), (int)CFG_NUM(c, port), 0, 0) == -1
-        || sup_open_slots(c, n) == -1 || sup_open_recs() == -1)
-        goto fail;
-    S.admin_fd = sup_listen(c->admin_host, c->admin_port, 128, 0);
-    if (S.admin_fd == -1)
-        goto fail;
+    if (lsn_bind(c, n) == -1)
+        return -1;
     S.nslots = n;
-    snprintf(S.bind, sizeof(S.bind), "%s", CFG_STR(c, bind));
-    S.port = CFG_NUM(c, port);
     return 0;
-fail:
-    for (unsigned i = 0; i < n; i++)
-        if (S.slot[i].fd != -1) {
-            close(S.slot[i].fd);
-            S.slot[i].fd = -1;
-        }
-    return -1;
 }
 
 /* In a new worker: close every descriptor it must not hold (other slots'
  * listeners, the admin socket and its connections, the master's loop), so
  * a socket the master closes is really closed. */
-static int
-sup_child_keeps(int fd, unsigned slot, int rec)
-{
-    if (fd == S.slot[slot].fd || fd == S.slot[slot].hof[0]
-        || fd == S.rhof[rec][0])
-        return 1;
-    for (unsigned i = 0; i < S.nslots; i++)
-        if (fd == S.slot[i].hof[1])
-            return 1;
-    for (unsigned r = 0; r < SHM_NRECORDS; r++)
-        if (fd == S.rhof[r][1])
-            return 1;
-    return 0;
-}
-
 static void
 sup_child_close_fds(unsigned slot, int rec, int keep_evfd, int keep_chan)
 {
@@ -278,7 +140,7 @@ sup_child_close_fds(unsigned slot, int rec, int keep_evfd, int keep_chan)
     while ((e = readdir(d)) != NULL) {
         int fd = atoi(e->d_name);
         if (e->d_name[0] == '.' || fd <= 2 || fd == dfd
-            || sup_child_keeps(fd, slot, rec) || fd == keep_log || fd == keep_evfd
+            || lsn_child_keeps(fd, slot, rec, S.nslots) || fd == keep_log || fd == keep_evfd
             || fd == keep_chan)
             continue;
         close(fd);
@@ -324,7 +186,7 @@ sup_spawn(unsigned slot)
     struct priv_id who;
     char perr[200];
 
-    if (s->fd == -1 || S.stopping)
+    if (lsn_slot_fd(slot) == -1 || S.stopping)
         return;
     rec = shm_record_claim(S.shm, slot, S.gen);
     if (rec == -1) {
@@ -381,12 +243,13 @@ sup_spawn(unsigned slot)
 #endif
         int hof_send[SHM_MAX_WORKERS], rhof_send[SHM_NRECORDS];
         for (unsigned i = 0; i < S.nslots; i++)
-            hof_send[i] = S.slot[i].hof[1];
+            hof_send[i] = lsn_slot_hof(i, 1);
         for (unsigned r = 0; r < SHM_NRECORDS; r++)
-            rhof_send[r] = S.rhof[r][1];
+            rhof_send[r] = lsn_rec_hof(r, 1);
         sup_child_close_fds(slot, rec, S.evfd[rec], chan[1]);
-        wrk_main(S.cfg, S.shm, S.log, rec, slot, s->fd, S.evfd[rec],
-            s->hof[0], hof_send, S.nslots, S.rhof[rec][0], rhof_send,
+        wrk_main(S.cfg, S.shm, S.log, rec, slot, lsn_slot_fd(slot),
+            S.evfd[rec], lsn_slot_hof(slot, 0), hof_send, S.nslots,
+            lsn_rec_hof((unsigned)rec, 0), rhof_send,
             chan[1], stor_table());
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -421,10 +284,7 @@ sup_abandon(unsigned slot, const char *why)
 
     log_msg(LOG_ERR, "slot %u given up (%s): its listener is closed; "
         "%u of %u slots remain", slot, why, S.nslots - 1, S.nslots);
-    if (s->fd != -1) {
-        close(s->fd);
-        s->fd = -1;
-    }
+    lsn_close_slot(slot);
     s->abandoned = 1;
     shm_master_add(S.shm, CTR_slots_abandoned, 1);
 }
@@ -592,8 +452,8 @@ sup_reap(void)
         shm_record_release(S.shm, r);
         /* After the release, so the worker that gets them answers them
          * instead of sending them back here. */
-        sup_requeue(S.rhof[r][0], S.slot[ch.slot < S.nslots ? ch.slot : 0]
-            .hof[1]);
+        sup_requeue(lsn_rec_hof((unsigned)r, 0),
+            lsn_slot_hof(ch.slot < S.nslots ? ch.slot : 0, 1));
         S.child[r] = (struct sup_child){0};
         if (S.evfd[r] != -1) {
             close(S.evfd[r]);
@@ -690,7 +550,8 @@ sup_reload(void)
         free(nc);
         return;
     }
-    if (strcmp(CFG_STR(nc, bind), S.bind) != 0 || CFG_NUM(nc, port) != S.port
+    if (strcmp(CFG_STR(nc, bind), lsn_bind_addr()) != 0
+        || CFG_NUM(nc, port) != lsn_port()
         || strcmp(CFG_STR(nc, admin_listen), CFG_STR(S.cfg, admin_listen))
             != 0
         || strcmp(CFG_STR(nc, pid_file), CFG_STR(S.cfg, pid_file)) != 0
@@ -710,15 +571,12 @@ sup_reload(void)
         return;
     }
     n = sup_nslots(nc);
-    if (sup_open_slots(nc, n) == -1) {
+    if (lsn_open_slots(nc, n) == -1) {
         log_msg(LOG_ERR, "reload refused: cannot open listeners for %u "
             "slots", n);
         shm_master_add(S.shm, CTR_reload_failures, 1);
         for (unsigned i = old_n; i < n; i++)
-            if (S.slot[i].fd != -1) {
-                close(S.slot[i].fd);
-                S.slot[i].fd = -1;
-            }
+            lsn_close_slot(i);
         cfg_free(nc);
         free(nc);
         return;
@@ -748,10 +606,7 @@ sup_reload(void)
     for (unsigned i = n; i < old_n; i++) {
         evtimer_del(S.slot[i].respawn);
         S.slot[i].rec = -1;
-        if (S.slot[i].fd != -1) {
-            close(S.slot[i].fd);
-            S.slot[i].fd = -1;
-        }
+        lsn_close_slot(i);
     }
     S.gen++;
     S.nslots = n;
@@ -908,16 +763,16 @@ sup_run(struct cfg *c, sup_load_fn load)
             == -1
         || rnod_init(S.base, S.shm, c) == -1
         || rem_init(S.base, S.log, S.shm, c) == -1
-        || adm_start(S.base, S.admin_fd, S.shm, c) == -1)
+        || adm_start(S.base, lsn_take_admin(), S.shm, c) == -1)
         goto out;
-    S.admin_fd = -1; /* evhttp owns it now */
 
     long per = wsg_conn_limit((long)CFG_NUM(c, worker_connections));
     atomic_store(&S.shm->hdr.nslots, S.nslots);
     atomic_store(&S.shm->hdr.capacity, (uint64_t)S.nslots * (uint64_t)per);
     log_msg(LOG_NOTICE, "wsgate %s starting: %u workers on %s:%lld, admin on "
         "%s, capacity %u x %ld = %llu connections", WSG_VERSION, S.nslots,
-        S.bind, (long long)S.port, CFG_STR(c, admin_listen), S.nslots, per,
+        lsn_bind_addr(), (long long)lsn_port(), CFG_STR(c, admin_listen),
+        S.nslots, per,
         (unsigned long long)S.nslots * (unsigned long long)per);
     if (CFG_STR(c, api_key)[0] == '\0')
         log_msg(LOG_WARNING, "api_key is empty: /socket-stats and /metrics "
@@ -935,26 +790,15 @@ out:
     rem_stop();
     rds_stop();
     stor_stop();
-    for (unsigned i = 0; i < SHM_MAX_WORKERS; i++) {
-        if (S.slot[i].fd != -1)
-            close(S.slot[i].fd);
-        for (int k = 0; k < 2; k++)
-            if (S.slot[i].hof[k] != -1)
-                close(S.slot[i].hof[k]);
+    for (unsigned i = 0; i < SHM_MAX_WORKERS; i++)
         if (S.slot[i].respawn)
             event_free(S.slot[i].respawn);
-    }
-    for (unsigned r = 0; r < SHM_NRECORDS; r++)
-        for (int k = 0; k < 2; k++)
-            if (S.rhof[r][k] > 0)
-                close(S.rhof[r][k]);
+    lsn_close_all();
     for (size_t i = 0; i < sizeof(S.ev_sig) / sizeof(*S.ev_sig); i++)
         if (S.ev_sig[i])
             event_free(S.ev_sig[i]);
     if (S.ev_tick)
         event_free(S.ev_tick);
-    if (S.admin_fd != -1)
-        close(S.admin_fd);
     if (S.base)
         event_base_free(S.base);
     pidf_remove(CFG_STR(S.cfg, pid_file));
