@@ -150,12 +150,6 @@ rss_hold(const char *pid, pid_t owner, uint64_t tag, int64_t window_ms)
 }
 
 void
-rss_refresh(const char *pid, pid_t owner, uint64_t tag, int64_t ttl_ms)
-{
-    rss_hold(pid, owner, tag, ttl_ms);
-}
-
-void
 rss_drop(const char *pid, pid_t owner, uint64_t tag)
 {
     rss_if_owner(pid, owner, tag, NULL);

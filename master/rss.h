@@ -9,7 +9,7 @@
  * the counters say what was not mirrored).
  *
  * Lifetimes: a held session's hash expires recovery_window after the
- * hold; a live one's is refreshed by rss_refresh (every recovery_window /
+ * hold; a live one's is renewed with rss_hold (every recovery_window /
  * 2), so it outlives its node by at most recovery_window * 1.5 and a
  * client of a node that died can recover elsewhere. A hold or drop only
  * applies in Redis if the same connection (node incarnation, worker,
@@ -39,17 +39,15 @@ int rss_enabled(void);
 
 /* Mirror a PUT: enc[0..n) is the worker's datagram (shm/smsg.h), kept
  * as it is as the hash's data; owner the worker's pid. ttl_ms: how long
- * until rss_refresh renews it. */
+ * until it is renewed (rss_hold). */
 void rss_put(const unsigned char *enc, size_t n, const char *pid,
     pid_t owner, uint64_t tag, int64_t ttl_ms);
 
-/* Mirror a HOLD (expire in window_ms) or a DROP, if owner and tag still
- * own pid's hash. */
+/* Mirror a HOLD (expire in window_ms; also how a live session's hash is
+ * renewed) or a DROP, if owner and tag still own pid's hash. */
 void rss_hold(const char *pid, pid_t owner, uint64_t tag, int64_t window_ms);
 void rss_drop(const char *pid, pid_t owner, uint64_t tag);
 
-/* Renew the lifetime of a live session's hash (same ownership rule). */
-void rss_refresh(const char *pid, pid_t owner, uint64_t tag, int64_t ttl_ms);
 
 /* Bring pid's session from Redis: done(arg, rec, ours) once, with rec the
  * decoded session (borrowed for the call; owner, state and until_ms

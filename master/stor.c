@@ -48,7 +48,7 @@ static struct {
     struct event *ev_sweep;
     struct stor_chan ch[SHM_NRECORDS];
     unsigned char buf[SMSG_MAX + 1];
-    int64_t refreshed_ms; /* last rss_refresh sweep (cluster) */
+    int64_t refreshed_ms; /* last renewal of live sessions in Redis (cluster) */
 } T;
 
 /* A worker's FETCH waiting for Redis: its channel, by record and pid (the
@@ -305,9 +305,12 @@ static void
 stor_fetch(struct stor_chan *ch, const char *pid)
 {
     struct stor_fetch *f = calloc(1, sizeof(*f));
+    unsigned char m[64];
+    size_t n;
 
-    if (f == NULL) {
-        stor_fetched(NULL, NULL, 0);
+    if (f == NULL) { /* answer now: the worker looks in its table as is */
+        if ((n = smsg_end(m, sizeof(m), SMSG_FETCHED, 0, pid)) > 0)
+            (void)send(ch->fd, m, n, MSG_DONTWAIT | MSG_NOSIGNAL);
         return;
     }
     f->rec = (unsigned)(ch - T.ch);
@@ -327,8 +330,6 @@ stor_fetched(void *arg, const struct sess_rec *rec, int ours)
     unsigned char m[64];
     size_t n;
 
-    if (f == NULL)
-        return;
     if (rec && !ours && T.w && win > 0) {
         struct sess_rec r = *rec;
         struct timespec ts;
@@ -390,7 +391,7 @@ static void
 stor_refresh_cb(void *arg, const char *pid, int32_t owner, uint64_t tag)
 {
     (void)arg;
-    rss_refresh(pid, owner, tag, STOR_LIVE_TTL(CFG_NUM(T.cfg,
+    rss_hold(pid, owner, tag, STOR_LIVE_TTL(CFG_NUM(T.cfg,
         recovery_window)));
 }
 
