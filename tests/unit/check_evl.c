@@ -44,7 +44,7 @@ json(struct evl *l, int has, uint64_t since, size_t limit)
 START_TEST(evl_seq_grows_and_ring_wraps)
 {
     struct evl *l = evl_new(4);
-    char t[8];
+    char t[16];
 
     ck_assert_ptr_nonnull(l);
     ck_assert_uint_eq(evl_first_seq(l), 1);
@@ -106,7 +106,7 @@ END_TEST
 START_TEST(evl_resize_keeps_newest)
 {
     struct evl *l = evl_new(8);
-    char t[8];
+    char t[16];
 
     for (int i = 1; i <= 6; i++) {
         snprintf(t, sizeof(t), "e%d", i);
