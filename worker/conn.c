@@ -186,7 +186,7 @@ conn_close(struct conn *c, const char *reason)
         log_msg(LOG_INFO, "connection from %s closed: %s", conn_peer(c),
             reason);
     /* A hand-off moves the socket to another worker: not a disconnect. */
-    if (wev_on() && strncmp(reason, "handed off", 10) != 0)
+    if (wev_on() && reason && strncmp(reason, "handed off", 10) != 0)
         wev_add(evq_close_kind(reason), 0, conn_peer(c), reason);
     if (c->flags & CONN_F_REASON)
         free((char *)c->close_reason); /* reason may be it: logged above */
@@ -323,9 +323,9 @@ conn_over(struct conn *c)
             wev_add(EVQ_SLOW, 0, conn_peer(c),
                 "slow consumer: outbound buffer over its bound");
         c->proto->on_overflow(c);
-    }
-    else
+    } else {
         conn_close(c, "slow consumer: outbound buffer over its bound");
+    }
     return 1;
 }
 
