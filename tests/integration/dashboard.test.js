@@ -8,8 +8,8 @@
  * disconnect-user and broadcast forms (confirmed in the dialog) reach the
  * clients. A screenshot goes to $WSGATE_TEST_OUT (default
  * tests/integration/out/). Then the JSON side: /api/history and
- * /api/events (since, limit, sequence gaps once the ring wraps, 401, 400)
- * and the master's own events (respawn, reload).
+ * /api/events (since, limit, sequence gaps once the ring wraps, 401, 400),
+ * the master's own events (respawn, reload) and a slow consumer's close.
  * Issue: "Operations: the live dashboard ...".
  * Run: WSGATE_BIN=$PWD/wsgate node --test --test-concurrency=1 \
  *          tests/integration/dashboard.test.js
@@ -397,5 +397,43 @@ test('/api/events and /api/history: auth, 400s, sequence gaps, paging, '
     r = await d.admin(`/api/history?since=${lastT}`, { auth: true });
     assert.ok(r.json.seconds.points.every((p) => p[0] > lastT));
 
+    await d.stop(10000);
+});
+
+/* ------------------------------------------------------------------ */
+
+test('a slow consumer\'s close is a slow_consumer event with its peer',
+    async (t) => {
+    const crypto = require('node:crypto');
+    const raw = require('./lib/rawws');
+    const d = await startDaemon(t, { config: { echo_app: 'on',
+        max_outbound_buffer: 65536, log_level: 'notice' } });
+    const c = await raw.open(d.port, '/echo', { discardData: true });
+    t.after(() => c.destroy());
+    c.pause(); /* never read: the server's output backs up */
+    const msg = raw.buildFrame({ opcode: raw.OP.BINARY,
+        payload: crypto.randomBytes(16 * 1024) });
+    const deadline = Date.now() + 10000;
+    let found = null, sent = 0;
+    const poller = (async () => {
+        while (!found && Date.now() < deadline) {
+            const e = await events(d, '?limit=50');
+            found = e.events.find((x) => x.kind === 'slow_consumer');
+            if (!found)
+                await sleep(100);
+        }
+    })();
+    while (!found && sent < 64 * 1024 * 1024 && Date.now() < deadline
+        && !c.ended && !c.error) {
+        if (!c.write(msg))
+            await c.drain(Math.max(1, Math.min(250, deadline - Date.now())));
+        sent += msg.length;
+    }
+    await poller;
+    assert.ok(found, `no slow_consumer event after ${sent} bytes`);
+    assert.match(found.peer, /^127\.0\.0\.1:\d+$/);
+    assert.match(found.text, /slow consumer/);
+    c.resume();
+    await c.waitEnd(10000);
     await d.stop(10000);
 });
