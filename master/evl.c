@@ -8,6 +8,7 @@
 
 #include <event2/buffer.h>
 
+#include "common/u8.h"
 #include "master/evl.h"
 
 struct evl {
@@ -131,12 +132,14 @@ evl_json(const struct evl *l, int has_since, uint64_t since, size_t limit,
 }
 
 /* s as a JSON string: quotes, backslashes and control bytes escaped;
- * bytes >= 0x80 pass (texts are truncated, so a split UTF-8 sequence is
- * replaced by '?'). */
+ * bytes >= 0x80 pass when s is valid UTF-8, else (a text truncated in the
+ * middle of a character, or bytes that never were UTF-8) each becomes
+ * '?'. */
 static void
 evl_json_str(struct evbuffer *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
+    int utf8 = u8_valid(p, strlen(s));
 
     evbuffer_add(out, "\"", 1);
     for (; *p; p++) {
@@ -144,7 +147,7 @@ evl_json_str(struct evbuffer *out, const char *s)
             evbuffer_add_printf(out, "\\%c", *p);
         else if (*p < 0x20 || *p == 0x7f)
             evbuffer_add_printf(out, "\\u%04x", *p);
-        else if (*p >= 0x80)
+        else if (*p >= 0x80 && !utf8)
             evbuffer_add(out, "?", 1);
         else
             evbuffer_add(out, p, 1);

@@ -2,7 +2,7 @@
  * Unit tests for master/evl.c: sequence numbers start at 1 and only grow;
  * the ring keeps the newest cap entries and says which it lost; the JSON
  * page honours since and limit and reports missed, next and more; a
- * resize keeps the newest entries; texts are escaped.
+ * resize keeps the newest entries; texts are escaped, UTF-8 kept whole.
  */
 #include <check.h>
 #include <stdio.h>
@@ -132,8 +132,12 @@ START_TEST(evl_json_escapes_text)
     char *s;
 
     add(l, "a\"b\\c\nd\xc3\xa9");
+    add(l, "cut \xc3");
     s = json(l, 0, 0, 10);
-    ck_assert_ptr_nonnull(strstr(s, "\"text\":\"a\\\"b\\\\c\\u000ad??\""));
+    /* Valid UTF-8 passes; a character cut in two does not. */
+    ck_assert_ptr_nonnull(strstr(s,
+        "\"text\":\"a\\\"b\\\\c\\u000ad\xc3\xa9\""));
+    ck_assert_ptr_nonnull(strstr(s, "\"text\":\"cut ?\""));
     ck_assert_ptr_nonnull(strstr(s, "\"kind\":\"connect\""));
     free(s);
     evl_free(&l);
