@@ -70,8 +70,9 @@ int evq_pop(struct evq *q, struct evq_ev *out);
 const char *evq_kind_name(unsigned kind);
 int evq_kind_parse(const char *name);
 
-/* The kind of a close with this reason: EVQ_SLOW for a slow consumer,
- * EVQ_LIMIT for a reason naming a limit ("limit", "too many"), else EVQ_DISCONNECT. */
+/* The kind of a close with this reason: EVQ_SLOW for a slow consumer
+ * (the reason begins "slow consumer"), EVQ_LIMIT for a reason naming a
+ * limit ("limit" or "too many" in it), else EVQ_DISCONNECT. */
 enum evq_kind evq_close_kind(const char *reason);
 
 #endif
