@@ -146,10 +146,13 @@ dsh_worker_exit(int idx, int status, int expected)
 }
 
 void
-dsh_respawned(unsigned slot)
+dsh_respawned(unsigned slot, int rec)
 {
     if (slot < SHM_MAX_WORKERS)
         D.respawns[slot]++;
+    dsh_note(EVQ_WORKER, 0, (int)slot, rec < 0 ? 0
+        : (int)atomic_load(&D.seg->rec[rec].pid), "worker w%u respawned",
+        slot);
 }
 
 static void

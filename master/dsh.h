@@ -51,8 +51,9 @@ void dsh_drain_record(int idx);
  * expected clean exit. */
 void dsh_worker_exit(int idx, int status, int expected);
 
-/* A worker slot was respawned (shown per worker on the dashboard). */
-void dsh_respawned(unsigned slot);
+/* Worker slot was respawned into record rec (-1 if the spawn failed):
+ * counted per slot for the dashboard, and noted. */
+void dsh_respawned(unsigned slot, int rec);
 
 /* /api/events and /api/history for the query string qs (borrowed, may be
  * NULL): append the JSON object to out and return 0, or return -1 with a

@@ -342,11 +342,8 @@ sup_respawn_cb(evutil_socket_t fd, short what, void *arg)
     if (S.slot[slot].rec != -1 || slot >= S.nslots)
         return;
     shm_master_add(S.shm, CTR_worker_respawns, 1);
-    dsh_respawned(slot);
     sup_spawn(slot);
-    dsh_note(EVQ_WORKER, 0, (int)slot, S.slot[slot].rec == -1 ? 0
-        : (int)atomic_load(&S.shm->rec[S.slot[slot].rec].pid),
-        "worker w%u respawned", slot);
+    dsh_respawned(slot, S.slot[slot].rec);
 }
 
 /* After appends to the message log: wake every worker. */
