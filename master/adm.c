@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "master/adm.h"
+#include "master/dsh.h"
 #include "master/met.h"
 #include "master/pub.h"
 #include "master/rds.h"
@@ -42,6 +43,11 @@ static void adm_metrics(struct evhttp_request *req, struct evbuffer *out);
 static void adm_healthz(struct evhttp_request *req, struct evbuffer *out);
 static void adm_readyz(struct evhttp_request *req, struct evbuffer *out);
 
+static void adm_dashboard(struct evhttp_request *req, struct evbuffer *out);
+static void adm_history(struct evhttp_request *req, struct evbuffer *out);
+static void adm_events(struct evhttp_request *req, struct evbuffer *out);
+static void adm_workers(struct evhttp_request *req, struct evbuffer *out);
+
 static void adm_publish(struct evhttp_request *req, struct evbuffer *out);
 static void adm_disconnect(struct evhttp_request *req, struct evbuffer *out);
 static void adm_broadcast(struct evhttp_request *req, struct evbuffer *out);
@@ -55,6 +61,10 @@ static const struct adm_route adm_routes[] = {
     {"/metrics", EVHTTP_REQ_GET, 1, adm_metrics},
     {"/healthz", EVHTTP_REQ_GET, 0, adm_healthz},
     {"/readyz", EVHTTP_REQ_GET, 0, adm_readyz},
+    {"/dashboard", EVHTTP_REQ_GET, 0, adm_dashboard},
+    {"/api/history", EVHTTP_REQ_GET, 1, adm_history},
+    {"/api/events", EVHTTP_REQ_GET, 1, adm_events},
+    {"/api/workers", EVHTTP_REQ_GET, 1, adm_workers},
 };
 
 static struct {
@@ -281,6 +291,65 @@ adm_broadcast(struct evhttp_request *req, struct evbuffer *out)
 {
     (void)out;
     pub_broadcast(req);
+}
+
+/* The page holds no data: it asks for the key and then reads the
+ * authenticated endpoints below. Nothing may load from another host. */
+static void
+adm_dashboard(struct evhttp_request *req, struct evbuffer *out)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+    evbuffer_add(out, dsh_page_html, dsh_page_html_len);
+    evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; "
+        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    adm_reply(req, 200, "OK", "text/html; charset=utf-8", out);
+}
+
+static const char *
+adm_query(struct evhttp_request *req)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+
+    return uri ? evhttp_uri_get_query(uri) : NULL;
+}
+
+static void
+adm_history(struct evhttp_request *req, struct evbuffer *out)
+{
+    const char *err = NULL;
+
+    if (dsh_history_json(adm_query(req), out, &err) == -1) {
+        adm_error(req, 400, "Bad Request", "BAD_PARAM", err);
+        return;
+    }
+    evbuffer_add(out, "\n", 1);
+    adm_reply(req, 200, "OK", "application/json", out);
+}
+
+static void
+adm_events(struct evhttp_request *req, struct evbuffer *out)
+{
+    const char *err = NULL;
+
+    if (dsh_events_json(adm_query(req), out, &err) == -1) {
+        adm_error(req, 400, "Bad Request", "BAD_PARAM", err);
+        return;
+    }
+    evbuffer_add(out, "\n", 1);
+    adm_reply(req, 200, "OK", "application/json", out);
+}
+
+static void
+adm_workers(struct evhttp_request *req, struct evbuffer *out)
+{
+    dsh_workers_json(out);
+    evbuffer_add(out, "\n", 1);
+    adm_reply(req, 200, "OK", "application/json", out);
 }
 
 static void

@@ -28,6 +28,7 @@
 #include "common/priv.h"
 #include "common/wsg.h"
 #include "master/adm.h"
+#include "master/dsh.h"
 #include "master/pidf.h"
 #include "master/lsn.h"
 #include "master/pub.h"
@@ -342,6 +343,7 @@ sup_respawn_cb(evutil_socket_t fd, short what, void *arg)
         return;
     shm_master_add(S.shm, CTR_worker_respawns, 1);
     sup_spawn(slot);
+    dsh_respawned(slot, S.slot[slot].rec);
 }
 
 /* After appends to the message log: wake every worker. */
@@ -449,6 +451,7 @@ sup_reap(void)
         /* Before the record is reused: what the worker sent is applied,
          * then its live sessions are held. */
         stor_detach((unsigned)r);
+        dsh_worker_exit(r, status, expected);
         shm_record_release(S.shm, r);
         /* After the release, so the worker that gets them answers them
          * instead of sending them back here. */
@@ -537,6 +540,13 @@ sup_warn_env(const struct cfg *c)
 }
 
 static void
+sup_reload_failed(void)
+{
+    shm_master_add(S.shm, CTR_reload_failures, 1);
+    dsh_note(EVQ_RELOAD, 0, -1, getpid(), "reload refused (see the log)");
+}
+
+static void
 sup_reload(void)
 {
     struct cfg *nc = calloc(1, sizeof(*nc));
@@ -546,7 +556,7 @@ sup_reload(void)
     if (nc == NULL || S.load(nc, err, sizeof(err)) == -1) {
         log_msg(LOG_ERR, "reload refused, keeping the running "
             "configuration: %s", nc ? err : "out of memory");
-        shm_master_add(S.shm, CTR_reload_failures, 1);
+        sup_reload_failed();
         free(nc);
         return;
     }
@@ -565,7 +575,7 @@ sup_reload(void)
         log_msg(LOG_ERR, "reload refused: bind, port, admin_listen, pid_file, "
             "message_log_size, max_recoverable_sessions, redis_url, "
             "node_name and redis_stream need a restart to change");
-        shm_master_add(S.shm, CTR_reload_failures, 1);
+        sup_reload_failed();
         cfg_free(nc);
         free(nc);
         return;
@@ -574,7 +584,7 @@ sup_reload(void)
     if (lsn_open_slots(nc, n) == -1) {
         log_msg(LOG_ERR, "reload refused: cannot open listeners for %u "
             "slots", n);
-        shm_master_add(S.shm, CTR_reload_failures, 1);
+        sup_reload_failed();
         for (unsigned i = old_n; i < n; i++)
             lsn_close_slot(i);
         cfg_free(nc);
@@ -591,6 +601,7 @@ sup_reload(void)
     S.cfg = nc;
     sup_give_log(nc); /* the new workers' user may differ */
     adm_set_cfg(nc);
+    dsh_set_cfg(nc);
     pub_set_cfg(nc);
     rds_set_cfg(nc);
     rnod_set_cfg(nc);
@@ -627,6 +638,8 @@ sup_reload(void)
     shm_master_add(S.shm, CTR_reloads, 1);
     log_msg(LOG_NOTICE, "reloaded: generation %u with %u workers (was %u)",
         S.gen, n, old_n);
+    dsh_note(EVQ_RELOAD, 0, -1, getpid(), "reloaded: generation %u with %u "
+        "workers (was %u)", S.gen, n, old_n);
     sup_warn_env(S.cfg);
 }
 
@@ -763,6 +776,7 @@ sup_run(struct cfg *c, sup_load_fn load)
             == -1
         || rnod_init(S.base, S.shm, c) == -1
         || rem_init(S.base, S.log, S.shm, c) == -1
+        || dsh_init(S.base, S.shm, c) == -1
         || adm_start(S.base, lsn_take_admin(), S.shm, c) == -1)
         goto out;
 
@@ -787,6 +801,7 @@ sup_run(struct cfg *c, sup_load_fn load)
 out:
     rnod_stop();
     adm_stop();
+    dsh_stop();
     rem_stop();
     rds_stop();
     stor_stop();

@@ -19,6 +19,7 @@
 #include "worker/cli.h"
 #include "worker/room.h"
 #include "worker/wctr.h"
+#include "worker/wev.h"
 
 struct cli {
     const struct cli_ops *ops;
@@ -388,6 +389,7 @@ cli_authenticate(struct cli *cl, const char *token, size_t len)
         st = TOK_E_FORBIDDEN; /* a refresh must name the same user */
     cli_count(st);
     if (st != TOK_OK) {
+        wev_add(EVQ_AUTH_FAIL, 0, NULL, tok_status_code(st));
         free(claims);
         return st;
     }

@@ -24,6 +24,7 @@
 #include "common/wsg.h"
 #include "worker/conn.h"
 #include "worker/wctr.h"
+#include "worker/wev.h"
 
 #define CONN_READ_CHUNK 16384
 #define CONN_READ_MAX 65536 /* per wakeup, for fairness */
@@ -124,6 +125,8 @@ conn_new(int fd, const struct conn_proto *p, void *st)
     WCTR_INC(conn_open);
     if (log_get_level() >= LOG_INFO)
         log_msg(LOG_INFO, "connection from %s opened", conn_peer(c));
+    if (wev_on())
+        wev_add(EVQ_CONNECT, 0, conn_peer(c), NULL);
     return c;
 }
 
@@ -182,6 +185,9 @@ conn_close(struct conn *c, const char *reason)
     if (log_get_level() >= LOG_INFO)
         log_msg(LOG_INFO, "connection from %s closed: %s", conn_peer(c),
             reason);
+    /* A hand-off moves the socket to another worker: not a disconnect. */
+    if (wev_on() && reason && strncmp(reason, "handed off", 10) != 0)
+        wev_add(evq_close_kind(reason), 0, conn_peer(c), reason);
     if (c->flags & CONN_F_REASON)
         free((char *)c->close_reason); /* reason may be it: logged above */
     if (c->proto && c->proto->on_free)
@@ -312,10 +318,14 @@ conn_over(struct conn *c)
         return 0;
     WCTR_INC(slow_consumer_closes);
     c->flags |= CONN_F_OVER;
-    if (c->proto->on_overflow)
+    if (c->proto->on_overflow) {
+        if (wev_on())
+            wev_add(EVQ_SLOW, 0, conn_peer(c),
+                "slow consumer: outbound buffer over its bound");
         c->proto->on_overflow(c);
-    else
+    } else {
         conn_close(c, "slow consumer: outbound buffer over its bound");
+    }
     return 1;
 }
 

@@ -35,6 +35,7 @@
 #include "worker/http.h"
 #include "worker/ws.h"
 #include "worker/wctr.h"
+#include "worker/wev.h"
 
 #define ENG_HASH 4096 /* buckets (power of two) */
 #define ENG_PROBE_POLL_MS 20 /* see eng_poll_get */
@@ -209,6 +210,8 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
     if (evbuffer_get_length(s->pq) > (size_t)CFG_NUM(E.cfg,
             max_outbound_buffer)) {
         WCTR_INC(slow_consumer_closes);
+        wev_add(EVQ_SLOW, 0, NULL,
+            "slow consumer: polling queue over max_outbound_buffer");
         hbt_doom(&s->hb); /* not now: we may be inside a fan-out loop */
         return -1;
     }

@@ -31,6 +31,7 @@
 #include "worker/http.h"
 #include "worker/rcv.h"
 #include "worker/wctr.h"
+#include "worker/wev.h"
 #include "worker/wrk.h"
 #include "worker/skt.h"
 #include "worker/ws.h"
@@ -92,6 +93,7 @@ wrk_refuse(int fd)
     (void)w;
     close(fd);
     WCTR_INC(conn_refused_limit);
+    wev_add(EVQ_LIMIT, 503, NULL, "worker_connections: worker full");
 }
 
 static void
@@ -302,6 +304,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     W.cfg = c;
     W.seg = seg;
     W.me = &seg->rec[rec];
+    wev_init(&W.me->evq);
     W.slot = slot;
     W.listen_fd = listen_fd;
     W.limit = wsg_conn_limit((long)CFG_NUM(c, worker_connections));
