@@ -39,6 +39,7 @@ enum {
     CONN_F_GONE = 1u << 5,    /* conn_close_later: on the reap list */
     CONN_F_PERSIST = 1u << 6, /* HTTP: the request allows keep-alive */
     CONN_F_REASON = 1u << 7,  /* close_reason is a copy c owns */
+    CONN_F_EVENT = 1u << 8,   /* its connect went to the event log */
 };
 
 struct conn {
@@ -125,8 +126,6 @@ conn_new(int fd, const struct conn_proto *p, void *st)
     WCTR_INC(conn_open);
     if (log_get_level() >= LOG_INFO)
         log_msg(LOG_INFO, "connection from %s opened", conn_peer(c));
-    if (wev_on())
-        wev_add(EVQ_CONNECT, 0, conn_peer(c), NULL);
     return c;
 }
 
@@ -180,13 +179,47 @@ conn_set_reason(struct conn *c, const char *reason)
 }
 
 void
+conn_event_arm(struct conn *c)
+{
+    c->flags |= CONN_F_EVENT;
+}
+
+void
+conn_event_connect(struct conn *c, const char *what)
+{
+    if ((c->flags & CONN_F_EVENT) && wev_on())
+        wev_add(EVQ_CONNECT, 0, conn_peer(c), what);
+}
+
+void
+conn_event_quiet(struct conn *c)
+{
+    c->flags &= ~CONN_F_EVENT;
+}
+
+/* Whether c's close goes to the event log: that of a client connection
+ * whose connect did; of a plain HTTP request (a poll, a status request),
+ * only a limit or slow-consumer close, or a timeout (a head or body
+ * trickled in). A hand-off moves the socket to another worker: not a
+ * disconnect. */
+static int
+conn_close_noted(const struct conn *c, const char *reason)
+{
+    if (reason == NULL || strncmp(reason, "handed off", 10) == 0)
+        return 0;
+    if (c->flags & CONN_F_EVENT)
+        return 1;
+    return evq_close_kind(reason) != EVQ_DISCONNECT
+        || strstr(reason, "in time") || strstr(reason, "timeout");
+}
+
+void
 conn_close(struct conn *c, const char *reason)
 {
     if (log_get_level() >= LOG_INFO)
         log_msg(LOG_INFO, "connection from %s closed: %s", conn_peer(c),
             reason);
-    /* A hand-off moves the socket to another worker: not a disconnect. */
-    if (wev_on() && reason && strncmp(reason, "handed off", 10) != 0)
+    if (wev_on() && conn_close_noted(c, reason))
         wev_add(evq_close_kind(reason), 0, conn_peer(c), reason);
     if (c->flags & CONN_F_REASON)
         free((char *)c->close_reason); /* reason may be it: logged above */

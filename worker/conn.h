@@ -51,6 +51,16 @@ struct conn *conn_new(int fd, const struct conn_proto *p, void *st);
 
 /* Close and free c, counting and logging reason at info. The only way a
  * connection ends; the caller must not touch c afterwards. */
+/* The event log (worker/wev.h). conn_event_arm: c is a client
+ * connection now (a WebSocket), so its connect and its close (with the
+ * reason) go to the log, unless conn_event_quiet says it is not c's own
+ * (an Engine.IO upgrade probe: the session logs itself).
+ * conn_event_connect logs the connect of an armed c (what: a few words
+ * on it). */
+void conn_event_arm(struct conn *c);
+void conn_event_quiet(struct conn *c);
+void conn_event_connect(struct conn *c, const char *what);
+
 void conn_close(struct conn *c, const char *reason);
 
 /* Close c's descriptor later in this loop iteration without writing or

@@ -364,6 +364,8 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
     E.tab[b] = s;
     WCTR_INC(eio_sessions);
     WCTR_INC(eio_open);
+    if (s->polling)
+        WCTR_INC(eio_polling);
     eng_hb_arm(s);
     return s;
 }
@@ -384,6 +386,16 @@ eng_close(struct eng *s, const char *reason)
             break;
         }
     WCTR_DEC(eio_open);
+    if (s->polling)
+        WCTR_DEC(eio_polling);
+    if ((s->polling || s->upgraded) && wev_on()) {
+        /* It began on polling and logged its connect (a session that
+         * began on a WebSocket is that connection's events). */
+        char what[160];
+        snprintf(what, sizeof(what), "%s (polling session %s)",
+            reason ? reason : "closed", s->sid);
+        wev_add(evq_close_kind(reason), 0, NULL, what);
+    }
     hbt_stop(&s->hb);
     if (s->poll) {
         /* Like the reference server: a close the client asked for ends
@@ -456,6 +468,11 @@ eng_handshake_poll(struct conn *c, const struct hh_req *r,
     if (s == NULL) {
         http_error(c, 503, "OVERLOADED", "cannot create a session", NULL);
         return;
+    }
+    if (wev_on()) {
+        char what[64];
+        snprintf(what, sizeof(what), "polling session %s", s->sid);
+        wev_add(EVQ_CONNECT, 0, conn_peer(c), what);
     }
     n = eio_open_json(open + 1, sizeof(open) - 1, s->sid, 1,
         (long)CFG_NUM(E.cfg, ping_interval), (long)CFG_NUM(E.cfg,
@@ -760,6 +777,7 @@ eng_ws_open(struct conn *c, const struct hh_req *r)
             return 0;
         }
         s->probe = c;
+        conn_event_quiet(c); /* the session's own events cover it */
         ws_set_app_state(c, s);
         return 0;
     }
@@ -798,6 +816,7 @@ eng_upgrade(struct eng *s)
     s->ws = s->probe;
     s->probe = NULL;
     s->polling = 0;
+    WCTR_DEC(eio_polling);
     s->upgraded = 1;
     s->probed = 0;
     WCTR_INC(eio_upgrades);

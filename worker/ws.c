@@ -758,8 +758,10 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
         conn_tq_add(&WS.idle_q, c);
     WCTR_INC(ws_handshakes);
     WCTR_INC(ws_open);
+    conn_event_arm(c);
     if (app->on_open)
         app->on_open(c, r);
+    conn_event_connect(c, "WebSocket");
     if (conn_closing(c))
         return 0;
     /* r points into the input: done with it only now. */

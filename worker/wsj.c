@@ -146,6 +146,7 @@ wsj_on_open(struct conn *c, const struct hh_req *r)
         return;
     }
     ws_set_app_state(c, j);
+    WCTR_INC(wsj_open);
     /* "Bearer" followed by the token; the head parser trimmed trailing
      * blanks, so an empty credential is just "Bearer". */
     if (h && hl >= 6 && strncasecmp(h, "Bearer", 6) == 0
@@ -180,6 +181,7 @@ wsj_on_close(struct conn *c)
     wsj_stop_auth_timer(j);
     cli_free(j->cl);
     free(j);
+    WCTR_DEC(wsj_open);
     ws_set_app_state(c, NULL);
 }
 
@@ -486,6 +488,7 @@ wsj_kick(struct cli *cl, unsigned code, const char *reason)
     wsj_stop_auth_timer(j);
     cli_free(j->cl);
     free(j);
+    WCTR_DEC(wsj_open);
     ws_set_app_state(c, NULL);
     ws_close(c, code, reason);
 }

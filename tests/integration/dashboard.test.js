@@ -22,6 +22,7 @@ const { test } = require('node:test');
 
 const { sleep, startDaemon, waitFor } = require('./lib/daemon');
 const { client, now, open, signJwt, tracker } = require('./lib/wsj');
+const sio = require('./lib/sio');
 
 const SECRET = 'itest-dashboard-secret-7c1e';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -138,7 +139,7 @@ test('dashboard in headless Chromium: key, figures, chart, events, '
         return s.totals.conn_open === N && s.totals.clients === N
             && s.totals.subscriptions === N + N ? s : null;
     }, 10000, `${N} clients in /socket-stats`, 100);
-    const keys = ['conn_open', 'ws_open', 'eio_open', 'clients', 'users',
+    const keys = ['conn_open', 'wsj_open', 'eio_open', 'clients', 'users',
         'rooms', 'subscriptions'];
     const want = Object.fromEntries(keys.map((k) => [k, stats.totals[k]]));
     /* users is summed over workers: a user on both counts twice. */
@@ -152,6 +153,28 @@ test('dashboard in headless Chromium: key, figures, chart, events, '
             + `stats ${JSON.stringify(want)}`);
     });
     assert.equal(shown.workers, 2);
+
+    /* By transport and protocol: Socket.IO clients beside the /ws ones,
+     * 3 on polling only and 2 on WebSocket. */
+    const sioTok = tok({ sub: 'sio-user' });
+    const sios = [];
+    for (const mode of ['polling', 'polling', 'polling', 'crm', 'crm'])
+        sios.push(await sio.connect(d.port, { ...sio.MODES[mode],
+            auth: { token: sioTok } }));
+    t.after(() => sios.forEach((s) => s.close()));
+    const byTransport = { wsj_open: N, sio_ws: 2, eio_polling: 3,
+        eio_open: 5 };
+    await waitFor(async () => {
+        const s = (await d.stats()).totals;
+        return s.wsj_open === N && s.eio_open === 5 && s.eio_polling === 3;
+    }, 10000, 'Socket.IO sessions in /socket-stats', 100);
+    await waitFor(async () => {
+        shown = await pageFigures(page);
+        return Object.keys(byTransport).every(
+            (k) => shown[k] === byTransport[k]);
+    }, 10000, 'connections by transport on the page', 200).catch((e) => {
+        throw new Error(`${e.message}: page ${JSON.stringify(shown)}`);
+    });
     /* Worker rows: the pids of /socket-stats; top rooms: 40 each. */
     const pids = stats.workers.filter((w) => w.state === 'running')
         .map((w) => String(w.pid)).sort();
@@ -436,4 +459,40 @@ test('a slow consumer\'s close is a slow_consumer event with its peer',
     c.resume();
     await c.waitEnd(10000);
     await d.stop(10000);
+});
+
+test('event log: a Socket.IO polling session is one connect and one '
+    + 'disconnect, however many requests it makes; upgrades too',
+    async (t) => {
+    const d = await startDaemon(t, { config: { workers: 2,
+        jwt_secret: SECRET, log_level: 'notice' } });
+    const start = (await events(d, '')).next_seq;
+    const auth = { token: tok({ sub: 'poller' }) };
+    const p = await sio.connect(d.port, { ...sio.MODES.polling, auth });
+    const u = await sio.connect(d.port, { ...sio.MODES.default, auth });
+    const ids = [p.io.engine.id, u.io.engine.id];
+    await waitFor(() => u.io.engine.transport.name === 'websocket', 5000,
+        'the upgrade', 20);
+    /* Several polling requests: emits go out as POSTs. */
+    for (let i = 0; i < 5; i++)
+        p.emit('nothing-here', i);
+    await sleep(300);
+    p.close();
+    u.close();
+    const mine = (e) => ids.some((id) => e.text.includes(id));
+    const got = await waitFor(async () => {
+        const e = await events(d, `?since=${start}&limit=1000`);
+        return e.events.filter(mine).length >= 4 ? e : null;
+    }, 5000, 'connect and disconnect of both sessions', 100);
+    for (const id of ids) {
+        const own = got.events.filter((e) => e.text.includes(id));
+        assert.deepEqual(own.map((e) => e.kind), ['connect', 'disconnect'],
+            JSON.stringify(own));
+        assert.match(own[0].peer, /^127\.0\.0\.1:\d+$/);
+    }
+    /* No event per HTTP request, none for the upgrade's WebSocket. */
+    assert.equal(got.events.filter((e) => /http reply/.test(e.text))
+        .length, 0, JSON.stringify(got.events));
+    assert.equal(got.events.filter((e) => e.kind === 'connect').length, 2,
+        JSON.stringify(got.events));
 });
