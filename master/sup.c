@@ -37,6 +37,7 @@
 #include "master/stor.h"
 #include "master/sup.h"
 #include "shm/mlog.h"
+#include "shm/ltab.h"
 #include "shm/shm.h"
 #include "worker/hof.h"
 #include "worker/wrk.h"
@@ -71,6 +72,7 @@ static struct {
     struct sup_child child[SHM_NRECORDS];
     int evfd[SHM_NRECORDS];    /* wake-up of each record's worker */
     struct mlog *log;
+    struct ltab *lt;         /* connection and handshake limits (ltab.h) */
     size_t log_bytes;
     unsigned gen;
     int stopping;
@@ -250,7 +252,7 @@ sup_spawn(unsigned slot)
         wrk_main(S.cfg, S.shm, S.log, rec, slot, lsn_slot_fd(slot),
             S.evfd[rec], lsn_slot_hof(slot, 0), hof_send, S.nslots,
             lsn_rec_hof((unsigned)rec, 0), rhof_send,
-            chan[1], stor_table());
+            chan[1], stor_table(), S.lt);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (chan[1] != -1)
@@ -449,6 +451,9 @@ sup_reap(void)
         /* Before the record is reused: what the worker sent is applied,
          * then its live sessions are held. */
         stor_detach((unsigned)r);
+        /* What it counted for the limits goes with it, however it
+         * ended (a crash closes no connection the worker's way). */
+        ltab_release(S.lt, (unsigned)r);
         shm_record_release(S.shm, r);
         /* After the release, so the worker that gets them answers them
          * instead of sending them back here. */
@@ -561,10 +566,12 @@ sup_reload(void)
         || strcmp(CFG_STR(nc, redis_url), CFG_STR(S.cfg, redis_url)) != 0
         || strcmp(CFG_STR(nc, node_name), CFG_STR(S.cfg, node_name)) != 0
         || strcmp(CFG_STR(nc, redis_stream), CFG_STR(S.cfg, redis_stream))
-            != 0) {
+            != 0
+        || CFG_NUM(nc, limit_table_size) != CFG_NUM(S.cfg, limit_table_size)) {
         log_msg(LOG_ERR, "reload refused: bind, port, admin_listen, pid_file, "
             "message_log_size, max_recoverable_sessions, redis_url, "
-            "node_name and redis_stream need a restart to change");
+            "node_name, redis_stream and limit_table_size need a restart to "
+            "change");
         shm_master_add(S.shm, CTR_reload_failures, 1);
         cfg_free(nc);
         free(nc);
@@ -717,6 +724,12 @@ sup_run(struct cfg *c, sup_load_fn load)
     }
     for (unsigned r = 0; r < SHM_NRECORDS; r++)
         S.evfd[r] = -1;
+    S.lt = ltab_create((unsigned)CFG_NUM(c, limit_table_size),
+        (unsigned)CFG_NUM(c, limit_table_size));
+    if (S.lt == NULL) {
+        log_errno(LOG_ERR, "mmap() of the limit tables");
+        goto out;
+    }
     S.log_bytes = mlog_size((size_t)CFG_NUM(c, message_log_size));
     S.log = mmap(NULL, S.log_bytes, PROT_READ | PROT_WRITE,
         MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -803,6 +816,7 @@ out:
         event_base_free(S.base);
     pidf_remove(CFG_STR(S.cfg, pid_file));
     shm_destroy(&S.shm);
+    ltab_destroy(&S.lt);
     if (S.log)
         munmap(S.log, S.log_bytes);
     cfg_free(S.cfg);

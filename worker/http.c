@@ -232,6 +232,8 @@ http_reason(int status)
     case 404: return "Not Found";
     case 204: return "No Content";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 429: return "Too Many Requests";
     case 413: return "Payload Too Large";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
