@@ -679,6 +679,7 @@ sup_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
+    shm_master_set(S.shm, CTR_limit_counted, ltab_total(S.lt));
     for (unsigned r = 0; r < SHM_NRECORDS; r++) {
         struct sup_child *ch = &S.child[r];
         if (ch->pid == 0 || ch->killed)

@@ -153,6 +153,8 @@ test('max_connections_per_ip holds across two workers; other addresses '
     }
     const sixth = await wsFrom(port, '127.0.0.4', { track });
     assert.equal(sixth.status, 101, 'the sixth counted connection');
+    await waitFor(async () => (await d.stats()).totals.limit_counted === 6,
+        3000, 'limit_counted 6 (gauge of the shared tables)');
     const b2 = await quietTotals(d);
     const full = await wsFrom(port, '127.0.0.5', { track });
     assertRefused(full, 503, 'TOO_MANY_CONNECTIONS', 'max_connections');
@@ -241,6 +243,10 @@ test('a killed worker gives back what it counted', async (t) => {
         'two clients');
     const r = await wsFrom(port, '127.0.0.6', { track });
     assertRefused(r, 429, 'TOO_MANY_CONNECTIONS', 'third from .6');
+    await waitFor(async () => (await d.stats()).totals.limit_counted === 2,
+        3000, 'limit_counted 2');
+    assert.match(d.log(), /http error reply: 429 TOO_MANY_CONNECTIONS/,
+        'the refusal is logged with its code');
 
     const st = await d.stats();
     const w = st.workers.find((x) => x.state === 'running');
@@ -251,6 +257,8 @@ test('a killed worker gives back what it counted', async (t) => {
         const s = await d.stats();
         return s.workers.some((x) => x.state === 'running' && x.pid !== w.pid);
     }, 10000, 'the worker respawned');
+    await waitFor(async () => (await d.stats()).totals.limit_counted === 0,
+        3000, 'limit_counted back to 0 after the kill');
 
     /* No conn_close ran for a and b, yet the counts are gone: .6 gets
      * two again, and the user one. */
