@@ -174,7 +174,7 @@ test('max_connections_per_ip holds across two workers; other addresses '
 });
 
 test('max_connections_per_user: /ws error then 1008, Socket.IO '
-    + 'CONNECT_ERROR data.code, across workers; another user is not '
+    + 'CONNECT_ERROR data.code, with two workers; another user is not '
     + 'affected', async (t) => {
     const d = await startDaemon(t, { config: {
         workers: 2, jwt_secret: SECRET, max_connections_per_user: 2,
