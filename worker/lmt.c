@@ -76,6 +76,10 @@ lmt_conn_begin(const void *ip, size_t n, uint64_t *key,
         return lmt_refuse(why, 503, "TOO_MANY_CONNECTIONS",
             "the gateway holds max_connections");
     }
+    /* Addresses take table entries only when they are limited: with the
+     * limit off, a full table can refuse nobody. */
+    if (L.max_ip == 0)
+        return 0;
     switch (ltab_add(L.lt, L.rec, *key, L.max_ip)) {
     case LTAB_OK:
         return 0;
@@ -103,7 +107,8 @@ lmt_conn_end(uint64_t key)
 {
     if (L.lt == NULL)
         return;
-    ltab_sub(L.lt, L.rec, key);
+    if (L.max_ip != 0)
+        ltab_sub(L.lt, L.rec, key);
     ltab_total_sub(L.lt, L.rec);
 }
 

@@ -453,6 +453,39 @@ async (t) => {
     await d.stop(STOP_MS);
 });
 
+test('a full limit table refuses with 503 OVERLOADED and counts it; an '
+    + 'entry whose count fell to 0 is used again', async (t) => {
+    const d = await startDaemon(t, { config: {
+        workers: 1, allow_anonymous: 'on', limit_table_size: 64,
+        max_connections_per_ip: 10,
+    } });
+    const track = tracker(t);
+    const before = await quietTotals(d);
+    const open = [];
+    /* 64 addresses fill the worker's 64 entries (the probe window is the
+     * whole table at this size). */
+    for (let i = 1; i <= 64; i++) {
+        const r = await wsFrom(d.port, `127.0.1.${i}`, { track });
+        assert.equal(r.status, 101, `127.0.1.${i}`);
+        open.push(r.ws);
+    }
+    const full = await wsFrom(d.port, '127.0.2.1', { track });
+    assertRefused(full, 503, 'OVERLOADED', 'the 65th address');
+    /* Known addresses still fit: they have their entry. */
+    const again = await wsFrom(d.port, '127.0.1.1', { track });
+    assert.equal(again.status, 101, 'a known address');
+    await expectDeltas(d, before, { limit_table_full: 1 }, { exact: true });
+    open[5].close();
+    await within(open[5].closed, 3000, 'closed');
+    await waitFor(async () => (await wsFrom(d.port, '127.0.2.1', { track })
+        .then((r) => r.status === 101)), 3000,
+    'the 65th address after one of the others left');
+    for (const ws of open)
+        ws.terminate();
+    again.ws.terminate();
+    await d.stop(STOP_MS);
+});
+
 test('limits are off by default and refuse nothing', async (t) => {
     const d = await startDaemon(t, { config: { workers: 1,
         allow_anonymous: 'on' } });
