@@ -38,6 +38,7 @@
 #include "master/stor.h"
 #include "master/sup.h"
 #include "shm/mlog.h"
+#include "shm/ltab.h"
 #include "shm/shm.h"
 #include "worker/hof.h"
 #include "worker/wrk.h"
@@ -72,6 +73,7 @@ static struct {
     struct sup_child child[SHM_NRECORDS];
     int evfd[SHM_NRECORDS];    /* wake-up of each record's worker */
     struct mlog *log;
+    struct ltab *lt;         /* connection and handshake limits (ltab.h) */
     size_t log_bytes;
     unsigned gen;
     int stopping;
@@ -251,7 +253,7 @@ sup_spawn(unsigned slot)
         wrk_main(S.cfg, S.shm, S.log, rec, slot, lsn_slot_fd(slot),
             S.evfd[rec], lsn_slot_hof(slot, 0), hof_send, S.nslots,
             lsn_rec_hof((unsigned)rec, 0), rhof_send,
-            chan[1], stor_table());
+            chan[1], stor_table(), S.lt);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (chan[1] != -1)
@@ -452,6 +454,9 @@ sup_reap(void)
          * then its live sessions are held. */
         stor_detach((unsigned)r);
         dsh_worker_exit(r, status, expected);
+        /* What it counted for the limits goes with it, however it
+         * ended (a crash closes no connection the worker's way). */
+        ltab_release(S.lt, (unsigned)r);
         shm_record_release(S.shm, r);
         /* After the release, so the worker that gets them answers them
          * instead of sending them back here. */
@@ -571,10 +576,12 @@ sup_reload(void)
         || strcmp(CFG_STR(nc, redis_url), CFG_STR(S.cfg, redis_url)) != 0
         || strcmp(CFG_STR(nc, node_name), CFG_STR(S.cfg, node_name)) != 0
         || strcmp(CFG_STR(nc, redis_stream), CFG_STR(S.cfg, redis_stream))
-            != 0) {
+            != 0
+        || CFG_NUM(nc, limit_table_size) != CFG_NUM(S.cfg, limit_table_size)) {
         log_msg(LOG_ERR, "reload refused: bind, port, admin_listen, pid_file, "
             "message_log_size, max_recoverable_sessions, redis_url, "
-            "node_name and redis_stream need a restart to change");
+            "node_name, redis_stream and limit_table_size need a restart to "
+            "change");
         sup_reload_failed();
         cfg_free(nc);
         free(nc);
@@ -685,6 +692,7 @@ sup_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
+    shm_master_set(S.shm, CTR_limit_counted, ltab_total(S.lt));
     for (unsigned r = 0; r < SHM_NRECORDS; r++) {
         struct sup_child *ch = &S.child[r];
         if (ch->pid == 0 || ch->killed)
@@ -730,6 +738,12 @@ sup_run(struct cfg *c, sup_load_fn load)
     }
     for (unsigned r = 0; r < SHM_NRECORDS; r++)
         S.evfd[r] = -1;
+    S.lt = ltab_create((unsigned)CFG_NUM(c, limit_table_size),
+        (unsigned)CFG_NUM(c, limit_table_size));
+    if (S.lt == NULL) {
+        log_errno(LOG_ERR, "mmap() of the limit tables");
+        goto out;
+    }
     S.log_bytes = mlog_size((size_t)CFG_NUM(c, message_log_size));
     S.log = mmap(NULL, S.log_bytes, PROT_READ | PROT_WRITE,
         MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -818,6 +832,7 @@ out:
         event_base_free(S.base);
     pidf_remove(CFG_STR(S.cfg, pid_file));
     shm_destroy(&S.shm);
+    ltab_destroy(&S.lt);
     if (S.log)
         munmap(S.log, S.log_bytes);
     cfg_free(S.cfg);

@@ -17,6 +17,7 @@
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "worker/cli.h"
+#include "worker/lmt.h"
 #include "worker/room.h"
 #include "worker/wctr.h"
 #include "worker/wev.h"
@@ -33,6 +34,7 @@ struct cli {
     struct event *tev;             /* warning / expiry timer */
     uint8_t anon;
     uint8_t warned;
+    uint8_t limited;               /* counted for max_connections_per_user */
 };
 
 /* A client waiting for the log reader (cli_wait). Rare and short-lived:
@@ -115,6 +117,8 @@ cli_free(struct cli *cl)
 
     if (cl == NULL)
         return;
+    if (cl->limited)
+        lmt_user_end(cl->who->user, strlen(cl->who->user));
     if (cl->who && (ul = cli_user_room(cl, ur, sizeof(ur))) > 0) {
         struct room *r = room_find(ur, ul);
         if (r && room_size(r) == 1 && room_is_member(cl, ur, ul))
@@ -399,6 +403,15 @@ cli_authenticate(struct cli *cl, const char *token, size_t len)
         return TOK_E_INVALID;
     }
     int first = cl->who == NULL;
+    if (first) {
+        int lim = lmt_user_begin(who->user, strlen(who->user));
+        if (lim == -1) {
+            free(who);
+            free(claims);
+            return TOK_E_LIMIT;
+        }
+        cl->limited = lim == 1;
+    }
     if (first && !cl->anon)
         WCTR_INC(clients);
     free(cl->who);

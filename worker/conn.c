@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/wsg.h"
 #include "worker/conn.h"
+#include "worker/lmt.h"
 #include "worker/wctr.h"
 #include "worker/wev.h"
 
@@ -39,7 +40,8 @@ enum {
     CONN_F_GONE = 1u << 5,    /* conn_close_later: on the reap list */
     CONN_F_PERSIST = 1u << 6, /* HTTP: the request allows keep-alive */
     CONN_F_REASON = 1u << 7,  /* close_reason is a copy c owns */
-    CONN_F_EVENT = 1u << 8,   /* its connect went to the event log */
+    CONN_F_LIMIT = 1u << 8,   /* counted by conn_limit_begin */
+    CONN_F_EVENT = 1u << 9,   /* its connect went to the event log */
 };
 
 struct conn {
@@ -135,6 +137,38 @@ conn_fd(const struct conn *c)
     return c->fd;
 }
 
+size_t
+conn_peer_ip(const struct conn *c, unsigned char ip[16])
+{
+    if (c->peer.sin6_family == AF_INET) {
+        memcpy(ip, &c->peer.sin6_addr, 4);
+        return 4;
+    }
+    if (c->peer.sin6_family == AF_INET6) {
+        /* An IPv4-mapped address is the IPv4 client it stands for. */
+        if (IN6_IS_ADDR_V4MAPPED(&c->peer.sin6_addr)) {
+            memcpy(ip, (const unsigned char *)&c->peer.sin6_addr + 12, 4);
+            return 4;
+        }
+        memcpy(ip, &c->peer.sin6_addr, 16);
+        return 16;
+    }
+    return 0;
+}
+
+int
+conn_limit_begin(struct conn *c, struct lmt_refusal *why)
+{
+    unsigned char ip[16];
+    size_t n = conn_peer_ip(c, ip);
+    uint64_t key;
+
+    if (lmt_conn_begin(ip, n, &key, why) == -1)
+        return -1;
+    c->flags |= CONN_F_LIMIT;
+    return 0;
+}
+
 const char *
 conn_peer(const struct conn *c)
 {
@@ -225,6 +259,11 @@ conn_close(struct conn *c, const char *reason)
         free((char *)c->close_reason); /* reason may be it: logged above */
     if (c->proto && c->proto->on_free)
         c->proto->on_free(c);
+    if (c->flags & CONN_F_LIMIT) {
+        unsigned char ip[16];
+        size_t n = conn_peer_ip(c, ip);
+        lmt_conn_end(lmt_ip_key(ip, n));
+    }
     conn_tq_del(c);
     conn_unlink_dirty(c);
     event_del(&c->rev);
@@ -277,6 +316,12 @@ conn_close_after_flush(struct conn *c, const char *reason)
     if (c->in)
         evbuffer_drain(c->in, evbuffer_get_length(c->in));
     (void)conn_mark_dirty(c);
+}
+
+int
+conn_tq_in(const struct conn *c, const struct conn_tq *q)
+{
+    return c->q == q;
 }
 
 int

@@ -115,6 +115,9 @@ int conn_persistent(const struct conn *c);
 void conn_tq_add(struct conn_tq *q, struct conn *c);
 void conn_tq_del(struct conn *c);
 
+/* 1 when c is in deadline queue q. */
+int conn_tq_in(const struct conn *c, const struct conn_tq *q);
+
 /* Close (or on_expire) every member of q whose deadline has passed. */
 void conn_tq_expire(struct conn_tq *q, int64_t now_ms);
 
@@ -132,6 +135,17 @@ size_t conn_count(void);
 
 /* The socket of c (borrowed). */
 int conn_fd(const struct conn *c);
+
+/* The peer's IP address: 4 (IPv4) or 16 bytes into ip; returns the
+ * length, 0 when unknown. */
+size_t conn_peer_ip(const struct conn *c, unsigned char ip[16]);
+
+/* Count c as a /ws connection for the limits (lmt_conn_begin with its
+ * peer address); conn_close gives the count back. Returns 0, or -1 with
+ * *why filled when a limit refuses it (c untouched: the caller replies
+ * and closes). */
+struct lmt_refusal;
+int conn_limit_begin(struct conn *c, struct lmt_refusal *why);
 
 /* The peer address as text (for logs). */
 const char *conn_peer(const struct conn *c);

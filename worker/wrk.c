@@ -29,6 +29,8 @@
 #include "worker/hof.h"
 #include "worker/room.h"
 #include "worker/http.h"
+#include "worker/eph.h"
+#include "worker/lmt.h"
 #include "worker/rcv.h"
 #include "worker/wctr.h"
 #include "worker/wev.h"
@@ -182,6 +184,7 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)arg;
     http_tick(now);
     ws_tick(now);
+    eph_tick(now);
     conn_tick(now);
     if (now - W.last_beat >= WRK_BEAT_MS) {
         shm_worker_beat(W.me, now);
@@ -294,7 +297,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     int rec, unsigned slot, int listen_fd, int evfd, int hof_recv,
     const int *hof_send, unsigned nslots, int rec_hof_recv,
     const int *rec_hof_send, int rcv_fd,
-    const struct sess_table *sess)
+    const struct sess_table *sess, struct ltab *lt)
 {
     char role[16];
     struct timeval tick = {0, WRK_TICK_MS * 1000};
@@ -308,6 +311,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     W.slot = slot;
     W.listen_fd = listen_fd;
     W.limit = wsg_conn_limit((long)CFG_NUM(c, worker_connections));
+    lmt_init(c, lt, (unsigned)rec);
     W.base = event_base_new();
     if (W.base == NULL) {
         log_msg(LOG_ERR, "event_base_new() failed");

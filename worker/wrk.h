@@ -6,6 +6,7 @@
 #define WSGATE_WORKER_WRK_H
 
 struct cfg;
+struct ltab;
 struct mlog;
 struct sess_table;
 struct shm_segment;
@@ -16,14 +17,15 @@ struct shm_segment;
  * sessions it creates on rec_hof_recv (rec_hof_send[0..SHM_NRECORDS)
  * reach every record's worker). rcv_fd is its end of
  * the recovery channel to the master and sess the recovery store (-1 and
- * NULL when the store is disabled). Borrows c, seg, log and sess
- * (inherited from the master). Exits the process: 0 after a graceful
+ * NULL when the store is disabled), lt the limit tables. Borrows c, seg,
+ * log, sess and lt (inherited from the master). Exits the process: 0 after a graceful
  * stop, WSG_EXIT_FATAL if it cannot start. */
 void wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     int rec, unsigned slot, int listen_fd, int evfd, int hof_recv,
     const int *hof_send, unsigned nslots, int rec_hof_recv,
     const int *rec_hof_send, int rcv_fd,
-    const struct sess_table *sess) __attribute__((noreturn));
+    const struct sess_table *sess, struct ltab *lt)
+    __attribute__((noreturn));
 
 
 #endif

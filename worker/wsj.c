@@ -24,6 +24,7 @@
 #include "worker/conn.h"
 #include "worker/fan.h"
 #include "worker/http.h"
+#include "worker/lmt.h"
 #include "worker/ws.h"
 #include "worker/sub.h"
 #include "worker/wsj.h"
@@ -32,6 +33,8 @@
 struct wsj {
     struct cli *cl;
     struct event *auth_ev; /* auth_timeout, until the first auth */
+    uint32_t rl_tok, rl_at; /* client_message_rate bucket (lmt.h); in
+                             * the malloc chunk's slack: costs nothing */
 };
 
 static const struct cfg *wsj_cfg;
@@ -103,12 +106,14 @@ wsj_ack_error(struct conn *c, json_t *id, const char *code, const char *msg,
     return wsj_send(c, o);
 }
 
-/* A fatal auth failure: error object, then close 4002 with the code. */
+/* A fatal auth failure: error object, then close 4002 with the code; a
+ * user at max_connections_per_user is no auth failure: 1008. */
 static void
 wsj_auth_fail(struct conn *c, enum tok_status st)
 {
     wsj_error(c, tok_status_code(st), tok_status_message(st), NULL);
-    ws_close(c, CLI_CLOSE_AUTH_FAILED, tok_status_code(st));
+    ws_close(c, st == TOK_E_LIMIT ? WSF_CLOSE_POLICY
+        : CLI_CLOSE_AUTH_FAILED, tok_status_code(st));
 }
 
 static void
@@ -145,6 +150,7 @@ wsj_on_open(struct conn *c, const struct hh_req *r)
         ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
         return;
     }
+    lmt_msg_init(&j->rl_tok, &j->rl_at);
     ws_set_app_state(c, j);
     WCTR_INC(wsj_open);
     /* "Bearer" followed by the token; the head parser trimmed trailing
@@ -315,6 +321,14 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
 
     if (j == NULL)
         return 0;
+    if (!lmt_msg_take(&j->rl_tok, &j->rl_at)) {
+        /* Before any parsing: a flood costs no JSON work. */
+        lmt_msg_closed();
+        wsj_error(c, "RATE_LIMITED", "messages sent faster than "
+            "client_message_rate", NULL);
+        ws_close(c, WSF_CLOSE_POLICY, "RATE_LIMITED");
+        return 0;
+    }
     if (binary) {
         ws_close(c, WSF_CLOSE_UNSUPPORTED, "binary messages are not "
             "supported on /ws");
@@ -504,5 +518,15 @@ static const struct ws_app wsj_app = {
 static void
 wsj_route(struct conn *c, const struct hh_req *r)
 {
+    struct lmt_refusal why;
+
+    /* max_connections, max_connections_per_ip, handshake_rate_per_ip:
+     * refused before the upgrade, with the JSON error of every HTTP
+     * refusal; conn_close gives the count back. */
+    if (conn_limit_begin(c, &why) == -1) {
+        http_error(c, why.status, why.code, why.msg, why.status == 429
+            ? "Retry-After: 1\r\n" : NULL);
+        return;
+    }
     (void)ws_upgrade(c, r, r->head_len, &wsj_app);
 }
