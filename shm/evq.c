@@ -103,7 +103,8 @@ evq_close_kind(const char *reason)
         return EVQ_DISCONNECT;
     if (strncasecmp(reason, "slow consumer", 13) == 0)
         return EVQ_SLOW;
-    if (strcasestr(reason, "limit") || strcasestr(reason, "too many"))
+    if (strcasestr(reason, "limit") || strcasestr(reason, "too many")
+        || strcasestr(reason, "too_many"))
         return EVQ_LIMIT;
     return EVQ_DISCONNECT;
 }

@@ -72,7 +72,8 @@ int evq_kind_parse(const char *name);
 
 /* The kind of a close with this reason: EVQ_SLOW for a slow consumer
  * (the reason begins "slow consumer"), EVQ_LIMIT for a reason naming a
- * limit ("limit" or "too many" in it), else EVQ_DISCONNECT. */
+ * limit ("limit", "too many" or "too_many" in it, as in RATE_LIMITED
+ * and TOO_MANY_CONNECTIONS), else EVQ_DISCONNECT. */
 enum evq_kind evq_close_kind(const char *reason);
 
 #endif

@@ -128,6 +128,15 @@ test('max_connections_per_ip holds across two workers; other addresses '
     assert.ok(pw.every((n) => n > 0),
         `both workers refused (per worker: ${pw})`);
 
+    /* The refusals are in the event log, as limit events of that peer. */
+    const lim = await waitFor(async () => {
+        const r = await d.admin('/api/events?limit=1000', { auth: true });
+        const l = r.json.events.filter((e) => e.kind === 'limit'
+            && /^127\.0\.0\.2:/.test(e.peer));
+        return l.length === 17 ? l : null;
+    }, 5000, '17 limit events', 100);
+    assert.match(lim[0].text, /429 TOO_MANY_CONNECTIONS/);
+
     /* Another address is not affected. */
     const other = await wsFrom(port, '127.0.0.3', { track });
     assert.equal(other.status, 101, '127.0.0.3 connects');

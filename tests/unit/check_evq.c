@@ -100,6 +100,11 @@ START_TEST(evq_kinds_and_close_reasons)
     ck_assert_int_eq(evq_close_kind("max_connections_per_ip limit"),
         EVQ_LIMIT);
     ck_assert_int_eq(evq_close_kind("too many messages"), EVQ_LIMIT);
+    /* The limits' refusals and closes, as they word them. */
+    ck_assert_int_eq(evq_close_kind(
+        "http error reply: 429 TOO_MANY_CONNECTIONS"), EVQ_LIMIT);
+    ck_assert_int_eq(evq_close_kind(
+        "http error reply: 429 RATE_LIMITED"), EVQ_LIMIT);
     ck_assert_int_eq(evq_close_kind("peer closed"), EVQ_DISCONNECT);
     ck_assert_int_eq(evq_close_kind(NULL), EVQ_DISCONNECT);
 }
