@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "master/adm.h"
 #include "master/dsh.h"
+#include "master/dstr.h"
 #include "master/met.h"
 #include "master/pub.h"
 #include "master/rds.h"
@@ -47,6 +48,7 @@ static void adm_dashboard(struct evhttp_request *req, struct evbuffer *out);
 static void adm_history(struct evhttp_request *req, struct evbuffer *out);
 static void adm_events(struct evhttp_request *req, struct evbuffer *out);
 static void adm_workers(struct evhttp_request *req, struct evbuffer *out);
+static void adm_stream(struct evhttp_request *req, struct evbuffer *out);
 
 static void adm_publish(struct evhttp_request *req, struct evbuffer *out);
 static void adm_disconnect(struct evhttp_request *req, struct evbuffer *out);
@@ -65,6 +67,7 @@ static const struct adm_route adm_routes[] = {
     {"/api/history", EVHTTP_REQ_GET, 1, adm_history},
     {"/api/events", EVHTTP_REQ_GET, 1, adm_events},
     {"/api/workers", EVHTTP_REQ_GET, 1, adm_workers},
+    {"/api/stream", EVHTTP_REQ_GET, 1, adm_stream},
 };
 
 static struct {
@@ -350,6 +353,13 @@ adm_workers(struct evhttp_request *req, struct evbuffer *out)
     dsh_workers_json(out);
     evbuffer_add(out, "\n", 1);
     adm_reply(req, 200, "OK", "application/json", out);
+}
+
+static void
+adm_stream(struct evhttp_request *req, struct evbuffer *out)
+{
+    (void)out;
+    dstr_open(req);
 }
 
 static void

@@ -23,6 +23,7 @@
 #include "master/dsh.h"
 #include "master/evl.h"
 #include "master/hst.h"
+#include "master/met.h"
 #include "shm/shm.h"
 
 #define DSH_DRAIN_MS 100
@@ -291,4 +292,31 @@ dsh_num(const char *s, uint64_t max, uint64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+void
+dsh_live_json(struct dsh_cursor *cur, struct evbuffer *out)
+{
+    uint64_t first = evl_first_seq(D.log), next = evl_next_seq(D.log);
+    size_t nh = hst_count(D.hist, 0);
+
+    evbuffer_add(out, "{\"stats\":", 9);
+    met_stats_json(D.seg, out);
+    evbuffer_add(out, ",\"workers\":", 11);
+    dsh_workers_json(out);
+    evbuffer_add(out, ",\"history\":", 11);
+    hst_json(D.hist, cur->hist_s, out);
+    if (nh > 0)
+        cur->hist_s = hst_at(D.hist, 0, nh - 1)->t;
+    evbuffer_add(out, ",\"events\":", 10);
+    if (cur->ev_next == 0) {
+        evl_json(D.log, 0, 0, DSH_LIVE_EVENTS, out);
+        cur->ev_next = next;
+    } else {
+        uint64_t from = cur->ev_next < first ? first : cur->ev_next;
+        evl_json(D.log, 1, cur->ev_next, DSH_LIVE_EVENTS, out);
+        cur->ev_next = next - from > DSH_LIVE_EVENTS
+            ? from + DSH_LIVE_EVENTS : next;
+    }
+    evbuffer_add(out, "}", 1);
 }

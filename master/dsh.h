@@ -4,7 +4,8 @@
  * the master's own events; the connection history (master/hst.h),
  * sampled once a second; respawns per worker slot; and the page itself
  * (master/dashboard.html, compiled in). Renders /api/events,
- * /api/history and /api/workers; adm.c owns the HTTP side.
+ * /api/history and /api/workers, and the updates of /api/stream; adm.c
+ * and dstr.c own the HTTP side.
  */
 #ifndef WSGATE_MASTER_DSH_H
 #define WSGATE_MASTER_DSH_H
@@ -64,5 +65,20 @@ int dsh_history_json(const char *qs, struct evbuffer *out, const char **err);
 /* /api/workers: one row per live worker record (slot, pid, state,
  * connections, heartbeat age, respawns of its slot). */
 void dsh_workers_json(struct evbuffer *out);
+
+/* Where a live reader (/api/stream, master/dstr.h) is: the next event it
+ * has not had (0: none had yet) and the newest history second it has. */
+struct dsh_cursor {
+    uint64_t ev_next;
+    int64_t hist_s;
+};
+
+/* One live update for cur: {"stats": the /socket-stats object,
+ * "workers", "history", "events": the /api/workers, /api/history and
+ * /api/events objects with only what cur has not had (at most
+ * DSH_LIVE_EVENTS events; the newest of them on the first update)},
+ * appended to out; cur moves past it. */
+#define DSH_LIVE_EVENTS 1000
+void dsh_live_json(struct dsh_cursor *cur, struct evbuffer *out);
 
 #endif

@@ -29,6 +29,7 @@
 #include "common/wsg.h"
 #include "master/adm.h"
 #include "master/dsh.h"
+#include "master/dstr.h"
 #include "master/pidf.h"
 #include "master/lsn.h"
 #include "master/pub.h"
@@ -609,6 +610,7 @@ sup_reload(void)
     sup_give_log(nc); /* the new workers' user may differ */
     adm_set_cfg(nc);
     dsh_set_cfg(nc);
+    dstr_set_cfg(nc);
     pub_set_cfg(nc);
     rds_set_cfg(nc);
     rnod_set_cfg(nc);
@@ -791,6 +793,7 @@ sup_run(struct cfg *c, sup_load_fn load)
         || rnod_init(S.base, S.shm, c) == -1
         || rem_init(S.base, S.log, S.shm, c) == -1
         || dsh_init(S.base, S.shm, c) == -1
+        || dstr_init(S.base, S.shm, c) == -1
         || adm_start(S.base, lsn_take_admin(), S.shm, c) == -1)
         goto out;
 
@@ -814,6 +817,7 @@ sup_run(struct cfg *c, sup_load_fn load)
     log_msg(LOG_NOTICE, "stopped");
 out:
     rnod_stop();
+    dstr_stop();
     adm_stop();
     dsh_stop();
     rem_stop();

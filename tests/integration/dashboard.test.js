@@ -153,6 +153,9 @@ test('dashboard in headless Chromium: key, figures, chart, events, '
             + `stats ${JSON.stringify(want)}`);
     });
     assert.equal(shown.workers, 2);
+    /* Live from the server-sent events of /api/stream, not polling. */
+    assert.equal(await page.$eval('#status', (e) => e.dataset.mode),
+        'stream');
 
     /* By transport and protocol: Socket.IO clients beside the /ws ones,
      * 3 on polling only and 2 on WebSocket. */
@@ -495,4 +498,108 @@ test('event log: a Socket.IO polling session is one connect and one '
         .length, 0, JSON.stringify(got.events));
     assert.equal(got.events.filter((e) => e.kind === 'connect').length, 2,
         JSON.stringify(got.events));
+});
+
+/* An open /api/stream: its updates as they come (u.updates, parsed),
+ * and close(). */
+function openStream(d, headers = { Authorization: `Bearer ${d.apiKey}` }) {
+    const http = require('node:http');
+    return new Promise((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: d.adminPort,
+            path: '/api/stream', headers, agent: false }, (res) => {
+            const s = { status: res.statusCode, headers: res.headers,
+                updates: [], body: '', ended: false };
+            let buf = '';
+            res.setEncoding('utf8');
+            res.on('data', (c) => {
+                if (s.status !== 200) {
+                    s.body += c;
+                    return;
+                }
+                buf += c;
+                for (let i; (i = buf.indexOf('\n\n')) >= 0;) {
+                    const frame = buf.slice(0, i);
+                    buf = buf.slice(i + 2);
+                    assert.match(frame, /^data: /, 'one data line a frame');
+                    s.updates.push(JSON.parse(frame.slice(6)));
+                }
+            });
+            res.on('end', () => {
+                s.ended = true;
+            });
+            res.on('error', () => {
+                s.ended = true;
+            });
+            s.close = () => req.destroy();
+            resolve(s);
+        });
+        req.on('error', reject);
+        req.end();
+    });
+}
+
+test('/api/stream: server-sent updates every second with only what the '
+    + 'reader has not had; auth; admin_max_streams', async (t) => {
+    const d = await startDaemon(t, { config: { workers: 2,
+        jwt_secret: SECRET, admin_max_streams: 2, log_level: 'notice' } });
+    const track = tracker(t);
+
+    const none = await openStream(d, {});
+    assert.equal(none.status, 401);
+    none.close();
+    const wrong = await openStream(d, { Authorization: 'Bearer nope' });
+    assert.equal(wrong.status, 401);
+    wrong.close();
+
+    const a = await openStream(d);
+    t.after(() => a.close());
+    assert.equal(a.status, 200);
+    assert.match(a.headers['content-type'], /^text\/event-stream/);
+    const b = await openStream(d);
+    t.after(() => b.close());
+    assert.equal(b.status, 200);
+    const c = await openStream(d);
+    assert.equal(c.status, 503);
+    await waitFor(() => c.ended, 3000, 'the 503 body');
+    assert.equal(JSON.parse(c.body).error.code, 'TOO_MANY_STREAMS');
+
+    /* The first update at once: stats, workers, history, events. */
+    await waitFor(() => a.updates.length >= 1, 3000, 'a first update', 20);
+    const u0 = a.updates[0];
+    assert.equal(u0.stats.ok, true);
+    assert.ok('conn_open' in u0.stats.totals);
+    assert.equal(u0.workers.workers.filter((w) => w.state === 'running')
+        .length, 2);
+    assert.ok(u0.history.seconds && u0.events.ok);
+
+    /* A client connects: its connect event comes once over the updates,
+     * and the figures follow. */
+    const cl = await open(d.port, { track, token: tok({ sub: 'streamer' }) });
+    await waitFor(() => a.updates.some((u) => u.stats.totals.wsj_open === 1),
+        5000, 'wsj_open 1 in an update', 50);
+    await waitFor(() => a.updates.length >= 4, 6000, 'four updates', 50);
+    const connects = a.updates.flatMap((u) => u.events.events)
+        .filter((e) => e.kind === 'connect');
+    assert.equal(connects.length, 1, JSON.stringify(connects));
+    const seqs = a.updates.flatMap((u) => u.events.events.map((e) => e.seq));
+    assert.deepEqual(seqs, [...new Set(seqs)].sort((x, y) => x - y),
+        'no event twice, in order');
+    const pts = a.updates.flatMap((u) => u.history.seconds.points
+        .map((p) => p[0]));
+    assert.deepEqual(pts, [...new Set(pts)].sort((x, y) => x - y),
+        'no history point twice');
+    assert.ok(pts.length >= 2, 'the history grows');
+    cl.close(1000);
+
+    const st = await d.stats();
+    assert.equal(st.totals.admin_streams, 2);
+    assert.equal(st.totals.admin_streams_refused, 1);
+    assert.ok(st.totals.admin_streams_opened >= 2);
+    /* A reader that goes away frees its place. */
+    b.close();
+    await waitFor(async () => (await d.stats()).totals.admin_streams === 1,
+        5000, 'admin_streams back to 1', 100);
+    const e = await openStream(d);
+    t.after(() => e.close());
+    assert.equal(e.status, 200);
 });
