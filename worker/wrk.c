@@ -139,7 +139,12 @@ wrk_accept_cb(evutil_socket_t lfd, short what, void *arg)
             return;
         }
         if ((long)conn_count() >= W.limit) {
-            wrk_refuse(fd);
+            if (arg) { /* no plain-text 503 on the TLS port */
+                close(fd);
+                WCTR_INC(conn_refused_limit);
+            } else {
+                wrk_refuse(fd);
+            }
             continue;
         }
         int on = 1;
