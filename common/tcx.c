@@ -215,11 +215,11 @@ tcx_build(const struct cfg *c, char *err, size_t errlen)
     SSL_CTX *ctx = NULL;
 
     if (CFG_STR(c, tls_cert)[0] == '\0' || CFG_STR(c, tls_key)[0] == '\0') {
-        snprintf(err, errlen, "tls_port is set: keys 'tls_cert' and "
-            "'tls_key' are needed");
+        snprintf(err, errlen, "TLS is on (tls_port or admin_tls): keys "
+            "'tls_cert' and 'tls_key' are needed");
         return NULL;
     }
-    if (CFG_NUM(c, tls_port) == CFG_NUM(c, port)) {
+    if (CFG_NUM(c, tls_port) != 0 && CFG_NUM(c, tls_port) == CFG_NUM(c, port)) {
         snprintf(err, errlen, "key 'tls_port': must differ from 'port'");
         return NULL;
     }
@@ -264,13 +264,48 @@ tcx_check(const struct cfg *c, char *err, size_t errlen)
 {
     SSL_CTX *ctx;
 
-    if (!tcx_enabled(c))
-        return 0;
-    ctx = tcx_build(c, err, errlen);
-    if (ctx == NULL)
+    if (CFG_NUM(c, tls_client_verify) && (!CFG_NUM(c, admin_tls)
+            || CFG_STR(c, tls_ca)[0] == '\0')) {
+        snprintf(err, errlen, "key 'tls_client_verify': needs admin_tls = "
+            "on and tls_ca");
         return -1;
-    SSL_CTX_free(ctx);
+    }
+    if (tcx_enabled(c)) {
+        ctx = tcx_build(c, err, errlen);
+        if (ctx == NULL)
+            return -1;
+        SSL_CTX_free(ctx);
+    }
+    if (CFG_NUM(c, admin_tls)) {
+        ctx = tcx_new_admin(c, err, errlen);
+        if (ctx == NULL)
+            return -1;
+        SSL_CTX_free(ctx);
+    }
     return 0;
+}
+
+struct ssl_ctx_st *
+tcx_new_admin(const struct cfg *c, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = tcx_build(c, err, errlen);
+    STACK_OF(X509_NAME) *names;
+
+    if (ctx == NULL || !CFG_NUM(c, tls_client_verify))
+        return ctx;
+    names = SSL_load_client_CA_file(CFG_STR(c, tls_ca));
+    if (SSL_CTX_load_verify_locations(ctx, CFG_STR(c, tls_ca), NULL) != 1
+        || names == NULL) {
+        tcx_errstr(err, errlen, "key 'tls_ca': cannot use",
+            CFG_STR(c, tls_ca));
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_client_CA_list(ctx, names);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+        NULL);
+    return ctx;
 }
 
 struct ssl_ctx_st *

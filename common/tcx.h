@@ -22,9 +22,10 @@ struct ssl_ctx_st;
 /* 1 when c serves TLS (tls_port set). */
 int tcx_enabled(const struct cfg *c);
 
-/* Check c's tls_* keys without keeping anything: files readable, key
- * matching the certificate, version and cipher strings known. 0 when TLS
- * is off or all is well; -1 with a message in err. */
+/* Check c's tls_* and admin_tls keys without keeping anything: files
+ * readable, key matching the certificate, version and cipher strings
+ * known, tls_ca usable. 0 when TLS is off or all is well; -1 with a
+ * message in err. */
 int tcx_check(const struct cfg *c, char *err, size_t errlen);
 
 /* A new server context for c, whose ticket keys derive from secret
@@ -32,6 +33,12 @@ int tcx_check(const struct cfg *c, char *err, size_t errlen);
  * tcx_free), or NULL with a message in err. */
 struct ssl_ctx_st *tcx_new(const struct cfg *c, const unsigned char *secret,
     char *err, size_t errlen);
+
+/* A new context for the admin port (admin_tls): tls_cert and tls_key, and
+ * with tls_client_verify a client certificate signed by tls_ca required.
+ * No session tickets. Returns new (caller frees), or NULL with err. */
+struct ssl_ctx_st *tcx_new_admin(const struct cfg *c, char *err,
+    size_t errlen);
 
 /* Free *ctxp (NULL is fine) and clear it. */
 void tcx_free(struct ssl_ctx_st **ctxp);

@@ -123,7 +123,7 @@ sup_bind(const struct cfg *c)
         return -1;
     if (tlm_init(c) == -1) {
         lsn_close_all();
-    tlm_free();
+        tlm_free();
         return -1;
     }
     S.nslots = n;
@@ -559,6 +559,7 @@ sup_reload(void)
     if (strcmp(CFG_STR(nc, bind), lsn_bind_addr()) != 0
         || CFG_NUM(nc, port) != lsn_port()
         || CFG_NUM(nc, tls_port) != lsn_tls_port()
+        || CFG_NUM(nc, admin_tls) != CFG_NUM(S.cfg, admin_tls)
         || strcmp(CFG_STR(nc, admin_listen), CFG_STR(S.cfg, admin_listen))
             != 0
         || strcmp(CFG_STR(nc, pid_file), CFG_STR(S.cfg, pid_file)) != 0
@@ -570,7 +571,7 @@ sup_reload(void)
         || strcmp(CFG_STR(nc, redis_stream), CFG_STR(S.cfg, redis_stream))
             != 0) {
         log_msg(LOG_ERR, "reload refused: bind, port, tls_port, "
-            "admin_listen, pid_file, "
+            "admin_tls, admin_listen, pid_file, "
             "message_log_size, max_recoverable_sessions, redis_url, "
             "node_name and redis_stream need a restart to change");
         shm_master_add(S.shm, CTR_reload_failures, 1);

@@ -22,7 +22,11 @@ int tlm_reload(const struct cfg *nc);
 /* The current context (NULL when TLS is off); borrowed. */
 struct ssl_ctx_st *tlm_ctx(void);
 
-/* Free the context (master exit). */
+/* The admin port's current context (NULL unless admin_tls); borrowed. A
+ * reload may replace it: take it again for each new connection. */
+struct ssl_ctx_st *tlm_admin_ctx(void);
+
+/* Free the contexts (master exit). */
 void tlm_free(void);
 
 #endif

@@ -333,3 +333,50 @@ test('HUP loads a new certificate: a polling session and a kept-alive '
     agent.destroy();
     assert.equal(await d.stop(STOP_MS), 0);
 });
+
+function adminGet(port, ca, urlPath, { cert, key, headers = {} } = {}) {
+    return within(new Promise((resolve, reject) => {
+        const req = https.get({ host: '127.0.0.1', port, path: urlPath, ca,
+            cert, key, headers, agent: false }, (res) => {
+            let body = '';
+            res.on('data', (b) => { body += b; });
+            res.on('end', () => resolve({ status: res.statusCode, body }));
+        });
+        req.on('error', reject);
+    }), 5000, `admin GET ${urlPath}`);
+}
+
+test('admin_tls with tls_client_verify: a client certificate signed by '
+    + 'tls_ca opens the admin port, none is refused and counted',
+async (t) => {
+    const dir = tempDir(t);
+    const ca = makeCa(dir);
+    const live = makeCert(dir, 'live', '3003');
+    const cli = makeCert(dir, 'cli', '4004');
+    const d = await startDaemon(t, { waitReady: false, config: { workers: 1,
+        admin_tls: 'on', tls_ca: path.join(dir, 'ca.pem'),
+        tls_client_verify: 'on', tls_cert: live.cert, tls_key: live.key } });
+    const cert = fs.readFileSync(cli.cert), key = fs.readFileSync(cli.key);
+    await waitFor(async () => {
+        try {
+            return (await adminGet(d.adminPort, ca, '/readyz', { cert, key }))
+                .status === 200;
+        } catch {
+            return false;
+        }
+    }, 10000, 'admin /readyz over TLS');
+    await assert.rejects(adminGet(d.adminPort, ca, '/readyz'),
+        'no client certificate must be refused');
+    await waitFor(async () => {
+        const r = await adminGet(d.adminPort, ca, '/socket-stats', { cert,
+            key, headers: { Authorization: `Bearer ${d.apiKey}` } });
+        assert.equal(r.status, 200, r.body);
+        const st = JSON.parse(r.body);
+        for (const w of st.workers)
+            d.seenPids.add(w.pid);
+        return st.totals.admin_tls_failures >= 1;
+    }, 5000, 'admin_tls_failures counted');
+    /* The public port stays plain. */
+    assert.equal((await d.public('/socket-status')).status, 200);
+    assert.equal(await d.stop(STOP_MS), 0);
+});

@@ -161,6 +161,36 @@ START_TEST(tcx_check_names_the_bad_key)
 }
 END_TEST
 
+START_TEST(tcx_admin_client_verify_needs_a_ca)
+{
+    struct cfg c;
+    char err[CFG_ERR_MAX] = "";
+    struct ssl_ctx_st *ctx;
+
+    tls_cfg(&c, certp, keyp);
+    ck_assert_int_eq(cfg_set(&c, "tls_client_verify", "on", "test", err,
+        sizeof(err)), 0);
+    ck_assert_int_eq(tcx_check(&c, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "tls_client_verify"));
+    ck_assert_int_eq(cfg_set(&c, "admin_tls", "on", "test", err,
+        sizeof(err)), 0);
+    ck_assert_int_eq(cfg_set(&c, "tls_ca", "/nonexistent/ca.pem", "test",
+        err, sizeof(err)), 0);
+    ck_assert_int_eq(tcx_check(&c, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "tls_ca"));
+    /* The self-signed certificate is its own CA. */
+    ck_assert_int_eq(cfg_set(&c, "tls_ca", certp, "test", err, sizeof(err)),
+        0);
+    ck_assert_int_eq(tcx_check(&c, err, sizeof(err)), 0);
+    ctx = tcx_new_admin(&c, err, sizeof(err));
+    ck_assert_msg(ctx != NULL, "%s", err);
+    ck_assert_int_eq(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_PEER
+        | SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
+    tcx_free(&ctx);
+    cfg_free(&c);
+}
+END_TEST
+
 START_TEST(tcx_new_builds_a_context_with_the_certificate)
 {
     struct cfg c;
@@ -214,6 +244,7 @@ main(void)
     tcase_add_test(t, tcx_check_refuses_a_key_of_another_certificate);
     tcase_add_test(t, tcx_check_names_the_bad_key);
     tcase_add_test(t, tcx_new_builds_a_context_with_the_certificate);
+    tcase_add_test(t, tcx_admin_client_verify_needs_a_ca);
     suite_add_tcase(s, t);
     TCase *k = tcase_create("tickets");
     tcase_add_test(k, tcx_ticket_keys_derive_alike_and_differ_by_epoch);
