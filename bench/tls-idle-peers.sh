@@ -1,12 +1,13 @@
 #!/bin/sh
 # bench/tls-idle-peers.sh: server RSS per idle TLS connection, wsgate beside
-# Node socket.io 4.8 over https (bench/peers/node), in one run (issue 13).
+# Node socket.io 4.8 over https (bench/peers/node) and nginx + nchan with
+# TLS terminating (bench/peers/nchan), in one run (issue 13).
 # A throw-away CA and server certificate (openssl command) in a temporary
 # directory; each server is started fresh, bench/wsbench holds N idle
 # authenticated connections over wss (--tls-ca, verified) in 100 rooms for
 # WINDOW s and reports the server's RSS growth per connection; the server
 # is stopped by its PID. Rows: wsgate /ws plain (reference), wsgate /ws
-# TLS, wsgate Socket.IO TLS, Node socket.io TLS.
+# TLS, wsgate Socket.IO TLS, Node socket.io TLS, nginx + nchan TLS.
 #
 #   bench/tls-idle-peers.sh [N=5000] [WINDOW_S=3]
 #   WSGATE_BIN (default ./wsgate), WSBENCH_BIN (default bench/wsbench);
@@ -115,4 +116,30 @@ if [ -d "$NODE_DIR/node_modules/socket.io" ]; then
 else
     echo "node socket.io https   (skipped: npm ci in $NODE_DIR first)"
 fi
-echo "nginx + nchan over TLS (not run: no nginx on this machine)"
+NCHAN_MODULE=/usr/lib/nginx/modules/ngx_nchan_module.so
+if command -v nginx >/dev/null 2>&1 && [ -f "$NCHAN_MODULE" ]; then
+    set -- $(ports)
+    P=$1 T=$2
+    mkdir -p "$TMP/nginx"
+    # bench/run's nchan peer, its subscriber listener on TLS and a plain
+    # one for the readiness check.
+    sed -e "s|@PREFIX@|$TMP/nginx|g" -e "s|@MODULE@|$NCHAN_MODULE|g" \
+        -e "s|listen 127.0.0.1:@PORT@ backlog=4096;|listen 127.0.0.1:$T ssl backlog=4096; listen 127.0.0.1:$P; ssl_certificate $TMP/srv.pem; ssl_certificate_key $TMP/srv.key; ssl_protocols TLSv1.2 TLSv1.3;|" \
+        bench/peers/nchan/nginx.conf.in >"$TMP/nginx/nginx.conf"
+    nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx/out.log" 2>&1 &
+    PID=$!
+    i=0
+    until curl -sf "http://127.0.0.1:$P/readyz" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -gt 50 ] && { echo "nginx did not start" >&2; exit 2; }
+        sleep 0.2
+    done
+    sleep 0.5
+    KIDS=$(pgrep -P "$PID" | paste -sd, -)
+    row "nginx + nchan TLS" --proto nchan --url "ws://127.0.0.1:$T/sub/" \
+        --tls-ca "$TMP/ca.pem" --admin "127.0.0.1:$P" \
+        --server-pids "$PID${KIDS:+,$KIDS}"
+    stop
+else
+    echo "nginx + nchan TLS      (skipped: nginx and libnginx-mod-nchan needed)"
+fi

@@ -88,8 +88,8 @@ usage(FILE *f)
 "                      nchan: ws://H:P/sub/ , the prefix of the room)\n"
 "  --tls-ca FILE       subscribers connect over TLS (wss; the --url port\n"
 "                      is the TLS port), verifying the server's\n"
-"                      certificate for the URL's IP against FILE; ws and\n"
-"                      sio, not with --silent\n"
+"                      certificate for the URL's IP against FILE; not\n"
+"                      with --silent\n"
 "  --admin HOST:PORT   where to publish (wsgate's admin port, or nginx for\n"
 "                      nchan) and, for wsgate, /socket-stats\n"
 "                      Both may be given up to 8 times (the nodes of a\n"
@@ -1357,8 +1357,8 @@ main(int argc, char **argv)
                         "request: use --batch 1\n");
         return 2;
     }
-    if (o->tls_ca && (o->hb || o->proto == WSB_NCHAN)) {
-        fprintf(stderr, "wsbench: --tls-ca: ws or sio, without --silent\n");
+    if (o->tls_ca && o->hb) {
+        fprintf(stderr, "wsbench: --tls-ca: not with --silent\n");
         return 2;
     }
     if (o->hb && (o->proto != WSB_SIO || o->silent > o->conns)) {
