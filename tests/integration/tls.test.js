@@ -189,8 +189,9 @@ test('wss and https polling with two workers: socket.io-client in every '
     assert.equal(await d.stop(STOP_MS), 0);
 });
 
-test('TLS 1.0 and 1.1 refused, 1.2 and 1.3 served; plain HTTP on the TLS '
-    + 'port gets 400; a silent client ends at tls_handshake_timeout',
+test('TLS 1.0 and 1.1 refused, 1.2 and 1.3 served, no shared cipher '
+    + 'refused; plain HTTP on the TLS port gets 400; a silent client ends at '
+    + 'tls_handshake_timeout',
 async (t) => {
     const { d, dir, tlsPort } = await tlsDaemon(t,
         { tls_handshake_timeout: '500ms' });
@@ -209,6 +210,11 @@ async (t) => {
         assert.match(out, /Verify return code: 0 \(ok\)/, out);
         assert.match(out, /ALPN protocol: http\/1\.1/, out);
     }
+    /* A TLS 1.2 client with only a cipher outside tls_ciphers. */
+    const weak = await sClient(tlsPort, ['-tls1_2', '-cipher', 'AES128-SHA',
+        '-CAfile', caFile]);
+    assert.match(weak, /Cipher is \(NONE\)|alert|handshake failure/,
+        `a cipher outside tls_ciphers was accepted: ${weak}`);
     const plain = await within(new Promise((resolve, reject) => {
         const s = net.connect(tlsPort, '127.0.0.1', () =>
             s.write('GET /socket-status HTTP/1.1\r\nHost: x\r\n\r\n'));
@@ -227,7 +233,7 @@ async (t) => {
     }), 5000, 'silent TLS client closed by the server');
     assert.equal(silent, true);
     await expectDeltas(d, before, { tls_plain_http: 1, tls_handshakes: 2,
-        tls_fail_version: 2, tls_fail_timeout: 1 });
+        tls_fail_version: 2, tls_fail_timeout: 1, tls_fail_cipher: 1 });
     /* Old clients usually fail on the version; a -tls1 client whose
      * OpenSSL refuses it locally never reaches the server. */
     assert.equal(await d.stop(STOP_MS), 0);
