@@ -142,8 +142,9 @@ const MODES = {
 };
 
 test('wss and https polling with two workers: socket.io-client in every '
-    + 'transport mode, ws, /socket-status, hand-offs relayed', async (t) => {
-    const { d, ca, tlsPort } = await tlsDaemon(t);
+    + 'transport mode, ws with permessage-deflate, /socket-status, hand-offs '
+    + 'relayed', async (t) => {
+    const { d, ca, tlsPort } = await tlsDaemon(t, { compression: 'on' });
     const track = tracker(t);
     const before = await quietTotals(d);
 
@@ -170,15 +171,18 @@ test('wss and https polling with two workers: socket.io-client in every '
     ws.on('message', (m) => wsMsgs.push(JSON.parse(m)));
     await within(new Promise((r, j) => { ws.on('open', r);
         ws.on('error', j); }), 5000, 'wss open');
+    assert.match(ws.extensions, /permessage-deflate/);
     ws.send(JSON.stringify({ type: 'subscribe', room: 'lead:7', id: 1 }));
     await waitFor(() => wsMsgs.some((m) => m.type === 'ack' && m.id === 1),
         5000, 'wss subscribe ack');
 
-    await publish(d, { room: 'lead:7', event: 'tls-ev', data: { n: 1 } });
+    const big = 'x'.repeat(20000);
+    await publish(d, { room: 'lead:7', event: 'tls-ev', data: { n: 1, big } });
     await waitFor(() => socks.every((s) => s.got.some((a) =>
         a[0] === 'tls-ev')), 8000, 'every socket.io client got the event');
     await waitFor(() => wsMsgs.some((m) => m.type === 'event'
-        && m.event === 'tls-ev'), 5000, 'wss client got the event');
+        && m.event === 'tls-ev' && m.data.big === big), 5000,
+    'wss client got the event, compressed');
     for (const s of socks)
         assert.deepEqual(s.reasons, []);
     await expectDeltas(d, before, { tls_handshakes: 17, tls_relays: 1,
