@@ -11,9 +11,12 @@
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -24,6 +27,7 @@
 #include "master/pub.h"
 #include "master/rds.h"
 #include "master/rnod.h"
+#include "master/tlm.h"
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "shm/shm.h"
@@ -391,6 +395,32 @@ adm_readyz(struct evhttp_request *req, struct evbuffer *out)
     adm_reply(req, 503, "Service Unavailable", "application/json", out);
 }
 
+/* admin_tls: a fatal alert the master sends during a handshake (no or
+ * bad client certificate, version, cipher) is a refused client. */
+static void
+adm_tls_info(const SSL *ssl, int where, int ret)
+{
+    if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE)
+        && !SSL_is_init_finished(ssl)
+        && strcmp(SSL_alert_type_string(ret), "F") == 0)
+        shm_master_add(A.shm, CTR_admin_tls_failures, 1);
+}
+
+/* admin_tls: each admin connection gets an OpenSSL bufferevent on the
+ * current context (evhttp sets the socket). */
+static struct bufferevent *
+adm_tls_bev(struct event_base *base, void *arg)
+{
+    SSL *ssl = SSL_new(tlm_admin_ctx());
+
+    (void)arg;
+    if (ssl == NULL)
+        return NULL;
+    SSL_set_info_callback(ssl, adm_tls_info);
+    return bufferevent_openssl_socket_new(base, -1, ssl,
+        BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
 int
 adm_start(struct event_base *base, int fd, struct shm_segment *seg,
     const struct cfg *c)
@@ -411,6 +441,8 @@ adm_start(struct event_base *base, int fd, struct shm_segment *seg,
         (ev_ssize_t)CFG_NUM(c, max_publish_size) * 4 + 4096);
     evhttp_set_timeout(A.http, 30);
     evhttp_set_gencb(A.http, adm_dispatch, NULL);
+    if (tlm_admin_ctx())
+        evhttp_set_bevcb(A.http, adm_tls_bev, NULL);
     if (evhttp_accept_socket(A.http, fd) == -1) {
         log_msg(LOG_ERR, "evhttp_accept_socket() on the admin listener "
             "failed");

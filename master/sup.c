@@ -32,6 +32,7 @@
 #include "master/dstr.h"
 #include "master/pidf.h"
 #include "master/lsn.h"
+#include "master/tlm.h"
 #include "master/pub.h"
 #include "master/rds.h"
 #include "master/rnod.h"
@@ -124,6 +125,11 @@ sup_bind(const struct cfg *c)
         S.slot[i].rec = -1;
     if (lsn_bind(c, n) == -1)
         return -1;
+    if (tlm_init(c) == -1) {
+        lsn_close_all();
+        tlm_free();
+        return -1;
+    }
     S.nslots = n;
     return 0;
 }
@@ -254,7 +260,7 @@ sup_spawn(unsigned slot)
         wrk_main(S.cfg, S.shm, S.log, rec, slot, lsn_slot_fd(slot),
             S.evfd[rec], lsn_slot_hof(slot, 0), hof_send, S.nslots,
             lsn_rec_hof((unsigned)rec, 0), rhof_send,
-            chan[1], stor_table(), S.lt);
+            chan[1], stor_table(), S.lt, lsn_slot_tls_fd(slot), tlm_ctx());
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (chan[1] != -1)
@@ -568,6 +574,8 @@ sup_reload(void)
     }
     if (strcmp(CFG_STR(nc, bind), lsn_bind_addr()) != 0
         || CFG_NUM(nc, port) != lsn_port()
+        || CFG_NUM(nc, tls_port) != lsn_tls_port()
+        || CFG_NUM(nc, admin_tls) != CFG_NUM(S.cfg, admin_tls)
         || strcmp(CFG_STR(nc, admin_listen), CFG_STR(S.cfg, admin_listen))
             != 0
         || strcmp(CFG_STR(nc, pid_file), CFG_STR(S.cfg, pid_file)) != 0
@@ -579,10 +587,18 @@ sup_reload(void)
         || strcmp(CFG_STR(nc, redis_stream), CFG_STR(S.cfg, redis_stream))
             != 0
         || CFG_NUM(nc, limit_table_size) != CFG_NUM(S.cfg, limit_table_size)) {
-        log_msg(LOG_ERR, "reload refused: bind, port, admin_listen, pid_file, "
+        log_msg(LOG_ERR, "reload refused: bind, port, tls_port, "
+            "admin_tls, admin_listen, pid_file, "
             "message_log_size, max_recoverable_sessions, redis_url, "
             "node_name, redis_stream and limit_table_size need a restart to "
             "change");
+        sup_reload_failed();
+        cfg_free(nc);
+        free(nc);
+        return;
+    }
+    if (tlm_reload(nc) == -1) {
+        shm_master_add(S.shm, CTR_tls_cert_failures, 1);
         sup_reload_failed();
         cfg_free(nc);
         free(nc);
@@ -827,6 +843,7 @@ out:
         if (S.slot[i].respawn)
             event_free(S.slot[i].respawn);
     lsn_close_all();
+    tlm_free();
     for (size_t i = 0; i < sizeof(S.ev_sig) / sizeof(*S.ev_sig); i++)
         if (S.ev_sig[i])
             event_free(S.ev_sig[i]);

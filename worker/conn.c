@@ -42,6 +42,7 @@ enum {
     CONN_F_REASON = 1u << 7,  /* close_reason is a copy c owns */
     CONN_F_LIMIT = 1u << 8,   /* counted by conn_limit_begin */
     CONN_F_EVENT = 1u << 9,   /* its connect went to the event log */
+    CONN_F_IO = 1u << 10,     /* reads and writes go through C.io (TLS) */
 };
 
 struct conn {
@@ -70,6 +71,7 @@ static struct {
     struct conn_tq closing;
     struct conn *reap;            /* conn_close_later, via dnext */
     conn_flushed_fn after;        /* conn_after_flush, once */
+    const struct conn_io *io;     /* conn_set_io; kept out of struct conn */
 } C = {.closing = {.timeout_ms = CONN_LINGER_MS,
            .reason = "peer did not read the final bytes in time"}};
 
@@ -77,6 +79,25 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_flush_cb(evutil_socket_t fd, short what, void *arg);
 static int conn_flush(struct conn *c);
+
+/* The plain path is one predictable flag test away from the system call;
+ * the transport's state lives outside struct conn (an idle plain
+ * connection does not grow). */
+static inline int
+conn_io_read(struct conn *c, int max)
+{
+    if (__builtin_expect((c->flags & CONN_F_IO) != 0, 0))
+        return C.io->read(c, c->in, max);
+    return evbuffer_read(c->in, c->fd, max);
+}
+
+static inline int
+conn_io_write(struct conn *c)
+{
+    if (__builtin_expect((c->flags & CONN_F_IO) != 0, 0))
+        return C.io->write(c, c->out);
+    return evbuffer_write(c->out, c->fd);
+}
 
 int
 conn_init(struct event_base *base, size_t max_outbound)
@@ -279,6 +300,8 @@ conn_close(struct conn *c, const char *reason)
         evbuffer_free(c->in);
     if (c->out)
         evbuffer_free(c->out);
+    if (c->flags & CONN_F_IO)
+        C.io->release(c);
     close(c->fd);
     free(c);
     C.count--;
@@ -344,6 +367,44 @@ conn_out(struct conn *c)
     if (c->out == NULL)
         c->out = evbuffer_new();
     return c->out;
+}
+
+void
+conn_set_io(const struct conn_io *io)
+{
+    C.io = io;
+}
+
+void
+conn_use_io(struct conn *c)
+{
+    if (C.io)
+        c->flags |= CONN_F_IO;
+}
+
+void
+conn_drop_io(struct conn *c)
+{
+    c->flags &= ~CONN_F_IO;
+}
+
+int
+conn_uses_io(const struct conn *c)
+{
+    return (c->flags & CONN_F_IO) != 0;
+}
+
+int
+conn_wait_write(struct conn *c)
+{
+    if (c->flags & CONN_F_WWAIT)
+        return 0;
+    if (c->wev == NULL)
+        c->wev = event_new(C.base, c->fd, EV_WRITE, conn_write_cb, c);
+    if (c->wev == NULL || event_add(c->wev, NULL) == -1)
+        return -1;
+    c->flags |= CONN_F_WWAIT;
+    return 0;
 }
 
 void
@@ -453,8 +514,8 @@ conn_flush(struct conn *c)
 {
     size_t len = c->out ? evbuffer_get_length(c->out) : 0;
 
-    if (len > 0) {
-        int n = evbuffer_write(c->out, c->fd);
+    if (len > 0 || ((c->flags & CONN_F_IO) && conn_out(c))) {
+        int n = conn_io_write(c);
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR) {
                 conn_close(c, errno == EPIPE || errno == ECONNRESET
@@ -484,6 +545,8 @@ conn_flush(struct conn *c)
         /* Everything is written: half-close and wait for the peer's FIN
          * (read callback) or the linger bound. */
         c->flags |= CONN_F_SHUT;
+        if (c->flags & CONN_F_IO)
+            C.io->shut(c);
         if (shutdown(c->fd, SHUT_WR) == -1) {
             conn_close(c, c->close_reason);
             return -1;
@@ -554,7 +617,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     do {
-        n = evbuffer_read(c->in, fd, CONN_READ_CHUNK);
+        n = conn_io_read(c, CONN_READ_CHUNK);
         if (n > 0)
             got += (size_t)n;
     } while (n == CONN_READ_CHUNK && got < CONN_READ_MAX);
@@ -570,7 +633,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        conn_close(c, errno == ECONNRESET ? "peer reset" : "read error");
+        conn_close(c, errno == ECONNRESET ? "peer reset"
+            : errno == EPROTO ? "TLS error" : "read error");
         return;
     }
     if (evbuffer_get_length(c->in) == 0) {

@@ -33,6 +33,20 @@ struct conn_proto {
     void (*on_overflow)(struct conn *c);
 };
 
+/* Another transport under a connection (TLS, worker/tio.c), registered
+ * once with conn_set_io and switched on per connection with conn_use_io;
+ * a connection without it reads and writes its socket directly. read
+ * appends up to max bytes to in and returns like evbuffer_read (> 0, 0 at
+ * the end, -1 with errno; EAGAIN to wait); write drains what it sent from
+ * out and returns like evbuffer_write; shut precedes the half-close;
+ * release frees the transport state (before the socket is closed). */
+struct conn_io {
+    int (*read)(struct conn *c, struct evbuffer *in, int max);
+    int (*write)(struct conn *c, struct evbuffer *out);
+    void (*shut)(struct conn *c);
+    void (*release)(struct conn *c);
+};
+
 /* A FIFO of connections sharing one timeout: membership is O(1) to add,
  * move to the tail and remove, and expiry only looks at the head. */
 struct conn_tq {
@@ -98,6 +112,18 @@ typedef void (*conn_flushed_fn)(void);
  * call before the pass replaces fn. Used by fan-out to time its writes
  * (one clock reading per pass). */
 void conn_after_flush(conn_flushed_fn fn);
+
+/* Register the one alternative transport (borrowed for the worker's
+ * life), then put c on it or take c off it (release is not called by
+ * conn_drop_io). conn_uses_io: 1 when c is on it. */
+void conn_set_io(const struct conn_io *io);
+void conn_use_io(struct conn *c);
+void conn_drop_io(struct conn *c);
+int conn_uses_io(const struct conn *c);
+
+/* Wait until c's socket is writable, then flush c (its transport may
+ * need to write while nothing is queued, e.g. a TLS handshake). */
+int conn_wait_write(struct conn *c);
 
 /* Replace the protocol (e.g. HTTP head -> WebSocket). */
 void conn_set_proto(struct conn *c, const struct conn_proto *p, void *st);

@@ -105,7 +105,7 @@ http_route_add(const char *path, http_route_fn fn)
     H.nroutes++;
 }
 
-void
+struct conn *
 http_accept(int fd)
 {
     struct http_st *st = calloc(1, sizeof(*st));
@@ -113,14 +113,15 @@ http_accept(int fd)
 
     if (st == NULL) {
         close(fd);
-        return;
+        return NULL;
     }
     c = conn_new(fd, &http_proto, st);
     if (c == NULL) {
         free(st);
-        return;
+        return NULL;
     }
     conn_tq_add(&H.head_q, c);
+    return c;
 }
 
 void
