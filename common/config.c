@@ -268,7 +268,8 @@ cfg_multi_add(struct cfg *c, int k, const char *v, const char *origin,
 }
 
 /* The STR keys with a grammar of their own; *n gets their numeric form
- * (redis_unavailable: 0 queue, 1 refuse). A redis_url is never echoed:
+ * (redis_unavailable: 0 queue, 1 refuse; connect_proxy_fail: 0 closed,
+ * 1 open). A redis_url is never echoed:
  * it may hold a password. */
 static int
 cfg_check_str(int k, const char *v, int64_t *n, const char *origin,
@@ -308,6 +309,29 @@ cfg_check_str(int k, const char *v, int64_t *n, const char *origin,
         }
         snprintf(err, errlen, "%s: key '%s': bad value '%s': expected queue "
             "or refuse", origin, key, v);
+        return -1;
+    case CFG_K_connect_proxy_fail:
+        if (strcmp(v, "closed") == 0 || strcmp(v, "open") == 0) {
+            *n = v[0] == 'o';
+            return 0;
+        }
+        snprintf(err, errlen, "%s: key '%s': bad value '%s': expected closed "
+            "or open", origin, key, v);
+        return -1;
+    case CFG_K_connect_proxy_url:
+        if (*v == '\0' || strncmp(v, "http://", 7) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: key '%s': expected an http:// URL", origin,
+            key);
+        return -1;
+    case CFG_K_proxy_secret_header:
+        for (size_t i = 0; i < len; i++)
+            if (!(isalnum((unsigned char)v[i]) || v[i] == '-' || v[i] == '_'))
+                len = 0;
+        if (len > 0 && len <= 64)
+            return 0;
+        snprintf(err, errlen, "%s: key '%s': expected a header name", origin,
+            key);
         return -1;
     default:
         return 0;

@@ -32,6 +32,7 @@ struct cli {
     struct event *tev;             /* warning / expiry timer */
     uint8_t anon;
     uint8_t warned;
+    uint8_t held;                  /* the connect proxy has not answered */
 };
 
 /* A client waiting for the log reader (cli_wait). Rare and short-lived:
@@ -437,8 +438,11 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
             *msg = "room names are 1-200 printable characters";
             goto refused;
         }
-        if (cl->who == NULL || !tokcfg_room_allowed(&CL.tc, cl->who,
-                rooms[i].p, rooms[i].n)) {
+        /* A room cl is in already (the connect proxy's, say) stays
+         * allowed. */
+        if (cl->who == NULL || (!tokcfg_room_allowed(&CL.tc, cl->who,
+                rooms[i].p, rooms[i].n)
+                && !room_is_member(cl, rooms[i].p, rooms[i].n))) {
             *code = "FORBIDDEN";
             *msg = "not allowed to join this room";
             goto refused;
@@ -494,4 +498,51 @@ cli_unsubscribe(struct cli *cl, const struct msg_str *rooms, size_t n)
     }
     cli_gauges();
     return left;
+}
+
+size_t
+cli_join_trusted(struct cli *cl, const char *blob, size_t len, size_t *over)
+{
+    size_t max = (size_t)CFG_NUM(CL.cfg, max_rooms_per_connection), n = 0;
+
+    *over = 0;
+    for (size_t i = 0; i < len;) {
+        size_t l = strnlen(blob + i, len - i);
+        if (l && !room_is_member(cl, blob + i, l)) {
+            if (cl->nrooms >= max)
+                (*over)++;
+            else if (room_join(cl, &cl->rooms, blob + i, l) == 1)
+                cl->nrooms++, n++;
+        }
+        i += l + 1;
+    }
+    cli_gauges();
+    return n;
+}
+
+int
+cli_wait_drop(struct cli *cl, void *arg)
+{
+    for (struct cli_waiter **pp = &CL.waits; *pp; pp = &(*pp)->next) {
+        struct cli_waiter *w = *pp;
+        if (w->cl == cl && w->arg == arg) {
+            *pp = w->next;
+            event_free(w->tev);
+            free(w);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+cli_held(const struct cli *cl)
+{
+    return cl->held;
+}
+
+void
+cli_set_held(struct cli *cl, int on)
+{
+    cl->held = on != 0;
 }

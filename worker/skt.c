@@ -25,6 +25,7 @@
 #include "common/wsf.h"
 #include "common/wsg.h"
 #include "worker/cli.h"
+#include "worker/cpx.h"
 #include "worker/csr.h"
 #include "worker/echo.h"
 #include "worker/eng.h"
@@ -283,6 +284,9 @@ skt_connect_error(struct skt *k, const char *nsp, const char *msg,
 static void skt_connected(struct skt_ns *ns, enum csr_status cs,
     uint64_t off);
 static void skt_recover(struct skt_ns *ns, json_t *auth, int phase);
+static void skt_admit(struct skt_ns *ns, json_t *auth, const char *tok);
+static void skt_refresh(struct skt *k, struct skt_ns *ns, json_t *arg,
+    long long id);
 
 /* CONNECT to a namespace: authenticate (gateway) and answer 40/44. */
 static void
@@ -291,6 +295,7 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
     char nsp[SIO_NSP_MAX + 1];
     struct skt_ns *ns;
     unsigned char rnd[EIO_SID_RANDOM];
+    const char *tok = NULL;
 
     snprintf(nsp, sizeof(nsp), "%.*s", (int)pk->nsp_len, pk->nsp);
     if (!skt_nsp_known(k, pk->nsp, pk->nsp_len)) {
@@ -310,7 +315,7 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
     eio_sid_new(ns->sid, 0, rnd);
     if (!k->echo) {
         json_t *t = json_object_get(pk->json, "token");
-        const char *tok = json_is_string(t) ? json_string_value(t)
+        tok = json_is_string(t) ? json_string_value(t)
             : k->bearer ? k->bearer : "";
         size_t tl = json_is_string(t) ? json_string_length(t) : strlen(tok);
         ns->cl = cli_new(&skt_cli_ops, ns);
@@ -339,7 +344,68 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
         echo_sio_connected(k->e, pk, nsp);
         return;
     }
-    skt_recover(ns, pk->json, 0);
+    skt_admit(ns, pk->json, tok);
+}
+
+/* The connect proxy's answer to a CONNECT: in (recovering the session if
+ * the CONNECT asks to), or CONNECT_ERROR with the backend's code. */
+static void
+skt_admit_done(struct cli *cl, int allow, const char *code, const char *msg,
+    void *arg)
+{
+    struct skt_ns *ns = cli_proto(cl);
+    struct skt *k = ns->k;
+    char nsp[SIO_NSP_MAX + 1];
+
+    if (allow) {
+        skt_recover(ns, arg, 0);
+    } else {
+        snprintf(nsp, sizeof(nsp), "%s", ns->nsp);
+        skt_ns_free(k, ns, 0);
+        skt_connect_error(k, nsp, msg, code);
+    }
+    json_decref(arg);
+}
+
+static void
+skt_json_free(void *p)
+{
+    json_decref(p);
+}
+
+/* The connect proxy's context for ns (token borrowed). */
+static struct cpx_ctx
+skt_cpx_ctx(struct skt_ns *ns, const char *tok, const char *reason)
+{
+    return (struct cpx_ctx){tok, tok ? strlen(tok) : 0,
+        eng_on_websocket(ns->k->e) ? "websocket" : "polling", "socket.io",
+        eng_peer(ns->k->e), eng_origin(ns->k->e), ns->nsp, reason};
+}
+
+/* Ask the connect proxy (when on, for a user) before the namespace
+ * connects; auth is the CONNECT payload (borrowed). */
+static void
+skt_admit(struct skt_ns *ns, json_t *auth, const char *tok)
+{
+    const char *code, *msg;
+    struct cpx_ctx x = skt_cpx_ctx(ns, tok, json_is_string(
+        json_object_get(auth, "pid")) ? "recover" : "connect");
+
+    if (!cpx_on() || cli_user(ns->cl) == NULL) {
+        skt_recover(ns, auth, 0);
+        return;
+    }
+    switch (cpx_check(ns->cl, &x, skt_admit_done, json_incref(auth),
+        skt_json_free, &code, &msg)) {
+    case CPX_PENDING:
+        return;
+    case CPX_ALLOW:
+        skt_admit_done(ns->cl, 1, NULL, NULL, auth);
+        return;
+    case CPX_REFUSE:
+        skt_admit_done(ns->cl, 0, code, msg, auth);
+        return;
+    }
 }
 
 /* Answer a CONNECT (the namespace connection is linked, authenticated):
@@ -586,17 +652,62 @@ skt_gateway_event(struct skt *k, struct skt_ns *ns,
         skt_ack(k, ns->nsp, pk->ack_id, json_pack("{s:I}", "ts",
             (json_int_t)ts));
     } else if (strcmp(name, "auth:refresh") == 0) {
-        json_t *t = json_object_get(arg, "token");
-        enum tok_status st = cli_authenticate(ns->cl,
-            json_is_string(t) ? json_string_value(t) : "",
-            json_is_string(t) ? json_string_length(t) : 0);
-        skt_ack(k, ns->nsp, pk->ack_id, st == TOK_OK
-            ? json_pack("{s:b}", "ok", 1)
-            : skt_err(tok_status_code(st), tok_status_message(st), NULL));
+        skt_refresh(k, ns, arg, pk->ack_id);
     } else {
         skt_ack(k, ns->nsp, pk->ack_id, skt_err("UNKNOWN_EVENT",
             "this server handles subscribe, unsubscribe, ping and "
             "auth:refresh", NULL));
+    }
+}
+
+/* The connect proxy's answer to a refresh: the ack, and when the backend
+ * refused, the end of the connection (DISCONNECT). arg: the ack id. */
+static void
+skt_refresh_done(struct cli *cl, int allow, const char *code,
+    const char *msg, void *arg)
+{
+    struct skt_ns *ns = cli_proto(cl);
+    long long id = *(long long *)arg;
+
+    free(arg);
+    skt_ack(ns->k, ns->nsp, id, allow ? json_pack("{s:b}", "ok", 1)
+        : skt_err(code, msg, NULL));
+    if (!allow)
+        cli_kick(cl, CLI_CLOSE_KICKED, code);
+}
+
+/* auth:refresh: the token's checks, then the connect proxy's. */
+static void
+skt_refresh(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
+{
+    json_t *t = json_object_get(arg, "token");
+    const char *tok = json_is_string(t) ? json_string_value(t) : "";
+    enum tok_status st = cli_authenticate(ns->cl, tok,
+        json_is_string(t) ? json_string_length(t) : 0);
+    struct cpx_ctx x = skt_cpx_ctx(ns, tok, "refresh");
+    const char *code, *msg;
+    long long *idp;
+
+    if (st != TOK_OK) {
+        skt_ack(k, ns->nsp, id, skt_err(tok_status_code(st),
+            tok_status_message(st), NULL));
+        return;
+    }
+    if ((idp = malloc(sizeof(*idp))) == NULL) {
+        eng_close(k->e, "out of memory");
+        return;
+    }
+    *idp = id;
+    switch (cpx_check(ns->cl, &x, skt_refresh_done, idp, free, &code,
+        &msg)) {
+    case CPX_PENDING:
+        return;
+    case CPX_ALLOW:
+        skt_refresh_done(ns->cl, 1, NULL, NULL, idp);
+        return;
+    case CPX_REFUSE:
+        skt_refresh_done(ns->cl, 0, code, msg, idp);
+        return;
     }
 }
 

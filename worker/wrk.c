@@ -22,6 +22,7 @@
 #include "common/wsg.h"
 #include "shm/shm.h"
 #include "worker/cli.h"
+#include "worker/cpx.h"
 #include "worker/conn.h"
 #include "worker/echo.h"
 #include "worker/eng.h"
@@ -318,7 +319,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || wrk_signals() == -1
         || conn_init(W.base, (size_t)CFG_NUM(c, max_outbound_buffer)) == -1
         || http_init(c, seg) == -1 || ws_init(c) == -1
-        || cli_init(W.base, c) == -1
+        || cli_init(W.base, c) == -1 || cpx_init(W.base, c) == -1
         || rcv_init(W.base, c, rcv_fd, sess) == -1
         || fan_init(W.base, log, evfd, W.me, shm_gmap(seg)) == -1
         || eng_init(W.base, c, (unsigned)rec) == -1
