@@ -30,6 +30,7 @@
 #include "worker/hof.h"
 #include "worker/room.h"
 #include "worker/http.h"
+#include "worker/prw.h"
 #include "worker/rcv.h"
 #include "worker/wctr.h"
 #include "worker/wrk.h"
@@ -332,6 +333,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     }
     wsj_init(W.base, c);
     skt_init(W.base, c);
+    prw_init();
     echo_init(W.base, c);
     W.last_beat = wsg_mono_ms();
     shm_worker_beat(W.me, W.last_beat);
