@@ -319,6 +319,7 @@ cfg_check_str(int k, const char *v, int64_t *n, const char *origin,
             "or open", origin, key, v);
         return -1;
     case CFG_K_connect_proxy_url:
+    case CFG_K_event_proxy_url:
         if (*v == '\0' || strncmp(v, "http://", 7) == 0)
             return 0;
         snprintf(err, errlen, "%s: key '%s': expected an http:// URL", origin,

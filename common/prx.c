@@ -20,6 +20,7 @@
 static json_t *prx_claims(const char *tok, size_t len);
 static int prx_code_ok(const char *s, size_t n);
 static int prx_rooms(json_t *a, struct prx_verdict *v);
+static int prx_publish_ok(json_t *p);
 
 char *
 prx_connect_body(const struct prx_conn *w, size_t *len)
@@ -227,4 +228,111 @@ prx_rooms(json_t *a, struct prx_verdict *v)
         v->nrooms++;
     }
     return 0;
+}
+
+char *
+prx_event_body(const struct prx_event *e, size_t *len)
+{
+    json_t *o = json_pack("{s:o, s:s?, s:s?, s:s?, s:s%, s:O}", "user",
+        e->user ? json_string(e->user) : json_null(), "connection", e->conn,
+        "protocol", e->protocol, "namespace", e->nsp, "event", e->event,
+        e->event_len, "data", e->data ? (json_t *)e->data : json_null());
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    if (s)
+        *len = strlen(s);
+    return s;
+}
+
+enum prx_status
+prx_event_reply(const char *body, size_t len, size_t max, json_t **ack,
+    json_t **publish)
+{
+    json_t *o, *ok, *err, *c, *m, *p;
+    enum prx_status st = PRX_E_SHAPE;
+    char code[PRX_CODE_MAX + 1] = "BACKEND_ERROR";
+    const char *msg = "the backend refused this event";
+
+    *ack = *publish = NULL;
+    if (body == NULL || len == 0 || len > max)
+        return PRX_E_SIZE;
+    o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return PRX_E_JSON;
+    }
+    ok = json_object_get(o, "ok");
+    p = json_object_get(o, "publish");
+    if (!json_is_boolean(ok) || (p && !json_is_null(p)
+            && !prx_publish_ok(p)))
+        goto out;
+    if (json_is_true(ok)) {
+        json_t *d = json_object_get(o, "data");
+        *ack = json_pack("{s:b, s:O}", "ok", 1, "data", d ? d : json_null());
+    } else {
+        err = json_object_get(o, "error");
+        c = json_object_get(err, "code");
+        m = json_object_get(err, "message");
+        if (json_is_string(c) && prx_code_ok(json_string_value(c),
+                json_string_length(c)))
+            snprintf(code, sizeof(code), "%s", json_string_value(c));
+        if (json_is_string(m) && json_string_length(m) <= PRX_MSG_MAX)
+            msg = json_string_value(m);
+        *ack = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code",
+            code, "message", msg);
+    }
+    if (*ack == NULL)
+        goto out;
+    if (p && !json_is_null(p))
+        *publish = json_incref(p);
+    st = PRX_OK;
+out:
+    json_decref(o);
+    return st;
+}
+
+/* One publish of an event reply: {"room"|"rooms", "event", "data"}. */
+static int
+prx_publish_one(json_t *e)
+{
+    json_t *r = json_object_get(e, "room"), *rs = json_object_get(e, "rooms");
+    json_t *ev = json_object_get(e, "event"), *x;
+    const char *k;
+    size_t i;
+
+    if (!json_is_object(e) || !json_is_string(ev)
+        || json_string_length(ev) == 0 || json_string_length(ev) > 200
+        || strlen(json_string_value(ev)) != json_string_length(ev)
+        || (r != NULL) == (rs != NULL))
+        return 0;
+    json_object_foreach(e, k, x)
+        if (strcmp(k, "room") && strcmp(k, "rooms") && strcmp(k, "event")
+            && strcmp(k, "data"))
+            return 0;
+    if (r)
+        return json_is_string(r) && msg_room_valid(json_string_value(r),
+            json_string_length(r));
+    if (!json_is_array(rs) || json_array_size(rs) == 0
+        || json_array_size(rs) > PRX_ROOMS_MAX)
+        return 0;
+    json_array_foreach(rs, i, x)
+        if (!json_is_string(x) || !msg_room_valid(json_string_value(x),
+                json_string_length(x)))
+            return 0;
+    return 1;
+}
+
+static int
+prx_publish_ok(json_t *p)
+{
+    size_t i;
+    json_t *e;
+
+    if (!json_is_array(p) || json_array_size(p) > PRX_PUBLISH_MAX)
+        return 0;
+    json_array_foreach(p, i, e)
+        if (!prx_publish_one(e))
+            return 0;
+    return 1;
 }

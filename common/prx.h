@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+struct json_t;
+
 #define PRX_CODE_MAX 64   /* refusal code: [A-Z0-9_] */
 #define PRX_MSG_MAX 200   /* refusal message, bytes */
 #define PRX_ROOMS_MAX 100 /* rooms one reply may name */
@@ -76,6 +78,38 @@ void prx_verdict_clear(struct prx_verdict *v);
 
 /* A deep copy of src into dst; 0, or -1 when out of memory (dst zeroed). */
 int prx_verdict_copy(struct prx_verdict *dst, const struct prx_verdict *src);
+
+/* What the event proxy tells the backend (borrowed; data may be NULL,
+ * sent as null). */
+struct prx_event {
+    const char *user;      /* NULL: anonymous */
+    const char *conn;      /* the connection's id */
+    const char *protocol;  /* "socket.io" or "ws" */
+    const char *nsp;
+    const char *event;
+    size_t event_len;
+    const struct json_t *data;
+};
+
+#define PRX_PUBLISH_MAX 16 /* publishes one event reply may ask for */
+
+/* The JSON body {user, connection, protocol, namespace, event, data}.
+ * Returns new text (caller frees) of length *len, or NULL. */
+char *prx_event_body(const struct prx_event *e, size_t *len);
+
+/*
+ * Validate an event reply body[0..len) of at most max bytes: an object
+ * with a boolean "ok"; on ok, "data" (any JSON, optional: null); on
+ * refusal, "error" {code, message} (code as for a connect refusal, else
+ * "BACKEND_ERROR"; message at most PRX_MSG_MAX bytes, else a fixed text);
+ * and optionally "publish", an array of at most PRX_PUBLISH_MAX objects
+ * {"room"|"rooms", "event", "data"} with valid room names and an event
+ * of 1-200 bytes. On PRX_OK, *ack is the client's ack ({ok:true, data}
+ * or {ok:false, error:{code, message}}) and *publish the array or NULL,
+ * both new (json_decref them). Borrows body.
+ */
+enum prx_status prx_event_reply(const char *body, size_t len, size_t max,
+    struct json_t **ack, struct json_t **publish);
 
 /*
  * Is url an http:// URL whose host is loopback (127.0.0.0/8, ::1,

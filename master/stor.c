@@ -50,6 +50,7 @@ static struct {
     struct stor_chan ch[SHM_NRECORDS];
     unsigned char buf[(SMSG_MAX > PMSG_MAX ? SMSG_MAX : PMSG_MAX) + 1];
     stor_answer_fn answer; /* presence answers (stor_on_answer) */
+    stor_publish_fn publish; /* event proxy publishes */
     int64_t refreshed_ms; /* last renewal of live sessions in Redis (cluster) */
 } T;
 
@@ -198,6 +199,12 @@ stor_on_answer(stor_answer_fn fn)
     T.answer = fn;
 }
 
+void
+stor_on_publish(stor_publish_fn fn)
+{
+    T.publish = fn;
+}
+
 int
 stor_send(unsigned rec, const void *b, size_t n)
 {
@@ -269,6 +276,11 @@ stor_apply(struct stor_chan *ch, const unsigned char *b, size_t n)
     int64_t win = CFG_NUM(T.cfg, recovery_window);
     int type, rc;
 
+    if (n > 0 && b[0] == PMSG_PUBLISH) {
+        if (T.publish && n <= PMSG_MAX)
+            T.publish((const char *)b + 1, n - 1);
+        return;
+    }
     if (n > 0 && b[0] == PMSG_ANSWER) {
         if (T.answer && n <= PMSG_MAX)
             T.answer((unsigned)(ch - T.ch), b, n);

@@ -18,6 +18,8 @@
 
 #define PMSG_QUERY 0x40
 #define PMSG_ANSWER 0x41
+#define PMSG_PUBLISH 0x42 /* worker to master: type, then a JSON array of
+                           * publishes ({room|rooms, event, data}) */
 #define PMSG_NAME_MAX 220     /* "user:" and a room name fit */
 #define PMSG_QUERY_MAX (11 + PMSG_NAME_MAX)
 #define PMSG_HEAD 10          /* answer bytes before the JSON */

@@ -33,6 +33,7 @@ struct cli {
     uint8_t anon;
     uint8_t warned;
     uint8_t held;                  /* the connect proxy has not answered */
+    uint8_t inflight;              /* events out at the event proxy */
 };
 
 /* A client waiting for the log reader (cli_wait). Rare and short-lived:
@@ -545,4 +546,18 @@ void
 cli_set_held(struct cli *cl, int on)
 {
     cl->held = on != 0;
+}
+
+unsigned
+cli_inflight(const struct cli *cl)
+{
+    return cl->inflight;
+}
+
+void
+cli_inflight_add(struct cli *cl, int d)
+{
+    int v = (int)cl->inflight + d;
+
+    cl->inflight = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }

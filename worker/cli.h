@@ -129,6 +129,10 @@ size_t cli_join_trusted(struct cli *cl, const char *blob, size_t len,
 int cli_held(const struct cli *cl);
 void cli_set_held(struct cli *cl, int on);
 
+/* Events of cl waiting for the event proxy (0-255), and a change of it. */
+unsigned cli_inflight(const struct cli *cl);
+void cli_inflight_add(struct cli *cl, int d);
+
 /* The log reader, after dispatching through pos: run the waits it
  * satisfies. */
 void cli_waits_run(uint64_t pos);

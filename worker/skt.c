@@ -29,6 +29,7 @@
 #include "worker/csr.h"
 #include "worker/echo.h"
 #include "worker/eng.h"
+#include "worker/epx.h"
 #include "worker/fan.h"
 #include "worker/http.h"
 #include "worker/sev.h"
@@ -630,6 +631,38 @@ skt_unsubscribe(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
     skt_ack(k, ns->nsp, id, json_pack("{s:b, s:o}", "ok", 1, "rooms", list));
 }
 
+/* The event proxy's answer: the client's ack. arg: the ack id. */
+static void
+skt_forward_done(struct cli *cl, json_t *ack, void *arg)
+{
+    struct skt_ns *ns = cli_proto(cl);
+    long long id = *(long long *)arg;
+
+    free(arg);
+    skt_ack(ns->k, ns->nsp, id, ack);
+}
+
+/* A client event for the backend (epx.h): its first argument is the
+ * data; without an ack id the reply is dropped. */
+static void
+skt_forward(struct skt *k, struct skt_ns *ns, long long id, const char *name,
+    json_t *arg)
+{
+    struct epx_ctx x = {ns->sid, "socket.io", name, strlen(name), arg};
+    long long *idp = malloc(sizeof(*idp));
+    json_t *ack = NULL;
+
+    if (idp == NULL) {
+        eng_close(k->e, "out of memory");
+        return;
+    }
+    *idp = id;
+    if (epx_forward(ns->cl, &x, skt_forward_done, idp, free, &ack) == -1) {
+        free(idp);
+        skt_ack(k, ns->nsp, id, ack);
+    }
+}
+
 /* Built-in events of the gateway. */
 static void
 skt_gateway_event(struct skt *k, struct skt_ns *ns,
@@ -653,6 +686,8 @@ skt_gateway_event(struct skt *k, struct skt_ns *ns,
             (json_int_t)ts));
     } else if (strcmp(name, "auth:refresh") == 0) {
         skt_refresh(k, ns, arg, pk->ack_id);
+    } else if (epx_match(name, strlen(name))) {
+        skt_forward(k, ns, pk->ack_id, name, arg);
     } else {
         skt_ack(k, ns->nsp, pk->ack_id, skt_err("UNKNOWN_EVENT",
             "this server handles subscribe, unsubscribe, ping and "

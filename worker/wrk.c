@@ -23,6 +23,7 @@
 #include "shm/shm.h"
 #include "worker/cli.h"
 #include "worker/cpx.h"
+#include "worker/epx.h"
 #include "worker/conn.h"
 #include "worker/echo.h"
 #include "worker/eng.h"
@@ -321,6 +322,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || conn_init(W.base, (size_t)CFG_NUM(c, max_outbound_buffer)) == -1
         || http_init(c, seg) == -1 || ws_init(c) == -1
         || cli_init(W.base, c) == -1 || cpx_init(W.base, c) == -1
+        || epx_init(W.base, c) == -1
         || rcv_init(W.base, c, rcv_fd, sess) == -1
         || fan_init(W.base, log, evfd, W.me, shm_gmap(seg)) == -1
         || eng_init(W.base, c, (unsigned)rec) == -1

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -22,6 +23,7 @@
 #include "common/wsg.h"
 #include "worker/cli.h"
 #include "worker/cpx.h"
+#include "worker/epx.h"
 #include "worker/conn.h"
 #include "worker/fan.h"
 #include "worker/http.h"
@@ -69,6 +71,7 @@ static int wsj_admit(struct conn *c, struct wsj *j, const char *tok,
     size_t tl, json_t *id, enum wsj_mode mode);
 static int wsj_hold(struct conn *c, struct wsj *j, const unsigned char *p,
     size_t n);
+static int wsj_emit(struct conn *c, struct wsj *j, json_t *m, json_t *id);
 static int wsj_on_message(struct conn *c, int binary, const unsigned char *p,
     size_t n);
 static int wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
@@ -376,6 +379,8 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
         rc = wsj_subscribe(c, j, m, id);
     } else if (strcmp(type, "unsubscribe") == 0) {
         rc = wsj_unsubscribe(c, j, m, id);
+    } else if (strcmp(type, "emit") == 0) {
+        rc = wsj_emit(c, j, m, id);
     } else {
         rc = wsj_error(c, "UNKNOWN_TYPE", "unknown message type", id);
     }
@@ -651,5 +656,43 @@ wsj_hold(struct conn *c, struct wsj *j, const unsigned char *p, size_t n)
     }
     memcpy(w->held[w->nheld], p, n);
     w->held_len[w->nheld++] = n;
+    return 0;
+}
+
+/* The event proxy's ack ack (taken) as {"type":"ack","id",...}; arg is
+ * the message's id (a reference, or NULL). */
+static void
+wsj_emit_done(struct cli *cl, json_t *ack, void *arg)
+{
+    json_t *id = arg;
+
+    if (ack) {
+        json_object_set_new(ack, "type", json_string("ack"));
+        json_object_set(ack, "id", id ? id : json_null());
+    }
+    (void)wsj_send(cli_proto(cl), ack);
+    json_decref(id);
+}
+
+/* emit: {"event", "data", "id"} for the backend (epx.h). */
+static int
+wsj_emit(struct conn *c, struct wsj *j, json_t *m, json_t *id)
+{
+    json_t *ev = json_object_get(m, "event"), *ack = NULL;
+    char cid[32];
+
+    if (!json_is_string(ev) || json_string_length(ev) == 0)
+        return wsj_ack_error(c, id, "BAD_REQUEST", "give \"event\" (a "
+            "non-empty string)", NULL);
+    if (!epx_match(json_string_value(ev), json_string_length(ev)))
+        return wsj_ack_error(c, id, "UNKNOWN_EVENT", "no handler for this "
+            "event", NULL);
+    snprintf(cid, sizeof(cid), "%ld.%d", (long)getpid(), conn_fd(c));
+    struct epx_ctx x = {cid, "ws", json_string_value(ev),
+        json_string_length(ev), json_object_get(m, "data")};
+    json_t *ref = json_incref(id);
+    if (epx_forward(j->cl, &x, wsj_emit_done, ref, wsj_json_free, &ack)
+        == -1)
+        wsj_emit_done(j->cl, ack, ref); /* at once: a bound was reached */
     return 0;
 }

@@ -4,13 +4,18 @@
  * must be sane: a known status; on PRX_OK a NUL-terminated code and
  * message within their bounds on refusal, and on allow a room list whose
  * nrooms names are non-empty, NUL-terminated and exactly fill rooms_len;
- * on error nothing left allocated. The input also goes through
+ * on error nothing left allocated. The same input as an event reply:
+ * on PRX_OK an ack object whose "ok" is a boolean (and an error object
+ * with a bounded code when false), a publish array of at most
+ * PRX_PUBLISH_MAX. The input also goes through
  * prx_url_ok, whose error text must stay NUL-terminated.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "prx.h"
 
@@ -56,6 +61,33 @@ fuzz_reply(const char *b, size_t n, size_t max)
     prx_verdict_clear(&v);
 }
 
+static void
+fuzz_event(const char *b, size_t n)
+{
+    json_t *ack = NULL, *pub = NULL, *ok, *err;
+    enum prx_status st = prx_event_reply(b, n, 65536, &ack, &pub);
+
+    CHECK(st == PRX_OK || st == PRX_E_SIZE || st == PRX_E_JSON
+        || st == PRX_E_SHAPE);
+    if (st != PRX_OK) {
+        CHECK(ack == NULL && pub == NULL);
+        return;
+    }
+    ok = json_object_get(ack, "ok");
+    CHECK(json_is_boolean(ok));
+    if (json_is_false(ok)) {
+        err = json_object_get(ack, "error");
+        CHECK(json_is_string(json_object_get(err, "code")));
+        CHECK(json_string_length(json_object_get(err, "code"))
+            <= PRX_CODE_MAX);
+        CHECK(json_string_length(json_object_get(err, "message"))
+            <= PRX_MSG_MAX);
+    }
+    CHECK(pub == NULL || json_array_size(pub) <= PRX_PUBLISH_MAX);
+    json_decref(ack);
+    json_decref(pub);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -69,6 +101,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(b, data, size); /* exactly sized: ASan sees any overread */
     fuzz_reply(b, size, 65536);
     fuzz_reply(b, size, 64);
+    fuzz_event(b, size);
     memcpy(s, data, size);
     s[size] = '\0';
     err[0] = '\0';

@@ -256,3 +256,93 @@ for (const cache of ['0', '60s']) {
         await d.stop();
     });
 }
+
+/* ------------------------------------------------------------------ */
+/* Event proxy                                                        */
+
+test('issue 14: Socket.IO events through the event proxy: acks, refusals, '
+    + 'publishes, failures, unmatched', async (t) => {
+    const b = await startBackend(t);
+    const d = await startDaemon(t, { config: { jwt_secret: SECRET,
+        connect_proxy_url: b.url, proxy_secret: PROXY_SECRET,
+        event_proxy_url: b.eventUrl, event_proxy_events: 'lead:*, typing',
+        event_proxy_timeout: '600ms', event_proxy_max_inflight: 2 } });
+    const track = sio.tracker(t);
+    const before = await sio.quietTotals(d);
+    const s = await sio.connect(d.port, sioOpts(track, 'ivy'));
+
+    const [a] = await sio.ack(s, 'lead:echo', { id: 42 });
+    assert.deepEqual(a, { ok: true, data: { echo: { id: 42 }, user: 'ivy' } });
+    const ev = b.events.find((e) => e.body.event === 'lead:echo');
+    assert.equal(ev.headers['x-wsgate-secret'], PROXY_SECRET);
+    assert.equal(ev.body.user, 'ivy');
+    assert.equal(ev.body.protocol, 'socket.io');
+    assert.equal(ev.body.namespace, '/');
+    assert.equal(typeof ev.body.connection, 'string');
+    assert.ok(ev.body.connection.length > 0);
+
+    const [r] = await sio.ack(s, 'lead:lock', { id: 1 });
+    assert.deepEqual(r, { ok: false, error: { code: 'LEAD_LOCKED',
+        message: 'someone else edits this lead' } });
+
+    /* typing: the reply publishes to lead:ivy, which ivy is in (backend
+     * room), in the same step */
+    const [ty] = await sio.ack(s, 'typing', { lead: 'ivy' });
+    assert.equal(ty.ok, true);
+    const got = await sio.recorded(s, 'typing');
+    assert.deepEqual(got[1], { user: 'ivy' });
+
+    const [sl] = await sio.ack(s, 'lead:slow', {});
+    assert.equal(sl.ok, false);
+    assert.equal(sl.error.code, 'BACKEND_UNAVAILABLE');
+    const [jk] = await sio.ack(s, 'lead:junk', {});
+    assert.equal(jk.error.code, 'BACKEND_UNAVAILABLE');
+
+    const [u] = await sio.ack(s, 'crm:other', {});
+    assert.equal(u.error.code, 'UNKNOWN_EVENT');
+
+    /* event_proxy_max_inflight = 2: the third waits no more */
+    const three = await Promise.all([1, 2, 3].map(() =>
+        sio.ack(s, 'lead:slow', {})));
+    assert.deepEqual(three.map(([x]) => x.error.code).sort(),
+        ['BACKEND_UNAVAILABLE', 'BACKEND_UNAVAILABLE', 'TOO_MANY_REQUESTS']);
+    await sio.expectDeltas(d, before, { event_proxy_requests: 8,
+        event_proxy_answers: 3, event_proxy_timeouts: 3,
+        event_proxy_bad_replies: 1, event_proxy_inflight_refused: 1,
+        event_proxy_publishes: 1 });
+    s.disconnect();
+    await d.stop();
+});
+
+test('issue 14: /ws emit through the event proxy, and a client that leaves '
+    + 'while its event is out', async (t) => {
+    const b = await startBackend(t);
+    const d = await startDaemon(t, { config: { jwt_secret: SECRET,
+        event_proxy_url: b.eventUrl, event_proxy_events: 'lead:*',
+        event_proxy_timeout: '1s' } });
+    const track = wsj.tracker(t);
+    const ws = await wsj.open(d.port, { token: tokenFor('kim'), track });
+    const a = await ws.request({ type: 'emit', event: 'lead:echo',
+        data: [1, 2] });
+    assert.equal(a.type, 'ack');
+    assert.equal(a.ok, true);
+    assert.deepEqual(a.data, { echo: [1, 2], user: 'kim' });
+    const ev = b.events.at(-1);
+    assert.equal(ev.body.protocol, 'ws');
+    const r = await ws.request({ type: 'emit', event: 'lead:lock' });
+    assert.deepEqual([r.ok, r.error.code], [false, 'LEAD_LOCKED']);
+    const u = await ws.request({ type: 'emit', event: 'typing' });
+    assert.equal(u.error.code, 'UNKNOWN_EVENT');
+    /* leave while two events wait at the backend */
+    const w2 = await wsj.open(d.port, { token: tokenFor('kim'), track });
+    w2.sendJson({ type: 'emit', event: 'lead:slow', id: 1 });
+    w2.sendJson({ type: 'emit', event: 'lead:slow', id: 2 });
+    await waitFor(() => b.events.filter((e) => e.body.event
+        === 'lead:slow').length === 2, 3000, 'both events at the backend');
+    w2.terminate();
+    await sleep(1300);
+    const p = await ws.request({ type: 'ping' });
+    assert.equal(p.type, 'pong');
+    ws.close();
+    await d.stop();
+});

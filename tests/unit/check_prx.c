@@ -156,6 +156,68 @@ START_TEST(prx_url_hosts)
 }
 END_TEST
 
+START_TEST(prx_event_replies)
+{
+    json_t *ack, *pub;
+    char *s;
+
+    ck_assert_int_eq(prx_event_reply(R("{\"ok\":true,\"data\":{\"a\":1}}"),
+        4096, &ack, &pub), PRX_OK);
+    s = json_dumps(ack, JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_str_eq(s, "{\"data\":{\"a\":1},\"ok\":true}");
+    ck_assert_ptr_null(pub);
+    free(s);
+    json_decref(ack);
+    ck_assert_int_eq(prx_event_reply(R("{\"ok\":false,\"error\":{\"code\":"
+        "\"LEAD_LOCKED\",\"message\":\"m\"},\"extra\":1}"), 4096, &ack,
+        &pub), PRX_OK);
+    s = json_dumps(ack, JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_str_eq(s, "{\"error\":{\"code\":\"LEAD_LOCKED\","
+        "\"message\":\"m\"},\"ok\":false}");
+    free(s);
+    json_decref(ack);
+    /* a bad code or message: fixed texts */
+    ck_assert_int_eq(prx_event_reply(R("{\"ok\":false,\"error\":7}"),
+        4096, &ack, &pub), PRX_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ack,
+        "error"), "code")), "BACKEND_ERROR");
+    json_decref(ack);
+    ck_assert_int_eq(prx_event_reply(R("{\"ok\":true,\"publish\":[{\"room\":"
+        "\"lead:1\",\"event\":\"typing\",\"data\":{}}]}"), 4096, &ack,
+        &pub), PRX_OK);
+    ck_assert_uint_eq(json_array_size(pub), 1);
+    json_decref(ack);
+    json_decref(pub);
+}
+END_TEST
+
+START_TEST(prx_event_bad_replies)
+{
+    json_t *ack, *pub;
+    static const char *const bad[] = {
+        "{}", "{\"ok\":1}", "[]",
+        "{\"ok\":true,\"publish\":{}}",
+        "{\"ok\":true,\"publish\":[{\"event\":\"e\"}]}",
+        "{\"ok\":true,\"publish\":[{\"room\":\"a\",\"rooms\":[\"b\"],"
+            "\"event\":\"e\"}]}",
+        "{\"ok\":true,\"publish\":[{\"room\":\"a b\",\"event\":\"e\"}]}",
+        "{\"ok\":true,\"publish\":[{\"room\":\"a\",\"event\":\"\"}]}",
+        "{\"ok\":true,\"publish\":[{\"room\":\"a\",\"event\":\"e\","
+            "\"user\":\"x\"}]}",
+        "{\"ok\":true,\"publish\":[{\"rooms\":[],\"event\":\"e\"}]}",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        ck_assert_msg(prx_event_reply(R(bad[i]), 4096, &ack, &pub) != PRX_OK,
+            "%s", bad[i]);
+        ck_assert_ptr_null(ack);
+        ck_assert_ptr_null(pub);
+    }
+    ck_assert_int_eq(prx_event_reply(R("{\"ok\":true}"), 4, &ack, &pub),
+        PRX_E_SIZE);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -168,6 +230,10 @@ main(void)
     tcase_add_test(t, prx_too_many_rooms);
     tcase_add_test(t, prx_url_hosts);
     suite_add_tcase(s, t);
+    TCase *e = tcase_create("event");
+    tcase_add_test(e, prx_event_replies);
+    tcase_add_test(e, prx_event_bad_replies);
+    suite_add_tcase(s, e);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -30,8 +30,31 @@ function defaultPlan(user) {
         data: { name: `User ${user}` } } };
 }
 
-async function startBackend(t, { plan = defaultPlan } = {}) {
-    const b = { requests: [], hung: [], plan, connections: 0 };
+/* Event proxy answers by event name. */
+function defaultEventPlan(body) {
+    switch (body.event) {
+    case 'lead:echo':
+        return { body: { ok: true, data: { echo: body.data,
+            user: body.user } } };
+    case 'lead:lock':
+        return { body: { ok: false, error: { code: 'LEAD_LOCKED',
+            message: 'someone else edits this lead' } } };
+    case 'typing':
+        return { body: { ok: true, publish: [{ room: `lead:${body.data.lead}`,
+            event: 'typing', data: { user: body.user } }] } };
+    case 'lead:slow':
+        return { hang: true };
+    case 'lead:junk':
+        return { body: '{"ok":' };
+    default:
+        return { body: { ok: true } };
+    }
+}
+
+async function startBackend(t, { plan = defaultPlan,
+    eventPlan = defaultEventPlan } = {}) {
+    const b = { requests: [], events: [], hung: [], plan, eventPlan,
+        connections: 0 };
     const server = http.createServer((req, res) => {
         const chunks = [];
         req.on('data', (c) => chunks.push(c));
@@ -43,9 +66,11 @@ async function startBackend(t, { plan = defaultPlan } = {}) {
             } catch {
                 body = { unparsed: text };
             }
-            b.requests.push({ url: req.url, method: req.method,
-                headers: req.headers, body });
-            const p = b.plan(String(body.user ?? ''), body) || {};
+            const isEvent = req.url === '/wsgate/event';
+            (isEvent ? b.events : b.requests).push({ url: req.url,
+                method: req.method, headers: req.headers, body });
+            const p = (isEvent ? b.eventPlan(body)
+                : b.plan(String(body.user ?? ''), body)) || {};
             if (p.hang) {
                 b.hung.push(res);
                 return;
@@ -62,6 +87,7 @@ async function startBackend(t, { plan = defaultPlan } = {}) {
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     b.port = server.address().port;
     b.url = `http://127.0.0.1:${b.port}/wsgate/connect`;
+    b.eventUrl = `http://127.0.0.1:${b.port}/wsgate/event`;
     b.server = server;
     t.after(() => {
         for (const res of b.hung)
@@ -72,4 +98,4 @@ async function startBackend(t, { plan = defaultPlan } = {}) {
     return b;
 }
 
-module.exports = { defaultPlan, startBackend };
+module.exports = { defaultEventPlan, defaultPlan, startBackend };
