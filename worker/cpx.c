@@ -84,12 +84,6 @@ cpx_init(struct event_base *base, const struct cfg *c)
     return (X.h = hcl_new(base, url, &o)) ? 0 : -1;
 }
 
-void
-cpx_stop(void)
-{
-    hcl_free(&X.h);
-}
-
 int
 cpx_on(void)
 {

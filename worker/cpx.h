@@ -33,9 +33,6 @@ typedef void (*cpx_done_fn)(struct cli *cl, int allow, const char *code,
  * URL is refused (prx_url_ok) or out of memory. */
 int cpx_init(struct event_base *base, const struct cfg *c);
 
-/* Stop: cancel every request (their clients end with the worker). */
-void cpx_stop(void);
-
 /* Is the connect proxy on? */
 int cpx_on(void);
 

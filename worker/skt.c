@@ -29,12 +29,11 @@
 #include "worker/csr.h"
 #include "worker/echo.h"
 #include "worker/eng.h"
-#include "worker/epx.h"
 #include "worker/fan.h"
 #include "worker/http.h"
 #include "worker/sev.h"
+#include "worker/sge.h"
 #include "worker/skt.h"
-#include "worker/sub.h"
 #include "worker/ws.h"
 #include "worker/wctr.h"
 
@@ -93,9 +92,25 @@ static const struct cli_ops skt_cli_ops = {
     .nsp = skt_nsp,
 };
 
+static void skt_sge_send(struct cli *cl, const char *p, size_t n);
+static void skt_sge_store(struct cli *cl);
+static const char *skt_sge_sid(struct cli *cl);
+static struct cpx_ctx skt_sge_ctx(struct cli *cl, const char *tok,
+    const char *reason);
+static void skt_sge_close(struct cli *cl, const char *reason);
+
+static const struct sge_ops skt_sge_ops = {
+    .send = skt_sge_send,
+    .store = skt_sge_store,
+    .sid = skt_sge_sid,
+    .ctx = skt_sge_ctx,
+    .close = skt_sge_close,
+};
+
 void
 skt_init(struct event_base *base, const struct cfg *c)
 {
+    sge_init(&skt_sge_ops);
     K.base = base;
     K.cfg = c;
     http_route_add("/socket.io/", skt_route);
@@ -286,8 +301,7 @@ static void skt_connected(struct skt_ns *ns, enum csr_status cs,
     uint64_t off);
 static void skt_recover(struct skt_ns *ns, json_t *auth, int phase);
 static void skt_admit(struct skt_ns *ns, json_t *auth, const char *tok);
-static void skt_refresh(struct skt *k, struct skt_ns *ns, json_t *arg,
-    long long id);
+
 
 /* CONNECT to a namespace: authenticate (gateway) and answer 40/44. */
 static void
@@ -523,229 +537,6 @@ skt_fetch_poll(struct cli *cl, void *arg)
     skt_rwait_free(w);
 }
 
-/* Ack helper: 43<id>[<json>] for namespace nsp. Takes v. */
-static void
-skt_ack(struct skt *k, const char *nsp, long long id, json_t *v)
-{
-    json_t *arr = json_array();
-    char *s;
-
-    if (id == SIO_ACK_NONE || arr == NULL) {
-        json_decref(v);
-        json_decref(arr);
-        return;
-    }
-    json_array_append_new(arr, v);
-    s = json_dumps(arr, JSON_COMPACT);
-    if (s)
-        SKT_ENCODE(k, sio_encode_ack(out, cap, nsp, id, s, strlen(s)));
-    free(s);
-    json_decref(arr);
-}
-
-static json_t *
-skt_err(const char *code, const char *msg, const char *room)
-{
-    json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
-
-    if (e && room)
-        json_object_set_new(e, "room", json_string(room));
-    return json_pack("{s:b, s:o}", "ok", 0, "error", e);
-}
-
-/* The ack of a subscribe (sub.h); arg is the heap copy of its ack id. */
-static void
-skt_sub_done(struct cli *cl, const struct sub_done *d, int gone, void *arg)
-{
-    long long id = *(long long *)arg;
-    struct skt_ns *ns;
-    json_t *v;
-
-    free(arg);
-    if (gone)
-        return;
-    ns = cli_proto(cl);
-    if (!d->ok) {
-        skt_ack(ns->k, ns->nsp, id, skt_err(d->code, d->msg, d->room));
-        return;
-    }
-    v = json_pack("{s:b, s:O}", "ok", 1, "rooms", d->rooms);
-    if (v && d->replayed > 0)
-        json_object_set_new(v, "replayed", json_integer(d->replayed));
-    if (v && d->gap)
-        json_object_set_new(v, "gap", json_true());
-    skt_ack(ns->k, ns->nsp, id, v);
-    if (json_array_size(d->rooms) > 0)
-        csr_store(cl, &ns->csr, ns->sid, ns->nsp);
-}
-
-/* subscribe: a room, {room, since}, or an array of them (sub.h). */
-static void
-skt_subscribe(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
-{
-    const char *err;
-    struct sub_req *rq = sub_parse(arg, NULL, &err);
-    long long *idp;
-
-    if (rq == NULL || (idp = malloc(sizeof(*idp))) == NULL) {
-        sub_free(rq);
-        skt_ack(k, ns->nsp, id, skt_err("BAD_REQUEST", err, NULL));
-        return;
-    }
-    *idp = id;
-    sub_run(ns->cl, rq, skt_sub_done, idp, free);
-}
-
-/* unsubscribe with a room name or an array of them. */
-static void
-skt_unsubscribe(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
-{
-    struct msg_str rooms[MSG_MAX_TARGETS];
-    size_t n = 0, i;
-    json_t *v, *list;
-
-    if (json_is_string(arg)) {
-        rooms[n++] = (struct msg_str){json_string_value(arg),
-            json_string_length(arg)};
-    } else if (json_is_array(arg) && json_array_size(arg) > 0
-        && json_array_size(arg) <= MSG_MAX_TARGETS) {
-        json_array_foreach(arg, i, v) {
-            if (!json_is_string(v))
-                break;
-            rooms[n++] = (struct msg_str){json_string_value(v),
-                json_string_length(v)};
-        }
-    }
-    if (n == 0 || (json_is_array(arg) && n != json_array_size(arg))) {
-        skt_ack(k, ns->nsp, id, skt_err("BAD_REQUEST", "give a room name or "
-            "an array of 1-100 room names", NULL));
-        return;
-    }
-    list = json_array();
-    for (i = 0; i < n; i++)
-        if (cli_unsubscribe(ns->cl, &rooms[i], 1))
-            json_array_append_new(list, json_stringn(rooms[i].p,
-                rooms[i].n));
-    if (json_array_size(list) > 0)
-        csr_store(ns->cl, &ns->csr, ns->sid, ns->nsp);
-    skt_ack(k, ns->nsp, id, json_pack("{s:b, s:o}", "ok", 1, "rooms", list));
-}
-
-/* The event proxy's answer: the client's ack. arg: the ack id. */
-static void
-skt_forward_done(struct cli *cl, json_t *ack, void *arg)
-{
-    struct skt_ns *ns = cli_proto(cl);
-    long long id = *(long long *)arg;
-
-    free(arg);
-    skt_ack(ns->k, ns->nsp, id, ack);
-}
-
-/* A client event for the backend (epx.h): its first argument is the
- * data; without an ack id the reply is dropped. */
-static void
-skt_forward(struct skt *k, struct skt_ns *ns, long long id, const char *name,
-    json_t *arg)
-{
-    struct epx_ctx x = {ns->sid, "socket.io", name, strlen(name), arg};
-    long long *idp = malloc(sizeof(*idp));
-    json_t *ack = NULL;
-
-    if (idp == NULL) {
-        eng_close(k->e, "out of memory");
-        return;
-    }
-    *idp = id;
-    if (epx_forward(ns->cl, &x, skt_forward_done, idp, free, &ack) == -1) {
-        free(idp);
-        skt_ack(k, ns->nsp, id, ack);
-    }
-}
-
-/* Built-in events of the gateway. */
-static void
-skt_gateway_event(struct skt *k, struct skt_ns *ns,
-    const struct sio_packet *pk)
-{
-    const char *name = json_string_value(json_array_get(pk->json, 0));
-    json_t *arg = json_array_get(pk->json, 1);
-
-    WCTR_INC(sio_events_in);
-    if (strcmp(name, "subscribe") == 0) {
-        skt_subscribe(k, ns, arg, pk->ack_id);
-    } else if (strcmp(name, "unsubscribe") == 0) {
-        skt_unsubscribe(k, ns, arg, pk->ack_id);
-    } else if (strcmp(name, "ping") == 0) {
-        char d[48];
-        long long ts = (long long)wsg_real_ms();
-        snprintf(d, sizeof(d), "{\"ts\":%lld}", ts);
-        SKT_ENCODE(k, sio_encode_event(out, cap, ns->nsp, SIO_ACK_NONE,
-            "pong", d, strlen(d), NULL));
-        skt_ack(k, ns->nsp, pk->ack_id, json_pack("{s:I}", "ts",
-            (json_int_t)ts));
-    } else if (strcmp(name, "auth:refresh") == 0) {
-        skt_refresh(k, ns, arg, pk->ack_id);
-    } else if (epx_match(name, strlen(name))) {
-        skt_forward(k, ns, pk->ack_id, name, arg);
-    } else {
-        skt_ack(k, ns->nsp, pk->ack_id, skt_err("UNKNOWN_EVENT",
-            "this server handles subscribe, unsubscribe, ping and "
-            "auth:refresh", NULL));
-    }
-}
-
-/* The connect proxy's answer to a refresh: the ack, and when the backend
- * refused, the end of the connection (DISCONNECT). arg: the ack id. */
-static void
-skt_refresh_done(struct cli *cl, int allow, const char *code,
-    const char *msg, void *arg)
-{
-    struct skt_ns *ns = cli_proto(cl);
-    long long id = *(long long *)arg;
-
-    free(arg);
-    skt_ack(ns->k, ns->nsp, id, allow ? json_pack("{s:b}", "ok", 1)
-        : skt_err(code, msg, NULL));
-    if (!allow)
-        cli_kick(cl, CLI_CLOSE_KICKED, code);
-}
-
-/* auth:refresh: the token's checks, then the connect proxy's. */
-static void
-skt_refresh(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
-{
-    json_t *t = json_object_get(arg, "token");
-    const char *tok = json_is_string(t) ? json_string_value(t) : "";
-    enum tok_status st = cli_authenticate(ns->cl, tok,
-        json_is_string(t) ? json_string_length(t) : 0);
-    struct cpx_ctx x = skt_cpx_ctx(ns, tok, "refresh");
-    const char *code, *msg;
-    long long *idp;
-
-    if (st != TOK_OK) {
-        skt_ack(k, ns->nsp, id, skt_err(tok_status_code(st),
-            tok_status_message(st), NULL));
-        return;
-    }
-    if ((idp = malloc(sizeof(*idp))) == NULL) {
-        eng_close(k->e, "out of memory");
-        return;
-    }
-    *idp = id;
-    switch (cpx_check(ns->cl, &x, skt_refresh_done, idp, free, &code,
-        &msg)) {
-    case CPX_PENDING:
-        return;
-    case CPX_ALLOW:
-        skt_refresh_done(ns->cl, 1, NULL, NULL, idp);
-        return;
-    case CPX_REFUSE:
-        skt_refresh_done(ns->cl, 0, code, msg, idp);
-        return;
-    }
-}
-
 static void
 skt_dispatch(struct skt *k, struct sio_packet *pk)
 {
@@ -766,7 +557,7 @@ skt_dispatch(struct skt *k, struct sio_packet *pk)
         if (k->echo)
             echo_sio_event(k->e, ns->nsp, pk, k->bins, k->nbins);
         else
-            skt_gateway_event(k, ns, pk);
+            sge_event(ns->cl, pk);
         break;
     case SIO_ACK:
     case SIO_BINARY_ACK:
@@ -980,4 +771,43 @@ skt_route(struct conn *c, const struct hh_req *r)
 {
     eng_request(c, r, r->head_len, CFG_NUM(K.cfg, echo_app)
         ? &skt_echo_app : &skt_app);
+}
+
+/* sge_ops: what the client events need of the session. */
+static void
+skt_sge_send(struct cli *cl, const char *p, size_t n)
+{
+    struct skt_ns *ns = cli_proto(cl);
+
+    skt_send(ns->k, p, n);
+}
+
+static void
+skt_sge_store(struct cli *cl)
+{
+    struct skt_ns *ns = cli_proto(cl);
+
+    csr_store(cl, &ns->csr, ns->sid, ns->nsp);
+}
+
+static const char *
+skt_sge_sid(struct cli *cl)
+{
+    const struct skt_ns *ns = cli_proto(cl);
+
+    return ns->sid;
+}
+
+static struct cpx_ctx
+skt_sge_ctx(struct cli *cl, const char *tok, const char *reason)
+{
+    return skt_cpx_ctx(cli_proto(cl), tok, reason);
+}
+
+static void
+skt_sge_close(struct cli *cl, const char *reason)
+{
+    struct skt_ns *ns = cli_proto(cl);
+
+    eng_close(ns->k->e, reason);
 }
