@@ -8,7 +8,9 @@
  * is counted, the secret header goes out and the token only when asked,
  * a refresh and a recovery ask again, a client that leaves while its
  * check is out is harmless, and 1,000 clients connect through it on 4
- * workers with the cache on and off.
+ * workers with the cache on and off (presence then matches them). The
+ * event proxy: acks, refusals, publishes in the reply, failures, the
+ * per-connection bound, /ws emit, a client that leaves meanwhile.
  * Run: WSGATE_BIN=$PWD/build/wsgate node --test --test-concurrency=1 \
  *          tests/integration/proxy.test.js
  */
@@ -251,6 +253,20 @@ for (const cache of ['0', '60s']) {
             + ' checks');
         assert.ok(b.connections <= 4 * 8, `${b.connections} backend `
             + 'connections (proxy_connections = 8 per worker)');
+        /* presence matches the clients: all 1,000 in crm:all (a backend
+         * room), 20 in each lead:u<k> */
+        const p = (await d.admin('/api/presence?room=crm:all',
+            { auth: true })).json;
+        assert.equal(p.complete, true);
+        assert.equal(p.connections, 1000);
+        assert.equal(p.user_count, 50);
+        assert.ok(p.users.every((u) => u.connections === 20));
+        const l = (await d.admin('/api/presence?room=lead:u7',
+            { auth: true })).json;
+        assert.deepEqual(l.users, [{ user: 'u7', connections: 20 }]);
+        const u = (await d.admin('/api/user/u7', { auth: true })).json;
+        assert.equal(u.connection_count, 20);
+        assert.deepEqual(u.rooms.sort(), ['crm:all', 'lead:u7', 'user:u7']);
         for (const ws of socks)
             ws.terminate();
         await d.stop();
