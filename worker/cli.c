@@ -17,6 +17,7 @@
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "worker/cli.h"
+#include "worker/pev.h"
 #include "worker/room.h"
 #include "worker/wctr.h"
 
@@ -133,6 +134,12 @@ cli_free(struct cli *cl)
             pp = &w->next;
         }
     }
+    if (cl->who)
+        for (const struct room_member *m = cl->rooms; m; m = m->onext) {
+            size_t rl;
+            const char *rn = room_name(m->room, &rl);
+            pev_note(rn, rl, cl->who->user, 0);
+        }
     room_leave_all(cl, &cl->rooms);
     if (cl->tev)
         event_free(cl->tev);
@@ -411,6 +418,7 @@ cli_authenticate(struct cli *cl, const char *token, size_t len)
         size_t ul = cli_user_room(cl, ur, sizeof(ur));
         if (ul > 0 && room_join(cl, &cl->rooms, ur, ul) == 1) {
             cl->nrooms++;
+            pev_note(ur, ul, cl->who->user, 1);
             if (room_size(room_find(ur, ul)) == 1)
                 CL.users++;
         }
@@ -475,6 +483,9 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
         joined[i] = (unsigned char)r;
         cl->nrooms += (unsigned)r;
     }
+    for (size_t i = 0; i < n; i++)
+        if (joined[i])
+            pev_note(rooms[i].p, rooms[i].n, cl->who->user, 1);
     WCTR_INC(subscribe_ok);
     cli_gauges();
     return 0;
@@ -495,6 +506,8 @@ cli_unsubscribe(struct cli *cl, const struct msg_str *rooms, size_t n)
         if (room_leave(cl, &cl->rooms, rooms[i].p, rooms[i].n) == 1) {
             cl->nrooms--;
             left++;
+            if (cl->who)
+                pev_note(rooms[i].p, rooms[i].n, cl->who->user, 0);
         }
     }
     cli_gauges();
@@ -512,8 +525,11 @@ cli_join_trusted(struct cli *cl, const char *blob, size_t len, size_t *over)
         if (l && !room_is_member(cl, blob + i, l)) {
             if (cl->nrooms >= max)
                 (*over)++;
-            else if (room_join(cl, &cl->rooms, blob + i, l) == 1)
+            else if (room_join(cl, &cl->rooms, blob + i, l) == 1) {
                 cl->nrooms++, n++;
+                if (cl->who)
+                    pev_note(blob + i, l, cl->who->user, 1);
+            }
         }
         i += l + 1;
     }

@@ -31,6 +31,7 @@
 #include "worker/hof.h"
 #include "worker/room.h"
 #include "worker/http.h"
+#include "worker/pev.h"
 #include "worker/prw.h"
 #include "worker/rcv.h"
 #include "worker/wctr.h"
@@ -322,7 +323,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || conn_init(W.base, (size_t)CFG_NUM(c, max_outbound_buffer)) == -1
         || http_init(c, seg) == -1 || ws_init(c) == -1
         || cli_init(W.base, c) == -1 || cpx_init(W.base, c) == -1
-        || epx_init(W.base, c) == -1
+        || epx_init(W.base, c) == -1 || pev_init(W.base, c) == -1
         || rcv_init(W.base, c, rcv_fd, sess) == -1
         || fan_init(W.base, log, evfd, W.me, shm_gmap(seg)) == -1
         || eng_init(W.base, c, (unsigned)rec) == -1

@@ -106,3 +106,48 @@ test('issue 14: presence over 4 workers matches the clients', async (t) => {
         c.close();
     await d.stop();
 });
+
+test('issue 14: presence_events: joins and leaves of matching rooms reach '
+    + 'every member of the room', async (t) => {
+    const d = await startDaemon(t, { config: { jwt_secret: SECRET,
+        workers: 4, presence_events: 'lead:*' } });
+    const wtrack = wsj.tracker(t);
+    const before = await sio.quietTotals(d);
+    const watchers = [];
+    for (let i = 0; i < 4; i++) {
+        const ws = await wsj.open(d.port, { token: tokenFor(`w${i}`),
+            track: wtrack });
+        assert.equal((await ws.request({ type: 'subscribe',
+            room: 'lead:9' })).ok, true);
+        watchers.push(ws);
+    }
+    const s = await sio.connect(d.port, { track: sio.tracker(t),
+        transports: ['websocket'], reconnection: false,
+        auth: { token: tokenFor('ann') } });
+    const [a] = await sio.ack(s, 'subscribe', 'lead:9');
+    assert.equal(a.ok, true);
+    const own = await sio.recorded(s, 'presence');
+    assert.deepEqual(own[1], { room: 'lead:9', user: 'ann',
+        action: 'join' });
+    for (const ws of watchers) {
+        const ev = await ws.nextMatch((m) => m.type === 'event'
+            && m.event === 'presence' && m.data.user === 'ann', 3000);
+        assert.deepEqual(ev.data, { room: 'lead:9', user: 'ann',
+            action: 'join' });
+    }
+    s.disconnect();
+    for (const ws of watchers) {
+        const ev = await ws.nextMatch((m) => m.type === 'event'
+            && m.event === 'presence' && m.data.user === 'ann'
+            && m.data.action === 'leave', 3000);
+        assert.equal(ev.room, 'lead:9');
+    }
+    /* user rooms do not match lead:*: no event for them */
+    await sio.expectDeltas(d, before, { presence_events_sent: 6 });
+    const after = await sio.totals(d);
+    assert.equal(after.presence_events_sent - (before.presence_events_sent
+        ?? 0), 6, '4 watcher joins, ann join and leave');
+    for (const ws of watchers)
+        ws.close();
+    await d.stop();
+});
