@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "priv.h"
+#include "prx.h"
 #include "log.h"
 #include "rent.h"
 #include "rurl.h"
@@ -669,6 +670,16 @@ cfg_validate(const struct cfg *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: key 'respawn_delay_min': larger than "
             "respawn_delay_max", c->origin[CFG_K_respawn_delay_min]);
         return -1;
+    }
+    static const int urls[] = {CFG_K_connect_proxy_url, CFG_K_event_proxy_url};
+    for (size_t i = 0; i < sizeof(urls) / sizeof(*urls); i++) {
+        char why[128];
+        if (c->str[urls[i]][0] != '\0' && !prx_url_ok(c->str[urls[i]],
+                CFG_STR(c, proxy_allowed_host), why, sizeof(why))) {
+            snprintf(err, errlen, "%s: key '%s': %s", c->origin[urls[i]],
+                cfg_desc[urls[i]].key, why);
+            return -1;
+        }
     }
     if (CFG_NUM(c, node_record_ttl) < 2 * CFG_NUM(c, node_record_interval)) {
         snprintf(err, errlen, "%s: key 'node_record_ttl': shorter than twice "
