@@ -68,7 +68,9 @@ static int wsj_batch(struct cli *cl, struct fan_block *b);
 static void wsj_route(struct conn *c, const struct hh_req *r);
 enum wsj_mode { WSJ_HEADER, WSJ_FIRST, WSJ_REFRESH };
 static int wsj_admit(struct conn *c, struct wsj *j, const char *tok,
-    size_t tl, json_t *id, enum wsj_mode mode);
+    size_t tl, json_t *id, enum wsj_mode mode, const char *origin);
+static void wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok,
+    size_t tl, const struct hh_req *r);
 static int wsj_hold(struct conn *c, struct wsj *j, const unsigned char *p,
     size_t n);
 static int wsj_emit(struct conn *c, struct wsj *j, json_t *m, json_t *id);
@@ -187,7 +189,7 @@ wsj_on_open(struct conn *c, const struct hh_req *r)
         if (st != TOK_OK)
             wsj_auth_fail(c, st);
         else
-            wsj_admit(c, j, h + off, hl - off, NULL, WSJ_HEADER);
+            wsj_admit_origin(c, j, h + off, hl - off, r);
         return;
     }
     if (CFG_NUM(wsj_cfg, allow_anonymous)) {
@@ -235,7 +237,8 @@ wsj_auth(struct conn *c, struct wsj *j, json_t *m, json_t *id)
             tok_status_message(st), NULL);
     }
     if (cpx_on())
-        return wsj_admit(c, j, tok, tl, id, first ? WSJ_FIRST : WSJ_REFRESH);
+        return wsj_admit(c, j, tok, tl, id, first ? WSJ_FIRST : WSJ_REFRESH,
+            NULL);
     wsj_stop_auth_timer(j);
     return wsj_send(c, json_pack("{s:s, s:O, s:b, s:s}", "type", "ack", "id",
         id ? id : json_null(), "ok", 1, "user", cli_user(j->cl)));
@@ -607,11 +610,11 @@ wsj_admit_done(struct cli *cl, int allow, const char *code, const char *msg,
  * Authorization header gets no ack. */
 static int
 wsj_admit(struct conn *c, struct wsj *j, const char *tok, size_t tl,
-    json_t *id, enum wsj_mode mode)
+    json_t *id, enum wsj_mode mode, const char *origin)
 {
     int refresh = mode == WSJ_REFRESH;
     struct wsj_wait *w;
-    struct cpx_ctx x = {tok, tl, "websocket", "ws", conn_peer(c), NULL,
+    struct cpx_ctx x = {tok, tl, "websocket", "ws", conn_peer(c), origin,
         "/", refresh ? "refresh" : "connect"};
     const char *code, *msg;
 
@@ -638,6 +641,21 @@ wsj_admit(struct conn *c, struct wsj *j, const char *tok, size_t tl,
         break;
     }
     return 0;
+}
+
+/* wsj_admit for the token of the upgrade's Authorization header, with
+ * the upgrade's Origin (the auth message path has none to give). */
+static void
+wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok, size_t tl,
+    const struct hh_req *r)
+{
+    size_t ol;
+    const char *o = hh_header(r, "Origin", &ol);
+    char origin[256];
+
+    if (o)
+        snprintf(origin, sizeof(origin), "%.*s", (int)ol, o);
+    (void)wsj_admit(c, j, tok, tl, NULL, WSJ_HEADER, o ? origin : NULL);
 }
 
 /* Keep message p[0..n) of a held connection for wsj_replay. */

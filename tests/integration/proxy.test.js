@@ -78,6 +78,23 @@ test('issue 14: Socket.IO: allowed user joins the backend rooms, a deleted '
     await d.stop();
 });
 
+test('issue 14: Socket.IO over polling: allowed and refused the same way',
+    async (t) => {
+    const { b, d } = await setup(t);
+    const track = sio.tracker(t);
+    const s = await sio.connect(d.port, sioOpts(track, 'pat',
+        { transports: ['polling'] }));
+    const req = b.requests.find((r) => r.body.user === 'pat');
+    assert.equal(req.body.transport, 'polling');
+    await sio.publish(d, { room: 'lead:pat', event: 'e', data: 2 });
+    assert.deepEqual((await sio.recorded(s, 'e'))[1], 2);
+    const e = await sio.connectError(d.port, sioOpts(track, 'gone-pat',
+        { transports: ['polling'] }));
+    assert.equal(e.data.code, 'USER_NOT_FOUND');
+    s.disconnect();
+    await d.stop();
+});
+
 test('issue 14: timeout, garbage, wrong shape, oversized and 500 are counted '
     + 'failures; closed refuses them', async (t) => {
     const { d } = await setup(t, { proxy_max_reply_size: '4k' });
@@ -115,7 +132,8 @@ test('issue 14: /ws: header and auth-message clients, refusal closes 4003, '
     const { b, d } = await setup(t);
     const track = wsj.tracker(t);
 
-    const ws = await wsj.open(d.port, { token: tokenFor('dave'), track });
+    const ws = await wsj.open(d.port, { token: tokenFor('dave'), track,
+        headers: { Origin: 'http://crm.test' } });
     /* sent at once, before the backend answered: held, then answered */
     const ack = await ws.request({ type: 'subscribe', room: 'user:dave' });
     assert.equal(ack.ok, true, JSON.stringify(ack));
@@ -124,6 +142,7 @@ test('issue 14: /ws: header and auth-message clients, refusal closes 4003, '
     assert.equal(ev.room, 'lead:dave');
     const req = b.requests.find((r) => r.body.user === 'dave');
     assert.equal(req.body.protocol, 'ws');
+    assert.equal(req.body.origin, 'http://crm.test');
 
     const r = wsj.client(d.port, { token: tokenFor('gone-erin'), track });
     const err = await r.nextMatch((m) => m.type === 'error', 3000);
