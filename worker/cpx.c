@@ -175,7 +175,7 @@ cpx_answer(void *arg, int status, const char *body, size_t len)
         rc = cpx_apply(cl, &v);
         prx_verdict_clear(&v);
     }
-    tk->done(cl, rc == CPX_ALLOW, X.code, X.msg, tk->arg);
+    tk->done(cl, rc, X.code, X.msg, tk->arg);
     free(tk);
 }
 
@@ -189,8 +189,7 @@ cpx_backstop(struct cli *cl, void *arg)
     (void)cl;
     hcl_cancel(tk->r);
     WCTR_INC(connect_proxy_timeouts);
-    tk->done(tk->cl, cpx_failed(tk->cl) == CPX_ALLOW, X.code, X.msg,
-        tk->arg);
+    tk->done(tk->cl, cpx_failed(tk->cl), X.code, X.msg, tk->arg);
     free(tk);
 }
 
@@ -236,7 +235,7 @@ cpx_failed(struct cli *cl)
     snprintf(X.code, sizeof(X.code), "BACKEND_UNAVAILABLE");
     snprintf(X.msg, sizeof(X.msg), "the backend did not confirm this "
         "connection; try again later");
-    return CPX_REFUSE;
+    return CPX_UNAVAILABLE;
 }
 
 static size_t

@@ -14,7 +14,9 @@ struct cfg;
 struct cli;
 struct event_base;
 
-enum cpx_result { CPX_ALLOW, CPX_REFUSE, CPX_PENDING };
+/* CPX_UNAVAILABLE: no usable answer and connect_proxy_fail = closed (code
+ * BACKEND_UNAVAILABLE); a refresh keeps its connection then. */
+enum cpx_result { CPX_ALLOW, CPX_REFUSE, CPX_PENDING, CPX_UNAVAILABLE };
 
 /* What the check tells the backend about the connection (all borrowed
  * for the call; NULL is sent as null). */
@@ -24,10 +26,11 @@ struct cpx_ctx {
     const char *transport, *protocol, *peer, *origin, *nsp, *reason;
 };
 
-/* The answer: allow (its rooms joined already) or a refusal with code
- * and msg (borrowed for the call). The callee owns arg. */
-typedef void (*cpx_done_fn)(struct cli *cl, int allow, const char *code,
-    const char *msg, void *arg);
+/* The answer res: CPX_ALLOW (its rooms joined already), or CPX_REFUSE or
+ * CPX_UNAVAILABLE with code and msg (borrowed for the call). The callee
+ * owns arg. */
+typedef void (*cpx_done_fn)(struct cli *cl, enum cpx_result res,
+    const char *code, const char *msg, void *arg);
 
 /* Borrow base and c for the worker's life. 0, or -1 (logged) when the
  * URL is refused (prx_url_ok) or out of memory. */
@@ -38,7 +41,8 @@ int cpx_on(void);
 
 /*
  * Ask about cl (authenticated). Returns CPX_ALLOW (the backend's rooms
- * joined), CPX_REFUSE with *code and *msg (valid until the next call), or
+ * joined), CPX_REFUSE or CPX_UNAVAILABLE with *code and *msg (valid
+ * until the next call), or
  * CPX_PENDING: done(cl, ...) runs later from the loop, or free_arg(arg)
  * if cl ends first. Also CPX_ALLOW when the proxy is off.
  */

@@ -365,14 +365,14 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
 /* The connect proxy's answer to a CONNECT: in (recovering the session if
  * the CONNECT asks to), or CONNECT_ERROR with the backend's code. */
 static void
-skt_admit_done(struct cli *cl, int allow, const char *code, const char *msg,
-    void *arg)
+skt_admit_done(struct cli *cl, enum cpx_result res, const char *code,
+    const char *msg, void *arg)
 {
     struct skt_ns *ns = cli_proto(cl);
     struct skt *k = ns->k;
     char nsp[SIO_NSP_MAX + 1];
 
-    if (allow) {
+    if (res == CPX_ALLOW) {
         skt_recover(ns, arg, 0);
     } else {
         snprintf(nsp, sizeof(nsp), "%s", ns->nsp);
@@ -410,17 +410,10 @@ skt_admit(struct skt_ns *ns, json_t *auth, const char *tok)
         skt_recover(ns, auth, 0);
         return;
     }
-    switch (cpx_check(ns->cl, &x, skt_admit_done, json_incref(auth),
-        skt_json_free, &code, &msg)) {
-    case CPX_PENDING:
-        return;
-    case CPX_ALLOW:
-        skt_admit_done(ns->cl, 1, NULL, NULL, auth);
-        return;
-    case CPX_REFUSE:
-        skt_admit_done(ns->cl, 0, code, msg, auth);
-        return;
-    }
+    enum cpx_result res = cpx_check(ns->cl, &x, skt_admit_done,
+        json_incref(auth), skt_json_free, &code, &msg);
+    if (res != CPX_PENDING)
+        skt_admit_done(ns->cl, res, code, msg, auth);
 }
 
 /* Answer a CONNECT (the namespace connection is linked, authenticated):

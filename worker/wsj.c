@@ -574,11 +574,12 @@ wsj_replay(struct conn *c, struct wsj *j, struct wsj_wait *w)
 }
 
 /* The connect proxy's answer: the ack (auth message) and the held
- * messages, or error and close 4003 (a refused refresh: the error ack,
- * then the same close). */
+ * messages, or error and close 4003; a refresh gets an error ack, then
+ * the same close only when the backend refused (not when it gave no
+ * answer). */
 static void
-wsj_admit_done(struct cli *cl, int allow, const char *code, const char *msg,
-    void *arg)
+wsj_admit_done(struct cli *cl, enum cpx_result res, const char *code,
+    const char *msg, void *arg)
 {
     struct wsj_wait *w = arg;
     struct conn *c = w->c;
@@ -586,7 +587,7 @@ wsj_admit_done(struct cli *cl, int allow, const char *code, const char *msg,
     json_t *id = w->id;
 
     cli_set_held(cl, 0);
-    if (allow) {
+    if (res == CPX_ALLOW) {
         if (!w->refresh)
             wsj_stop_auth_timer(j);
         if (w->ack && wsj_send(c, json_pack("{s:s, s:O, s:b, s:s}", "type",
@@ -597,7 +598,8 @@ wsj_admit_done(struct cli *cl, int allow, const char *code, const char *msg,
         }
         wsj_replay(c, j, w);
     } else if (w->refresh) {
-        if (wsj_ack_error(c, id, code, msg, NULL) == 0)
+        if (wsj_ack_error(c, id, code, msg, NULL) == 0
+            && res == CPX_REFUSE)
             ws_close(c, CLI_CLOSE_KICKED, code);
     } else if (wsj_error(c, code, msg, id) == 0) {
         ws_close(c, CLI_CLOSE_KICKED, code);
@@ -629,17 +631,10 @@ wsj_admit(struct conn *c, struct wsj *j, const char *tok, size_t tl,
     wsj_waits = w;
     if (!refresh)
         cli_set_held(j->cl, 1);
-    switch (cpx_check(j->cl, &x, wsj_admit_done, w, wsj_wait_free, &code,
-        &msg)) {
-    case CPX_PENDING:
-        break;
-    case CPX_ALLOW:
-        wsj_admit_done(j->cl, 1, NULL, NULL, w);
-        break;
-    case CPX_REFUSE:
-        wsj_admit_done(j->cl, 0, code, msg, w);
-        break;
-    }
+    enum cpx_result res = cpx_check(j->cl, &x, wsj_admit_done, w,
+        wsj_wait_free, &code, &msg);
+    if (res != CPX_PENDING)
+        wsj_admit_done(j->cl, res, code, msg, w);
     return 0;
 }
 

@@ -163,12 +163,13 @@ test('issue 14: /ws: header and auth-message clients, refusal closes 4003, '
     await d.stop();
 });
 
-test('issue 14: refresh asks again and a refusal ends the connection; '
-    + 'proxy_forward_token sends the token', async (t) => {
-    let deleted = false;
-    const plan = (user) => (user === 'gina' && deleted
-        ? { body: { allow: false, code: 'USER_NOT_FOUND' } }
-        : { body: { allow: true } });
+test('issue 14: refresh asks again; a refusal ends the connection, no '
+    + 'answer does not; proxy_forward_token sends the token', async (t) => {
+    let deleted = false, down = false;
+    const plan = (user) => (user !== 'gina' ? { body: { allow: true } }
+        : down ? { hang: true }
+            : deleted ? { body: { allow: false, code: 'USER_NOT_FOUND' } }
+                : { body: { allow: true } });
     const { b, d } = await setup(t, { proxy_forward_token: 'on' },
         { plan });
     const track = sio.tracker(t);
@@ -179,6 +180,14 @@ test('issue 14: refresh asks again and a refusal ends the connection; '
     const [ok] = await sio.ack(s, 'auth:refresh', { token: tokenFor('gina') });
     assert.equal(ok.ok, true);
     assert.equal(b.requests.at(-1).body.reason, 'refresh');
+    /* the backend gives no answer: the refresh is refused, the
+     * connection stays */
+    down = true;
+    const [na] = await sio.ack(s, 'auth:refresh', { token: tokenFor('gina') });
+    assert.equal(na.error.code, 'BACKEND_UNAVAILABLE');
+    const [pong] = await sio.ack(s, 'ping');
+    assert.ok(pong.ts > 0, 'still connected');
+    down = false;
     deleted = true;
     const gone = sio.once(s, 'disconnect');
     const [no] = await sio.ack(s, 'auth:refresh', { token: tokenFor('gina') });
