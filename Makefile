@@ -35,6 +35,8 @@ DAEMON_SRC  = $(filter-out master/main.c,$(wildcard master/*.c)) \
 COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ    = $(BUILD)/master/main.o
+# Files compiled into the binary as C arrays (see the gen rule below).
+GEN_OBJ     = $(BUILD)/gen/dsh_page.o
 LIB         = $(BUILD)/libwsgate.a
 
 UNIT_SRC    = $(wildcard tests/unit/check_*.c)
@@ -48,7 +50,7 @@ FUZZ_TIME  ?= 60
 DEB_PKGS    = build-essential pkg-config libevent-dev libssl-dev \
               libjansson-dev libjwt-dev check libsubunit-dev zlib1g-dev \
               clang libclang-rt-14-dev prometheus curl libmsgpack-dev \
-              libhiredis-dev redis-server
+              libhiredis-dev redis-server chromium
 
 .PHONY: bench bench-build bench-smoke docs-check deps-quiet all run check asan unit fuzz-replay integration fuzz install \
         uninstall deps clean hdrcheck
@@ -62,12 +64,26 @@ wsgate: $(BUILD)/wsgate
 $(BUILD)/wsgate: $(MAIN_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(LIB): $(COMMON_OBJ) $(DAEMON_OBJ)
+$(LIB): $(COMMON_OBJ) $(DAEMON_OBJ) $(GEN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The dashboard page as a C array (master/dsh.h), with od and sed only.
+$(BUILD)/gen/dsh_page.c: master/dashboard.html
+	@mkdir -p $(dir $@)
+	{ echo '/* Generated from $< by the Makefile: do not edit. */'; \
+	  echo '#include "master/dsh.h"'; \
+	  echo 'const unsigned char dsh_page_html[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/[0-9a-f][0-9a-f]/0x&,/g'; \
+	  echo '};'; \
+	  echo 'const size_t dsh_page_html_len = sizeof(dsh_page_html);'; \
+	} > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/check_%: tests/unit/check_%.c $(LIB)

@@ -49,6 +49,8 @@ struct wsb_opts {
     struct wsb_node url_nodes[WSB_MAX_NODES], admin_nodes[WSB_MAX_NODES];
     unsigned nurl, nadmin;
     const char *api_key;  /* bearer for the admin port */
+    const char *tls_ca;   /* --tls-ca: WebSockets over TLS (wss), the
+                             server's certificate verified against it */
     const char *token;    /* one token for every connection */
     const char *secret;   /* or: sign one HS256 token per connection */
     const char *scenario;

@@ -47,6 +47,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "common/wsf.h"
 #include "common/wsh.h"
@@ -60,11 +63,12 @@
 
 /* C_EIO and C_CONN are Socket.IO's: waiting for the Engine.IO open
  * packet, then for the CONNECT answer. Timeouts cover C_CONNECTING..C_SUB. */
-enum cstate { C_IDLE, C_CONNECTING, C_HS, C_EIO, C_CONN, C_SUB, C_READY,
+enum cstate { C_IDLE, C_CONNECTING, C_TLS, C_HS, C_EIO, C_CONN, C_SUB, C_READY,
               C_DONE };
 
 struct wconn {
     int fd;
+    SSL *ssl;            /* --tls-ca */
     uint8_t state;       /* enum cstate */
     uint8_t member;      /* reached the ack during ramp-up */
     uint8_t churn;       /* this attempt is a churn reconnection */
@@ -96,6 +100,7 @@ enum phase { P_RAMP, P_RUN, P_DRAIN };
 static struct {
     const struct wsb_opts *o;
     struct event_base *base;
+    SSL_CTX *tls;                 /* --tls-ca */
     struct wsb_shared *sh;
     struct wconn *c;
     unsigned n, lo;
@@ -164,6 +169,8 @@ conn_watch(struct wconn *c, short flags)
 static void
 conn_drop(struct wconn *c)
 {
+    SSL_free(c->ssl);
+    c->ssl = NULL;
     if (c->ev)
         event_free(c->ev);
     c->ev = NULL;
@@ -241,6 +248,45 @@ conn_fail(struct wconn *c, const char *why)
     conn_drop(c);
 }
 
+/* send(2) or, over TLS, SSL_write with the same conventions (-1 and
+ * EAGAIN: wait; partial writes allowed). */
+static ssize_t
+io_send(struct wconn *c, const void *p, size_t n)
+{
+    size_t w = 0;
+    int e;
+
+    if (c->ssl == NULL)
+        return send(c->fd, p, n, MSG_NOSIGNAL);
+    ERR_clear_error();
+    if (SSL_write_ex(c->ssl, p, n, &w) == 1)
+        return (ssize_t)w;
+    e = SSL_get_error(c->ssl, 0);
+    errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? EAGAIN
+        : EPIPE;
+    return -1;
+}
+
+/* recv(2) or SSL_read, alike (0: closed). */
+static ssize_t
+io_recv(struct wconn *c, void *p, size_t n)
+{
+    size_t r = 0;
+    int e;
+
+    if (c->ssl == NULL)
+        return recv(c->fd, p, n, 0);
+    ERR_clear_error();
+    if (SSL_read_ex(c->ssl, p, n, &r) == 1)
+        return (ssize_t)r;
+    e = SSL_get_error(c->ssl, 0);
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? EAGAIN
+        : ECONNRESET;
+    return -1;
+}
+
 /* Queue or send bytes; -1 after failing c. */
 static int
 conn_send(struct wconn *c, const void *p, size_t n)
@@ -248,7 +294,7 @@ conn_send(struct wconn *c, const void *p, size_t n)
     ssize_t w = 0;
 
     if (c->olen == 0) {
-        w = send(c->fd, p, n, MSG_NOSIGNAL);
+        w = io_send(c, p, n);
         if (w < 0 && errno != EAGAIN && errno != EINTR) {
             hb_close(c, WSB_HB_ERROR, 0, NULL, 0);
             conn_fail(c, "send failed");
@@ -868,7 +914,7 @@ conn_read(struct wconn *c)
     if (S.o->hb)
         r = wsb_hb_recv(c->fd, S.rbuf + off, RBUF_SIZE - off - 1, &S.hb_now);
     else
-        r = recv(c->fd, S.rbuf + off, RBUF_SIZE - off - 1, 0);
+        r = io_recv(c, S.rbuf + off, RBUF_SIZE - off - 1);
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (r <= 0) {
@@ -909,6 +955,30 @@ keep:
     }
 }
 
+/* --tls-ca: go on with c's handshake; the upgrade request follows it. */
+static void
+conn_tls_step(struct wconn *c)
+{
+    int r, e;
+
+    ERR_clear_error();
+    r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        conn_upgrade(c);
+        return;
+    }
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ)
+        conn_watch(c, EV_READ);
+    else if (e == SSL_ERROR_WANT_WRITE)
+        conn_watch(c, EV_WRITE);
+    else {
+        unsigned long ee = ERR_peek_error();
+        note("TLS handshake: %s", ee ? ERR_reason_error_string(ee) : "?");
+        conn_fail(c, "TLS handshake failed");
+    }
+}
+
 static void
 conn_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -923,11 +993,27 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
             conn_fail(c, "connect failed");
             return;
         }
-        conn_upgrade(c);
+        if (S.tls) {
+            c->ssl = SSL_new(S.tls);
+            if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1
+                || X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
+                       S.o->url_nodes[conn_node(c)].host) != 1) {
+                conn_fail(c, "SSL_new failed");
+                return;
+            }
+            SSL_set_connect_state(c->ssl);
+            c->state = C_TLS;
+        } else {
+            conn_upgrade(c);
+            return;
+        }
+    }
+    if (c->state == C_TLS) {
+        conn_tls_step(c);
         return;
     }
     if ((what & EV_WRITE) && c->olen) {
-        ssize_t w = send(c->fd, c->obuf, c->olen, MSG_NOSIGNAL);
+        ssize_t w = io_send(c, c->obuf, c->olen);
         if (w < 0 && errno != EAGAIN && errno != EINTR) {
             hb_close(c, WSB_HB_ERROR, 0, NULL, 0);
             conn_fail(c, "send failed");
@@ -940,8 +1026,12 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
         if (c->olen == 0)
             conn_watch(c, EV_READ);
     }
-    if (what & EV_READ)
-        conn_read(c);
+    if (what & EV_READ) {
+        /* A record read in part is not seen by the socket's readiness. */
+        do
+            conn_read(c);
+        while (c->ssl && c->fd != -1 && SSL_pending(c->ssl) > 0);
+    }
     S.hb_now = 0;
 }
 
@@ -1159,6 +1249,18 @@ wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
         inet_pton(AF_INET, o->url_nodes[i].host, &S.dst[i].sin_addr);
     }
     S.base = event_base_new();
+    if (o->tls_ca) {
+        S.tls = SSL_CTX_new(TLS_client_method());
+        if (S.tls == NULL
+            || SSL_CTX_load_verify_locations(S.tls, o->tls_ca, NULL) != 1) {
+            fprintf(stderr, "wsbench: --tls-ca %s: cannot load\n", o->tls_ca);
+            return 2;
+        }
+        SSL_CTX_set_verify(S.tls, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_mode(S.tls, SSL_MODE_ENABLE_PARTIAL_WRITE
+            | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+            | SSL_MODE_RELEASE_BUFFERS);
+    }
     S.c = calloc(S.n ? S.n : 1, sizeof(*S.c));
     S.rbuf = malloc(RBUF_SIZE);
     if (S.base == NULL || S.c == NULL || S.rbuf == NULL) {

@@ -86,6 +86,10 @@ usage(FILE *f)
 "  --url URL           WebSocket endpoint (default ws://127.0.0.1:3001/ws;\n"
 "                      sio: ws://H:P/socket.io/?EIO=4&transport=websocket,\n"
 "                      nchan: ws://H:P/sub/ , the prefix of the room)\n"
+"  --tls-ca FILE       subscribers connect over TLS (wss; the --url port\n"
+"                      is the TLS port), verifying the server's\n"
+"                      certificate for the URL's IP against FILE; not\n"
+"                      with --silent\n"
 "  --admin HOST:PORT   where to publish (wsgate's admin port, or nginx for\n"
 "                      nchan) and, for wsgate, /socket-stats\n"
 "                      Both may be given up to 8 times (the nodes of a\n"
@@ -201,11 +205,12 @@ enum {
     O_DRAIN, O_TIMEOUT, O_CONC, O_SOURCES, O_PROCS, O_CHURN, O_SCENARIO,
     O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS, O_SILENT,
     O_HBLOG, O_RBEFORE, O_RDURING, O_RAFTER, O_RJITTER, O_RTIMEOUT,
-    O_RWORKER, O_RHOLD, O_STORE, O_RBASE
+    O_RWORKER, O_RHOLD, O_STORE, O_RBASE, O_TLSCA
 };
 
 static const struct option longopts[] = {
     {"url", required_argument, NULL, O_URL},
+    {"tls-ca", required_argument, NULL, O_TLSCA},
     {"admin", required_argument, NULL, O_ADMIN},
     {"api-key", required_argument, NULL, O_KEY},
     {"token", required_argument, NULL, O_TOKEN},
@@ -381,6 +386,9 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
     optind = 0;
     while ((ch = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
         switch (ch) {
+        case O_TLSCA:
+            o->tls_ca = optarg;
+            break;
         case O_URL: {
             struct wsb_opts u = *o;
             if (o->nurl == WSB_MAX_NODES || parse_url(&u, optarg) == -1
@@ -1347,6 +1355,10 @@ main(int argc, char **argv)
     if (o->proto == WSB_NCHAN && o->publish && o->batch > 1) {
         fprintf(stderr, "wsbench: --proto nchan publishes one message per "
                         "request: use --batch 1\n");
+        return 2;
+    }
+    if (o->tls_ca && o->hb) {
+        fprintf(stderr, "wsbench: --tls-ca: not with --silent\n");
         return 2;
     }
     if (o->hb && (o->proto != WSB_SIO || o->silent > o->conns)) {

@@ -109,6 +109,8 @@ tok_status_code(enum tok_status st)
         return "TOKEN_NOT_YET_VALID";
     case TOK_E_FORBIDDEN:
         return "FORBIDDEN";
+    case TOK_E_LIMIT:
+        return "TOO_MANY_CONNECTIONS";
     }
     return "TOKEN_INVALID";
 }
@@ -131,6 +133,8 @@ tok_status_message(enum tok_status st)
         return "Token is not valid yet";
     case TOK_E_FORBIDDEN:
         return "Token does not grant the required role";
+    case TOK_E_LIMIT:
+        return "Too many connections for this user";
     }
     return "Token is not valid";
 }

@@ -45,7 +45,11 @@ enum tok_status {
     TOK_E_INVALID,       /* TOKEN_INVALID: alg, signature, iss, aud, user */
     TOK_E_EXPIRED,       /* TOKEN_EXPIRED */
     TOK_E_NOT_YET_VALID, /* TOKEN_NOT_YET_VALID: nbf or iat in the future */
-    TOK_E_FORBIDDEN      /* FORBIDDEN: required_role not held */
+    TOK_E_FORBIDDEN,     /* FORBIDDEN: required_role not held */
+    TOK_E_LIMIT          /* TOO_MANY_CONNECTIONS: a valid token whose user
+                          * is at max_connections_per_user (never from
+                          * tok_verify: the worker's client model says
+                          * so) */
 };
 
 /*

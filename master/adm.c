@@ -11,18 +11,24 @@
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
 
 #include "common/config.h"
 #include "common/log.h"
 #include "master/adm.h"
 #include "master/prq.h"
+#include "master/dsh.h"
+#include "master/dstr.h"
 #include "master/met.h"
 #include "master/pub.h"
 #include "master/rds.h"
 #include "master/rnod.h"
+#include "master/tlm.h"
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "shm/shm.h"
@@ -43,6 +49,12 @@ static void adm_metrics(struct evhttp_request *req, struct evbuffer *out);
 static void adm_healthz(struct evhttp_request *req, struct evbuffer *out);
 static void adm_readyz(struct evhttp_request *req, struct evbuffer *out);
 
+static void adm_dashboard(struct evhttp_request *req, struct evbuffer *out);
+static void adm_history(struct evhttp_request *req, struct evbuffer *out);
+static void adm_events(struct evhttp_request *req, struct evbuffer *out);
+static void adm_workers(struct evhttp_request *req, struct evbuffer *out);
+static void adm_stream(struct evhttp_request *req, struct evbuffer *out);
+
 static void adm_publish(struct evhttp_request *req, struct evbuffer *out);
 static void adm_disconnect(struct evhttp_request *req, struct evbuffer *out);
 static void adm_broadcast(struct evhttp_request *req, struct evbuffer *out);
@@ -60,6 +72,11 @@ static const struct adm_route adm_routes[] = {
     {"/readyz", EVHTTP_REQ_GET, 0, adm_readyz},
     {"/api/presence", EVHTTP_REQ_GET, 1, adm_presence},
     {"/api/user/", EVHTTP_REQ_GET, 1, adm_user}, /* a prefix: /api/user/ID */
+    {"/dashboard", EVHTTP_REQ_GET, 0, adm_dashboard},
+    {"/api/history", EVHTTP_REQ_GET, 1, adm_history},
+    {"/api/events", EVHTTP_REQ_GET, 1, adm_events},
+    {"/api/workers", EVHTTP_REQ_GET, 1, adm_workers},
+    {"/api/stream", EVHTTP_REQ_GET, 1, adm_stream},
 };
 
 static struct {
@@ -290,6 +307,72 @@ adm_broadcast(struct evhttp_request *req, struct evbuffer *out)
     pub_broadcast(req);
 }
 
+/* The page holds no data: it asks for the key and then reads the
+ * authenticated endpoints below. Nothing may load from another host. */
+static void
+adm_dashboard(struct evhttp_request *req, struct evbuffer *out)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+    evbuffer_add(out, dsh_page_html, dsh_page_html_len);
+    evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; "
+        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    adm_reply(req, 200, "OK", "text/html; charset=utf-8", out);
+}
+
+static const char *
+adm_query(struct evhttp_request *req)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+
+    return uri ? evhttp_uri_get_query(uri) : NULL;
+}
+
+static void
+adm_history(struct evhttp_request *req, struct evbuffer *out)
+{
+    const char *err = NULL;
+
+    if (dsh_history_json(adm_query(req), out, &err) == -1) {
+        adm_error(req, 400, "Bad Request", "BAD_PARAM", err);
+        return;
+    }
+    evbuffer_add(out, "\n", 1);
+    adm_reply(req, 200, "OK", "application/json", out);
+}
+
+static void
+adm_events(struct evhttp_request *req, struct evbuffer *out)
+{
+    const char *err = NULL;
+
+    if (dsh_events_json(adm_query(req), out, &err) == -1) {
+        adm_error(req, 400, "Bad Request", "BAD_PARAM", err);
+        return;
+    }
+    evbuffer_add(out, "\n", 1);
+    adm_reply(req, 200, "OK", "application/json", out);
+}
+
+static void
+adm_workers(struct evhttp_request *req, struct evbuffer *out)
+{
+    dsh_workers_json(out);
+    evbuffer_add(out, "\n", 1);
+    adm_reply(req, 200, "OK", "application/json", out);
+}
+
+static void
+adm_stream(struct evhttp_request *req, struct evbuffer *out)
+{
+    (void)out;
+    dstr_open(req);
+}
+
 static void
 adm_healthz(struct evhttp_request *req, struct evbuffer *out)
 {
@@ -319,6 +402,32 @@ adm_readyz(struct evhttp_request *req, struct evbuffer *out)
     adm_reply(req, 503, "Service Unavailable", "application/json", out);
 }
 
+/* admin_tls: a fatal alert the master sends during a handshake (no or
+ * bad client certificate, version, cipher) is a refused client. */
+static void
+adm_tls_info(const SSL *ssl, int where, int ret)
+{
+    if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE)
+        && !SSL_is_init_finished(ssl)
+        && strcmp(SSL_alert_type_string(ret), "F") == 0)
+        shm_master_add(A.shm, CTR_admin_tls_failures, 1);
+}
+
+/* admin_tls: each admin connection gets an OpenSSL bufferevent on the
+ * current context (evhttp sets the socket). */
+static struct bufferevent *
+adm_tls_bev(struct event_base *base, void *arg)
+{
+    SSL *ssl = SSL_new(tlm_admin_ctx());
+
+    (void)arg;
+    if (ssl == NULL)
+        return NULL;
+    SSL_set_info_callback(ssl, adm_tls_info);
+    return bufferevent_openssl_socket_new(base, -1, ssl,
+        BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
 int
 adm_start(struct event_base *base, int fd, struct shm_segment *seg,
     const struct cfg *c)
@@ -339,6 +448,8 @@ adm_start(struct event_base *base, int fd, struct shm_segment *seg,
         (ev_ssize_t)CFG_NUM(c, max_publish_size) * 4 + 4096);
     evhttp_set_timeout(A.http, 30);
     evhttp_set_gencb(A.http, adm_dispatch, NULL);
+    if (tlm_admin_ctx())
+        evhttp_set_bevcb(A.http, adm_tls_bev, NULL);
     if (evhttp_accept_socket(A.http, fd) == -1) {
         log_msg(LOG_ERR, "evhttp_accept_socket() on the admin listener "
             "failed");

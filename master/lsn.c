@@ -17,6 +17,7 @@
 
 static struct {
     int fd[SHM_MAX_WORKERS];         /* public listener; -1 when closed */
+    int tfd[SHM_MAX_WORKERS];        /* TLS listener (tls_port) or -1 */
     int hof[SHM_MAX_WORKERS][2];     /* slot hand-offs: [0] read by the
                                       * slot's worker, [1] written by all */
     int rhof[SHM_NRECORDS][2];       /* record hand-offs (its sessions'
@@ -24,7 +25,7 @@ static struct {
                                       * written by every worker */
     int admin_fd;
     char bind[64];
-    int64_t port;
+    int64_t port, tls_port;
 } L;
 
 /* Open one listening socket on host:port. reuseport for public slots;
@@ -94,11 +95,15 @@ lsn_open_slots(const struct cfg *c, unsigned n)
             setsockopt(L.hof[i][0], SOL_SOCKET, SO_RCVBUF, &sz,
                 sizeof(sz));
         }
-        if (L.fd[i] != -1)
-            continue;
-        L.fd[i] = lsn_listen(CFG_STR(c, bind), (int)CFG_NUM(c, port),
-            (int)CFG_NUM(c, backlog), 1);
         if (L.fd[i] == -1)
+            L.fd[i] = lsn_listen(CFG_STR(c, bind), (int)CFG_NUM(c, port),
+                (int)CFG_NUM(c, backlog), 1);
+        if (L.fd[i] == -1)
+            return -1;
+        if (CFG_NUM(c, tls_port) != 0 && L.tfd[i] == -1)
+            L.tfd[i] = lsn_listen(CFG_STR(c, bind),
+                (int)CFG_NUM(c, tls_port), (int)CFG_NUM(c, backlog), 1);
+        if (CFG_NUM(c, tls_port) != 0 && L.tfd[i] == -1)
             return -1;
     }
     return 0;
@@ -128,11 +133,13 @@ int
 lsn_bind(const struct cfg *c, unsigned n)
 {
     for (unsigned i = 0; i < SHM_MAX_WORKERS; i++)
-        L.fd[i] = L.hof[i][0] = L.hof[i][1] = -1;
+        L.fd[i] = L.tfd[i] = L.hof[i][0] = L.hof[i][1] = -1;
     for (unsigned r = 0; r < SHM_NRECORDS; r++)
         L.rhof[r][0] = L.rhof[r][1] = -1;
     L.admin_fd = -1;
     if (lsn_listen(CFG_STR(c, bind), (int)CFG_NUM(c, port), 0, 0) == -1
+        || (CFG_NUM(c, tls_port) != 0 && lsn_listen(CFG_STR(c, bind),
+            (int)CFG_NUM(c, tls_port), 0, 0) == -1)
         || lsn_open_slots(c, n) == -1 || lsn_open_recs() == -1)
         goto fail;
     L.admin_fd = lsn_listen(c->admin_host, c->admin_port, 128, 0);
@@ -140,6 +147,7 @@ lsn_bind(const struct cfg *c, unsigned n)
         goto fail;
     snprintf(L.bind, sizeof(L.bind), "%s", CFG_STR(c, bind));
     L.port = CFG_NUM(c, port);
+    L.tls_port = CFG_NUM(c, tls_port);
     return 0;
 fail:
     lsn_close_all();
@@ -152,12 +160,22 @@ lsn_slot_fd(unsigned i)
     return i < SHM_MAX_WORKERS ? L.fd[i] : -1;
 }
 
+int
+lsn_slot_tls_fd(unsigned i)
+{
+    return i < SHM_MAX_WORKERS ? L.tfd[i] : -1;
+}
+
 void
 lsn_close_slot(unsigned i)
 {
     if (i < SHM_MAX_WORKERS && L.fd[i] != -1) {
         close(L.fd[i]);
         L.fd[i] = -1;
+    }
+    if (i < SHM_MAX_WORKERS && L.tfd[i] != -1) {
+        close(L.tfd[i]);
+        L.tfd[i] = -1;
     }
 }
 
@@ -194,10 +212,16 @@ lsn_port(void)
     return L.port;
 }
 
+int64_t
+lsn_tls_port(void)
+{
+    return L.tls_port;
+}
+
 int
 lsn_child_keeps(int fd, unsigned slot, int rec, unsigned nslots)
 {
-    if (fd == L.fd[slot] || fd == L.hof[slot][0]
+    if (fd == L.fd[slot] || fd == L.tfd[slot] || fd == L.hof[slot][0]
         || (rec >= 0 && fd == L.rhof[rec][0]))
         return 1;
     for (unsigned i = 0; i < nslots; i++)

@@ -26,6 +26,9 @@ int lsn_open_slots(const struct cfg *c, unsigned n);
 /* Slot i's listener (-1 when closed), and closing it (a slot given up or
  * no longer in use; its hand-off pair stays). */
 int lsn_slot_fd(unsigned i);
+/* Slot i's TLS listener (tls_port), -1 when TLS is off; closed with the
+ * slot. */
+int lsn_slot_tls_fd(unsigned i);
 void lsn_close_slot(unsigned i);
 
 /* Hand-off sockets: end 0 is read by the slot's (record's) worker, end 1
@@ -39,6 +42,7 @@ int lsn_take_admin(void);
 /* The public bind address and port opened (a reload may not change them). */
 const char *lsn_bind_addr(void);
 int64_t lsn_port(void);
+int64_t lsn_tls_port(void);
 
 /* In a worker of slot and record rec, whose slots are [0, nslots): 1 if
  * it must keep descriptor fd (its listener, the read ends meant for it,

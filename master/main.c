@@ -18,6 +18,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/tcx.h"
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "master/pidf.h"
@@ -434,6 +435,13 @@ main(int argc, char **argv)
         return rc;
     }
     if (test) {
+        char terr[CFG_ERR_MAX];
+        if (tcx_check(c, terr, sizeof(terr)) == -1) {
+            fprintf(stderr, "wsgate: %s\n", terr);
+            cfg_free(c);
+            free(c);
+            return WSG_EXIT_CONFIG;
+        }
         printf("wsgate: configuration %s is ok (%u workers, public %s:%lld, "
             "admin %s)\n", main_conf_explicit || access(main_conf_path,
                 F_OK) == 0 ? main_conf_path : "(defaults)",

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -19,6 +20,7 @@
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/wsg.h"
+#include "master/dsh.h"
 #include "master/pub.h"
 #include "master/rds.h"
 #include "master/stor.h"
@@ -372,6 +374,23 @@ out:
     json_decref(j);
 }
 
+/* Count an accepted control request and note it in the event log. */
+static void
+pub_note_broadcast(const json_t *m, const json_t *t)
+{
+    shm_master_add(P.seg, CTR_control_requests, 1);
+    dsh_note(EVQ_ADMIN, 0, -1, getpid(), "broadcast (%s): %s",
+        t ? json_string_value(t) : "info", json_string_value(m));
+}
+
+static void
+pub_note_disconnect(const char *user, const char *reason)
+{
+    shm_master_add(P.seg, CTR_control_requests, 1);
+    dsh_note(EVQ_ADMIN, 0, -1, getpid(), "disconnect-user %s: %s", user,
+        reason);
+}
+
 void
 pub_broadcast(struct evhttp_request *req)
 {
@@ -396,7 +415,7 @@ pub_broadcast(struct evhttp_request *req)
         (struct msg_str){ds, strlen(ds)}) : 0;
     if (n && n <= mlog_max_len(P.log) && rds_enabled()) {
         if (pub_cluster_submit(req, &n, 1, PUB_W_BROADCAST) == 0)
-            shm_master_add(P.seg, CTR_control_requests, 1);
+            pub_note_broadcast(m, t);
         goto out;
     }
     seq = n ? pub_append(P.buf, n) : 0;
@@ -404,7 +423,7 @@ pub_broadcast(struct evhttp_request *req)
         pub_error(req, 400, "BODY_TOO_LARGE", "broadcast is too large");
         goto out;
     }
-    shm_master_add(P.seg, CTR_control_requests, 1);
+    pub_note_broadcast(m, t);
     P.wake();
     snprintf(reply, sizeof(reply), "{\"ok\":true,\"offset\":%llu}",
         (unsigned long long)seq);
@@ -445,7 +464,7 @@ pub_disconnect_user(struct evhttp_request *req)
         (struct msg_str){reason, strlen(reason) > 120 ? 120 : strlen(reason)});
     if (n && rds_enabled()) {
         if (pub_cluster_submit(req, &n, 1, PUB_W_DISCONNECT) == 0)
-            shm_master_add(P.seg, CTR_control_requests, 1);
+            pub_note_disconnect(user, reason);
         goto out;
     }
     seq = n ? pub_append(P.buf, n) : 0;
@@ -453,7 +472,7 @@ pub_disconnect_user(struct evhttp_request *req)
         pub_error(req, 400, "BODY_TOO_LARGE", "request is too large");
         goto out;
     }
-    shm_master_add(P.seg, CTR_control_requests, 1);
+    pub_note_disconnect(user, reason);
     P.wake();
     pub_wait_workers(req, evhttp_request_get_connection(req), seq);
 out:

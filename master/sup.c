@@ -28,9 +28,12 @@
 #include "common/priv.h"
 #include "common/wsg.h"
 #include "master/adm.h"
+#include "master/dsh.h"
+#include "master/dstr.h"
 #include "master/pidf.h"
 #include "master/lsn.h"
 #include "master/prq.h"
+#include "master/tlm.h"
 #include "master/pub.h"
 #include "master/rds.h"
 #include "master/rnod.h"
@@ -38,6 +41,7 @@
 #include "master/stor.h"
 #include "master/sup.h"
 #include "shm/mlog.h"
+#include "shm/ltab.h"
 #include "shm/shm.h"
 #include "worker/hof.h"
 #include "worker/wrk.h"
@@ -72,6 +76,7 @@ static struct {
     struct sup_child child[SHM_NRECORDS];
     int evfd[SHM_NRECORDS];    /* wake-up of each record's worker */
     struct mlog *log;
+    struct ltab *lt;         /* connection and handshake limits (ltab.h) */
     size_t log_bytes;
     unsigned gen;
     int stopping;
@@ -121,6 +126,11 @@ sup_bind(const struct cfg *c)
         S.slot[i].rec = -1;
     if (lsn_bind(c, n) == -1)
         return -1;
+    if (tlm_init(c) == -1) {
+        lsn_close_all();
+        tlm_free();
+        return -1;
+    }
     S.nslots = n;
     return 0;
 }
@@ -251,7 +261,7 @@ sup_spawn(unsigned slot)
         wrk_main(S.cfg, S.shm, S.log, rec, slot, lsn_slot_fd(slot),
             S.evfd[rec], lsn_slot_hof(slot, 0), hof_send, S.nslots,
             lsn_rec_hof((unsigned)rec, 0), rhof_send,
-            chan[1], stor_table());
+            chan[1], stor_table(), S.lt, lsn_slot_tls_fd(slot), tlm_ctx());
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (chan[1] != -1)
@@ -343,6 +353,7 @@ sup_respawn_cb(evutil_socket_t fd, short what, void *arg)
         return;
     shm_master_add(S.shm, CTR_worker_respawns, 1);
     sup_spawn(slot);
+    dsh_respawned(slot, S.slot[slot].rec);
 }
 
 /* After appends to the message log: wake every worker. */
@@ -450,6 +461,10 @@ sup_reap(void)
         /* Before the record is reused: what the worker sent is applied,
          * then its live sessions are held. */
         stor_detach((unsigned)r);
+        dsh_worker_exit(r, status, expected);
+        /* What it counted for the limits goes with it, however it
+         * ended (a crash closes no connection the worker's way). */
+        ltab_release(S.lt, (unsigned)r);
         shm_record_release(S.shm, r);
         /* After the release, so the worker that gets them answers them
          * instead of sending them back here. */
@@ -538,6 +553,13 @@ sup_warn_env(const struct cfg *c)
 }
 
 static void
+sup_reload_failed(void)
+{
+    shm_master_add(S.shm, CTR_reload_failures, 1);
+    dsh_note(EVQ_RELOAD, 0, -1, getpid(), "reload refused (see the log)");
+}
+
+static void
 sup_reload(void)
 {
     struct cfg *nc = calloc(1, sizeof(*nc));
@@ -547,12 +569,14 @@ sup_reload(void)
     if (nc == NULL || S.load(nc, err, sizeof(err)) == -1) {
         log_msg(LOG_ERR, "reload refused, keeping the running "
             "configuration: %s", nc ? err : "out of memory");
-        shm_master_add(S.shm, CTR_reload_failures, 1);
+        sup_reload_failed();
         free(nc);
         return;
     }
     if (strcmp(CFG_STR(nc, bind), lsn_bind_addr()) != 0
         || CFG_NUM(nc, port) != lsn_port()
+        || CFG_NUM(nc, tls_port) != lsn_tls_port()
+        || CFG_NUM(nc, admin_tls) != CFG_NUM(S.cfg, admin_tls)
         || strcmp(CFG_STR(nc, admin_listen), CFG_STR(S.cfg, admin_listen))
             != 0
         || strcmp(CFG_STR(nc, pid_file), CFG_STR(S.cfg, pid_file)) != 0
@@ -562,11 +586,21 @@ sup_reload(void)
         || strcmp(CFG_STR(nc, redis_url), CFG_STR(S.cfg, redis_url)) != 0
         || strcmp(CFG_STR(nc, node_name), CFG_STR(S.cfg, node_name)) != 0
         || strcmp(CFG_STR(nc, redis_stream), CFG_STR(S.cfg, redis_stream))
-            != 0) {
-        log_msg(LOG_ERR, "reload refused: bind, port, admin_listen, pid_file, "
+            != 0
+        || CFG_NUM(nc, limit_table_size) != CFG_NUM(S.cfg, limit_table_size)) {
+        log_msg(LOG_ERR, "reload refused: bind, port, tls_port, "
+            "admin_tls, admin_listen, pid_file, "
             "message_log_size, max_recoverable_sessions, redis_url, "
-            "node_name and redis_stream need a restart to change");
-        shm_master_add(S.shm, CTR_reload_failures, 1);
+            "node_name, redis_stream and limit_table_size need a restart to "
+            "change");
+        sup_reload_failed();
+        cfg_free(nc);
+        free(nc);
+        return;
+    }
+    if (tlm_reload(nc) == -1) {
+        shm_master_add(S.shm, CTR_tls_cert_failures, 1);
+        sup_reload_failed();
         cfg_free(nc);
         free(nc);
         return;
@@ -575,7 +609,7 @@ sup_reload(void)
     if (lsn_open_slots(nc, n) == -1) {
         log_msg(LOG_ERR, "reload refused: cannot open listeners for %u "
             "slots", n);
-        shm_master_add(S.shm, CTR_reload_failures, 1);
+        sup_reload_failed();
         for (unsigned i = old_n; i < n; i++)
             lsn_close_slot(i);
         cfg_free(nc);
@@ -592,6 +626,8 @@ sup_reload(void)
     S.cfg = nc;
     sup_give_log(nc); /* the new workers' user may differ */
     adm_set_cfg(nc);
+    dsh_set_cfg(nc);
+    dstr_set_cfg(nc);
     pub_set_cfg(nc);
     rds_set_cfg(nc);
     rnod_set_cfg(nc);
@@ -628,6 +664,8 @@ sup_reload(void)
     shm_master_add(S.shm, CTR_reloads, 1);
     log_msg(LOG_NOTICE, "reloaded: generation %u with %u workers (was %u)",
         S.gen, n, old_n);
+    dsh_note(EVQ_RELOAD, 0, -1, getpid(), "reloaded: generation %u with %u "
+        "workers (was %u)", S.gen, n, old_n);
     sup_warn_env(S.cfg);
 }
 
@@ -673,6 +711,7 @@ sup_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
+    shm_master_set(S.shm, CTR_limit_counted, ltab_total(S.lt));
     for (unsigned r = 0; r < SHM_NRECORDS; r++) {
         struct sup_child *ch = &S.child[r];
         if (ch->pid == 0 || ch->killed)
@@ -718,6 +757,12 @@ sup_run(struct cfg *c, sup_load_fn load)
     }
     for (unsigned r = 0; r < SHM_NRECORDS; r++)
         S.evfd[r] = -1;
+    S.lt = ltab_create((unsigned)CFG_NUM(c, limit_table_size),
+        (unsigned)CFG_NUM(c, limit_table_size));
+    if (S.lt == NULL) {
+        log_errno(LOG_ERR, "mmap() of the limit tables");
+        goto out;
+    }
     S.log_bytes = mlog_size((size_t)CFG_NUM(c, message_log_size));
     S.log = mmap(NULL, S.log_bytes, PROT_READ | PROT_WRITE,
         MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -764,6 +809,8 @@ sup_run(struct cfg *c, sup_load_fn load)
             == -1
         || rnod_init(S.base, S.shm, c) == -1
         || rem_init(S.base, S.log, S.shm, c) == -1
+        || dsh_init(S.base, S.shm, c) == -1
+        || dstr_init(S.base, S.shm, c) == -1
         || adm_start(S.base, lsn_take_admin(), S.shm, c) == -1)
         goto out;
 
@@ -787,7 +834,9 @@ sup_run(struct cfg *c, sup_load_fn load)
     log_msg(LOG_NOTICE, "stopped");
 out:
     rnod_stop();
+    dstr_stop();
     adm_stop();
+    dsh_stop();
     rem_stop();
     rds_stop();
     prq_stop();
@@ -796,6 +845,7 @@ out:
         if (S.slot[i].respawn)
             event_free(S.slot[i].respawn);
     lsn_close_all();
+    tlm_free();
     for (size_t i = 0; i < sizeof(S.ev_sig) / sizeof(*S.ev_sig); i++)
         if (S.ev_sig[i])
             event_free(S.ev_sig[i]);
@@ -805,6 +855,7 @@ out:
         event_base_free(S.base);
     pidf_remove(CFG_STR(S.cfg, pid_file));
     shm_destroy(&S.shm);
+    ltab_destroy(&S.lt);
     if (S.log)
         munmap(S.log, S.log_bytes);
     cfg_free(S.cfg);

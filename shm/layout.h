@@ -5,9 +5,9 @@
  *                   of counters and histograms)
  *   worker record   master writes its identity part when it forks a worker
  *                   (pid, slot, generation, state, start); the worker writes
- *                   its live part (seqlock, heartbeat, counters, histograms)
- *                   and nothing
- *                   else.
+ *                   its live part (seqlock, heartbeat, counters, histograms,
+ *                   event queue entries and head) and nothing else; the
+ *                   master, reading the event queue, writes its tail.
  *   gmap            master (the cluster offset of each log entry).
  * Readers copy out and check the seqlock before use (shm.h).
  */
@@ -21,12 +21,14 @@
 
 #include "common/counters.h"
 #include "common/hist.h"
+#include "shm/evq.h"
 #include "shm/gmap.h"
 
 #define SHM_MAGIC UINT64_C(0x3174616773777367) /* "gswsgat1" */
 /* Version 4: the latency histograms (common/hist.def), hist[] in each
- * worker record under its seqlock and retired_hist[] in the header. */
-#define SHM_LAYOUT_VERSION 4u
+ * worker record under its seqlock and retired_hist[] in the header.
+ * Version 5: the event queue (shm/evq.h) at the end of each record. */
+#define SHM_LAYOUT_VERSION 5u
 
 /* Workers per generation (the -w bound) and records in the segment: a
  * reload runs a new generation beside the draining old one. */
@@ -91,6 +93,9 @@ struct shm_worker {
         _Atomic uint32_t len;
         char name[SHM_ROOM_NAME];
     } top[SHM_TOP_ROOMS];
+    /* Events for the master's event log: the worker writes the entries
+     * and head, the master (the reader) writes only tail. */
+    struct evq evq;
 };
 
 struct shm_segment {
@@ -103,6 +108,8 @@ _Static_assert(offsetof(struct shm_segment, hdr) == 0, "header first");
 _Static_assert(sizeof(struct shm_worker) % 128 == 0, "records cache-aligned");
 _Static_assert(offsetof(struct shm_worker, seq) % 64 == 0,
     "live part on its own cache line");
+_Static_assert(offsetof(struct shm_worker, evq) % 64 == 0,
+    "event queue on its own cache lines");
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "lock-free 64-bit atomics");
 _Static_assert(offsetof(struct shm_header, magic) == 0, "magic first");
 _Static_assert(offsetof(struct shm_header, version) == 8, "version at 8");

@@ -62,6 +62,7 @@ shm_record_zero(struct shm_worker *w)
     atomic_store_explicit(&w->nrooms_top, 0, memory_order_relaxed);
     atomic_store_explicit(&w->pid, 0, memory_order_relaxed);
     atomic_store_explicit(&w->start_ms, 0, memory_order_relaxed);
+    evq_reset(&w->evq);
 }
 
 int

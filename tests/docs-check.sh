@@ -92,6 +92,7 @@ section() {
 normalize() {
     sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' -e 's/\\(en/-/g' \
         -e 's/\\(mu/x/g' -e 's/\\e/\\/g' -e 's/\\&//g' -e 's/\\c//g' \
+        -e 's/\\://g' \
         -e 's/^\.[A-Z][A-Z]* //' -e 's/ \.[A-Z][A-Z]* / /g' -e 's/"//g'
 }
 

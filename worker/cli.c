@@ -18,8 +18,10 @@
 #include "common/wsg.h"
 #include "worker/cli.h"
 #include "worker/pev.h"
+#include "worker/lmt.h"
 #include "worker/room.h"
 #include "worker/wctr.h"
+#include "worker/wev.h"
 
 struct cli {
     const struct cli_ops *ops;
@@ -35,6 +37,7 @@ struct cli {
     uint8_t warned;
     uint8_t held;                  /* the connect proxy has not answered */
     uint8_t inflight;              /* events out at the event proxy */
+    uint8_t limited;               /* counted for max_connections_per_user */
 };
 
 /* A client waiting for the log reader (cli_wait). Rare and short-lived:
@@ -117,6 +120,8 @@ cli_free(struct cli *cl)
 
     if (cl == NULL)
         return;
+    if (cl->limited)
+        lmt_user_end(cl->who->user, strlen(cl->who->user));
     if (cl->who && (ul = cli_user_room(cl, ur, sizeof(ur))) > 0) {
         struct room *r = room_find(ur, ul);
         if (r && room_size(r) == 1 && room_is_member(cl, ur, ul))
@@ -397,6 +402,7 @@ cli_authenticate(struct cli *cl, const char *token, size_t len)
         st = TOK_E_FORBIDDEN; /* a refresh must name the same user */
     cli_count(st);
     if (st != TOK_OK) {
+        wev_add(EVQ_AUTH_FAIL, 0, NULL, tok_status_code(st));
         free(claims);
         return st;
     }
@@ -406,6 +412,15 @@ cli_authenticate(struct cli *cl, const char *token, size_t len)
         return TOK_E_INVALID;
     }
     int first = cl->who == NULL;
+    if (first) {
+        int lim = lmt_user_begin(who->user, strlen(who->user));
+        if (lim == -1) {
+            free(who);
+            free(claims);
+            return TOK_E_LIMIT;
+        }
+        cl->limited = lim == 1;
+    }
     if (first && !cl->anon)
         WCTR_INC(clients);
     free(cl->who);

@@ -23,7 +23,9 @@
 #include "common/log.h"
 #include "common/wsg.h"
 #include "worker/conn.h"
+#include "worker/lmt.h"
 #include "worker/wctr.h"
+#include "worker/wev.h"
 
 #define CONN_READ_CHUNK 16384
 #define CONN_READ_MAX 65536 /* per wakeup, for fairness */
@@ -38,6 +40,9 @@ enum {
     CONN_F_GONE = 1u << 5,    /* conn_close_later: on the reap list */
     CONN_F_PERSIST = 1u << 6, /* HTTP: the request allows keep-alive */
     CONN_F_REASON = 1u << 7,  /* close_reason is a copy c owns */
+    CONN_F_LIMIT = 1u << 8,   /* counted by conn_limit_begin */
+    CONN_F_EVENT = 1u << 9,   /* its connect went to the event log */
+    CONN_F_IO = 1u << 10,     /* reads and writes go through C.io (TLS) */
 };
 
 struct conn {
@@ -66,6 +71,7 @@ static struct {
     struct conn_tq closing;
     struct conn *reap;            /* conn_close_later, via dnext */
     conn_flushed_fn after;        /* conn_after_flush, once */
+    const struct conn_io *io;     /* conn_set_io; kept out of struct conn */
 } C = {.closing = {.timeout_ms = CONN_LINGER_MS,
            .reason = "peer did not read the final bytes in time"}};
 
@@ -73,6 +79,25 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_flush_cb(evutil_socket_t fd, short what, void *arg);
 static int conn_flush(struct conn *c);
+
+/* The plain path is one predictable flag test away from the system call;
+ * the transport's state lives outside struct conn (an idle plain
+ * connection does not grow). */
+static inline int
+conn_io_read(struct conn *c, int max)
+{
+    if (__builtin_expect((c->flags & CONN_F_IO) != 0, 0))
+        return C.io->read(c, c->in, max);
+    return evbuffer_read(c->in, c->fd, max);
+}
+
+static inline int
+conn_io_write(struct conn *c)
+{
+    if (__builtin_expect((c->flags & CONN_F_IO) != 0, 0))
+        return C.io->write(c, c->out);
+    return evbuffer_write(c->out, c->fd);
+}
 
 int
 conn_init(struct event_base *base, size_t max_outbound)
@@ -133,6 +158,38 @@ conn_fd(const struct conn *c)
     return c->fd;
 }
 
+size_t
+conn_peer_ip(const struct conn *c, unsigned char ip[16])
+{
+    if (c->peer.sin6_family == AF_INET) {
+        memcpy(ip, &c->peer.sin6_addr, 4);
+        return 4;
+    }
+    if (c->peer.sin6_family == AF_INET6) {
+        /* An IPv4-mapped address is the IPv4 client it stands for. */
+        if (IN6_IS_ADDR_V4MAPPED(&c->peer.sin6_addr)) {
+            memcpy(ip, (const unsigned char *)&c->peer.sin6_addr + 12, 4);
+            return 4;
+        }
+        memcpy(ip, &c->peer.sin6_addr, 16);
+        return 16;
+    }
+    return 0;
+}
+
+int
+conn_limit_begin(struct conn *c, struct lmt_refusal *why)
+{
+    unsigned char ip[16];
+    size_t n = conn_peer_ip(c, ip);
+    uint64_t key;
+
+    if (lmt_conn_begin(ip, n, &key, why) == -1)
+        return -1;
+    c->flags |= CONN_F_LIMIT;
+    return 0;
+}
+
 const char *
 conn_peer(const struct conn *c)
 {
@@ -177,15 +234,57 @@ conn_set_reason(struct conn *c, const char *reason)
 }
 
 void
+conn_event_arm(struct conn *c)
+{
+    c->flags |= CONN_F_EVENT;
+}
+
+void
+conn_event_connect(struct conn *c, const char *what)
+{
+    if ((c->flags & CONN_F_EVENT) && wev_on())
+        wev_add(EVQ_CONNECT, 0, conn_peer(c), what);
+}
+
+void
+conn_event_quiet(struct conn *c)
+{
+    c->flags &= ~CONN_F_EVENT;
+}
+
+/* Whether c's close goes to the event log: that of a client connection
+ * whose connect did; of a plain HTTP request (a poll, a status request),
+ * only a limit or slow-consumer close, or a timeout (a head or body
+ * trickled in). A hand-off moves the socket to another worker: not a
+ * disconnect. */
+static int
+conn_close_noted(const struct conn *c, const char *reason)
+{
+    if (reason == NULL || strncmp(reason, "handed off", 10) == 0)
+        return 0;
+    if (c->flags & CONN_F_EVENT)
+        return 1;
+    return evq_close_kind(reason) != EVQ_DISCONNECT
+        || strstr(reason, "in time") || strstr(reason, "timeout");
+}
+
+void
 conn_close(struct conn *c, const char *reason)
 {
     if (log_get_level() >= LOG_INFO)
         log_msg(LOG_INFO, "connection from %s closed: %s", conn_peer(c),
             reason);
+    if (wev_on() && conn_close_noted(c, reason))
+        wev_add(evq_close_kind(reason), 0, conn_peer(c), reason);
     if (c->flags & CONN_F_REASON)
         free((char *)c->close_reason); /* reason may be it: logged above */
     if (c->proto && c->proto->on_free)
         c->proto->on_free(c);
+    if (c->flags & CONN_F_LIMIT) {
+        unsigned char ip[16];
+        size_t n = conn_peer_ip(c, ip);
+        lmt_conn_end(lmt_ip_key(ip, n));
+    }
     conn_tq_del(c);
     conn_unlink_dirty(c);
     event_del(&c->rev);
@@ -201,6 +300,8 @@ conn_close(struct conn *c, const char *reason)
         evbuffer_free(c->in);
     if (c->out)
         evbuffer_free(c->out);
+    if (c->flags & CONN_F_IO)
+        C.io->release(c);
     close(c->fd);
     free(c);
     C.count--;
@@ -241,6 +342,12 @@ conn_close_after_flush(struct conn *c, const char *reason)
 }
 
 int
+conn_tq_in(const struct conn *c, const struct conn_tq *q)
+{
+    return c->q == q;
+}
+
+int
 conn_closing(const struct conn *c)
 {
     return (c->flags & CONN_F_CLOSING) != 0;
@@ -260,6 +367,44 @@ conn_out(struct conn *c)
     if (c->out == NULL)
         c->out = evbuffer_new();
     return c->out;
+}
+
+void
+conn_set_io(const struct conn_io *io)
+{
+    C.io = io;
+}
+
+void
+conn_use_io(struct conn *c)
+{
+    if (C.io)
+        c->flags |= CONN_F_IO;
+}
+
+void
+conn_drop_io(struct conn *c)
+{
+    c->flags &= ~CONN_F_IO;
+}
+
+int
+conn_uses_io(const struct conn *c)
+{
+    return (c->flags & CONN_F_IO) != 0;
+}
+
+int
+conn_wait_write(struct conn *c)
+{
+    if (c->flags & CONN_F_WWAIT)
+        return 0;
+    if (c->wev == NULL)
+        c->wev = event_new(C.base, c->fd, EV_WRITE, conn_write_cb, c);
+    if (c->wev == NULL || event_add(c->wev, NULL) == -1)
+        return -1;
+    c->flags |= CONN_F_WWAIT;
+    return 0;
 }
 
 void
@@ -312,10 +457,14 @@ conn_over(struct conn *c)
         return 0;
     WCTR_INC(slow_consumer_closes);
     c->flags |= CONN_F_OVER;
-    if (c->proto->on_overflow)
+    if (c->proto->on_overflow) {
+        if (wev_on())
+            wev_add(EVQ_SLOW, 0, conn_peer(c),
+                "slow consumer: outbound buffer over its bound");
         c->proto->on_overflow(c);
-    else
+    } else {
         conn_close(c, "slow consumer: outbound buffer over its bound");
+    }
     return 1;
 }
 
@@ -365,8 +514,8 @@ conn_flush(struct conn *c)
 {
     size_t len = c->out ? evbuffer_get_length(c->out) : 0;
 
-    if (len > 0) {
-        int n = evbuffer_write(c->out, c->fd);
+    if (len > 0 || ((c->flags & CONN_F_IO) && conn_out(c))) {
+        int n = conn_io_write(c);
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR) {
                 conn_close(c, errno == EPIPE || errno == ECONNRESET
@@ -396,6 +545,8 @@ conn_flush(struct conn *c)
         /* Everything is written: half-close and wait for the peer's FIN
          * (read callback) or the linger bound. */
         c->flags |= CONN_F_SHUT;
+        if (c->flags & CONN_F_IO)
+            C.io->shut(c);
         if (shutdown(c->fd, SHUT_WR) == -1) {
             conn_close(c, c->close_reason);
             return -1;
@@ -466,7 +617,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     do {
-        n = evbuffer_read(c->in, fd, CONN_READ_CHUNK);
+        n = conn_io_read(c, CONN_READ_CHUNK);
         if (n > 0)
             got += (size_t)n;
     } while (n == CONN_READ_CHUNK && got < CONN_READ_MAX);
@@ -482,7 +633,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        conn_close(c, errno == ECONNRESET ? "peer reset" : "read error");
+        conn_close(c, errno == ECONNRESET ? "peer reset"
+            : errno == EPROTO ? "TLS error" : "read error");
         return;
     }
     if (evbuffer_get_length(c->in) == 0) {

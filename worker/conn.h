@@ -33,6 +33,20 @@ struct conn_proto {
     void (*on_overflow)(struct conn *c);
 };
 
+/* Another transport under a connection (TLS, worker/tio.c), registered
+ * once with conn_set_io and switched on per connection with conn_use_io;
+ * a connection without it reads and writes its socket directly. read
+ * appends up to max bytes to in and returns like evbuffer_read (> 0, 0 at
+ * the end, -1 with errno; EAGAIN to wait); write drains what it sent from
+ * out and returns like evbuffer_write; shut precedes the half-close;
+ * release frees the transport state (before the socket is closed). */
+struct conn_io {
+    int (*read)(struct conn *c, struct evbuffer *in, int max);
+    int (*write)(struct conn *c, struct evbuffer *out);
+    void (*shut)(struct conn *c);
+    void (*release)(struct conn *c);
+};
+
 /* A FIFO of connections sharing one timeout: membership is O(1) to add,
  * move to the tail and remove, and expiry only looks at the head. */
 struct conn_tq {
@@ -51,6 +65,16 @@ struct conn *conn_new(int fd, const struct conn_proto *p, void *st);
 
 /* Close and free c, counting and logging reason at info. The only way a
  * connection ends; the caller must not touch c afterwards. */
+/* The event log (worker/wev.h). conn_event_arm: c is a client
+ * connection now (a WebSocket), so its connect and its close (with the
+ * reason) go to the log, unless conn_event_quiet says it is not c's own
+ * (an Engine.IO upgrade probe: the session logs itself).
+ * conn_event_connect logs the connect of an armed c (what: a few words
+ * on it). */
+void conn_event_arm(struct conn *c);
+void conn_event_quiet(struct conn *c);
+void conn_event_connect(struct conn *c, const char *what);
+
 void conn_close(struct conn *c, const char *reason);
 
 /* Close c's descriptor later in this loop iteration without writing or
@@ -89,6 +113,18 @@ typedef void (*conn_flushed_fn)(void);
  * (one clock reading per pass). */
 void conn_after_flush(conn_flushed_fn fn);
 
+/* Register the one alternative transport (borrowed for the worker's
+ * life), then put c on it or take c off it (release is not called by
+ * conn_drop_io). conn_uses_io: 1 when c is on it. */
+void conn_set_io(const struct conn_io *io);
+void conn_use_io(struct conn *c);
+void conn_drop_io(struct conn *c);
+int conn_uses_io(const struct conn *c);
+
+/* Wait until c's socket is writable, then flush c (its transport may
+ * need to write while nothing is queued, e.g. a TLS handshake). */
+int conn_wait_write(struct conn *c);
+
 /* Replace the protocol (e.g. HTTP head -> WebSocket). */
 void conn_set_proto(struct conn *c, const struct conn_proto *p, void *st);
 void *conn_state(struct conn *c);
@@ -104,6 +140,9 @@ int conn_persistent(const struct conn *c);
  * tq_del removes it. */
 void conn_tq_add(struct conn_tq *q, struct conn *c);
 void conn_tq_del(struct conn *c);
+
+/* 1 when c is in deadline queue q. */
+int conn_tq_in(const struct conn *c, const struct conn_tq *q);
 
 /* Close (or on_expire) every member of q whose deadline has passed. */
 void conn_tq_expire(struct conn_tq *q, int64_t now_ms);
@@ -122,6 +161,17 @@ size_t conn_count(void);
 
 /* The socket of c (borrowed). */
 int conn_fd(const struct conn *c);
+
+/* The peer's IP address: 4 (IPv4) or 16 bytes into ip; returns the
+ * length, 0 when unknown. */
+size_t conn_peer_ip(const struct conn *c, unsigned char ip[16]);
+
+/* Count c as a /ws connection for the limits (lmt_conn_begin with its
+ * peer address); conn_close gives the count back. Returns 0, or -1 with
+ * *why filled when a limit refuses it (c untouched: the caller replies
+ * and closes). */
+struct lmt_refusal;
+int conn_limit_begin(struct conn *c, struct lmt_refusal *why);
 
 /* The peer address as text (for logs). */
 const char *conn_peer(const struct conn *c);

@@ -33,8 +33,10 @@
 #include "worker/hbt.h"
 #include "worker/hof.h"
 #include "worker/http.h"
+#include "worker/lmt.h"
 #include "worker/ws.h"
 #include "worker/wctr.h"
+#include "worker/wev.h"
 
 #define ENG_HASH 4096 /* buckets (power of two) */
 #define ENG_PROBE_POLL_MS 20 /* see eng_poll_get */
@@ -49,7 +51,9 @@ struct eng {
     unsigned closing : 1;
     unsigned probed : 1;      /* 3probe sent: polls are answered at once */
     unsigned peer_closed : 1; /* the client sent a close packet */
+    unsigned limited : 1;     /* counted by lmt_conn_begin under lkey */
     struct eng *hnext;
+    uint64_t lkey;          /* its client's IP key for the limits */
     const struct eng_app *app;
     void *app_st;
     struct conn *ws;        /* WebSocket transport */
@@ -85,6 +89,10 @@ static struct {
     int draining, keep;     /* see eng_stop */
     struct eng *tab[ENG_HASH];
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
+    /* The limits' count taken for the session being created (eng_new
+     * takes it over; what is left is given back). */
+    uint64_t pending_lkey;
+    int pending_limited;
     /* Polls that came after 3probe, answered ENG_PROBE_POLL_MS later (see
      * eng_poll_get). */
     struct {
@@ -223,6 +231,8 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
     if (evbuffer_get_length(s->pq) > (size_t)CFG_NUM(E.cfg,
             max_outbound_buffer)) {
         WCTR_INC(slow_consumer_closes);
+        wev_add(EVQ_SLOW, 0, NULL,
+            "slow consumer: polling queue over max_outbound_buffer");
         hbt_doom(&s->hb); /* not now: we may be inside a fan-out loop */
         return -1;
     }
@@ -370,11 +380,18 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
         free(s);
         return NULL;
     }
+    if (E.pending_limited) {
+        s->lkey = E.pending_lkey;
+        s->limited = 1;
+        E.pending_limited = 0;
+    }
     b = eng_bucket(s->sid, EIO_SID_LEN);
     s->hnext = E.tab[b];
     E.tab[b] = s;
     WCTR_INC(eio_sessions);
     WCTR_INC(eio_open);
+    if (s->polling)
+        WCTR_INC(eio_polling);
     eng_hb_arm(s);
     return s;
 }
@@ -395,6 +412,18 @@ eng_close(struct eng *s, const char *reason)
             break;
         }
     WCTR_DEC(eio_open);
+    if (s->polling)
+        WCTR_DEC(eio_polling);
+    if ((s->polling || s->upgraded) && wev_on()) {
+        /* It began on polling and logged its connect (a session that
+         * began on a WebSocket is that connection's events). */
+        char what[160];
+        snprintf(what, sizeof(what), "%s (polling session %s)",
+            reason ? reason : "closed", s->sid);
+        wev_add(evq_close_kind(reason), 0, NULL, what);
+    }
+    if (s->limited)
+        lmt_conn_end(s->lkey);
     hbt_stop(&s->hb);
     if (s->poll) {
         /* Like the reference server: a close the client asked for ends
@@ -467,6 +496,11 @@ eng_handshake_poll(struct conn *c, const struct hh_req *r,
     if (s == NULL) {
         http_error(c, 503, "OVERLOADED", "cannot create a session", NULL);
         return;
+    }
+    if (wev_on()) {
+        char what[64];
+        snprintf(what, sizeof(what), "polling session %s", s->sid);
+        wev_add(EVQ_CONNECT, 0, conn_peer(c), what);
     }
     n = eio_open_json(open + 1, sizeof(open) - 1, s->sid, 1,
         (long)CFG_NUM(E.cfg, ping_interval), (long)CFG_NUM(E.cfg,
@@ -658,6 +692,36 @@ eng_poll_shutdown(struct conn *c)
     return 0;
 }
 
+/* A request that opens a session (the handshake GET, or a WebSocket
+ * without sid): count it for max_connections, max_connections_per_ip and
+ * handshake_rate_per_ip. A session counts once however many requests and
+ * workers serve it. Returns 0, or -1 after answering c with the refusal. */
+static int
+eng_limit_begin(struct conn *c)
+{
+    unsigned char ip[16];
+    size_t n = conn_peer_ip(c, ip);
+    struct lmt_refusal why;
+
+    if (lmt_conn_begin(ip, n, &E.pending_lkey, &why) == -1) {
+        http_error(c, why.status, why.code, why.msg, why.status == 429
+            ? "Retry-After: 1\r\n" : NULL);
+        return -1;
+    }
+    E.pending_limited = 1;
+    return 0;
+}
+
+/* Give back a count eng_limit_begin took for a session never made. */
+static void
+eng_limit_end_pending(void)
+{
+    if (E.pending_limited) {
+        E.pending_limited = 0;
+        lmt_conn_end(E.pending_lkey);
+    }
+}
+
 void
 eng_request(struct conn *c, const struct hh_req *r, size_t head,
     const struct eng_app *app)
@@ -727,9 +791,12 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
         /* A WebSocket for a session that cannot take one (already
          * upgraded, or probing) is accepted and closed at once, as the
          * reference server does; eng_ws_open sees to it. */
+        if (s == NULL && eng_limit_begin(c) == -1)
+            return;
         E.pending_app = app;
         (void)ws_upgrade(c, r, head, &eng_ws_app);
         E.pending_app = NULL;
+        eng_limit_end_pending();
         return;
     }
     if (s && (s->upgraded || !s->polling)) {
@@ -738,9 +805,12 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
     }
     if (r->method_len == 3 && memcmp(r->method, "GET", 3) == 0) {
         char *o = origin ? strndup(origin, olen) : NULL;
-        if (s == NULL)
-            eng_handshake_poll(c, r, app, o, o ? olen : 0);
-        else
+        if (s == NULL) {
+            if (eng_limit_begin(c) == 0) {
+                eng_handshake_poll(c, r, app, o, o ? olen : 0);
+                eng_limit_end_pending();
+            }
+        } else
             eng_poll_get(c, s, head);
         free(o);
         return;
@@ -771,6 +841,7 @@ eng_ws_open(struct conn *c, const struct hh_req *r)
             return 0;
         }
         s->probe = c;
+        conn_event_quiet(c); /* the session's own events cover it */
         ws_set_app_state(c, s);
         return 0;
     }
@@ -809,6 +880,7 @@ eng_upgrade(struct eng *s)
     s->ws = s->probe;
     s->probe = NULL;
     s->polling = 0;
+    WCTR_DEC(eio_polling);
     s->upgraded = 1;
     s->probed = 0;
     WCTR_INC(eio_upgrades);

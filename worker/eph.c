@@ -48,13 +48,36 @@ static struct {
         int64_t at;
     } closed[EPH_CLOSED_RING];
     unsigned closed_next;
+    struct conn_tq post_q;  /* POSTs waiting for the rest of their body */
 } P;
+
+static void eph_post_expire(struct conn *c);
 
 void
 eph_init(const struct cfg *c, eph_body_fn on_body)
 {
     P.cfg = c;
     P.on_body = on_body;
+    P.post_q.timeout_ms = CFG_NUM(c, post_timeout);
+    P.post_q.reason = "POST body not received within post_timeout";
+    P.post_q.on_expire = eph_post_expire;
+}
+
+void
+eph_tick(int64_t now_ms)
+{
+    conn_tq_expire(&P.post_q, now_ms);
+}
+
+/* A body trickled in (or never sent) is cut off: the head's deadline
+ * ended with the head, and the session's heartbeat does not see a
+ * connection that holds no poll. */
+static void
+eph_post_expire(struct conn *c)
+{
+    WCTR_INC(post_timeouts);
+    http_error(c, 408, "TIMEOUT", "request body not received within "
+        "post_timeout", NULL);
 }
 
 /* Reply to an Engine.IO request with the reference server's JSON error. */
@@ -134,6 +157,7 @@ eph_post(struct conn *c, const struct hh_req *r, size_t head,
     evbuffer_drain(conn_in(c), head);
     http_release(c);
     conn_set_proto(c, &eph_post_proto, ps);
+    conn_tq_add(&P.post_q, c);
     (void)eph_post_read(c);
     return 0;
 }
@@ -195,6 +219,7 @@ eph_post_read(struct conn *c)
 
     if (evbuffer_get_length(conn_in(c)) < ps->len)
         return 0;
+    conn_tq_del(c);
     conn_set_proto(c, &eph_post_proto, NULL);
     P.on_body(c, ps->sid, ps->origin[0] ? ps->origin : NULL, ps->len);
     free(ps);

@@ -11,6 +11,7 @@
 #define WSGATE_WORKER_EPH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/eio.h"
 
@@ -28,6 +29,9 @@ typedef void (*eph_body_fn)(struct conn *c, const char *sid,
 /* Borrow c (max_payload) for the worker's life; complete POST bodies go
  * to on_body. */
 void eph_init(const struct cfg *c, eph_body_fn on_body);
+
+/* Close POSTs whose body did not arrive within post_timeout (408). */
+void eph_tick(int64_t now_ms);
 
 /* Answer c with status and the reference server's JSON error for code
  * ({"code":…,"message":…}); counts eio_bad_requests. An error reply

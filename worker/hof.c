@@ -19,6 +19,7 @@
 #include "worker/conn.h"
 #include "worker/hof.h"
 #include "worker/http.h"
+#include "worker/tpx.h"
 #include "worker/wctr.h"
 
 static struct {
@@ -104,8 +105,19 @@ hof_send(struct conn *c, int sfd, const char *what, unsigned which)
     } ctl;
     struct iovec iov;
     struct msghdr mh = {0};
-    int fd = conn_fd(c);
+    int fd = conn_fd(c), pair[2] = {-1, -1};
 
+    if (sfd != -1 && n <= HOF_MAX_DATA && conn_uses_io(c)) {
+        /* TLS stays here: the owner gets a socketpair end instead, and
+         * this worker relays (doc/design-tls.md). */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                0, pair) == -1) {
+            log_errno(LOG_WARNING, "socketpair() for a TLS relay");
+            pair[0] = pair[1] = -1;
+            sfd = -1;
+        }
+        fd = pair[1];
+    }
     if (sfd == -1 || n > HOF_MAX_DATA) {
         WCTR_INC(handoff_failures);
         http_error(c, 400, "UNKNOWN_SESSION", "session unknown", NULL);
@@ -126,10 +138,19 @@ hof_send(struct conn *c, int sfd, const char *what, unsigned which)
     if (sendmsg(sfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
         WCTR_INC(handoff_failures);
         log_errno(LOG_WARNING, "hand-off to worker %s %u", what, which);
+        if (pair[0] != -1) {
+            close(pair[0]);
+            close(pair[1]);
+        }
         http_error(c, 503, "OVERLOADED", "session owner is busy", NULL);
         return;
     }
     WCTR_INC(handoffs_out);
+    if (pair[0] != -1) {
+        close(pair[1]); /* the owner holds it now */
+        (void)tpx_start(c, pair[0]);
+        return;
+    }
     /* The owner has its own reference to the socket now. */
     conn_close_later(c, "handed off to its session's worker");
 }

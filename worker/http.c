@@ -105,7 +105,7 @@ http_route_add(const char *path, http_route_fn fn)
     H.nroutes++;
 }
 
-void
+struct conn *
 http_accept(int fd)
 {
     struct http_st *st = calloc(1, sizeof(*st));
@@ -113,14 +113,15 @@ http_accept(int fd)
 
     if (st == NULL) {
         close(fd);
-        return;
+        return NULL;
     }
     c = conn_new(fd, &http_proto, st);
     if (c == NULL) {
         free(st);
-        return;
+        return NULL;
     }
     conn_tq_add(&H.head_q, c);
+    return c;
 }
 
 void
@@ -232,6 +233,8 @@ http_reason(int status)
     case 404: return "Not Found";
     case 204: return "No Content";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 429: return "Too Many Requests";
     case 413: return "Payload Too Large";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
@@ -241,9 +244,20 @@ http_reason(int status)
     }
 }
 
+static void http_send(struct conn *c, int status, const char *ctype,
+    const char *extra, const char *body, size_t len, const char *why);
+
 void
 http_reply(struct conn *c, int status, const char *ctype, const char *extra,
     const char *body, size_t len)
+{
+    http_send(c, status, ctype, extra, body, len, NULL);
+}
+
+/* http_reply; why (or NULL) is the close reason logged for an error. */
+static void
+http_send(struct conn *c, int status, const char *ctype, const char *extra,
+    const char *body, size_t len, const char *why)
 {
     struct evbuffer *o = conn_out(c);
 
@@ -263,8 +277,8 @@ http_reply(struct conn *c, int status, const char *ctype, const char *extra,
         http_keepalive(c);
         (void)conn_mark_dirty(c); /* last: it may end c (slow consumer) */
     } else
-        conn_close_after_flush(c, status >= 400 ? "http error reply"
-            : "http reply sent");
+        conn_close_after_flush(c, status >= 400 ? why ? why
+            : "http error reply" : "http reply sent");
 }
 
 void
@@ -275,9 +289,14 @@ http_error(struct conn *c, int status, const char *code, const char *msg,
     int n = snprintf(body, sizeof(body), "{\"ok\":false,\"error\":{\"code\":"
         "\"%s\",\"message\":\"%s\"}}\n", code, msg);
 
+    char why[96];
+
     if (n < 0 || (size_t)n >= sizeof(body))
         n = snprintf(body, sizeof(body), "{\"ok\":false}\n");
-    http_reply(c, status, "application/json", extra, body, (size_t)n);
+    /* The code in the close reason: the log (and what reads reasons)
+     * tells a limit's refusal from a bad request. */
+    snprintf(why, sizeof(why), "http error reply: %d %s", status, code);
+    http_send(c, status, "application/json", extra, body, (size_t)n, why);
 }
 
 static int

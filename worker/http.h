@@ -31,8 +31,9 @@ int http_init(const struct cfg *c, struct shm_segment *seg);
  * More than HTTP_MAX_ROUTES paths is a bug (assert). */
 void http_route_add(const char *path, http_route_fn fn);
 
-/* Start serving an accepted socket (takes fd). */
-void http_accept(int fd);
+/* Start serving an accepted socket (takes fd). Returns its connection
+ * (borrowed), or NULL (fd closed). */
+struct conn *http_accept(int fd);
 
 /* Serve a socket handed over by another worker; data[0..n) was already
  * read from it (copied). */

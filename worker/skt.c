@@ -31,6 +31,7 @@
 #include "worker/eng.h"
 #include "worker/fan.h"
 #include "worker/http.h"
+#include "worker/lmt.h"
 #include "worker/sev.h"
 #include "worker/sge.h"
 #include "worker/skt.h"
@@ -59,7 +60,9 @@ struct skt {
     struct skt_ns *ns;
     char *bearer;             /* Authorization header token, if any */
     struct event *tev;        /* connect_timeout, then kick grace */
-    int echo;
+    uint8_t echo;
+    uint8_t rate_kicked;      /* disconnected for client_message_rate */
+    uint32_t rl_tok, rl_at;   /* client_message_rate bucket (lmt.h) */
     /* a binary packet waiting for its attachments: its text is kept
      * (the parsed packet only borrows the frame it came in) */
     char *pend_text;
@@ -206,6 +209,11 @@ skt_timer_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (k->rate_kicked) {
+        eng_close(k->e, "RATE_LIMITED: messages faster than "
+            "client_message_rate");
+        return;
+    }
     if (k->ns == NULL)
         WCTR_INC(sio_connect_timeouts);
     eng_close(k->e, k->ns ? "server disconnect" : "connect timeout");
@@ -233,6 +241,7 @@ skt_open(struct eng *e, const struct hh_req *r, int echo)
         return -1;
     k->e = e;
     k->echo = echo;
+    lmt_msg_init(&k->rl_tok, &k->rl_at);
     if (h && hl > 7 && strncasecmp(h, "Bearer ", 7) == 0)
         k->bearer = strndup(h + 7, hl - 7);
     k->tev = evtimer_new(K.base, skt_timer_cb, k);
@@ -561,14 +570,49 @@ skt_dispatch(struct skt *k, struct sio_packet *pk)
     }
 }
 
+/* The session sends faster than client_message_rate: every namespace it
+ * joined gets an "error" event with code RATE_LIMITED, then a DISCONNECT
+ * (the client sees "io server disconnect"), and the session ends after
+ * the kick grace; one that joined none ends at once. */
+static void
+skt_rate_kick(struct skt *k)
+{
+    static const char js[] = "{\"code\":\"RATE_LIMITED\",\"message\":"
+        "\"messages sent faster than client_message_rate\"}";
+    char nsp[SIO_NSP_MAX + 1];
+
+    lmt_msg_closed();
+    if (k->ns == NULL) {
+        eng_close(k->e, "RATE_LIMITED: messages faster than "
+            "client_message_rate");
+        return;
+    }
+    k->rate_kicked = 1;
+    while (k->ns) {
+        struct skt_ns *ns = k->ns;
+        snprintf(nsp, sizeof(nsp), "%s", ns->nsp);
+        if (ns->connected)
+            SKT_ENCODE(k, sio_encode_event(out, cap, nsp, SIO_ACK_NONE,
+                "error", js, sizeof(js) - 1, NULL));
+        skt_ns_free(k, ns, 0);
+        SKT_ENCODE(k, sio_encode_disconnect(out, cap, nsp));
+    }
+    skt_arm(k, SKT_KICK_GRACE_MS);
+}
+
 static void
 skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
 {
     struct skt *k = eng_app_state(e);
     struct sio_packet pk;
 
-    if (k == NULL)
+    if (k == NULL || k->rate_kicked)
         return;
+    /* A packet's binary attachments are part of it: not counted again. */
+    if (!binary && !lmt_msg_take(&k->rl_tok, &k->rl_at)) {
+        skt_rate_kick(k);
+        return;
+    }
     WCTR_INC(sio_packets_in);
     if (binary) {
         struct iovec *nb;

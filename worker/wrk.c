@@ -33,10 +33,15 @@
 #include "worker/http.h"
 #include "worker/pev.h"
 #include "worker/prw.h"
+#include "worker/eph.h"
+#include "worker/lmt.h"
 #include "worker/rcv.h"
 #include "worker/wctr.h"
+#include "worker/wev.h"
 #include "worker/wrk.h"
 #include "worker/skt.h"
+#include "worker/tio.h"
+#include "worker/tpx.h"
 #include "worker/ws.h"
 #include "worker/wsj.h"
 
@@ -53,8 +58,9 @@ static struct {
     struct shm_segment *seg;
     struct shm_worker *me;
     unsigned slot;
-    int listen_fd;
+    int listen_fd, tls_fd;
     struct event *ev_accept, *ev_resume, *ev_tick, *ev_sig;
+    struct event *ev_accept_tls;    /* NULL without tls_port */
     int sig_fd;
     long limit;
     int stopping;
@@ -62,7 +68,7 @@ static struct {
     int64_t stop_deadline, last_beat;
     int64_t err_logged_at;
     unsigned err_suppressed;
-} W = {.listen_fd = -1, .sig_fd = -1};
+} W = {.listen_fd = -1, .tls_fd = -1, .sig_fd = -1};
 
 static void
 wrk_publish(void)
@@ -96,6 +102,7 @@ wrk_refuse(int fd)
     (void)w;
     close(fd);
     WCTR_INC(conn_refused_limit);
+    wev_add(EVQ_LIMIT, 503, NULL, "worker_connections: worker full");
 }
 
 static void
@@ -115,14 +122,16 @@ wrk_accept_error(void)
         W.err_suppressed++;
     }
     event_del(W.ev_accept);
+    if (W.ev_accept_tls)
+        event_del(W.ev_accept_tls);
     evtimer_add(W.ev_resume, &tv);
 }
 
+/* arg is non-NULL on the TLS listener. */
 static void
 wrk_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
     (void)what;
-    (void)arg;
     for (int i = 0; i < WRK_ACCEPT_BATCH; i++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1) {
@@ -138,12 +147,19 @@ wrk_accept_cb(evutil_socket_t lfd, short what, void *arg)
             return;
         }
         if ((long)conn_count() >= W.limit) {
-            wrk_refuse(fd);
+            if (arg) { /* no plain-text 503 on the TLS port */
+                close(fd);
+                WCTR_INC(conn_refused_limit);
+            } else {
+                wrk_refuse(fd);
+            }
             continue;
         }
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-        http_accept(fd);
+        struct conn *c = http_accept(fd);
+        if (c && arg)
+            (void)tio_start(c);
     }
 }
 
@@ -153,8 +169,11 @@ wrk_resume_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
-    if (!W.stopping)
+    if (!W.stopping) {
         event_add(W.ev_accept, NULL);
+        if (W.ev_accept_tls)
+            event_add(W.ev_accept_tls, NULL);
+    }
 }
 
 /* Publish this worker's largest rooms for /socket-stats. */
@@ -184,7 +203,9 @@ wrk_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)arg;
     http_tick(now);
     ws_tick(now);
+    eph_tick(now);
     conn_tick(now);
+    tio_tick(now);
     if (now - W.last_beat >= WRK_BEAT_MS) {
         shm_worker_beat(W.me, now);
         W.last_beat = now;
@@ -229,6 +250,20 @@ wrk_drain_conn(struct conn *c)
     return 1;
 }
 
+/* The TLS listener, when there is one. 0 or -1. */
+static int
+wrk_tls_init(const struct cfg *c, struct ssl_ctx_st *ctx)
+{
+    tpx_init(W.base);
+    if (W.tls_fd == -1)
+        return 0;
+    if (tio_init(ctx, CFG_NUM(c, tls_handshake_timeout)) == -1)
+        return -1;
+    W.ev_accept_tls = event_new(W.base, W.tls_fd, EV_READ | EV_PERSIST,
+        wrk_accept_cb, (void *)1);
+    return W.ev_accept_tls && event_add(W.ev_accept_tls, NULL) == 0 ? 0 : -1;
+}
+
 static void
 wrk_term(void)
 {
@@ -243,6 +278,11 @@ wrk_term(void)
     event_del(W.ev_resume);
     close(W.listen_fd);
     W.listen_fd = -1;
+    if (W.ev_accept_tls) {
+        event_del(W.ev_accept_tls);
+        close(W.tls_fd);
+        W.tls_fd = -1;
+    }
     hof_stop();
     http_stop(wrk_drain_conn);
     /* On a reload, long-polling sessions stay until their clients end
@@ -296,7 +336,8 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     int rec, unsigned slot, int listen_fd, int evfd, int hof_recv,
     const int *hof_send, unsigned nslots, int rec_hof_recv,
     const int *rec_hof_send, int rcv_fd,
-    const struct sess_table *sess)
+    const struct sess_table *sess, struct ltab *lt, int tls_fd,
+    struct ssl_ctx_st *tls_ctx)
 {
     char role[16];
     struct timeval tick = {0, WRK_TICK_MS * 1000};
@@ -306,9 +347,12 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     W.cfg = c;
     W.seg = seg;
     W.me = &seg->rec[rec];
+    wev_init(&W.me->evq);
     W.slot = slot;
     W.listen_fd = listen_fd;
+    W.tls_fd = tls_ctx ? tls_fd : -1;
     W.limit = wsg_conn_limit((long)CFG_NUM(c, worker_connections));
+    lmt_init(c, lt, (unsigned)rec);
     W.base = event_base_new();
     if (W.base == NULL) {
         log_msg(LOG_ERR, "event_base_new() failed");
@@ -330,7 +374,8 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || hof_init(W.base, seg, hof_recv, hof_send, nslots, rec_hof_recv,
             rec_hof_send) == -1
         || event_add(W.ev_tick, &tick) == -1
-        || event_add(W.ev_accept, NULL) == -1) {
+        || event_add(W.ev_accept, NULL) == -1
+        || wrk_tls_init(c, tls_ctx) == -1) {
         log_msg(LOG_ERR, "worker setup failed");
         exit(WSG_EXIT_FATAL);
     }

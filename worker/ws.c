@@ -66,6 +66,7 @@ static void ws_on_free(struct conn *c);
 static void ws_on_overflow(struct conn *c);
 static void ws_idle_expire(struct conn *c);
 static void ws_ping_expire(struct conn *c);
+static void ws_msg_expire(struct conn *c);
 
 static const struct conn_proto ws_proto = {
     .name = "websocket",
@@ -81,6 +82,7 @@ static struct {
     uint64_t max_msg;
     struct conn_tq idle_q;  /* quiet for less than ping_interval */
     struct conn_tq ping_q;  /* pinged, waiting for any traffic */
+    struct conn_tq msg_q;   /* a frame or message started, not complete */
 } WS;
 
 int
@@ -96,6 +98,9 @@ ws_init(const struct cfg *c)
     WS.ping_q.timeout_ms = CFG_NUM(c, ping_timeout);
     WS.ping_q.on_expire = ws_ping_expire;
     WS.ping_q.reason = "ping timeout";
+    WS.msg_q.timeout_ms = CFG_NUM(c, message_timeout);
+    WS.msg_q.on_expire = ws_msg_expire;
+    WS.msg_q.reason = "message not completed within message_timeout";
     return 0;
 }
 
@@ -601,14 +606,35 @@ ws_process(struct conn *c, struct ws *w)
     }
 }
 
+/* Every read refreshes the idle deadline, so a client trickling a frame
+ * a byte at a time would never be cut off by it: once a read leaves a
+ * frame or a fragmented message unfinished, the connection moves to
+ * msg_q, whose deadline (message_timeout) runs from then and is not
+ * refreshed by more bytes; it goes back when the message is complete. */
 static int
 ws_on_read(struct conn *c)
 {
     struct ws *w = conn_state(c);
+    int partial;
 
-    if (!w->close_sent && !w->app->own_heartbeat)
+    if (!w->close_sent && !w->app->own_heartbeat
+        && !conn_tq_in(c, &WS.msg_q))
         conn_tq_add(&WS.idle_q, c);
-    return ws_process(c, w);
+    if (ws_process(c, w) == -1)
+        return -1;
+    if (conn_closing(c) || w->close_sent)
+        return 0;
+    partial = w->in_frame || w->rx.in_msg
+        || evbuffer_get_length(conn_in(c)) > 0;
+    if (partial && !conn_tq_in(c, &WS.msg_q))
+        conn_tq_add(&WS.msg_q, c);
+    else if (!partial && conn_tq_in(c, &WS.msg_q)) {
+        if (w->app->own_heartbeat)
+            conn_tq_del(c);
+        else
+            conn_tq_add(&WS.idle_q, c);
+    }
+    return 0;
 }
 
 static int
@@ -654,11 +680,19 @@ ws_ping_expire(struct conn *c)
     ws_close(c, WSF_CLOSE_GOING_AWAY, "ping timeout");
 }
 
+static void
+ws_msg_expire(struct conn *c)
+{
+    WCTR_INC(message_timeouts);
+    ws_close(c, WSF_CLOSE_POLICY, WS.msg_q.reason);
+}
+
 void
 ws_tick(int64_t now_ms)
 {
     conn_tq_expire(&WS.idle_q, now_ms);
     conn_tq_expire(&WS.ping_q, now_ms);
+    conn_tq_expire(&WS.msg_q, now_ms);
 }
 
 static void
@@ -758,8 +792,10 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
         conn_tq_add(&WS.idle_q, c);
     WCTR_INC(ws_handshakes);
     WCTR_INC(ws_open);
+    conn_event_arm(c);
     if (app->on_open)
         app->on_open(c, r);
+    conn_event_connect(c, "WebSocket");
     if (conn_closing(c))
         return 0;
     /* r points into the input: done with it only now. */

@@ -27,6 +27,7 @@
 #include "worker/conn.h"
 #include "worker/fan.h"
 #include "worker/http.h"
+#include "worker/lmt.h"
 #include "worker/ws.h"
 #include "worker/sub.h"
 #include "worker/wsj.h"
@@ -35,6 +36,8 @@
 struct wsj {
     struct cli *cl;
     struct event *auth_ev; /* auth_timeout, until the first auth */
+    uint32_t rl_tok, rl_at; /* client_message_rate bucket (lmt.h); in
+                             * the malloc chunk's slack: costs nothing */
 };
 
 #define WSJ_HOLD_MAX 16 /* messages kept while the connect proxy decides */
@@ -74,7 +77,7 @@ static void wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok,
 static int wsj_hold(struct conn *c, struct wsj *j, const unsigned char *p,
     size_t n);
 static int wsj_emit(struct conn *c, struct wsj *j, json_t *m, json_t *id);
-static int wsj_on_message(struct conn *c, int binary, const unsigned char *p,
+static int wsj_dispatch(struct conn *c, struct wsj *j, const unsigned char *p,
     size_t n);
 static int wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen);
@@ -135,12 +138,14 @@ wsj_ack_error(struct conn *c, json_t *id, const char *code, const char *msg,
     return wsj_send(c, o);
 }
 
-/* A fatal auth failure: error object, then close 4002 with the code. */
+/* A fatal auth failure: error object, then close 4002 with the code; a
+ * user at max_connections_per_user is no auth failure: 1008. */
 static void
 wsj_auth_fail(struct conn *c, enum tok_status st)
 {
     wsj_error(c, tok_status_code(st), tok_status_message(st), NULL);
-    ws_close(c, CLI_CLOSE_AUTH_FAILED, tok_status_code(st));
+    ws_close(c, st == TOK_E_LIMIT ? WSF_CLOSE_POLICY
+        : CLI_CLOSE_AUTH_FAILED, tok_status_code(st));
 }
 
 static void
@@ -177,7 +182,9 @@ wsj_on_open(struct conn *c, const struct hh_req *r)
         ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
         return;
     }
+    lmt_msg_init(&j->rl_tok, &j->rl_at);
     ws_set_app_state(c, j);
+    WCTR_INC(wsj_open);
     /* "Bearer" followed by the token; the head parser trimmed trailing
      * blanks, so an empty credential is just "Bearer". */
     if (h && hl >= 6 && strncasecmp(h, "Bearer", 6) == 0
@@ -214,6 +221,7 @@ wsj_on_close(struct conn *c)
     wsj_stop_auth_timer(j);
     cli_free(j->cl);
     free(j);
+    WCTR_DEC(wsj_open);
     ws_set_app_state(c, NULL);
 }
 
@@ -343,18 +351,35 @@ static int
 wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
 {
     struct wsj *j = ws_app_state(c);
-    json_error_t jerr;
-    json_t *m, *id;
-    const char *type;
-    int rc = 0;
 
     if (j == NULL)
         return 0;
+    if (!lmt_msg_take(&j->rl_tok, &j->rl_at)) {
+        /* Before any parsing: a flood costs no JSON work. */
+        lmt_msg_closed();
+        wsj_error(c, "RATE_LIMITED", "messages sent faster than "
+            "client_message_rate", NULL);
+        ws_close(c, WSF_CLOSE_POLICY, "RATE_LIMITED");
+        return 0;
+    }
     if (binary) {
         ws_close(c, WSF_CLOSE_UNSUPPORTED, "binary messages are not "
             "supported on /ws");
         return 0;
     }
+    return wsj_dispatch(c, j, p, n);
+}
+
+/* One text message of j, past the rate limit (held messages come back
+ * here from wsj_replay without paying for it twice). */
+static int
+wsj_dispatch(struct conn *c, struct wsj *j, const unsigned char *p, size_t n)
+{
+    json_error_t jerr;
+    json_t *m, *id;
+    const char *type;
+    int rc = 0;
+
     m = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
     if (m == NULL || !json_is_object(m)) {
         json_decref(m);
@@ -527,6 +552,7 @@ wsj_kick(struct cli *cl, unsigned code, const char *reason)
     wsj_stop_auth_timer(j);
     cli_free(j->cl);
     free(j);
+    WCTR_DEC(wsj_open);
     ws_set_app_state(c, NULL);
     ws_close(c, code, reason);
 }
@@ -542,6 +568,16 @@ static const struct ws_app wsj_app = {
 static void
 wsj_route(struct conn *c, const struct hh_req *r)
 {
+    struct lmt_refusal why;
+
+    /* max_connections, max_connections_per_ip, handshake_rate_per_ip:
+     * refused before the upgrade, with the JSON error of every HTTP
+     * refusal; conn_close gives the count back. */
+    if (conn_limit_begin(c, &why) == -1) {
+        http_error(c, why.status, why.code, why.msg, why.status == 429
+            ? "Retry-After: 1\r\n" : NULL);
+        return;
+    }
     (void)ws_upgrade(c, r, r->head_len, &wsj_app);
 }
 
@@ -567,7 +603,7 @@ static void
 wsj_replay(struct conn *c, struct wsj *j, struct wsj_wait *w)
 {
     for (size_t i = 0; i < w->nheld; i++)
-        if (wsj_on_message(c, 0, (const unsigned char *)w->held[i],
+        if (wsj_dispatch(c, j, (const unsigned char *)w->held[i],
                 w->held_len[i]) == -1 || conn_closing(c)
             || ws_app_state(c) != j)
             return;

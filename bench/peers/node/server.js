@@ -37,7 +37,12 @@ function verify(token) { // HS256 only; exp checked when present
   return !(typeof claims.exp === 'number' && claims.exp * 1000 < Date.now());
 }
 
-const httpServer = http.createServer();
+// BENCH_TLS_CERT / BENCH_TLS_KEY (PEM files): serve the clients over
+// https / wss instead (bench/tls-idle-peers.sh); the admin port stays plain.
+const httpServer = process.env.BENCH_TLS_CERT
+  ? require('https').createServer({ cert: require('fs').readFileSync(process.env.BENCH_TLS_CERT),
+    key: require('fs').readFileSync(process.env.BENCH_TLS_KEY) })
+  : http.createServer();
 const io = new Server(httpServer, { serveClient: false, perMessageDeflate: false });
 io.use((socket, next) => verify(socket.handshake.auth && socket.handshake.auth.token)
   ? next() : next(new Error('TOKEN_INVALID')));
