@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "priv.h"
+#include "prx.h"
 #include "log.h"
 #include "rent.h"
 #include "rurl.h"
@@ -268,7 +269,8 @@ cfg_multi_add(struct cfg *c, int k, const char *v, const char *origin,
 }
 
 /* The STR keys with a grammar of their own; *n gets their numeric form
- * (redis_unavailable: 0 queue, 1 refuse). A redis_url is never echoed:
+ * (redis_unavailable: 0 queue, 1 refuse; connect_proxy_fail: 0 closed,
+ * 1 open). A redis_url is never echoed:
  * it may hold a password. */
 static int
 cfg_check_str(int k, const char *v, int64_t *n, const char *origin,
@@ -308,6 +310,30 @@ cfg_check_str(int k, const char *v, int64_t *n, const char *origin,
         }
         snprintf(err, errlen, "%s: key '%s': bad value '%s': expected queue "
             "or refuse", origin, key, v);
+        return -1;
+    case CFG_K_connect_proxy_fail:
+        if (strcmp(v, "closed") == 0 || strcmp(v, "open") == 0) {
+            *n = v[0] == 'o';
+            return 0;
+        }
+        snprintf(err, errlen, "%s: key '%s': bad value '%s': expected closed "
+            "or open", origin, key, v);
+        return -1;
+    case CFG_K_connect_proxy_url:
+    case CFG_K_event_proxy_url:
+        if (*v == '\0' || strncmp(v, "http://", 7) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: key '%s': expected an http:// URL", origin,
+            key);
+        return -1;
+    case CFG_K_proxy_secret_header:
+        for (size_t i = 0; i < len; i++)
+            if (!(isalnum((unsigned char)v[i]) || v[i] == '-' || v[i] == '_'))
+                len = 0;
+        if (len > 0 && len <= 64)
+            return 0;
+        snprintf(err, errlen, "%s: key '%s': expected a header name", origin,
+            key);
         return -1;
     default:
         return 0;
@@ -644,6 +670,16 @@ cfg_validate(const struct cfg *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: key 'respawn_delay_min': larger than "
             "respawn_delay_max", c->origin[CFG_K_respawn_delay_min]);
         return -1;
+    }
+    static const int urls[] = {CFG_K_connect_proxy_url, CFG_K_event_proxy_url};
+    for (size_t i = 0; i < sizeof(urls) / sizeof(*urls); i++) {
+        char why[128];
+        if (c->str[urls[i]][0] != '\0' && !prx_url_ok(c->str[urls[i]],
+                CFG_STR(c, proxy_allowed_host), why, sizeof(why))) {
+            snprintf(err, errlen, "%s: key '%s': %s", c->origin[urls[i]],
+                cfg_desc[urls[i]].key, why);
+            return -1;
+        }
     }
     if (CFG_NUM(c, node_record_ttl) < 2 * CFG_NUM(c, node_record_interval)) {
         snprintf(err, errlen, "%s: key 'node_record_ttl': shorter than twice "

@@ -21,6 +21,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "master/adm.h"
+#include "master/prq.h"
 #include "master/dsh.h"
 #include "master/dstr.h"
 #include "master/met.h"
@@ -57,6 +58,8 @@ static void adm_stream(struct evhttp_request *req, struct evbuffer *out);
 static void adm_publish(struct evhttp_request *req, struct evbuffer *out);
 static void adm_disconnect(struct evhttp_request *req, struct evbuffer *out);
 static void adm_broadcast(struct evhttp_request *req, struct evbuffer *out);
+static void adm_presence(struct evhttp_request *req, struct evbuffer *out);
+static void adm_user(struct evhttp_request *req, struct evbuffer *out);
 
 static const struct adm_route adm_routes[] = {
     {"/api/publish", EVHTTP_REQ_POST, 1, adm_publish},
@@ -67,6 +70,8 @@ static const struct adm_route adm_routes[] = {
     {"/metrics", EVHTTP_REQ_GET, 1, adm_metrics},
     {"/healthz", EVHTTP_REQ_GET, 0, adm_healthz},
     {"/readyz", EVHTTP_REQ_GET, 0, adm_readyz},
+    {"/api/presence", EVHTTP_REQ_GET, 1, adm_presence},
+    {"/api/user/", EVHTTP_REQ_GET, 1, adm_user}, /* a prefix: /api/user/ID */
     {"/dashboard", EVHTTP_REQ_GET, 0, adm_dashboard},
     {"/api/history", EVHTTP_REQ_GET, 1, adm_history},
     {"/api/events", EVHTTP_REQ_GET, 1, adm_events},
@@ -183,7 +188,9 @@ adm_dispatch(struct evhttp_request *req, void *arg)
         path = "";
     for (size_t i = 0; i < sizeof(adm_routes) / sizeof(*adm_routes); i++) {
         const struct adm_route *r = &adm_routes[i];
-        if (strcmp(path, r->path) != 0)
+        size_t pl = strlen(r->path);
+        if (strcmp(path, r->path) != 0 && !(r->path[pl - 1] == '/'
+                && strncmp(path, r->path, pl) == 0 && path[pl] != '\0'))
             continue;
         path_known = 1;
         if (r->method != m && !(r->method == EVHTTP_REQ_GET
@@ -479,4 +486,41 @@ adm_stop(void)
     if (A.tc_ok)
         tokcfg_free(&A.tc);
     A.tc_ok = 0;
+}
+
+/* GET /api/presence?room=R: who is in R, over every worker (prq.c). */
+static void
+adm_presence(struct evhttp_request *req, struct evbuffer *out)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *qs = uri ? evhttp_uri_get_query(uri) : NULL, *room = NULL;
+    struct evkeyvalq q;
+
+    (void)out;
+    TAILQ_INIT(&q);
+    if (qs && evhttp_parse_query_str(qs, &q) == 0)
+        room = evhttp_find_header(&q, "room");
+    if (room == NULL || *room == '\0')
+        adm_error(req, 400, "Bad Request", "BAD_REQUEST",
+            "give the room: /api/presence?room=R");
+    else
+        prq_ask(req, 1, room, strlen(room));
+    evhttp_clear_headers(&q);
+}
+
+/* GET /api/user/ID: that user's connections and rooms (prq.c). */
+static void
+adm_user(struct evhttp_request *req, struct evbuffer *out)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : "";
+    char *id = evhttp_uridecode(path + strlen("/api/user/"), 0, NULL);
+
+    (void)out;
+    if (id == NULL || *id == '\0' || strchr(id, '/'))
+        adm_error(req, 400, "Bad Request", "BAD_REQUEST",
+            "give the user id: /api/user/ID");
+    else
+        prq_ask(req, 2, id, strlen(id));
+    free(id);
 }

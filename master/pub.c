@@ -23,6 +23,7 @@
 #include "master/dsh.h"
 #include "master/pub.h"
 #include "master/rds.h"
+#include "master/stor.h"
 #include "shm/gmap.h"
 #include "shm/mlog.h"
 #include "shm/shm.h"
@@ -60,6 +61,7 @@ struct pub_cwait {
 /* The offset clients see for log entry seq (cluster-wide in cluster
  * mode, shm/gmap.h). */
 static uint64_t pub_offset(uint64_t seq);
+static void pub_from_worker(const char *js, size_t n);
 
 static struct {
     struct mlog *log;
@@ -94,6 +96,7 @@ pub_init(struct event_base *base, struct mlog *log, struct shm_segment *seg,
     P.poll = event_new(base, -1, 0, pub_poll_cb, NULL);
     P.ctick = event_new(base, -1, 0, pub_ctick_cb, NULL);
     pub_set_cfg(c);
+    stor_on_publish(pub_from_worker);
     return P.poll && P.ctick && P.buf ? 0 : -1;
 }
 
@@ -689,4 +692,36 @@ static uint64_t
 pub_offset(uint64_t seq)
 {
     return gmap_offset(shm_gmap(P.seg), seq);
+}
+
+/* Publishes an event proxy reply asked for (a worker hands them over,
+ * stor.c): validated like /api/publish items, appended one by one.
+ * Refused in cluster mode, where entries must come through the stream. */
+static void
+pub_from_worker(const char *js, size_t n)
+{
+    json_t *a = json_loadb(js, n, 0, NULL), *o;
+    const char *code, *msg;
+    size_t i, len, done = 0;
+
+    if (rds_enabled() || !json_is_array(a)) {
+        shm_master_add(P.seg, CTR_event_proxy_publish_refused,
+            json_is_array(a) ? json_array_size(a) : 1);
+        json_decref(a);
+        return;
+    }
+    json_array_foreach(a, i, o) {
+        len = pub_encode_one(o, P.buf, P.bufcap, &code, &msg);
+        if (len == 0 || len > mlog_max_len(P.log)
+            || pub_append(P.buf, len) == 0) {
+            shm_master_add(P.seg, CTR_event_proxy_publish_refused, 1);
+            continue;
+        }
+        done++;
+    }
+    if (done) {
+        shm_master_add(P.seg, CTR_publishes, done);
+        P.wake();
+    }
+    json_decref(a);
 }

@@ -26,6 +26,7 @@
 #include "shm/layout.h"
 #include "shm/sess.h"
 #include "shm/shm.h"
+#include "shm/pmsg.h"
 #include "shm/smsg.h"
 
 #define STOR_SWEEP_MS 1000
@@ -47,7 +48,9 @@ static struct {
     struct sess_writer *w;
     struct event *ev_sweep;
     struct stor_chan ch[SHM_NRECORDS];
-    unsigned char buf[SMSG_MAX + 1];
+    unsigned char buf[(SMSG_MAX > PMSG_MAX ? SMSG_MAX : PMSG_MAX) + 1];
+    stor_answer_fn answer; /* presence answers (stor_on_answer) */
+    stor_publish_fn publish; /* event proxy publishes */
     int64_t refreshed_ms; /* last renewal of live sessions in Redis (cluster) */
 } T;
 
@@ -191,6 +194,27 @@ stor_detach(unsigned rec)
 }
 
 void
+stor_on_answer(stor_answer_fn fn)
+{
+    T.answer = fn;
+}
+
+void
+stor_on_publish(stor_publish_fn fn)
+{
+    T.publish = fn;
+}
+
+int
+stor_send(unsigned rec, const void *b, size_t n)
+{
+    if (rec >= SHM_NRECORDS || T.ch[rec].fd == -1)
+        return -1;
+    return send(T.ch[rec].fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL)
+        == (ssize_t)n ? 0 : -1;
+}
+
+void
 stor_stop(void)
 {
     for (unsigned r = 0; r < SHM_NRECORDS; r++) {
@@ -252,6 +276,16 @@ stor_apply(struct stor_chan *ch, const unsigned char *b, size_t n)
     int64_t win = CFG_NUM(T.cfg, recovery_window);
     int type, rc;
 
+    if (n > 0 && b[0] == PMSG_PUBLISH) {
+        if (T.publish && n <= PMSG_MAX)
+            T.publish((const char *)b + 1, n - 1);
+        return;
+    }
+    if (n > 0 && b[0] == PMSG_ANSWER) {
+        if (T.answer && n <= PMSG_MAX)
+            T.answer((unsigned)(ch - T.ch), b, n);
+        return;
+    }
     if (n > SMSG_MAX || smsg_decode(b, n, &type, &r) != SMSG_OK) {
         shm_master_add(T.seg, CTR_recovery_bad_messages, 1);
         if (!ch->bad_logged++)

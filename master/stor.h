@@ -48,4 +48,19 @@ void stor_detach(unsigned rec);
 /* Master exit: close the channels, free the writer, unmap the table. */
 void stor_stop(void);
 
+/* Presence (shm/pmsg.h): fn(rec, b, n) gets each answer a worker sends
+ * (b borrowed for the call). */
+typedef void (*stor_answer_fn)(unsigned rec, const unsigned char *b,
+    size_t n);
+void stor_on_answer(stor_answer_fn fn);
+
+/* Event proxy (shm/pmsg.h PMSG_PUBLISH): fn(json, n) gets the publishes
+ * a worker hands over (borrowed for the call). */
+typedef void (*stor_publish_fn)(const char *json, size_t n);
+void stor_on_publish(stor_publish_fn fn);
+
+/* Send datagram b[0..n) to the worker of record rec at once (never
+ * blocks). 0, or -1 (no channel, full, failed). */
+int stor_send(unsigned rec, const void *b, size_t n);
+
 #endif

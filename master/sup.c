@@ -32,6 +32,7 @@
 #include "master/dstr.h"
 #include "master/pidf.h"
 #include "master/lsn.h"
+#include "master/prq.h"
 #include "master/tlm.h"
 #include "master/pub.h"
 #include "master/rds.h"
@@ -802,7 +803,7 @@ sup_run(struct cfg *c, sup_load_fn load)
     S.ev_tick = event_new(S.base, -1, EV_PERSIST, sup_tick_cb, NULL);
     if (S.ev_tick == NULL || event_add(S.ev_tick, &tick) == -1)
         goto out;
-    if (stor_init(S.base, c, S.shm) == -1
+    if (stor_init(S.base, c, S.shm) == -1 || prq_init(S.base, S.shm) == -1
         || pub_init(S.base, S.log, S.shm, c, sup_wake) == -1
         || rds_init(S.base, S.log, S.shm, c, sup_wake, pub_cluster_progress)
             == -1
@@ -838,6 +839,7 @@ out:
     dsh_stop();
     rem_stop();
     rds_stop();
+    prq_stop();
     stor_stop();
     for (unsigned i = 0; i < SHM_MAX_WORKERS; i++)
         if (S.slot[i].respawn)

@@ -17,6 +17,7 @@
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "worker/cli.h"
+#include "worker/pev.h"
 #include "worker/lmt.h"
 #include "worker/room.h"
 #include "worker/wctr.h"
@@ -34,6 +35,8 @@ struct cli {
     struct event *tev;             /* warning / expiry timer */
     uint8_t anon;
     uint8_t warned;
+    uint8_t held;                  /* the connect proxy has not answered */
+    uint8_t inflight;              /* events out at the event proxy */
     uint8_t limited;               /* counted for max_connections_per_user */
 };
 
@@ -136,6 +139,12 @@ cli_free(struct cli *cl)
             pp = &w->next;
         }
     }
+    if (cl->who)
+        for (const struct room_member *m = cl->rooms; m; m = m->onext) {
+            size_t rl;
+            const char *rn = room_name(m->room, &rl);
+            pev_note(rn, rl, cl->who->user, 0);
+        }
     room_leave_all(cl, &cl->rooms);
     if (cl->tev)
         event_free(cl->tev);
@@ -424,6 +433,7 @@ cli_authenticate(struct cli *cl, const char *token, size_t len)
         size_t ul = cli_user_room(cl, ur, sizeof(ur));
         if (ul > 0 && room_join(cl, &cl->rooms, ur, ul) == 1) {
             cl->nrooms++;
+            pev_note(ur, ul, cl->who->user, 1);
             if (room_size(room_find(ur, ul)) == 1)
                 CL.users++;
         }
@@ -452,8 +462,11 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
             *msg = "room names are 1-200 printable characters";
             goto refused;
         }
-        if (cl->who == NULL || !tokcfg_room_allowed(&CL.tc, cl->who,
-                rooms[i].p, rooms[i].n)) {
+        /* A room cl is in already (the connect proxy's, say) stays
+         * allowed. */
+        if (cl->who == NULL || (!tokcfg_room_allowed(&CL.tc, cl->who,
+                rooms[i].p, rooms[i].n)
+                && !room_is_member(cl, rooms[i].p, rooms[i].n))) {
             *code = "FORBIDDEN";
             *msg = "not allowed to join this room";
             goto refused;
@@ -485,6 +498,9 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
         joined[i] = (unsigned char)r;
         cl->nrooms += (unsigned)r;
     }
+    for (size_t i = 0; i < n; i++)
+        if (joined[i])
+            pev_note(rooms[i].p, rooms[i].n, cl->who->user, 1);
     WCTR_INC(subscribe_ok);
     cli_gauges();
     return 0;
@@ -505,8 +521,74 @@ cli_unsubscribe(struct cli *cl, const struct msg_str *rooms, size_t n)
         if (room_leave(cl, &cl->rooms, rooms[i].p, rooms[i].n) == 1) {
             cl->nrooms--;
             left++;
+            if (cl->who)
+                pev_note(rooms[i].p, rooms[i].n, cl->who->user, 0);
         }
     }
     cli_gauges();
     return left;
+}
+
+size_t
+cli_join_trusted(struct cli *cl, const char *blob, size_t len, size_t *over)
+{
+    size_t max = (size_t)CFG_NUM(CL.cfg, max_rooms_per_connection), n = 0;
+
+    *over = 0;
+    for (size_t i = 0; i < len;) {
+        size_t l = strnlen(blob + i, len - i);
+        if (l && !room_is_member(cl, blob + i, l)) {
+            if (cl->nrooms >= max)
+                (*over)++;
+            else if (room_join(cl, &cl->rooms, blob + i, l) == 1) {
+                cl->nrooms++, n++;
+                if (cl->who)
+                    pev_note(blob + i, l, cl->who->user, 1);
+            }
+        }
+        i += l + 1;
+    }
+    cli_gauges();
+    return n;
+}
+
+int
+cli_wait_drop(struct cli *cl, void *arg)
+{
+    for (struct cli_waiter **pp = &CL.waits; *pp; pp = &(*pp)->next) {
+        struct cli_waiter *w = *pp;
+        if (w->cl == cl && w->arg == arg) {
+            *pp = w->next;
+            event_free(w->tev);
+            free(w);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+cli_held(const struct cli *cl)
+{
+    return cl->held;
+}
+
+void
+cli_set_held(struct cli *cl, int on)
+{
+    cl->held = on != 0;
+}
+
+unsigned
+cli_inflight(const struct cli *cl)
+{
+    return cl->inflight;
+}
+
+void
+cli_inflight_add(struct cli *cl, int d)
+{
+    int v = (int)cl->inflight + d;
+
+    cl->inflight = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }

@@ -113,6 +113,26 @@ int cli_wait(struct cli *cl, uint64_t seq, cli_wait_fn fn, void *arg,
 int cli_wait_ms(struct cli *cl, int ms, cli_wait_fn fn, void *arg,
     void (*free_arg)(void *));
 
+/* Drop cl's wait whose arg is arg without running fn or free_arg.
+ * Returns 0, or -1 when there is none. */
+int cli_wait_drop(struct cli *cl, void *arg);
+
+/* Join the NUL-separated rooms of blob[0..len) without the room access
+ * rules (they come from the connect proxy, which is trusted), as many as
+ * max_rooms_per_connection leaves room for; *over counts the rest.
+ * Returns how many were joined. */
+size_t cli_join_trusted(struct cli *cl, const char *blob, size_t len,
+    size_t *over);
+
+/* Is cl held: authenticated, but the connect proxy has not let it in
+ * yet? The protocols hold its messages meanwhile. */
+int cli_held(const struct cli *cl);
+void cli_set_held(struct cli *cl, int on);
+
+/* Events of cl waiting for the event proxy (0-255), and a change of it. */
+unsigned cli_inflight(const struct cli *cl);
+void cli_inflight_add(struct cli *cl, int d);
+
 /* The log reader, after dispatching through pos: run the waits it
  * satisfies. */
 void cli_waits_run(uint64_t pos);

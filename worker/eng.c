@@ -181,6 +181,20 @@ eng_on_websocket(const struct eng *s)
     return s->ws != NULL;
 }
 
+const char *
+eng_origin(const struct eng *s)
+{
+    return s->origin;
+}
+
+const char *
+eng_peer(const struct eng *s)
+{
+    const struct conn *c = s->ws ? s->ws : s->poll;
+
+    return c ? conn_peer(c) : NULL;
+}
+
 struct eng *
 eng_by_sid(const char *sid)
 {

@@ -57,6 +57,12 @@ int eng_on_websocket(const struct eng *s);
 /* The live session of this worker named sid (NUL-terminated), or NULL. */
 struct eng *eng_by_sid(const char *sid);
 
+/* The Origin of the session's polling handshake (NULL when it had none),
+ * and the peer of its current transport as "ip:port" (static buffer;
+ * NULL between polls). For the connect proxy. */
+const char *eng_origin(const struct eng *s);
+const char *eng_peer(const struct eng *s);
+
 /* Send one message packet (text when binary == 0). 0, or -1 if the
  * session is gone. */
 int eng_send(struct eng *s, int binary, const void *p, size_t n);

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/wsg.h"
 #include "shm/sess.h"
+#include "shm/pmsg.h"
 #include "shm/smsg.h"
 #include "worker/rcv.h"
 #include "worker/wctr.h"
@@ -42,6 +43,7 @@ static struct {
     struct event *ev_w, *ev_r;
     char fetched[RCV_FETCHED][SESS_ID_LEN + 1]; /* answered, not consumed */
     unsigned fetched_next;
+    rcv_query_fn qfn;      /* presence queries (rcv_on_query) */
     struct rcv_msg *head, *tail;
     size_t qbytes;
     uint64_t next_tag;
@@ -109,12 +111,25 @@ rcv_fetched(const char *pid)
     return 0;
 }
 
-/* The master's answers (SMSG_FETCHED), noted for rcv_fetched. */
+void
+rcv_on_query(rcv_query_fn fn)
+{
+    R.qfn = fn;
+}
+
+int
+rcv_send_any(const unsigned char *b, size_t n)
+{
+    return R.fd == -1 ? -1 : rcv_send(b, n);
+}
+
+/* The master's answers (SMSG_FETCHED), noted for rcv_fetched, and its
+ * presence queries (shm/pmsg.h), passed to rcv_on_query's function. */
 static void
 rcv_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     static struct sess_rec r;
-    unsigned char b[64];
+    unsigned char b[PMSG_QUERY_MAX + 1];
     int type;
 
     (void)what;
@@ -127,6 +142,11 @@ rcv_read_cb(evutil_socket_t fd, short what, void *arg)
             if (n == -1 && errno == EINTR)
                 continue;
             return;
+        }
+        if ((size_t)n < sizeof(b) && b[0] == PMSG_QUERY) {
+            if (R.qfn)
+                R.qfn(b, (size_t)n);
+            continue;
         }
         if ((size_t)n > sizeof(b) || smsg_decode(b, (size_t)n, &type, &r)
                 != SMSG_OK || type != SMSG_FETCHED)

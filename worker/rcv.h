@@ -102,6 +102,15 @@ uint64_t rcv_tag(void);
  * > 0, with a channel and a valid table), else 0. */
 int rcv_enabled(void);
 
+/* Presence (shm/pmsg.h): fn(b, n) gets each query the master sends
+ * (b borrowed for the call). */
+typedef void (*rcv_query_fn)(const unsigned char *b, size_t n);
+void rcv_on_query(rcv_query_fn fn);
+
+/* Send datagram b[0..n) to the master (queued like the recovery
+ * messages), recovery on or off. 0, or -1 (no channel, dropped). */
+int rcv_send_any(const unsigned char *b, size_t n);
+
 /* Worker exit: wait up to timeout_ms for the channel to take what is still
  * queued. Blocks (poll). What is left is lost; the master holds the live
  * sessions of a worker it reaps, so only room changes and drops are. */

@@ -25,6 +25,7 @@
 #include "common/wsf.h"
 #include "common/wsg.h"
 #include "worker/cli.h"
+#include "worker/cpx.h"
 #include "worker/csr.h"
 #include "worker/echo.h"
 #include "worker/eng.h"
@@ -32,8 +33,8 @@
 #include "worker/http.h"
 #include "worker/lmt.h"
 #include "worker/sev.h"
+#include "worker/sge.h"
 #include "worker/skt.h"
-#include "worker/sub.h"
 #include "worker/ws.h"
 #include "worker/wctr.h"
 
@@ -94,9 +95,25 @@ static const struct cli_ops skt_cli_ops = {
     .nsp = skt_nsp,
 };
 
+static void skt_sge_send(struct cli *cl, const char *p, size_t n);
+static void skt_sge_store(struct cli *cl);
+static const char *skt_sge_sid(struct cli *cl);
+static struct cpx_ctx skt_sge_ctx(struct cli *cl, const char *tok,
+    const char *reason);
+static void skt_sge_close(struct cli *cl, const char *reason);
+
+static const struct sge_ops skt_sge_ops = {
+    .send = skt_sge_send,
+    .store = skt_sge_store,
+    .sid = skt_sge_sid,
+    .ctx = skt_sge_ctx,
+    .close = skt_sge_close,
+};
+
 void
 skt_init(struct event_base *base, const struct cfg *c)
 {
+    sge_init(&skt_sge_ops);
     K.base = base;
     K.cfg = c;
     http_route_add("/socket.io/", skt_route);
@@ -292,6 +309,8 @@ skt_connect_error(struct skt *k, const char *nsp, const char *msg,
 static void skt_connected(struct skt_ns *ns, enum csr_status cs,
     uint64_t off);
 static void skt_recover(struct skt_ns *ns, json_t *auth, int phase);
+static void skt_admit(struct skt_ns *ns, json_t *auth, const char *tok);
+
 
 /* CONNECT to a namespace: authenticate (gateway) and answer 40/44. */
 static void
@@ -300,6 +319,7 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
     char nsp[SIO_NSP_MAX + 1];
     struct skt_ns *ns;
     unsigned char rnd[EIO_SID_RANDOM];
+    const char *tok = NULL;
 
     snprintf(nsp, sizeof(nsp), "%.*s", (int)pk->nsp_len, pk->nsp);
     if (!skt_nsp_known(k, pk->nsp, pk->nsp_len)) {
@@ -319,7 +339,7 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
     eio_sid_new(ns->sid, 0, rnd);
     if (!k->echo) {
         json_t *t = json_object_get(pk->json, "token");
-        const char *tok = json_is_string(t) ? json_string_value(t)
+        tok = json_is_string(t) ? json_string_value(t)
             : k->bearer ? k->bearer : "";
         size_t tl = json_is_string(t) ? json_string_length(t) : strlen(tok);
         ns->cl = cli_new(&skt_cli_ops, ns);
@@ -348,7 +368,61 @@ skt_connect(struct skt *k, const struct sio_packet *pk)
         echo_sio_connected(k->e, pk, nsp);
         return;
     }
-    skt_recover(ns, pk->json, 0);
+    skt_admit(ns, pk->json, tok);
+}
+
+/* The connect proxy's answer to a CONNECT: in (recovering the session if
+ * the CONNECT asks to), or CONNECT_ERROR with the backend's code. */
+static void
+skt_admit_done(struct cli *cl, enum cpx_result res, const char *code,
+    const char *msg, void *arg)
+{
+    struct skt_ns *ns = cli_proto(cl);
+    struct skt *k = ns->k;
+    char nsp[SIO_NSP_MAX + 1];
+
+    if (res == CPX_ALLOW) {
+        skt_recover(ns, arg, 0);
+    } else {
+        snprintf(nsp, sizeof(nsp), "%s", ns->nsp);
+        skt_ns_free(k, ns, 0);
+        skt_connect_error(k, nsp, msg, code);
+    }
+    json_decref(arg);
+}
+
+static void
+skt_json_free(void *p)
+{
+    json_decref(p);
+}
+
+/* The connect proxy's context for ns (token borrowed). */
+static struct cpx_ctx
+skt_cpx_ctx(struct skt_ns *ns, const char *tok, const char *reason)
+{
+    return (struct cpx_ctx){tok, tok ? strlen(tok) : 0,
+        eng_on_websocket(ns->k->e) ? "websocket" : "polling", "socket.io",
+        eng_peer(ns->k->e), eng_origin(ns->k->e), ns->nsp, reason};
+}
+
+/* Ask the connect proxy (when on, for a user) before the namespace
+ * connects; auth is the CONNECT payload (borrowed). */
+static void
+skt_admit(struct skt_ns *ns, json_t *auth, const char *tok)
+{
+    const char *code, *msg;
+    struct cpx_ctx x = skt_cpx_ctx(ns, tok, json_is_string(
+        json_object_get(auth, "pid")) ? "recover" : "connect");
+
+    if (!cpx_on() || cli_user(ns->cl) == NULL) {
+        skt_recover(ns, auth, 0);
+        return;
+    }
+    enum cpx_result res = cpx_check(ns->cl, &x, skt_admit_done,
+        json_incref(auth), skt_json_free, &code, &msg);
+    if (res != CPX_PENDING)
+        skt_admit_done(ns->cl, res, code, msg, auth);
 }
 
 /* Answer a CONNECT (the namespace connection is linked, authenticated):
@@ -465,150 +539,6 @@ skt_fetch_poll(struct cli *cl, void *arg)
     skt_rwait_free(w);
 }
 
-/* Ack helper: 43<id>[<json>] for namespace nsp. Takes v. */
-static void
-skt_ack(struct skt *k, const char *nsp, long long id, json_t *v)
-{
-    json_t *arr = json_array();
-    char *s;
-
-    if (id == SIO_ACK_NONE || arr == NULL) {
-        json_decref(v);
-        json_decref(arr);
-        return;
-    }
-    json_array_append_new(arr, v);
-    s = json_dumps(arr, JSON_COMPACT);
-    if (s)
-        SKT_ENCODE(k, sio_encode_ack(out, cap, nsp, id, s, strlen(s)));
-    free(s);
-    json_decref(arr);
-}
-
-static json_t *
-skt_err(const char *code, const char *msg, const char *room)
-{
-    json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
-
-    if (e && room)
-        json_object_set_new(e, "room", json_string(room));
-    return json_pack("{s:b, s:o}", "ok", 0, "error", e);
-}
-
-/* The ack of a subscribe (sub.h); arg is the heap copy of its ack id. */
-static void
-skt_sub_done(struct cli *cl, const struct sub_done *d, int gone, void *arg)
-{
-    long long id = *(long long *)arg;
-    struct skt_ns *ns;
-    json_t *v;
-
-    free(arg);
-    if (gone)
-        return;
-    ns = cli_proto(cl);
-    if (!d->ok) {
-        skt_ack(ns->k, ns->nsp, id, skt_err(d->code, d->msg, d->room));
-        return;
-    }
-    v = json_pack("{s:b, s:O}", "ok", 1, "rooms", d->rooms);
-    if (v && d->replayed > 0)
-        json_object_set_new(v, "replayed", json_integer(d->replayed));
-    if (v && d->gap)
-        json_object_set_new(v, "gap", json_true());
-    skt_ack(ns->k, ns->nsp, id, v);
-    if (json_array_size(d->rooms) > 0)
-        csr_store(cl, &ns->csr, ns->sid, ns->nsp);
-}
-
-/* subscribe: a room, {room, since}, or an array of them (sub.h). */
-static void
-skt_subscribe(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
-{
-    const char *err;
-    struct sub_req *rq = sub_parse(arg, NULL, &err);
-    long long *idp;
-
-    if (rq == NULL || (idp = malloc(sizeof(*idp))) == NULL) {
-        sub_free(rq);
-        skt_ack(k, ns->nsp, id, skt_err("BAD_REQUEST", err, NULL));
-        return;
-    }
-    *idp = id;
-    sub_run(ns->cl, rq, skt_sub_done, idp, free);
-}
-
-/* unsubscribe with a room name or an array of them. */
-static void
-skt_unsubscribe(struct skt *k, struct skt_ns *ns, json_t *arg, long long id)
-{
-    struct msg_str rooms[MSG_MAX_TARGETS];
-    size_t n = 0, i;
-    json_t *v, *list;
-
-    if (json_is_string(arg)) {
-        rooms[n++] = (struct msg_str){json_string_value(arg),
-            json_string_length(arg)};
-    } else if (json_is_array(arg) && json_array_size(arg) > 0
-        && json_array_size(arg) <= MSG_MAX_TARGETS) {
-        json_array_foreach(arg, i, v) {
-            if (!json_is_string(v))
-                break;
-            rooms[n++] = (struct msg_str){json_string_value(v),
-                json_string_length(v)};
-        }
-    }
-    if (n == 0 || (json_is_array(arg) && n != json_array_size(arg))) {
-        skt_ack(k, ns->nsp, id, skt_err("BAD_REQUEST", "give a room name or "
-            "an array of 1-100 room names", NULL));
-        return;
-    }
-    list = json_array();
-    for (i = 0; i < n; i++)
-        if (cli_unsubscribe(ns->cl, &rooms[i], 1))
-            json_array_append_new(list, json_stringn(rooms[i].p,
-                rooms[i].n));
-    if (json_array_size(list) > 0)
-        csr_store(ns->cl, &ns->csr, ns->sid, ns->nsp);
-    skt_ack(k, ns->nsp, id, json_pack("{s:b, s:o}", "ok", 1, "rooms", list));
-}
-
-/* Built-in events of the gateway. */
-static void
-skt_gateway_event(struct skt *k, struct skt_ns *ns,
-    const struct sio_packet *pk)
-{
-    const char *name = json_string_value(json_array_get(pk->json, 0));
-    json_t *arg = json_array_get(pk->json, 1);
-
-    WCTR_INC(sio_events_in);
-    if (strcmp(name, "subscribe") == 0) {
-        skt_subscribe(k, ns, arg, pk->ack_id);
-    } else if (strcmp(name, "unsubscribe") == 0) {
-        skt_unsubscribe(k, ns, arg, pk->ack_id);
-    } else if (strcmp(name, "ping") == 0) {
-        char d[48];
-        long long ts = (long long)wsg_real_ms();
-        snprintf(d, sizeof(d), "{\"ts\":%lld}", ts);
-        SKT_ENCODE(k, sio_encode_event(out, cap, ns->nsp, SIO_ACK_NONE,
-            "pong", d, strlen(d), NULL));
-        skt_ack(k, ns->nsp, pk->ack_id, json_pack("{s:I}", "ts",
-            (json_int_t)ts));
-    } else if (strcmp(name, "auth:refresh") == 0) {
-        json_t *t = json_object_get(arg, "token");
-        enum tok_status st = cli_authenticate(ns->cl,
-            json_is_string(t) ? json_string_value(t) : "",
-            json_is_string(t) ? json_string_length(t) : 0);
-        skt_ack(k, ns->nsp, pk->ack_id, st == TOK_OK
-            ? json_pack("{s:b}", "ok", 1)
-            : skt_err(tok_status_code(st), tok_status_message(st), NULL));
-    } else {
-        skt_ack(k, ns->nsp, pk->ack_id, skt_err("UNKNOWN_EVENT",
-            "this server handles subscribe, unsubscribe, ping and "
-            "auth:refresh", NULL));
-    }
-}
-
 static void
 skt_dispatch(struct skt *k, struct sio_packet *pk)
 {
@@ -629,7 +559,7 @@ skt_dispatch(struct skt *k, struct sio_packet *pk)
         if (k->echo)
             echo_sio_event(k->e, ns->nsp, pk, k->bins, k->nbins);
         else
-            skt_gateway_event(k, ns, pk);
+            sge_event(ns->cl, pk);
         break;
     case SIO_ACK:
     case SIO_BINARY_ACK:
@@ -878,4 +808,43 @@ skt_route(struct conn *c, const struct hh_req *r)
 {
     eng_request(c, r, r->head_len, CFG_NUM(K.cfg, echo_app)
         ? &skt_echo_app : &skt_app);
+}
+
+/* sge_ops: what the client events need of the session. */
+static void
+skt_sge_send(struct cli *cl, const char *p, size_t n)
+{
+    struct skt_ns *ns = cli_proto(cl);
+
+    skt_send(ns->k, p, n);
+}
+
+static void
+skt_sge_store(struct cli *cl)
+{
+    struct skt_ns *ns = cli_proto(cl);
+
+    csr_store(cl, &ns->csr, ns->sid, ns->nsp);
+}
+
+static const char *
+skt_sge_sid(struct cli *cl)
+{
+    const struct skt_ns *ns = cli_proto(cl);
+
+    return ns->sid;
+}
+
+static struct cpx_ctx
+skt_sge_ctx(struct cli *cl, const char *tok, const char *reason)
+{
+    return skt_cpx_ctx(cli_proto(cl), tok, reason);
+}
+
+static void
+skt_sge_close(struct cli *cl, const char *reason)
+{
+    struct skt_ns *ns = cli_proto(cl);
+
+    eng_close(ns->k->e, reason);
 }

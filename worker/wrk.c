@@ -22,6 +22,8 @@
 #include "common/wsg.h"
 #include "shm/shm.h"
 #include "worker/cli.h"
+#include "worker/cpx.h"
+#include "worker/epx.h"
 #include "worker/conn.h"
 #include "worker/echo.h"
 #include "worker/eng.h"
@@ -29,6 +31,8 @@
 #include "worker/hof.h"
 #include "worker/room.h"
 #include "worker/http.h"
+#include "worker/pev.h"
+#include "worker/prw.h"
 #include "worker/eph.h"
 #include "worker/lmt.h"
 #include "worker/rcv.h"
@@ -362,7 +366,8 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         || wrk_signals() == -1
         || conn_init(W.base, (size_t)CFG_NUM(c, max_outbound_buffer)) == -1
         || http_init(c, seg) == -1 || ws_init(c) == -1
-        || cli_init(W.base, c) == -1
+        || cli_init(W.base, c) == -1 || cpx_init(W.base, c) == -1
+        || epx_init(W.base, c) == -1 || pev_init(W.base, c) == -1
         || rcv_init(W.base, c, rcv_fd, sess) == -1
         || fan_init(W.base, log, evfd, W.me, shm_gmap(seg)) == -1
         || eng_init(W.base, c, (unsigned)rec) == -1
@@ -376,6 +381,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
     }
     wsj_init(W.base, c);
     skt_init(W.base, c);
+    prw_init();
     echo_init(W.base, c);
     W.last_beat = wsg_mono_ms();
     shm_worker_beat(W.me, W.last_beat);

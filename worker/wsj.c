@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -21,6 +22,8 @@
 #include "common/wsf.h"
 #include "common/wsg.h"
 #include "worker/cli.h"
+#include "worker/cpx.h"
+#include "worker/epx.h"
 #include "worker/conn.h"
 #include "worker/fan.h"
 #include "worker/http.h"
@@ -37,6 +40,25 @@ struct wsj {
                              * the malloc chunk's slack: costs nothing */
 };
 
+#define WSJ_HOLD_MAX 16 /* messages kept while the connect proxy decides */
+
+/* A connection waiting for the connect proxy, with the messages it sent
+ * meanwhile (rare and short-lived: a list for the worker, no field in
+ * struct wsj). */
+struct wsj_wait {
+    struct wsj_wait *next;
+    struct conn *c;
+    struct wsj *j;
+    json_t *id;          /* the auth message's id (or NULL) */
+    int ack;             /* answer with an ack (auth message) */
+    int refresh;
+    size_t nheld;
+    char *held[WSJ_HOLD_MAX];
+    size_t held_len[WSJ_HOLD_MAX];
+};
+
+static struct wsj_wait *wsj_waits;
+
 static const struct cfg *wsj_cfg;
 static struct event_base *wsj_base;
 
@@ -47,6 +69,16 @@ static void wsj_kick(struct cli *cl, unsigned code, const char *reason);
 
 static int wsj_batch(struct cli *cl, struct fan_block *b);
 static void wsj_route(struct conn *c, const struct hh_req *r);
+enum wsj_mode { WSJ_HEADER, WSJ_FIRST, WSJ_REFRESH };
+static int wsj_admit(struct conn *c, struct wsj *j, const char *tok,
+    size_t tl, json_t *id, enum wsj_mode mode, const char *origin);
+static void wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok,
+    size_t tl, const struct hh_req *r);
+static int wsj_hold(struct conn *c, struct wsj *j, const unsigned char *p,
+    size_t n);
+static int wsj_emit(struct conn *c, struct wsj *j, json_t *m, json_t *id);
+static int wsj_dispatch(struct conn *c, struct wsj *j, const unsigned char *p,
+    size_t n);
 static int wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen);
 
@@ -163,6 +195,8 @@ wsj_on_open(struct conn *c, const struct hh_req *r)
         enum tok_status st = cli_authenticate(j->cl, h + off, hl - off);
         if (st != TOK_OK)
             wsj_auth_fail(c, st);
+        else
+            wsj_admit_origin(c, j, h + off, hl - off, r);
         return;
     }
     if (CFG_NUM(wsj_cfg, allow_anonymous)) {
@@ -210,6 +244,9 @@ wsj_auth(struct conn *c, struct wsj *j, json_t *m, json_t *id)
         return wsj_ack_error(c, id, tok_status_code(st),
             tok_status_message(st), NULL);
     }
+    if (cpx_on())
+        return wsj_admit(c, j, tok, tl, id, first ? WSJ_FIRST : WSJ_REFRESH,
+            NULL);
     wsj_stop_auth_timer(j);
     return wsj_send(c, json_pack("{s:s, s:O, s:b, s:s}", "type", "ack", "id",
         id ? id : json_null(), "ok", 1, "user", cli_user(j->cl)));
@@ -314,10 +351,6 @@ static int
 wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
 {
     struct wsj *j = ws_app_state(c);
-    json_error_t jerr;
-    json_t *m, *id;
-    const char *type;
-    int rc = 0;
 
     if (j == NULL)
         return 0;
@@ -334,6 +367,19 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
             "supported on /ws");
         return 0;
     }
+    return wsj_dispatch(c, j, p, n);
+}
+
+/* One text message of j, past the rate limit (held messages come back
+ * here from wsj_replay without paying for it twice). */
+static int
+wsj_dispatch(struct conn *c, struct wsj *j, const unsigned char *p, size_t n)
+{
+    json_error_t jerr;
+    json_t *m, *id;
+    const char *type;
+    int rc = 0;
+
     m = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
     if (m == NULL || !json_is_object(m)) {
         json_decref(m);
@@ -342,7 +388,9 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
     }
     id = json_object_get(m, "id");
     type = json_string_value(json_object_get(m, "type"));
-    if (type == NULL) {
+    if (cli_held(j->cl) && (type == NULL || strcmp(type, "ping") != 0)) {
+        rc = wsj_hold(c, j, p, n); /* answered once the backend has */
+    } else if (type == NULL) {
         rc = wsj_error(c, "BAD_JSON", "missing string field \"type\"", id);
     } else if (strcmp(type, "auth") == 0) {
         rc = wsj_auth(c, j, m, id);
@@ -359,6 +407,8 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
         rc = wsj_subscribe(c, j, m, id);
     } else if (strcmp(type, "unsubscribe") == 0) {
         rc = wsj_unsubscribe(c, j, m, id);
+    } else if (strcmp(type, "emit") == 0) {
+        rc = wsj_emit(c, j, m, id);
     } else {
         rc = wsj_error(c, "UNKNOWN_TYPE", "unknown message type", id);
     }
@@ -529,4 +579,169 @@ wsj_route(struct conn *c, const struct hh_req *r)
         return;
     }
     (void)ws_upgrade(c, r, r->head_len, &wsj_app);
+}
+
+static void
+wsj_wait_free(void *arg)
+{
+    struct wsj_wait *w = arg;
+
+    for (struct wsj_wait **pp = &wsj_waits; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    for (size_t i = 0; i < w->nheld; i++)
+        free(w->held[i]);
+    json_decref(w->id);
+    free(w);
+}
+
+/* The messages held while the proxy decided, in order, until one ends
+ * the connection. */
+static void
+wsj_replay(struct conn *c, struct wsj *j, struct wsj_wait *w)
+{
+    for (size_t i = 0; i < w->nheld; i++)
+        if (wsj_dispatch(c, j, (const unsigned char *)w->held[i],
+                w->held_len[i]) == -1 || conn_closing(c)
+            || ws_app_state(c) != j)
+            return;
+}
+
+/* The connect proxy's answer: the ack (auth message) and the held
+ * messages, or error and close 4003; a refresh gets an error ack, then
+ * the same close only when the backend refused (not when it gave no
+ * answer). */
+static void
+wsj_admit_done(struct cli *cl, enum cpx_result res, const char *code,
+    const char *msg, void *arg)
+{
+    struct wsj_wait *w = arg;
+    struct conn *c = w->c;
+    struct wsj *j = w->j;
+    json_t *id = w->id;
+
+    cli_set_held(cl, 0);
+    if (res == CPX_ALLOW) {
+        if (!w->refresh)
+            wsj_stop_auth_timer(j);
+        if (w->ack && wsj_send(c, json_pack("{s:s, s:O, s:b, s:s}", "type",
+                "ack", "id", id ? id : json_null(), "ok", 1, "user",
+                cli_user(cl))) == -1) {
+            wsj_wait_free(w);
+            return;
+        }
+        wsj_replay(c, j, w);
+    } else if (w->refresh) {
+        if (wsj_ack_error(c, id, code, msg, NULL) == 0
+            && res == CPX_REFUSE)
+            ws_close(c, CLI_CLOSE_KICKED, code);
+    } else if (wsj_error(c, code, msg, id) == 0) {
+        ws_close(c, CLI_CLOSE_KICKED, code);
+    }
+    wsj_wait_free(w);
+}
+
+/* Ask the connect proxy about j's user (token tok[0..tl), borrowed) and
+ * hold j's messages until it answers. id: the auth message's; the
+ * Authorization header gets no ack. */
+static int
+wsj_admit(struct conn *c, struct wsj *j, const char *tok, size_t tl,
+    json_t *id, enum wsj_mode mode, const char *origin)
+{
+    int refresh = mode == WSJ_REFRESH;
+    struct wsj_wait *w;
+    struct cpx_ctx x = {tok, tl, "websocket", "ws", conn_peer(c), origin,
+        "/", refresh ? "refresh" : "connect"};
+    const char *code, *msg;
+
+    if (!cpx_on() || cli_user(j->cl) == NULL)
+        return 0;
+    if ((w = calloc(1, sizeof(*w))) == NULL) {
+        ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
+        return -1;
+    }
+    *w = (struct wsj_wait){wsj_waits, c, j, json_incref(id),
+        mode != WSJ_HEADER, refresh};
+    wsj_waits = w;
+    if (!refresh)
+        cli_set_held(j->cl, 1);
+    enum cpx_result res = cpx_check(j->cl, &x, wsj_admit_done, w,
+        wsj_wait_free, &code, &msg);
+    if (res != CPX_PENDING)
+        wsj_admit_done(j->cl, res, code, msg, w);
+    return 0;
+}
+
+/* wsj_admit for the token of the upgrade's Authorization header, with
+ * the upgrade's Origin (the auth message path has none to give). */
+static void
+wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok, size_t tl,
+    const struct hh_req *r)
+{
+    size_t ol;
+    const char *o = hh_header(r, "Origin", &ol);
+    char origin[256];
+
+    if (o)
+        snprintf(origin, sizeof(origin), "%.*s", (int)ol, o);
+    (void)wsj_admit(c, j, tok, tl, NULL, WSJ_HEADER, o ? origin : NULL);
+}
+
+/* Keep message p[0..n) of a held connection for wsj_replay. */
+static int
+wsj_hold(struct conn *c, struct wsj *j, const unsigned char *p, size_t n)
+{
+    struct wsj_wait *w = wsj_waits;
+
+    while (w && w->j != j)
+        w = w->next;
+    if (w == NULL || w->nheld == WSJ_HOLD_MAX
+        || (w->held[w->nheld] = malloc(n ? n : 1)) == NULL) {
+        ws_close(c, WSF_CLOSE_POLICY, "too many messages before the "
+            "backend answered");
+        return -1;
+    }
+    memcpy(w->held[w->nheld], p, n);
+    w->held_len[w->nheld++] = n;
+    return 0;
+}
+
+/* The event proxy's ack ack (taken) as {"type":"ack","id",...}; arg is
+ * the message's id (a reference, or NULL). */
+static void
+wsj_emit_done(struct cli *cl, json_t *ack, void *arg)
+{
+    json_t *id = arg;
+
+    if (ack) {
+        json_object_set_new(ack, "type", json_string("ack"));
+        json_object_set(ack, "id", id ? id : json_null());
+    }
+    (void)wsj_send(cli_proto(cl), ack);
+    json_decref(id);
+}
+
+/* emit: {"event", "data", "id"} for the backend (epx.h). */
+static int
+wsj_emit(struct conn *c, struct wsj *j, json_t *m, json_t *id)
+{
+    json_t *ev = json_object_get(m, "event"), *ack = NULL;
+    char cid[32];
+
+    if (!json_is_string(ev) || json_string_length(ev) == 0)
+        return wsj_ack_error(c, id, "BAD_REQUEST", "give \"event\" (a "
+            "non-empty string)", NULL);
+    if (!epx_match(json_string_value(ev), json_string_length(ev)))
+        return wsj_ack_error(c, id, "UNKNOWN_EVENT", "no handler for this "
+            "event", NULL);
+    snprintf(cid, sizeof(cid), "%ld.%d", (long)getpid(), conn_fd(c));
+    struct epx_ctx x = {cid, "ws", json_string_value(ev),
+        json_string_length(ev), json_object_get(m, "data")};
+    json_t *ref = json_incref(id);
+    if (epx_forward(j->cl, &x, wsj_emit_done, ref, wsj_json_free, &ack)
+        == -1)
+        wsj_emit_done(j->cl, ack, ref); /* at once: a bound was reached */
+    return 0;
 }

@@ -242,6 +242,22 @@ START_TEST(cfg_validate_node_record_ttl_covers_two_intervals)
 }
 END_TEST
 
+START_TEST(cfg_validate_proxy_urls_stay_on_loopback_or_the_allowed_host)
+{
+    ck_assert_int_eq(load("connect_proxy_url = http://crm.example/c\n"), 0);
+    ck_assert_int_eq(cfg_validate(&C, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "connect_proxy_url"));
+    ck_assert_int_eq(load("event_proxy_url = http://crm.example/e\n"
+        "proxy_allowed_host = crm.example\n"), 0);
+    ck_assert_int_eq(cfg_validate(&C, err, sizeof(err)), 0);
+    ck_assert_int_eq(load("connect_proxy_url = http://127.0.0.1:8080/c\n"),
+        0);
+    ck_assert_int_eq(cfg_validate(&C, err, sizeof(err)), 0);
+    ck_assert_int_eq(load("connect_proxy_url = https://127.0.0.1/c\n"), -1);
+    ck_assert_int_eq(load("connect_proxy_fail = maybe\n"), -1);
+}
+END_TEST
+
 START_TEST(cfg_every_default_parses)
 {
     for (int i = 0; i < CFG__COUNT; i++) {
@@ -277,6 +293,8 @@ config_suite(void)
     tcase_add_test(t, cfg_env_unknown_wsgate_variables_are_listed_not_fatal);
     tcase_add_test(t, cfg_validate_cross_keys);
     tcase_add_test(t, cfg_validate_node_record_ttl_covers_two_intervals);
+    tcase_add_test(t,
+        cfg_validate_proxy_urls_stay_on_loopback_or_the_allowed_host);
     suite_add_tcase(s, t);
     return s;
 }
