@@ -391,10 +391,20 @@ cli_timer_cb(evutil_socket_t fd, short what, void *arg)
 enum tok_status
 cli_authenticate(struct cli *cl, const char *token, size_t len)
 {
+    struct tok_claims *claims;
+    enum tok_status st = cli_verify(cl, token, len, &claims);
+
+    return st == TOK_OK ? cli_apply(cl, claims) : st;
+}
+
+enum tok_status
+cli_verify(struct cli *cl, const char *token, size_t len,
+    struct tok_claims **out)
+{
     struct tok_claims *claims = malloc(sizeof(*claims));
-    struct tokcfg_who *who;
     enum tok_status st;
 
+    *out = NULL;
     if (claims == NULL)
         return TOK_E_INVALID;
     st = tok_verify(&CL.tc.tok, token, len, wsg_real_ms() / 1000, claims);
@@ -406,7 +416,15 @@ cli_authenticate(struct cli *cl, const char *token, size_t len)
         free(claims);
         return st;
     }
-    who = tokcfg_who_new(claims);
+    *out = claims;
+    return TOK_OK;
+}
+
+enum tok_status
+cli_apply(struct cli *cl, struct tok_claims *claims)
+{
+    struct tokcfg_who *who = tokcfg_who_new(claims);
+
     if (who == NULL) {
         free(claims);
         return TOK_E_INVALID;

@@ -75,6 +75,16 @@ const char *cli_user(const struct cli *cl); /* NULL when anonymous */
 enum tok_status cli_authenticate(struct cli *cl, const char *token,
     size_t len);
 
+/* cli_authenticate in two steps, for a refresh that waits for the
+ * connect proxy before it takes effect: cli_verify checks token[0..len)
+ * for cl (the same user on a refresh), counts the outcome and on TOK_OK
+ * gives the claims in *out (the caller's: cli_apply or free); cl is
+ * unchanged. cli_apply authenticates cl with them (taking them over). */
+struct tok_claims;
+enum tok_status cli_verify(struct cli *cl, const char *token, size_t len,
+    struct tok_claims **out);
+enum tok_status cli_apply(struct cli *cl, struct tok_claims *claims);
+
 /* Mark cl as an anonymous client (allow_anonymous). */
 void cli_anonymous(struct cli *cl);
 

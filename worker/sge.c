@@ -223,50 +223,78 @@ sge_event(struct cli *cl, const struct sio_packet *pk)
     }
 }
 
-/* The connect proxy's answer to a refresh: the ack; a refusal by the
- * backend (a deleted user) also ends the connection (DISCONNECT), a
- * backend that gave no answer does not. arg: the ack id. */
+/* A refresh waiting for the connect proxy: its ack id, and the new
+ * token's claims, applied only once the backend allows it (a refused
+ * refresh leaves the connection as it was, DESIGN section 10). */
+struct sge_rf {
+    long long id;
+    struct tok_claims *claims;
+};
+
+static void
+sge_rf_free(void *arg)
+{
+    struct sge_rf *rf = arg;
+
+    free(rf->claims);
+    free(rf);
+}
+
+/* The connect proxy's answer to a refresh: the new token takes effect
+ * and the ack; a refusal by the backend (a deleted user) also ends the
+ * connection (DISCONNECT), a backend that gave no answer does not. */
 static void
 sge_refresh_done(struct cli *cl, enum cpx_result res, const char *code,
     const char *msg, void *arg)
 {
-    long long id = *(long long *)arg;
+    struct sge_rf *rf = arg;
+    long long id = rf->id;
+    enum tok_status st = TOK_OK;
 
-    free(arg);
-    sge_ack(cl, id, res == CPX_ALLOW ? json_pack("{s:b}", "ok", 1)
-        : sge_err(code, msg, NULL));
+    if (res == CPX_ALLOW) {
+        st = cli_apply(cl, rf->claims);
+        rf->claims = NULL;
+    }
+    sge_rf_free(rf);
+    if (res == CPX_ALLOW)
+        sge_ack(cl, id, st == TOK_OK ? json_pack("{s:b}", "ok", 1)
+            : sge_err(tok_status_code(st), tok_status_message(st), NULL));
+    else
+        sge_ack(cl, id, sge_err(code, msg, NULL));
     if (res == CPX_REFUSE)
         cli_kick(cl, CLI_CLOSE_KICKED, code);
 }
 
-/* auth:refresh: the token's checks, then the connect proxy's.
- * XXX(#14): cli_authenticate applies the new expiry before the backend
- * answers, so a refresh refused for want of an answer keeps it (DESIGN
- * §10 wants the old one); verifying without applying needs a cli split. */
+/* auth:refresh: the token's checks, then the connect proxy's; the new
+ * token counts only once both passed. */
 static void
 sge_refresh(struct cli *cl, json_t *arg, long long id)
 {
     json_t *t = json_object_get(arg, "token");
     const char *tok = json_is_string(t) ? json_string_value(t) : "";
-    enum tok_status st = cli_authenticate(cl, tok,
-        json_is_string(t) ? json_string_length(t) : 0);
+    struct tok_claims *claims;
+    enum tok_status st = cli_verify(cl, tok,
+        json_is_string(t) ? json_string_length(t) : 0, &claims);
     struct cpx_ctx x = S.ops->ctx(cl, tok, "refresh");
     const char *code, *msg;
-    long long *idp;
+    struct sge_rf *rf;
 
-    if (st != TOK_OK) {
-        sge_ack(cl, id, sge_err(tok_status_code(st),
-            tok_status_message(st), NULL));
+    if (st == TOK_OK && !cpx_on())
+        st = cli_apply(cl, claims);
+    if (st != TOK_OK || !cpx_on()) {
+        sge_ack(cl, id, st == TOK_OK ? json_pack("{s:b}", "ok", 1)
+            : sge_err(tok_status_code(st), tok_status_message(st), NULL));
         return;
     }
-    if ((idp = malloc(sizeof(*idp))) == NULL) {
+    if ((rf = malloc(sizeof(*rf))) == NULL) {
+        free(claims);
         S.ops->close(cl, "out of memory");
         return;
     }
-    *idp = id;
-    enum cpx_result res = cpx_check(cl, &x, sge_refresh_done, idp, free,
-        &code, &msg);
+    *rf = (struct sge_rf){id, claims};
+    enum cpx_result res = cpx_check(cl, &x, sge_refresh_done, rf,
+        sge_rf_free, &code, &msg);
     if (res != CPX_PENDING)
-        sge_refresh_done(cl, res, code, msg, idp);
+        sge_refresh_done(cl, res, code, msg, rf);
 }
 

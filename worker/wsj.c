@@ -52,6 +52,8 @@ struct wsj_wait {
     json_t *id;          /* the auth message's id (or NULL) */
     int ack;             /* answer with an ack (auth message) */
     int refresh;
+    struct tok_claims *claims; /* a refresh's new token, applied once
+                                * the backend allows it */
     size_t nheld;
     char *held[WSJ_HOLD_MAX];
     size_t held_len[WSJ_HOLD_MAX];
@@ -71,7 +73,8 @@ static int wsj_batch(struct cli *cl, struct fan_block *b);
 static void wsj_route(struct conn *c, const struct hh_req *r);
 enum wsj_mode { WSJ_HEADER, WSJ_FIRST, WSJ_REFRESH };
 static int wsj_admit(struct conn *c, struct wsj *j, const char *tok,
-    size_t tl, json_t *id, enum wsj_mode mode, const char *origin);
+    size_t tl, json_t *id, enum wsj_mode mode, const char *origin,
+    struct tok_claims *claims);
 static void wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok,
     size_t tl, const struct hh_req *r);
 static int wsj_hold(struct conn *c, struct wsj *j, const unsigned char *p,
@@ -233,7 +236,12 @@ wsj_auth(struct conn *c, struct wsj *j, json_t *m, json_t *id)
     const char *tok = json_is_string(t) ? json_string_value(t) : "";
     size_t tl = json_is_string(t) ? json_string_length(t) : 0;
     int first = cli_user(j->cl) == NULL;
-    enum tok_status st = cli_authenticate(j->cl, tok, tl);
+    struct tok_claims *claims = NULL;
+    /* A refresh through the connect proxy counts once the backend
+     * allows it: until then the connection is as it was. */
+    enum tok_status st = first || !cpx_on()
+        ? cli_authenticate(j->cl, tok, tl)
+        : cli_verify(j->cl, tok, tl, &claims);
 
     if (st != TOK_OK) {
         if (first && !CFG_NUM(wsj_cfg, allow_anonymous)) {
@@ -246,7 +254,7 @@ wsj_auth(struct conn *c, struct wsj *j, json_t *m, json_t *id)
     }
     if (cpx_on())
         return wsj_admit(c, j, tok, tl, id, first ? WSJ_FIRST : WSJ_REFRESH,
-            NULL);
+            NULL, claims);
     wsj_stop_auth_timer(j);
     return wsj_send(c, json_pack("{s:s, s:O, s:b, s:s}", "type", "ack", "id",
         id ? id : json_null(), "ok", 1, "user", cli_user(j->cl)));
@@ -594,6 +602,7 @@ wsj_wait_free(void *arg)
     for (size_t i = 0; i < w->nheld; i++)
         free(w->held[i]);
     json_decref(w->id);
+    free(w->claims);
     free(w);
 }
 
@@ -623,6 +632,16 @@ wsj_admit_done(struct cli *cl, enum cpx_result res, const char *code,
     json_t *id = w->id;
 
     cli_set_held(cl, 0);
+    if (res == CPX_ALLOW && w->claims) {
+        enum tok_status st = cli_apply(cl, w->claims);
+        w->claims = NULL;
+        if (st != TOK_OK) {
+            (void)wsj_ack_error(c, id, tok_status_code(st),
+                tok_status_message(st), NULL);
+            wsj_wait_free(w);
+            return;
+        }
+    }
     if (res == CPX_ALLOW) {
         if (!w->refresh)
             wsj_stop_auth_timer(j);
@@ -648,7 +667,8 @@ wsj_admit_done(struct cli *cl, enum cpx_result res, const char *code,
  * Authorization header gets no ack. */
 static int
 wsj_admit(struct conn *c, struct wsj *j, const char *tok, size_t tl,
-    json_t *id, enum wsj_mode mode, const char *origin)
+    json_t *id, enum wsj_mode mode, const char *origin,
+    struct tok_claims *claims)
 {
     int refresh = mode == WSJ_REFRESH;
     struct wsj_wait *w;
@@ -656,14 +676,16 @@ wsj_admit(struct conn *c, struct wsj *j, const char *tok, size_t tl,
         "/", refresh ? "refresh" : "connect"};
     const char *code, *msg;
 
-    if (!cpx_on() || cli_user(j->cl) == NULL)
-        return 0;
-    if ((w = calloc(1, sizeof(*w))) == NULL) {
+    if (!cpx_on() || cli_user(j->cl) == NULL
+        || (w = calloc(1, sizeof(*w))) == NULL) {
+        free(claims);
+        if (!cpx_on() || cli_user(j->cl) == NULL)
+            return 0;
         ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
         return -1;
     }
     *w = (struct wsj_wait){wsj_waits, c, j, json_incref(id),
-        mode != WSJ_HEADER, refresh};
+        mode != WSJ_HEADER, refresh, claims};
     wsj_waits = w;
     if (!refresh)
         cli_set_held(j->cl, 1);
@@ -686,7 +708,8 @@ wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok, size_t tl,
 
     if (o)
         snprintf(origin, sizeof(origin), "%.*s", (int)ol, o);
-    (void)wsj_admit(c, j, tok, tl, NULL, WSJ_HEADER, o ? origin : NULL);
+    (void)wsj_admit(c, j, tok, tl, NULL, WSJ_HEADER, o ? origin : NULL,
+        NULL);
 }
 
 /* Keep message p[0..n) of a held connection for wsj_replay. */

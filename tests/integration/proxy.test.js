@@ -209,6 +209,52 @@ test('issue 14: refresh asks again; a refusal ends the connection, no '
     await d.stop();
 });
 
+test('issue 14: a refresh the backend does not answer leaves the old '
+    + 'expiry (DESIGN section 10); an allowed one applies the new',
+async (t) => {
+    const plan = (user) => (user.startsWith('hang-') && hanging
+        ? { hang: true } : { body: { allow: true } });
+    let hanging = false;
+    const { d } = await setup(t, {}, { plan });
+    const track = sio.tracker(t);
+    /* Tokens that end in 3 s; the refreshes bring 10 minutes. */
+    const short = (u) => tokenFor(u, { exp: now() + 3 });
+    const sHang = await sio.connect(d.port, sioOpts(track, 'hang-s',
+        { auth: { token: short('hang-s') } }));
+    const sOk = await sio.connect(d.port, sioOpts(track, 'ok-s',
+        { auth: { token: short('ok-s') } }));
+    const wHang = await wsj.openAuth(d.port, short('hang-w'),
+        { track: wsj.tracker(t) });
+    const wOk = await wsj.openAuth(d.port, short('ok-w'),
+        { track: wsj.tracker(t) });
+    hanging = true;
+    const [na] = await sio.ack(sHang, 'auth:refresh',
+        { token: tokenFor('hang-s') }, 3000);
+    assert.equal(na.error.code, 'BACKEND_UNAVAILABLE');
+    const [ok] = await sio.ack(sOk, 'auth:refresh',
+        { token: tokenFor('ok-s') }, 3000);
+    assert.equal(ok.ok, true);
+    const rna = await wHang.ws.request({ type: 'auth',
+        token: tokenFor('hang-w') });
+    assert.equal(rna.error.code, 'BACKEND_UNAVAILABLE');
+    const rok = await wOk.ws.request({ type: 'auth',
+        token: tokenFor('ok-w') });
+    assert.equal(rok.ok, true);
+    /* The refused ones end at their old exp; the others go on. */
+    const sGone = sio.once(sHang, 'disconnect', 10000);
+    const wGone = wHang.ws.waitClose(10000);
+    await sGone;
+    const wc = await wGone;
+    assert.equal(wc.code, 4001, JSON.stringify(wc));
+    await sleep(500);
+    assert.equal(sOk.connected, true, 'the allowed refresh took effect');
+    const [pong] = await sio.ack(sOk, 'ping');
+    assert.ok(pong.ts > 0);
+    const p2 = await wOk.ws.request({ type: 'ping' });
+    assert.equal(p2.type, 'pong');
+    await d.stop();
+});
+
 test('issue 14: a client that leaves while its check is out, and the '
     + 'backend rooms bounded by max_rooms_per_connection', async (t) => {
     const { b, d } = await setup(t, { connect_proxy_timeout: '1500ms',
