@@ -18,6 +18,29 @@
 
 #include <stddef.h>
 
+/* Run an encoder call written with the names out and cap until its packet
+ * fits a heap buffer, then run use with out and len (the packet) in scope;
+ * nothing when the encoder refuses (0) or memory runs out. The buffer is
+ * freed after use. */
+#define SIO_ENCODE_HEAP(call_with_buf, use)                                   \
+    do {                                                                      \
+        char *out = NULL;                                                     \
+        size_t cap = 0, len;                                                  \
+        for (;;) {                                                            \
+            len = call_with_buf;                                              \
+            if (len == 0 || len < cap)                                        \
+                break;                                                        \
+            cap = len + 1;                                                    \
+            free(out);                                                        \
+            if ((out = malloc(cap)) == NULL)                                  \
+                break;                                                        \
+        }                                                                     \
+        if (out && len) {                                                     \
+            use;                                                              \
+        }                                                                     \
+        free(out);                                                            \
+    } while (0)
+
 #include <jansson.h>
 
 #define SIO_NSP_MAX 256     /* longest namespace, bytes, with the '/' */

@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/wsg.h"
+#include "master/arep.h"
 #include "master/prq.h"
 #include "master/stor.h"
 #include "shm/layout.h"
@@ -83,25 +84,6 @@ prq_stop(void)
 }
 
 static void
-prq_reply(struct evhttp_request *req, int code, const char *reason,
-    const char *body)
-{
-    struct evbuffer *b = evbuffer_new();
-
-    if (b == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, NULL);
-        return;
-    }
-    evbuffer_add(b, body, strlen(body));
-    evhttp_add_header(evhttp_request_get_output_headers(req),
-        "Content-Type", "application/json");
-    evhttp_add_header(evhttp_request_get_output_headers(req),
-        "Cache-Control", "no-store");
-    evhttp_send_reply(req, code, reason, b);
-    evbuffer_free(b);
-}
-
-static void
 prq_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
     (void)arg;
@@ -121,13 +103,13 @@ prq_ask(struct evhttp_request *req, int kind, const char *name, size_t len)
     for (i = 0; i < PRQ_MAX && Q.w[i]; i++)
         ;
     if (i == PRQ_MAX) {
-        prq_reply(req, 503, "Service Unavailable", "{\"ok\":false,\"error\":"
+        arep_json(req, 503, "Service Unavailable", "{\"ok\":false,\"error\":"
             "{\"code\":\"BUSY\",\"message\":\"too many presence requests "
             "wait\"}}");
         return;
     }
     if ((qn = pmsg_query(q, Q.next_tag + 1, kind, name, len)) == 0) {
-        prq_reply(req, 400, "Bad Request", "{\"ok\":false,\"error\":{\"code\":"
+        arep_json(req, 400, "Bad Request", "{\"ok\":false,\"error\":{\"code\":"
             "\"BAD_REQUEST\",\"message\":\"give a room or user id of 1-200 "
             "bytes\"}}");
         return;
@@ -273,7 +255,7 @@ prq_finish(size_t i)
         if (w->evcon)
             evhttp_connection_set_closecb(w->evcon, NULL, NULL);
         if (s)
-            prq_reply(w->req, 200, "OK", s);
+            arep_json(w->req, 200, "OK", s);
         else
             evhttp_send_error(w->req, HTTP_INTERNAL, NULL);
     }

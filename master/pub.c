@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/wsg.h"
+#include "master/arep.h"
 #include "master/dsh.h"
 #include "master/pub.h"
 #include "master/rds.h"
@@ -118,23 +119,6 @@ pub_set_cfg(const struct cfg *c)
 }
 
 static void
-pub_reply(struct evhttp_request *req, int code, const char *reason,
-    const char *body)
-{
-    struct evbuffer *b = evbuffer_new();
-
-    if (b == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, NULL);
-        return;
-    }
-    evbuffer_add(b, body, strlen(body));
-    evhttp_add_header(evhttp_request_get_output_headers(req),
-        "Content-Type", "application/json");
-    evhttp_send_reply(req, code, reason, b);
-    evbuffer_free(b);
-}
-
-static void
 pub_error(struct evhttp_request *req, int code, const char *ecode,
     const char *msg)
 {
@@ -148,7 +132,7 @@ pub_error(struct evhttp_request *req, int code, const char *ecode,
         "\"message\":%s}}\n", ecode, ms ? ms : "\"\"");
     free(ms);
     json_decref(m);
-    pub_reply(req, code, code == 400 ? "Bad Request" : code == 503
+    arep_json(req, code, code == 400 ? "Bad Request" : code == 503
         ? "Service Unavailable" : "Error", body);
 }
 
@@ -367,7 +351,7 @@ pub_publish(struct evhttp_request *req)
         reply = json_dumps(r, JSON_COMPACT);
         json_decref(r);
     }
-    pub_reply(req, 200, "OK", reply ? reply : "{\"ok\":true}");
+    arep_json(req, 200, "OK", reply ? reply : "{\"ok\":true}");
 out:
     free(reply);
     json_decref(offs);
@@ -427,7 +411,7 @@ pub_broadcast(struct evhttp_request *req)
     P.wake();
     snprintf(reply, sizeof(reply), "{\"ok\":true,\"offset\":%llu}",
         (unsigned long long)seq);
-    pub_reply(req, 200, "OK", reply);
+    arep_json(req, 200, "OK", reply);
 out:
     free(ds);
     json_decref(d);
@@ -488,7 +472,7 @@ pub_wait_workers(struct evhttp_request *req, struct evhttp_connection *evcon,
         char body[96];
         snprintf(body, sizeof(body), "{\"ok\":true,\"connections\":null,"
             "\"offset\":%llu}", (unsigned long long)pub_offset(seq));
-        pub_reply(req, 200, "OK", body);
+        arep_json(req, 200, "OK", body);
         return;
     }
     /* If the client goes away first, evhttp frees req: forget it then. */
@@ -548,7 +532,7 @@ pub_cluster_submit(struct evhttp_request *req, const size_t *lens, size_t n,
     }
     if (!rds_up()) {
         shm_master_add(P.seg, CTR_redis_replied_queued, 1);
-        pub_reply(req, 202, "Accepted", "{\"ok\":true,\"queued\":true}");
+        arep_json(req, 202, "Accepted", "{\"ok\":true,\"queued\":true}");
         return 0;
     }
     evcon = evhttp_request_get_connection(req);
@@ -578,7 +562,7 @@ pub_cluster_answer(struct pub_cwait *w, int64_t now)
         shm_master_add(P.seg, CTR_redis_replied_queued, 1);
         if (w->evcon)
             evhttp_connection_set_closecb(w->evcon, NULL, NULL);
-        pub_reply(w->req, 202, "Accepted", "{\"ok\":true,\"queued\":true}");
+        arep_json(w->req, 202, "Accepted", "{\"ok\":true,\"queued\":true}");
         return 1;
     }
     if (w->evcon)
@@ -597,7 +581,7 @@ pub_cluster_answer(struct pub_cwait *w, int64_t now)
         ? json_pack("{s:b, s:O}", "ok", 1, "offsets", offs)
         : json_pack("{s:b, s:O}", "ok", 1, "offset", json_array_get(offs, 0));
     body = r ? json_dumps(r, JSON_COMPACT) : NULL;
-    pub_reply(w->req, 200, "OK", body ? body : "{\"ok\":true}");
+    arep_json(w->req, 200, "OK", body ? body : "{\"ok\":true}");
     free(body);
     json_decref(r);
     json_decref(offs);
@@ -676,7 +660,7 @@ pub_poll_cb(evutil_socket_t fd, short what, void *arg)
                 (unsigned long long)pub_offset(w->seq));
             if (w->evcon)
                 evhttp_connection_set_closecb(w->evcon, NULL, NULL);
-            pub_reply(w->req, 200, "OK", body);
+            arep_json(w->req, 200, "OK", body);
         } else {
             P.wait[k++] = *w;
         }

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/nrec.h"
 #include "common/wsg.h"
+#include "master/arep.h"
 #include "master/rds.h"
 #include "master/rnod.h"
 #include "shm/shm.h"
@@ -259,25 +260,6 @@ rnod_write(void)
 /* --- ?scope=cluster ----------------------------------------------- */
 
 static void
-rnod_reply(struct evhttp_request *req, int code, const char *reason,
-    const char *body)
-{
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    struct evbuffer *b = evbuffer_new();
-
-    if (b == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, NULL);
-        return;
-    }
-    evbuffer_add(b, body, strlen(body));
-    evbuffer_add(b, "\n", 1);
-    evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(req, code, reason, b);
-    evbuffer_free(b);
-}
-
-static void
 rnod_error(struct evhttp_request *req, int code, const char *reason,
     const char *ecode, const char *msg)
 {
@@ -287,7 +269,7 @@ rnod_error(struct evhttp_request *req, int code, const char *reason,
         shm_master_add(N.seg, CTR_cluster_query_errors, 1);
     snprintf(body, sizeof(body), "{\"ok\":false,\"error\":{\"code\":\"%s\","
         "\"message\":\"%s\"}}", ecode, msg);
-    rnod_reply(req, code, reason, body);
+    arep_json(req, code, reason, body);
 }
 
 void
@@ -473,7 +455,7 @@ rnod_read_cb(const struct redisReply *rep, void *priv)
     }
     if (req && body) {
         shm_master_add(N.seg, CTR_cluster_queries, 1);
-        rnod_reply(req, 200, "OK", body);
+        arep_json(req, 200, "OK", body);
     } else if (req) {
         char msg[128];
         snprintf(msg, sizeof(msg), "cluster view unavailable: %s", why);

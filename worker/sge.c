@@ -22,25 +22,9 @@
 #include "worker/sub.h"
 #include "worker/wctr.h"
 
-/* Encode with an encoder-convention function into a heap buffer, then
- * send it through the ops. */
-#define SGE_ENCODE(cl, call_with_buf)                                         \
-    do {                                                                      \
-        char *out = NULL;                                                     \
-        size_t cap = 0, len;                                                  \
-        for (;;) {                                                            \
-            len = call_with_buf;                                              \
-            if (len == 0 || len < cap)                                        \
-                break;                                                        \
-            cap = len + 1;                                                    \
-            free(out);                                                        \
-            if ((out = malloc(cap)) == NULL)                                  \
-                break;                                                        \
-        }                                                                     \
-        if (out && len)                                                       \
-            S.ops->send((cl), out, len);                                      \
-        free(out);                                                            \
-    } while (0)
+/* Encode with an encoder-convention function and send (common/sio.h). */
+#define SGE_ENCODE(cl, call_with_buf) \
+    SIO_ENCODE_HEAP(call_with_buf, S.ops->send((cl), out, len))
 
 static struct {
     const struct sge_ops *ops;

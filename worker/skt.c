@@ -128,24 +128,9 @@ skt_send(struct skt *k, const char *p, size_t n)
     return eng_send(k->e, 0, p, n);
 }
 
-/* Encode with an encoder-convention function into a heap buffer. */
-#define SKT_ENCODE(k, call_with_buf)                                          \
-    do {                                                                      \
-        char *out = NULL;                                                     \
-        size_t cap = 0, len;                                                  \
-        for (;;) {                                                            \
-            len = call_with_buf;                                              \
-            if (len == 0 || len < cap)                                        \
-                break;                                                        \
-            cap = len + 1;                                                    \
-            free(out);                                                        \
-            if ((out = malloc(cap)) == NULL)                                  \
-                break;                                                        \
-        }                                                                     \
-        if (out && len)                                                       \
-            skt_send((k), out, len);                                          \
-        free(out);                                                            \
-    } while (0)
+/* Encode with an encoder-convention function and send (common/sio.h). */
+#define SKT_ENCODE(k, call_with_buf) \
+    SIO_ENCODE_HEAP(call_with_buf, skt_send((k), out, len))
 
 static struct skt_ns *
 skt_ns_find(struct skt *k, const char *nsp, size_t n)
