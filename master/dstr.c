@@ -77,12 +77,20 @@ dstr_unlink(struct dstr *s)
     free(s);
 }
 
-/* The reader went away: evhttp frees the request after this. */
+/* The connection is going down. When its reader went away in the middle
+ * of the reply, evhttp has already taken the request off the connection
+ * and left it to us (a reply in progress is the caller's): ending the
+ * reply frees it. A request still on the connection is freed with it. */
 static void
 dstr_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
+    struct dstr *s = arg;
+    struct evhttp_request *req = s->req;
+
     (void)evcon;
-    dstr_unlink(arg);
+    dstr_unlink(s);
+    if (evhttp_request_get_connection(req) == NULL)
+        evhttp_send_reply_end(req);
 }
 
 /* End s from this side (a stop, a reader too far behind): the reply is

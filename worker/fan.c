@@ -58,6 +58,7 @@ static struct {
     size_t bufcap;
     struct fan_block *blocks;              /* pending, in creation order */
     struct fan_block **btail;
+    struct fan_block *blast;               /* the newest, or NULL */
     struct fan_block *bhash[FAN_BLOCK_HASH];
     fan_append_fn wsj_append, sio_append;   /* registered by the protocols */
     struct mlog_index *ix;  /* checkpoints for replays (128 KiB) */
@@ -149,7 +150,7 @@ fan_flush_blocks(void)
         ws_batch_unref(b->sio);
         free(b);
     }
-    F.blocks = NULL;
+    F.blocks = F.blast = NULL;
     F.btail = &F.blocks;
     memset(F.bhash, 0, sizeof(F.bhash));
 }
@@ -165,9 +166,18 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len,
 
     if (room_find(name, len) == NULL)
         return 0; /* no local members */
+    /* The newest block of the room (new ones go first in the chain). It
+     * takes the entry only while it is the newest block of all: blocks
+     * are delivered in creation order, so adding to an older one would
+     * put this entry ahead of entries of other rooms that came before
+     * it, and a client in both rooms would see offsets out of order (its
+     * last offset, from which a recovery replays, would no longer be its
+     * newest). Runs of one room still share one block. */
     for (b = F.bhash[h]; b; b = b->hnext)
         if (b->rlen == len && memcmp(b->room, name, len) == 0)
             break;
+    if (b != NULL && b != F.blast)
+        b = NULL;
     if (b == NULL) {
         if (len >= sizeof(b->room) || (b = calloc(1, sizeof(*b))) == NULL)
             return -1;
@@ -186,6 +196,7 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len,
         F.bhash[h] = b;
         *F.btail = b;
         F.btail = &b->next;
+        F.blast = b;
     }
     if (F.wsj_append(b->wsj, m, name, len) == -1
         || F.sio_append(b->sio, m, name, len) == -1)
@@ -368,9 +379,10 @@ fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n,
             (unsigned long long)seq);
         return;
     }
-    /* Single-room publishes (a room or a user) join their room's block;
-     * anything else first delivers the pending blocks, so every client
-     * still sees each room's events in log order. */
+    /* Single-room publishes (a room or a user) join the newest block
+     * when it is their room's (fan_block_add); anything else first
+     * delivers the pending blocks, so every client sees its events in
+     * log order, across rooms too. */
     if (m.v.kind == MSG_PUBLISH && (m.v.target == MSG_T_USER
             || (m.v.target == MSG_T_ROOMS && m.v.ntargets == 1))) {
         char room[MSG_ROOM_MAX + 8];

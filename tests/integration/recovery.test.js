@@ -91,6 +91,33 @@ test('#10 Socket.IO connection state recovery', async (t) => {
         s.disconnect();
     });
 
+    await t.test('a batch of publishes to two of its rooms arrives in log '
+        + 'order, so a recovery right after replays nothing twice',
+    async () => {
+        const s = await client(d, track, 'a9');
+        await ack(s, 'subscribe', ['lead:7', 'lead:8']);
+        /* One request: consecutive log entries, read in one batch. */
+        await publish(d, [{ room: 'lead:7', event: 'lead', data: { n: 1 } },
+            { room: 'lead:8', event: 'lead', data: { n: 2 } },
+            { room: 'lead:7', event: 'lead', data: { n: 3 } }]);
+        await waitFor(() => s.seen.length === 3, 3000, 'three events');
+        assert.deepEqual(s.seen.map((e) => e.n), [1, 2, 3]);
+        const offs = s.seen.map((e) => Number(e.off));
+        assert.deepEqual(offs, [...offs].sort((a, b) => a - b),
+            `offsets in log order: ${offs}`);
+        /* The client asks from its last offset: the newest one. */
+        const reconnected = within(new Promise((r) => s.once('connect', r)),
+            10000, 'reconnect');
+        s.io.engine.close();
+        await reconnected;
+        assert.equal(s.recovered, true);
+        await pub(d, 'lead:8', 4);
+        await waitFor(() => s.seen.length >= 4, 3000, 'the fourth event');
+        await sleep(200);
+        assert.deepEqual(s.seen.map((e) => e.n), [1, 2, 3, 4]);
+        s.disconnect();
+    });
+
     await t.test('kill -9 of the workers: the client recovers on a new one',
         async () => {
         const s = await client(d, track, 'a3');
