@@ -29,6 +29,7 @@ struct cli {
     struct cli *prev, *next;       /* all clients */
     struct room_member *rooms;
     unsigned nrooms;
+    uint32_t fan_mark;             /* fan.c: see cli_fan_mark */
     uint64_t last_seq;
     struct tokcfg_who *who;        /* NULL until authenticated */
     int64_t exp;                   /* unix seconds; 0 = none */
@@ -207,6 +208,12 @@ uint64_t *
 cli_last_seq(struct cli *cl)
 {
     return &cl->last_seq;
+}
+
+uint32_t *
+cli_fan_mark(struct cli *cl)
+{
+    return &cl->fan_mark;
 }
 
 size_t

@@ -103,6 +103,11 @@ size_t cli_unsubscribe(struct cli *cl, const struct msg_str *rooms,
  * exactly-once delivery over several target rooms). */
 uint64_t *cli_last_seq(struct cli *cl);
 
+/* The fan-out's mark on cl: the serial of the newest room block of the
+ * read batch that cl is a member of (fan.c keeps blocks of one client in
+ * log order with it). In padding: it costs a client nothing. */
+uint32_t *cli_fan_mark(struct cli *cl);
+
 /* The rooms cl is in (its personal room included): up to cap names and
  * lengths, borrowed until cl's rooms change. Returns how many. */
 size_t cli_rooms(const struct cli *cl, const char **names, size_t *lens,

@@ -58,7 +58,10 @@ static struct {
     size_t bufcap;
     struct fan_block *blocks;              /* pending, in creation order */
     struct fan_block **btail;
-    struct fan_block *blast;               /* the newest, or NULL */
+    /* This batch's blocks by serial - first_serial (at most one per
+     * entry), and the serial the next one gets. */
+    struct fan_block *bvec[FAN_BATCH];
+    uint32_t first_serial, next_serial;
     struct fan_block *bhash[FAN_BLOCK_HASH];
     fan_append_fn wsj_append, sio_append;   /* registered by the protocols */
     struct mlog_index *ix;  /* checkpoints for replays (128 KiB) */
@@ -150,9 +153,41 @@ fan_flush_blocks(void)
         ws_batch_unref(b->sio);
         free(b);
     }
-    F.blocks = F.blast = NULL;
+    F.blocks = NULL;
     F.btail = &F.blocks;
+    F.first_serial = F.next_serial;
     memset(F.bhash, 0, sizeof(F.bhash));
+}
+
+/*
+ * Blocks are delivered in creation order, each to all its room's
+ * members. A client in two rooms with blocks b1 then b2 gets b1's entries
+ * first, so b1 may take no entry once b2 exists: that entry would reach
+ * the client ahead of b2's older ones (offsets out of order, and a
+ * recovery from its last offset would replay some twice). A new block b
+ * therefore closes, for each of its members, the newest earlier block
+ * that member is in (the cli_fan_mark of this batch; older ones were
+ * closed when that one was made), and marks the member with b. Clients
+ * in one room keep one block per room and batch, however the publishes
+ * to different rooms interleave. A mark from an earlier batch is out of
+ * this batch's serial range; a stale one that wraps into it only closes
+ * a block early, which costs a block, never the order.
+ */
+static void
+fan_block_mark(struct fan_block *b)
+{
+    struct room *r = room_find(b->room, b->rlen);
+
+    b->serial = F.next_serial++;
+    F.bvec[b->serial - F.first_serial] = b;
+    for (struct room_member *mb = r ? room_first(r) : NULL; mb;
+         mb = mb->rnext) {
+        uint32_t *mark = cli_fan_mark(mb->owner);
+        uint32_t i = *mark - F.first_serial;
+        if (i < b->serial - F.first_serial)
+            F.bvec[i]->closed = 1;
+        *mark = b->serial;
+    }
 }
 
 /* Add a single-room publish to that room's block. Returns 0, or -1 when
@@ -166,20 +201,17 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len,
 
     if (room_find(name, len) == NULL)
         return 0; /* no local members */
-    /* The newest block of the room (new ones go first in the chain). It
-     * takes the entry only while it is the newest block of all: blocks
-     * are delivered in creation order, so adding to an older one would
-     * put this entry ahead of entries of other rooms that came before
-     * it, and a client in both rooms would see offsets out of order (its
-     * last offset, from which a recovery replays, would no longer be its
-     * newest). Runs of one room still share one block. */
+    /* The newest block of the room (new ones go first in the chain),
+     * unless it was closed (fan_block_mark): then a new one. */
     for (b = F.bhash[h]; b; b = b->hnext)
         if (b->rlen == len && memcmp(b->room, name, len) == 0)
             break;
-    if (b != NULL && b != F.blast)
+    if (b != NULL && b->closed)
         b = NULL;
     if (b == NULL) {
-        if (len >= sizeof(b->room) || (b = calloc(1, sizeof(*b))) == NULL)
+        if (len >= sizeof(b->room)
+            || F.next_serial - F.first_serial >= FAN_BATCH
+            || (b = calloc(1, sizeof(*b))) == NULL)
             return -1;
         b->wsj = ws_batch_new();
         b->sio = ws_batch_new();
@@ -196,7 +228,7 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len,
         F.bhash[h] = b;
         *F.btail = b;
         F.btail = &b->next;
-        F.blast = b;
+        fan_block_mark(b);
     }
     if (F.wsj_append(b->wsj, m, name, len) == -1
         || F.sio_append(b->sio, m, name, len) == -1)

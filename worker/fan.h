@@ -40,6 +40,8 @@ struct fan_block {
     char room[MSG_ROOM_MAX + 8];
     size_t rlen;
     uint32_t n;             /* messages */
+    uint32_t serial;        /* creation order (fan.c) */
+    int closed;             /* takes no more entries (fan.c) */
     struct ws_batch *wsj;   /* /ws JSON event frames */
     struct ws_batch *sio;   /* Socket.IO "42[...]" messages (namespace /) */
     uint32_t obs_head, obs_tail; /* its entries' latency records (fan.c) */

@@ -99,9 +99,12 @@ test('#10 Socket.IO connection state recovery', async (t) => {
         /* One request: consecutive log entries, read in one batch. */
         await publish(d, [{ room: 'lead:7', event: 'lead', data: { n: 1 } },
             { room: 'lead:8', event: 'lead', data: { n: 2 } },
-            { room: 'lead:7', event: 'lead', data: { n: 3 } }]);
-        await waitFor(() => s.seen.length === 3, 3000, 'three events');
-        assert.deepEqual(s.seen.map((e) => e.n), [1, 2, 3]);
+            { user: 'a9', event: 'lead', data: { n: 3 } },
+            { room: 'lead:7', event: 'lead', data: { n: 4 } },
+            { room: 'lead:8', event: 'lead', data: { n: 5 } },
+            { room: 'lead:8', event: 'lead', data: { n: 6 } }]);
+        await waitFor(() => s.seen.length === 6, 3000, 'six events');
+        assert.deepEqual(s.seen.map((e) => e.n), [1, 2, 3, 4, 5, 6]);
         const offs = s.seen.map((e) => Number(e.off));
         assert.deepEqual(offs, [...offs].sort((a, b) => a - b),
             `offsets in log order: ${offs}`);
@@ -111,10 +114,10 @@ test('#10 Socket.IO connection state recovery', async (t) => {
         s.io.engine.close();
         await reconnected;
         assert.equal(s.recovered, true);
-        await pub(d, 'lead:8', 4);
-        await waitFor(() => s.seen.length >= 4, 3000, 'the fourth event');
+        await pub(d, 'lead:8', 7);
+        await waitFor(() => s.seen.length >= 7, 3000, 'the seventh event');
         await sleep(200);
-        assert.deepEqual(s.seen.map((e) => e.n), [1, 2, 3, 4]);
+        assert.deepEqual(s.seen.map((e) => e.n), [1, 2, 3, 4, 5, 6, 7]);
         s.disconnect();
     });
 
