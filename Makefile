@@ -50,7 +50,7 @@ FUZZ_TIME  ?= 60
 DEB_PKGS    = build-essential pkg-config libevent-dev libssl-dev \
               libjansson-dev libjwt-dev check libsubunit-dev zlib1g-dev \
               clang libclang-rt-14-dev prometheus curl libmsgpack-dev \
-              libhiredis-dev redis-server chromium
+              libhiredis-dev redis-server chromium fonts-liberation
 
 .PHONY: bench bench-build bench-smoke docs-check deps-quiet all run check asan unit fuzz-replay integration fuzz install \
         uninstall deps clean hdrcheck
