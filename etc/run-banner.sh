@@ -13,6 +13,7 @@ cat <<MSG
 wsgate: starting with $conf
   public   ws://$host:$port/ws   ws://$host:$port/socket.io/   http://$host:$port/socket-status
   admin    http://$admin/socket-status  /socket-stats  /metrics  /api/publish  (api_key: $key)
+  browser  http://$admin/dashboard   (sign in with the api_key)
   token    $token   (user demo, any room, 24 h: ./wsgate token -c $conf -u USER)
 try:
   node -e "const W=require('./tests/integration/node_modules/ws');const w=new W('ws://$host:$port/ws',{headers:{authorization:'Bearer $token'}});w.on('open',()=>w.send(JSON.stringify({type:'subscribe',room:'lead:42',id:1})));w.on('message',m=>console.log(String(m)))"
