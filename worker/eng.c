@@ -4,7 +4,8 @@
  * queued as one 0x1e-separated payload and flushed into the next GET;
  * the upgrade follows the protocol (2probe/3probe on the new WebSocket, a
  * pending poll answered with 6, then 5 from the client), after which the
- * polling transport of that sid is refused. The server pings every
+ * polling transport of that sid is refused; the WebSocket side of it is
+ * ews.c's, which shares the session with this file through engi.h. The server pings every
  * ping_interval and closes a session that does not answer within
  * ping_timeout (hbt.c keeps that schedule; what a ping or a timeout does
  * to a session is here). Requests carrying another worker's sid are
@@ -29,6 +30,7 @@
 #include "common/wsh.h"
 #include "worker/conn.h"
 #include "worker/eng.h"
+#include "worker/engi.h"
 #include "worker/eph.h"
 #include "worker/hbt.h"
 #include "worker/hof.h"
@@ -42,39 +44,13 @@
 #define ENG_PROBE_POLL_MS 20 /* see eng_poll_get */
 #define ENG_PROBE_WAITS 64
 
-/* The flags are bits in the padding after sid, so that the embedded
- * heartbeat node's state byte costs a session nothing. */
-struct eng {
-    char sid[EIO_SID_LEN + 1];
-    unsigned polling : 1;
-    unsigned upgraded : 1;
-    unsigned closing : 1;
-    unsigned probed : 1;      /* 3probe sent: polls are answered at once */
-    unsigned peer_closed : 1; /* the client sent a close packet */
-    unsigned limited : 1;     /* counted by lmt_conn_begin under lkey */
-    struct eng *hnext;
-    uint64_t lkey;          /* its client's IP key for the limits */
-    const struct eng_app *app;
-    void *app_st;
-    struct conn *ws;        /* WebSocket transport */
-    struct conn *probe;     /* WebSocket being probed for an upgrade */
-    struct conn *poll;      /* held GET */
-    struct evbuffer *pq;    /* polling payload waiting for a GET */
-    struct hbt_node hb;     /* its place in the heartbeat (hbt.c) */
-    char *origin;           /* for CORS on held polls */
-};
 
-static int eng_ws_open(struct conn *c, const struct hh_req *r);
-static int eng_ws_message(struct conn *c, int binary, const unsigned char *p,
-    size_t n);
-static void eng_ws_close(struct conn *c);
 static int eng_poll_read(struct conn *c);
 static void eng_poll_free(struct conn *c);
 static int eng_poll_shutdown(struct conn *c);
 static void eng_post_done(struct conn *c, const char *sid,
     const char *origin, size_t len);
 
-static const struct ws_app eng_ws_app;
 static const struct conn_proto eng_poll_proto = {
     .name = "eio-poll",
     .on_read = eng_poll_read,
@@ -89,6 +65,7 @@ static struct {
     int draining, keep;     /* see eng_stop */
     struct eng *tab[ENG_HASH];
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
+    const struct ws_app *ws_app;       /* the transport (ews.c) */
     /* The limits' count taken for the session being created (eng_new
      * takes it over; what is left is given back). */
     uint64_t pending_lkey;
@@ -105,7 +82,6 @@ static struct {
 
 static const struct hbt_ops eng_hb_ops;
 static void eng_probe_poll_cb(evutil_socket_t fd, short what, void *arg);
-static void eng_probe_poll(struct eng *s);
 
 int
 eng_init(struct event_base *base, const struct cfg *c, unsigned rec)
@@ -147,7 +123,7 @@ static void eng_hb_timeout(struct hbt_node *n);
  * now (ping timeout) rather than when the heartbeat timer next runs, so
  * a request sent after ping_interval + ping_timeout of silence gets "no
  * such session" however late that timer is. */
-static struct eng *
+struct eng *
 eng_find_live(const char *sid, size_t n)
 {
     struct eng *s = eng_find(sid, n);
@@ -357,7 +333,7 @@ static const struct hbt_ops eng_hb_ops = {
     .doom = eng_hb_doom,
 };
 
-static struct eng *
+struct eng *
 eng_new(const struct eng_app *app, int polling, const char *origin,
     size_t olen)
 {
@@ -450,8 +426,7 @@ eng_close(struct eng *s, const char *reason)
     free(s);
 }
 
-/* One decoded packet from either transport. */
-static void
+void
 eng_on_packet(struct eng *s, int type, int binary, const unsigned char *p,
     size_t n)
 {
@@ -549,7 +524,7 @@ eng_poll_get(struct conn *c, struct eng *s, size_t head)
  * the WebSocket (the public suites do that). Answering the held poll
  * ENG_PROBE_POLL_MS later tells them apart: the upgrade answers the
  * second kind 400, like any poll after an upgrade (eng_upgrade). */
-static void
+void
 eng_probe_poll(struct eng *s)
 {
     if (s->poll == NULL)
@@ -794,7 +769,7 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
         if (s == NULL && eng_limit_begin(c) == -1)
             return;
         E.pending_app = app;
-        (void)ws_upgrade(c, r, head, &eng_ws_app);
+        (void)ws_upgrade(c, r, head, E.ws_app);
         E.pending_app = NULL;
         eng_limit_end_pending();
         return;
@@ -823,160 +798,27 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
     eph_error(c, 400, s ? EIO_ERR_BAD_REQUEST : EIO_ERR_METHOD);
 }
 
-/* WebSocket transport: a new session, or the probe of an upgrade. */
-static int
-eng_ws_open(struct conn *c, const struct hh_req *r)
+void
+eng_set_ws_app(const struct ws_app *app)
 {
-    size_t sl = 0, olen = 0;
-    const char *sid = hh_query_param(r, "sid", &sl);
-    const char *origin = hh_header(r, "Origin", &olen);
-    struct eng *s;
-    char open[256];
-    size_t n;
-
-    if (sid) {
-        s = eng_find_live(sid, sl);
-        if (s == NULL || s->probe || !s->polling) {
-            ws_close(c, WSF_CLOSE_POLICY, "unknown or busy session");
-            return 0;
-        }
-        s->probe = c;
-        conn_event_quiet(c); /* the session's own events cover it */
-        ws_set_app_state(c, s);
-        return 0;
-    }
-    s = eng_new(E.pending_app, 0, origin, olen);
-    if (s == NULL) {
-        ws_close(c, WSF_CLOSE_INTERNAL, "cannot create a session");
-        return 0;
-    }
-    s->ws = c;
-    ws_set_app_state(c, s);
-    n = eio_open_json(open + 1, sizeof(open) - 1, s->sid, 0,
-        (long)CFG_NUM(E.cfg, ping_interval), (long)CFG_NUM(E.cfg,
-            ping_timeout), (long)CFG_NUM(E.cfg, max_payload));
-    open[0] = '0';
-    ws_send(c, WSF_OP_TEXT, open, n + 1);
-    if (s->app->on_open(s, r) == -1)
-        eng_close(s, "refused");
-    return 0;
+    E.ws_app = app;
 }
 
-static void
-eng_ws_on_open(struct conn *c, const struct hh_req *r)
+const struct cfg *
+eng_cfg(void)
 {
-    (void)eng_ws_open(c, r);
+    return E.cfg;
 }
 
-/* The upgrade completes: the WebSocket becomes the transport, and what
- * was queued for polling goes over it. */
-static void
-eng_upgrade(struct eng *s)
+const struct eng_app *
+eng_pending_app(void)
 {
-    struct eio_packet pk;
-    size_t off = 0, n;
-    const char *p;
-
-    s->ws = s->probe;
-    s->probe = NULL;
-    s->polling = 0;
-    WCTR_DEC(eio_polling);
-    s->upgraded = 1;
-    s->probed = 0;
-    WCTR_INC(eio_upgrades);
-    if (s->poll) {
-        /* Held during the probe: the client sent it after 5 (see
-         * eng_probe_poll). Polling ended with the upgrade; what was queued
-         * goes over the WebSocket below. */
-        struct conn *c = s->poll;
-        s->poll = NULL;
-        conn_set_proto(c, &eng_poll_proto, NULL);
-        eph_error(c, 400, EIO_ERR_BAD_REQUEST);
-    }
-    n = s->pq ? evbuffer_get_length(s->pq) : 0;
-    p = n ? (const char *)evbuffer_pullup(s->pq, -1) : NULL;
-    while (n && eio_payload_next(p, n, &off, &pk) == EIO_OK) {
-        if (pk.is_binary) {
-            unsigned char *b = malloc(pk.len + 1);
-            size_t bl;
-            if (b && eio_b64_decode(pk.data, pk.len, b, pk.len + 1, &bl)
-                    == EIO_OK)
-                ws_send(s->ws, WSF_OP_BINARY, b, bl);
-            free(b);
-        } else {
-            char *t = malloc(pk.len + 1);
-            if (t) {
-                t[0] = (char)('0' + pk.type);
-                memcpy(t + 1, pk.data, pk.len);
-                ws_send(s->ws, WSF_OP_TEXT, t, pk.len + 1);
-                free(t);
-            }
-        }
-    }
-    if (s->pq)
-        evbuffer_drain(s->pq, evbuffer_get_length(s->pq));
+    return E.pending_app;
 }
 
-static int
-eng_ws_message(struct conn *c, int binary, const unsigned char *p, size_t n)
+void
+eng_poll_refuse(struct conn *c)
 {
-    struct eng *s = ws_app_state(c);
-    struct eio_packet pk;
-
-    if (s == NULL)
-        return 0;
-    if (c == s->probe) {
-        /* Before the upgrade only the probe ping and the upgrade packet
-         * are meaningful here (Engine.IO v4 "upgrade"). */
-        if (!binary && n == 6 && memcmp(p, "2probe", 6) == 0) {
-            ws_send(c, WSF_OP_TEXT, "3probe", 6);
-            s->probed = 1;
-            eng_probe_poll(s); /* the pending poll gets a noop, soon */
-        } else if (!binary && n == 1 && p[0] == '5' && s->probed) {
-            eng_upgrade(s);
-        } else {
-            /* A bad probe ends the probe, not the polling session. */
-            s->probe = NULL;
-            ws_set_app_state(c, NULL);
-            ws_close(c, WSF_CLOSE_PROTOCOL, "bad upgrade");
-        }
-        return 0;
-    }
-    if (binary) {
-        eng_on_packet(s, EIO_MESSAGE, 1, p, n);
-        return 0;
-    }
-    if (eio_parse_text((const char *)p, n, &pk) != EIO_OK) {
-        eng_close(s, "parse error");
-        return 0;
-    }
-    eng_on_packet(s, pk.type, 0, (const unsigned char *)pk.data, pk.len);
-    return 0;
+    conn_set_proto(c, &eng_poll_proto, NULL);
+    eph_error(c, 400, EIO_ERR_BAD_REQUEST);
 }
-
-static void
-eng_ws_close(struct conn *c)
-{
-    struct eng *s = ws_app_state(c);
-
-    if (s == NULL)
-        return;
-    ws_set_app_state(c, NULL);
-    if (c == s->probe) {
-        s->probe = NULL;
-        s->probed = 0;
-        return;
-    }
-    if (c == s->ws) {
-        s->ws = NULL;
-        eng_close(s, "transport close");
-    }
-}
-
-static const struct ws_app eng_ws_app = {
-    .name = "engine.io",
-    .on_open = eng_ws_on_open,
-    .on_message = eng_ws_message,
-    .on_close = eng_ws_close,
-    .own_heartbeat = 1,
-};

@@ -34,6 +34,7 @@
 #include "worker/pev.h"
 #include "worker/prw.h"
 #include "worker/eph.h"
+#include "worker/ews.h"
 #include "worker/lmt.h"
 #include "worker/rcv.h"
 #include "worker/wctr.h"
@@ -379,6 +380,7 @@ wrk_main(const struct cfg *c, struct shm_segment *seg, struct mlog *log,
         log_msg(LOG_ERR, "worker setup failed");
         exit(WSG_EXIT_FATAL);
     }
+    ews_init();
     wsj_init(W.base, c);
     skt_init(W.base, c);
     prw_init();
