@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/counters.h"
 #include "common/log.h"
+#include "master/arep.h"
 #include "master/dsh.h"
 #include "master/dstr.h"
 #include "shm/shm.h"
@@ -162,15 +163,10 @@ dstr_open(struct evhttp_request *req)
     if (R.tick == NULL || evcon == NULL
         || R.n >= (unsigned)CFG_NUM(R.cfg, admin_max_streams)) {
         shm_master_add(R.seg, CTR_admin_streams_refused, 1);
-        evhttp_add_header(h, "Content-Type", "application/json");
         evhttp_add_header(h, "Retry-After", "5");
-        struct evbuffer *b = evbuffer_new();
-        if (b)
-            evbuffer_add_printf(b, "{\"ok\":false,\"error\":{\"code\":"
-                "\"TOO_MANY_STREAMS\",\"message\":\"admin_max_streams "
-                "live streams are open\"}}\n");
-        evhttp_send_reply(req, 503, "Service Unavailable", b);
-        evbuffer_free(b);
+        arep_json(req, 503, "Service Unavailable", "{\"ok\":false,"
+            "\"error\":{\"code\":\"TOO_MANY_STREAMS\",\"message\":"
+            "\"admin_max_streams live streams are open\"}}");
         return;
     }
     s = calloc(1, sizeof(*s));

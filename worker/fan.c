@@ -174,14 +174,11 @@ fan_flush_blocks(void)
  * a block early, which costs a block, never the order.
  */
 static void
-fan_block_mark(struct fan_block *b)
+fan_block_mark(struct fan_block *b, struct room *r)
 {
-    struct room *r = room_find(b->room, b->rlen);
-
     b->serial = F.next_serial++;
     F.bvec[b->serial - F.first_serial] = b;
-    for (struct room_member *mb = r ? room_first(r) : NULL; mb;
-         mb = mb->rnext) {
+    for (struct room_member *mb = room_first(r); mb; mb = mb->rnext) {
         uint32_t *mark = cli_fan_mark(mb->owner);
         uint32_t i = *mark - F.first_serial;
         if (i < b->serial - F.first_serial)
@@ -197,9 +194,10 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len,
     uint32_t oi)
 {
     unsigned h = fan_bhash(name, len);
+    struct room *r = room_find(name, len);
     struct fan_block *b;
 
-    if (room_find(name, len) == NULL)
+    if (r == NULL)
         return 0; /* no local members */
     /* The newest block of the room (new ones go first in the chain),
      * unless it was closed (fan_block_mark): then a new one. */
@@ -228,7 +226,7 @@ fan_block_add(const struct fan_msg *m, const char *name, size_t len,
         F.bhash[h] = b;
         *F.btail = b;
         F.btail = &b->next;
-        fan_block_mark(b);
+        fan_block_mark(b, r);
     }
     if (F.wsj_append(b->wsj, m, name, len) == -1
         || F.sio_append(b->sio, m, name, len) == -1)

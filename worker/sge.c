@@ -259,7 +259,7 @@ sge_refresh(struct cli *cl, json_t *arg, long long id)
     struct tok_claims *claims;
     enum tok_status st = cli_verify(cl, tok,
         json_is_string(t) ? json_string_length(t) : 0, &claims);
-    struct cpx_ctx x = S.ops->ctx(cl, tok, "refresh");
+    struct cpx_ctx x;
     const char *code, *msg;
     struct sge_rf *rf;
 
@@ -276,6 +276,7 @@ sge_refresh(struct cli *cl, json_t *arg, long long id)
         return;
     }
     *rf = (struct sge_rf){id, claims};
+    x = S.ops->ctx(cl, tok, "refresh");
     enum cpx_result res = cpx_check(cl, &x, sge_refresh_done, rf,
         sge_rf_free, &code, &msg);
     if (res != CPX_PENDING)
