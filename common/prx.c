@@ -5,6 +5,8 @@
  * checks that a proxy URL stays on loopback or the configured host.
  * Pure: jansson for JSON, libevent's URI parser, no I/O.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,26 @@ prx_verdict_copy(struct prx_verdict *dst, const struct prx_verdict *src)
     return 0;
 }
 
+/* A literal loopback address: 127.0.0.0/8 or ::1 (a name such as
+ * 127.example.com is not one). */
+static int
+prx_loopback(const char *h)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    char buf[64];
+    size_t n = strlen(h);
+
+    if (inet_pton(AF_INET, h, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']' && n - 2 < sizeof(buf)) {
+        memcpy(buf, h + 1, n - 2);
+        buf[n - 2] = '\0';
+        h = buf;
+    }
+    return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 int
 prx_url_ok(const char *url, const char *allowed_host, char *err,
     size_t errlen)
@@ -137,8 +159,7 @@ prx_url_ok(const char *url, const char *allowed_host, char *err,
     if (u == NULL || sch == NULL || strcasecmp(sch, "http") != 0
         || h == NULL || *h == '\0') {
         snprintf(err, errlen, "not an http://host[:port]/path URL");
-    } else if (strncmp(h, "127.", 4) == 0 || strcmp(h, "[::1]") == 0
-        || strcmp(h, "::1") == 0 || strcasecmp(h, "localhost") == 0
+    } else if (prx_loopback(h) || strcasecmp(h, "localhost") == 0
         || (allowed_host && *allowed_host && strcasecmp(h, allowed_host)
             == 0)) {
         ok = 1;

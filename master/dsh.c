@@ -180,11 +180,12 @@ dsh_sample_cb(evutil_socket_t fd, short what, void *arg)
         tot[CTR_deliveries]);
 }
 
-/* Parse the query string: each known key into its value, 400 for an
- * unknown value shape. keys[i] NULL-terminated; has[i] set when given. */
+/* Parse the query string: each known key into its value; a value out of
+ * shape or bound is a 400 with the endpoint's message bad. keys[i]
+ * NULL-terminated; has[i] set when given. */
 static int
 dsh_query(const char *qs, const char *const *keys, const uint64_t *max,
-    uint64_t *vals, int *has, const char **err)
+    uint64_t *vals, int *has, const char *bad, const char **err)
 {
     struct evkeyvalq q;
     struct evkeyval *kv;
@@ -202,8 +203,7 @@ dsh_query(const char *qs, const char *const *keys, const uint64_t *max,
             if (strcmp(kv->key, keys[i]) != 0)
                 continue;
             if (dsh_num(kv->value, max[i], &vals[i]) == -1) {
-                *err = "since and limit must be non-negative integers, "
-                    "limit between 1 and 10000";
+                *err = bad;
                 rc = -1;
             }
             has[i] = 1;
@@ -221,7 +221,8 @@ dsh_events_json(const char *qs, struct evbuffer *out, const char **err)
     uint64_t v[2] = {0, DSH_EVENTS_LIMIT};
     int has[2] = {0, 0};
 
-    if (dsh_query(qs, keys, max, v, has, err) == -1)
+    if (dsh_query(qs, keys, max, v, has, "since must be a non-negative "
+            "integer, limit an integer from 1 to 10000", err) == -1)
         return -1;
     if (v[1] == 0) {
         *err = "limit must be between 1 and 10000";
@@ -239,7 +240,8 @@ dsh_history_json(const char *qs, struct evbuffer *out, const char **err)
     uint64_t v[1] = {0};
     int has[1] = {0};
 
-    if (dsh_query(qs, keys, max, v, has, err) == -1)
+    if (dsh_query(qs, keys, max, v, has, "since must be a non-negative "
+            "integer (unix seconds)", err) == -1)
         return -1;
     hst_json(D.hist, (int64_t)v[0], out);
     return 0;

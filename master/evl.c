@@ -142,15 +142,23 @@ evl_json_str(struct evbuffer *out, const char *s)
     int utf8 = u8_valid(p, strlen(s));
 
     evbuffer_add(out, "\"", 1);
-    for (; *p; p++) {
+    while (*p) {
+        const unsigned char *run = p;
+        /* The bytes that pass as they are, in one call. */
+        while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f
+               && (*p < 0x80 || utf8))
+            p++;
+        if (p > run)
+            evbuffer_add(out, run, (size_t)(p - run));
+        if (*p == '\0')
+            break;
         if (*p == '"' || *p == '\\')
             evbuffer_add_printf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            evbuffer_add_printf(out, "\\u%04x", *p);
-        else if (*p >= 0x80 && !utf8)
+        else if (*p >= 0x80)
             evbuffer_add(out, "?", 1);
         else
-            evbuffer_add(out, p, 1);
+            evbuffer_add_printf(out, "\\u%04x", *p);
+        p++;
     }
     evbuffer_add(out, "\"", 1);
 }

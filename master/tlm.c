@@ -76,6 +76,15 @@ tlm_build(const struct cfg *c, const char *when)
 int
 tlm_init(const struct cfg *c)
 {
+    char err[512];
+
+    /* What wsgate -t and a reload refuse, a start refuses too (a
+     * tls_client_verify without admin_tls would serve the admin port
+     * with no client check). */
+    if (tcx_check(c, err, sizeof(err)) == -1) {
+        log_msg(LOG_ERR, "TLS settings refused at start: %s", err);
+        return -1;
+    }
     return tlm_build(c, "at start") == 0
         && tlm_build_admin(c, "at start") == 0 ? 0 : -1;
 }

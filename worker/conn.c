@@ -43,6 +43,7 @@ enum {
     CONN_F_LIMIT = 1u << 8,   /* counted by conn_limit_begin */
     CONN_F_EVENT = 1u << 9,   /* its connect went to the event log */
     CONN_F_IO = 1u << 10,     /* reads and writes go through C.io (TLS) */
+    CONN_F_SLOW = 1u << 11,   /* its overflow was the event (conn_over) */
 };
 
 struct conn {
@@ -260,7 +261,10 @@ conn_event_quiet(struct conn *c)
 static int
 conn_close_noted(const struct conn *c, const char *reason)
 {
-    if (reason == NULL || strncmp(reason, "handed off", 10) == 0)
+    /* An overflow was the event already (conn_over): its close that
+     * follows is that event's end, not another. */
+    if (reason == NULL || strncmp(reason, "handed off", 10) == 0
+        || (c->flags & CONN_F_SLOW))
         return 0;
     if (c->flags & CONN_F_EVENT)
         return 1;
@@ -456,15 +460,17 @@ conn_over(struct conn *c)
         || evbuffer_get_length(c->out) <= C.max_out)
         return 0;
     WCTR_INC(slow_consumer_closes);
-    c->flags |= CONN_F_OVER;
-    if (c->proto->on_overflow) {
-        if (wev_on())
-            wev_add(EVQ_SLOW, 0, conn_peer(c),
-                "slow consumer: outbound buffer over its bound");
+    c->flags |= CONN_F_OVER | CONN_F_SLOW;
+    /* The event is the overflow, now: a protocol's own end (a
+     * WebSocket's close handshake) closes later with another reason, and
+     * CONN_F_SLOW keeps that close from being a second event. */
+    if (wev_on())
+        wev_add(EVQ_SLOW, 0, conn_peer(c),
+            "slow consumer: outbound buffer over its bound");
+    if (c->proto->on_overflow)
         c->proto->on_overflow(c);
-    } else {
+    else
         conn_close(c, "slow consumer: outbound buffer over its bound");
-    }
     return 1;
 }
 

@@ -170,7 +170,7 @@ cpx_answer(void *arg, int status, const char *body, size_t len)
             ? "empty or too large" : "a field of the wrong type");
         rc = cpx_failed(cl);
     } else {
-        if (X.tab)
+        if (X.tab && cli_user(cl)) /* only users' verdicts are looked up */
             cpx_remember(tk->key, &v);
         rc = cpx_apply(cl, &v);
         prx_verdict_clear(&v);

@@ -207,9 +207,7 @@ eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
     if (evbuffer_get_length(s->pq) > (size_t)CFG_NUM(E.cfg,
             max_outbound_buffer)) {
         WCTR_INC(slow_consumer_closes);
-        wev_add(EVQ_SLOW, 0, NULL,
-            "slow consumer: polling queue over max_outbound_buffer");
-        hbt_doom(&s->hb); /* not now: we may be inside a fan-out loop */
+        hbt_doom(&s->hb); /* its close ("slow consumer") is the event */ /* not now: we may be inside a fan-out loop */
         return -1;
     }
     if (evbuffer_get_length(s->pq) > 0)
@@ -394,8 +392,8 @@ eng_close(struct eng *s, const char *reason)
         /* It began on polling and logged its connect (a session that
          * began on a WebSocket is that connection's events). */
         char what[160];
-        snprintf(what, sizeof(what), "%s (polling session %s)",
-            reason ? reason : "closed", s->sid);
+        snprintf(what, sizeof(what), "polling session %s: %s", s->sid,
+            reason ? reason : "closed");
         wev_add(evq_close_kind(reason), 0, NULL, what);
     }
     if (s->limited)

@@ -419,9 +419,15 @@ test('/api/events and /api/history: auth, 400s, sequence gaps, paging, '
         assert.equal(p.length, 3);
         assert.ok(p[1] >= 0 && p[2] >= 0);
     }
-    const lastT = pts[pts.length - 1][0];
-    r = await d.admin(`/api/history?since=${lastT}`, { auth: true });
-    assert.ok(r.json.seconds.points.every((p) => p[0] > lastT));
+    /* since keeps exactly the newer points (not vacuously: the oldest
+     * is left out, the others come). */
+    const firstT = pts[0][0];
+    r = await d.admin(`/api/history?since=${firstT}`, { auth: true });
+    const newer = r.json.seconds.points;
+    assert.ok(newer.length >= pts.length - 1, JSON.stringify(newer));
+    assert.ok(newer.every((p) => p[0] > firstT));
+    assert.deepEqual(newer.slice(0, pts.length - 1).map((p) => p[0]),
+        pts.slice(1).map((p) => p[0]));
 
     await d.stop(10000);
 });
@@ -461,6 +467,12 @@ test('a slow consumer\'s close is a slow_consumer event with its peer',
     assert.match(found.text, /slow consumer/);
     c.resume();
     await c.waitEnd(10000);
+    /* One event for the one close, not one for the overflow and another
+     * for the close it causes. */
+    await sleep(300);
+    const all = (await events(d, '?limit=1000')).events;
+    assert.equal(all.filter((x) => x.kind === 'slow_consumer'
+        && x.peer === found.peer).length, 1, JSON.stringify(all));
     await d.stop(10000);
 });
 

@@ -153,6 +153,13 @@ START_TEST(prx_url_hosts)
     ck_assert_int_eq(prx_url_ok("https://127.0.0.1/", NULL, err,
         sizeof(err)), 0);
     ck_assert_int_eq(prx_url_ok("127.0.0.1:80", NULL, err, sizeof(err)), 0);
+    /* A name that begins like a loopback address is a name. */
+    ck_assert_int_eq(prx_url_ok("http://127.evil.example/", NULL, err,
+        sizeof(err)), 0);
+    ck_assert_int_eq(prx_url_ok("http://127.0.0.1.evil.example/", NULL, err,
+        sizeof(err)), 0);
+    ck_assert_int_eq(prx_url_ok("http://127.8.9.10:1/", NULL, err,
+        sizeof(err)), 1);
 }
 END_TEST
 
