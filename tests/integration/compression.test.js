@@ -18,7 +18,7 @@ const WebSocket = require('ws');
 
 const { startDaemon, waitFor } = require('./lib/daemon');
 const { OP, open: rawOpen, parseFrames } = require('./lib/rawws');
-const { expectDeltas, now, post, quietTotals, signJwt, tracker, within } = require('./lib/wsj');
+const { expectDeltas, now, post, quietTotals, signJwt, within } = require('./lib/wsj');
 const sio = require('./lib/sio');
 
 const STOP_MS = 6000;
@@ -125,7 +125,7 @@ test('/ws fan-out compressed once for the ws client and a Chromium offer, '
     + 'plain for a client without compression (issue 18)', async (t) => {
     const d = await startDaemon(t, { config: { compression: 'on',
         jwt_secret: SECRET, room_rule: 'r* *', workers: 2 } });
-    const track = tracker(t);
+    const track = sio.tracker(t);       /* ws, RawWs and sockets alike */
     const N = 40, ROOM = 'r-pmd';
 
     const a = await wsOpen(d.port, tok('a'), true, track);
@@ -184,7 +184,8 @@ test('/ws fan-out compressed once for the ws client and a Chromium offer, '
             ...textFrames(bTap, isWsEvent)].reduce((s, f) => s + f.len, 0);
         const plain = textFrames(c.tap, isWsEvent)
             .reduce((s, f) => s + f.len, 0);
-        assert.ok(z / 2 < plain / 2, `compressed ${z / 2} per client vs `
+        /* ~420 bytes of JSON deflate to ~265 without context takeover. */
+        assert.ok(z / 2 < plain * 0.8, `compressed ${z / 2} per client vs `
             + `plain ${plain}`);
         const dl = await expectDeltas(d, before, { ws_deflated_out: z,
             ws_payload_out: 3 * plain }, { exact: true });
