@@ -18,7 +18,8 @@ const WebSocket = require('ws');
 
 const { startDaemon, waitFor } = require('./lib/daemon');
 const { OP, open: rawOpen, parseFrames } = require('./lib/rawws');
-const { expectDeltas, now, post, quietTotals, signJwt, within } = require('./lib/wsj');
+const { expectDeltas, now, post, quietTotals, signJwt, within } =
+    require('./lib/wsj');
 const sio = require('./lib/sio');
 
 const STOP_MS = 6000;
