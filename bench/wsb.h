@@ -89,6 +89,10 @@ struct wsb_opts {
     unsigned store_sessions; /* the server's max_recoverable_sessions */
     int rec_baseline;     /* --rec-baseline: reconnect without pid and
                              offset, subscribe again (fresh sessions) */
+    int deflate;          /* --deflate: offer permessage-deflate, inflate
+                             RSV1 frames (wsb_pmd.c) */
+    int payload_json;     /* --payload-json: the padding is a CRM-like JSON
+                             body (wsb_pmd.c), o->payload its length */
 };
 
 /*
@@ -136,6 +140,9 @@ struct wsb_sub_result {
     struct wsb_hist rec_hist;  /* reference time -> recovered reply */
     struct wsb_hist rec_rtt;   /* reconnect started -> recovered reply */
     struct wsb_hist rec_lost;  /* reference time -> transport loss seen */
+    /* --deflate: compressed text frames, their payload bytes on the wire
+     * and after inflating */
+    uint64_t pmd_frames, pmd_bytes, pmd_inflated;
 };
 
 /* Parent <-> child messages: a header, then len bytes. */
@@ -313,5 +320,33 @@ long wsb_rss_kb(const int *pids, int n);
 /* CPU time (user + system, s) of pid from /proc, -1 if unreadable; *ppid
  * gets its parent when ppid is not NULL. */
 double wsb_proc_cpu(int pid, int *ppid);
+
+/*
+ * wsb_pmd.c: --deflate and --payload-json. wsb_pmd_offer(): the header line
+ * a connection adds to its upgrade (static). wsb_pmd_agreed(head): head is
+ * the NUL-ended 101 reply; 1 if it agreed permessage-deflate with
+ * server_no_context_takeover, 0 if no compression, -1 if agreed with
+ * context takeover (not supported). wsb_pmd_inflate(): inflate one
+ * message in[0..n) (borrowed), count it in *r; returns the text in a
+ * buffer of the process valid until the next call, and its length in
+ * *outlen, or NULL when it does not inflate (or exceeds 1 MiB).
+ * wsb_pmd_sum() adds r's counts to sum; wsb_pmd_json() prints them, bytes_in
+ * and the server's CPU (srv_cpu_s, workers and master, -1 unknown) and
+ * deliveries (-1 unknown) from the end of the ramp-up to the end of the
+ * window, and their ratio, as JSON members. wsb_pad_fill(): pad[0..o->payload] with the
+ * padding ('x' or the --payload-json body) and a NUL; wsb_pad_json_len():
+ * the length of that body.
+ */
+const char *wsb_pmd_offer(void);
+int wsb_pmd_agreed(const char *head);
+const unsigned char *wsb_pmd_inflate(struct wsb_sub_result *r,
+                                     const unsigned char *in, size_t n,
+                                     size_t *outlen);
+void wsb_pmd_sum(struct wsb_sub_result *sum, const struct wsb_sub_result *r);
+void wsb_pmd_json(FILE *f, const struct wsb_opts *o,
+                  const struct wsb_sub_result *s, double srv_cpu_s,
+                  long long srv_deliveries);
+unsigned wsb_pad_json_len(void);
+void wsb_pad_fill(char *pad, const struct wsb_opts *o);
 
 #endif

@@ -403,8 +403,7 @@ wsb_pub_new(struct event_base *base, const struct wsb_opts *o,
     p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
     if (!p->pc || !p->fin || !p->members || !p->pad || !p->tick)
         goto fail;
-    memset(p->pad, 'x', o->payload);
-    p->pad[o->payload] = '\0';
+    wsb_pad_fill(p->pad, o);
     for (unsigned r = 0; r < o->rooms; r++)
         p->members[r] = atomic_load_explicit(&sh->members[r],
                                              memory_order_relaxed);

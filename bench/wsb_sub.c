@@ -527,9 +527,10 @@ conn_upgrade(struct wconn *c)
     n = snprintf(req, sizeof(req),
                  "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\n"
                  "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                 "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                 "Sec-WebSocket-Version: 13\r\n%s%s\r\n",
                  path, o->url_nodes[conn_node(c)].host,
-                 o->url_nodes[conn_node(c)].port, key, auth);
+                 o->url_nodes[conn_node(c)].port, key, auth,
+                 o->deflate ? wsb_pmd_offer() : "");
     if (n < 0 || (size_t)n >= sizeof(req)) {
         conn_fail(c, "request too long");
         return;
@@ -813,8 +814,10 @@ on_frames(struct wconn *c, unsigned char *b, size_t n, uint64_t now)
     while (pos < n) {
         struct wsf_hdr h;
         enum wsf_status st = wsf_parse_hdr(b + pos, n - pos, &h,
-                                           WSF_F_FROM_SERVER);
+            WSF_F_FROM_SERVER | (S.o->deflate ? WSF_F_RSV1 : 0));
         unsigned char *pl;
+        const unsigned char *tp;
+        size_t tl;
 
         if (st == WSF_AGAIN)
             break;
@@ -836,7 +839,14 @@ on_frames(struct wconn *c, unsigned char *b, size_t n, uint64_t now)
                 conn_fail(c, "fragmented message (not supported)");
                 return -1;
             }
-            if (on_text(c, pl, (size_t)h.len, now) == -1)
+            tp = pl;
+            tl = (size_t)h.len;
+            if ((h.rsv & WSF_RSV1)
+                && (tp = wsb_pmd_inflate(&S.r, pl, tl, &tl)) == NULL) {
+                conn_fail(c, "compressed frame does not inflate");
+                return -1;
+            }
+            if (on_text(c, (unsigned char *)(uintptr_t)tp, tl, now) == -1)
                 return -1;
             break;
         case WSF_OP_PING:
@@ -881,6 +891,10 @@ on_head(struct wconn *c, unsigned char *b, size_t n)
         || !head_has((char *)b, "Sec-WebSocket-Accept", c->accept)) {
         note("upgrade refused: %.*s", (int)strcspn((char *)b, "\r"), b);
         conn_fail(c, "upgrade refused");
+        return -1;
+    }
+    if (S.o->deflate && wsb_pmd_agreed((char *)b) == -1) {
+        conn_fail(c, "permessage-deflate with context takeover");
         return -1;
     }
     end[2] = '\r';

@@ -111,6 +111,10 @@ usage(FILE *f)
 "                      (default 2; room r is published by connection r mod K)\n"
 "  --batch B           messages per POST, sent as a JSON array (default 1)\n"
 "  --payload BYTES     padding added to each message's data (default 0)\n"
+"  --payload-json      the padding is a CRM lead update, ~380 bytes of JSON\n"
+"  --deflate           offer permessage-deflate (as Chromium does) and\n"
+"                      inflate compressed frames; JSON adds bytes_in and the\n"
+"                      compressed frames' bytes before/after (pmd_*)\n"
 "  --max-lag N         pause publishing while more than N deliveries are\n"
 "                      owed to the clients (default when --rate is 0: 200\n"
 "                      per connection, at most 200000; else unlimited;\n"
@@ -205,7 +209,7 @@ enum {
     O_DRAIN, O_TIMEOUT, O_CONC, O_SOURCES, O_PROCS, O_CHURN, O_SCENARIO,
     O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS, O_SILENT,
     O_HBLOG, O_RBEFORE, O_RDURING, O_RAFTER, O_RJITTER, O_RTIMEOUT,
-    O_RWORKER, O_RHOLD, O_STORE, O_RBASE, O_TLSCA
+    O_RWORKER, O_RHOLD, O_STORE, O_RBASE, O_TLSCA, O_DEFLATE, O_PJSON
 };
 
 static const struct option longopts[] = {
@@ -221,6 +225,8 @@ static const struct option longopts[] = {
     {"inflight", required_argument, NULL, O_INFLIGHT},
     {"batch", required_argument, NULL, O_BATCH},
     {"payload", required_argument, NULL, O_PAYLOAD},
+    {"payload-json", no_argument, NULL, O_PJSON},
+    {"deflate", no_argument, NULL, O_DEFLATE},
     {"max-lag", required_argument, NULL, O_LAG},
     {"no-publish", no_argument, NULL, O_NOPUB},
     {"duration", required_argument, NULL, O_DURATION},
@@ -439,6 +445,8 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
         case O_PAYLOAD:
             o->payload = (unsigned)num_arg("--payload", optarg, 0, 65536);
             break;
+        case O_PJSON: o->payload_json = 1; break;
+        case O_DEFLATE: o->deflate = 1; break;
         case O_LAG:
             o->max_lag = (uint64_t)num_arg("--max-lag", optarg, 0, 1e15);
             break;
@@ -533,6 +541,8 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
     }
     if (o->rec_baseline && !during_set)
         o->rec_during = 0;
+    if (o->payload_json)
+        o->payload = wsb_pad_json_len();
     if (optind < argc) {
         fprintf(stderr, "wsbench: unexpected argument \"%s\"\n", argv[optind]);
         exit(2);
@@ -887,6 +897,7 @@ collect(struct run *R, const uint64_t *fin, size_t finlen)
         R->sum.bad += r->bad;
         R->sum.wrong_room += r->wrong_room;
         R->sum.bytes_in += r->bytes_in;
+        wsb_pmd_sum(&R->sum, r);
         R->sum.churn_ok += r->churn_ok;
         R->sum.churn_failed += r->churn_failed;
         R->sum.drained += r->drained;
@@ -1258,6 +1269,13 @@ report(struct run *R)
            (unsigned long long)s->churn_failed, R->sv0.rss_kb,
            R->sv1.rss_kb, R->sv2.rss_kb, rss_per, sdel, scpu_w, scpu_m, win,
            wall);
+    wsb_pmd_json(stdout, o, s,
+                 R->sv1.cpu_workers >= 0 && R->sv2.cpu_workers >= 0
+                     && R->sv1.cpu_master >= 0 && R->sv2.cpu_master >= 0
+                     ? R->sv2.cpu_workers + R->sv2.cpu_master
+                           - R->sv1.cpu_workers - R->sv1.cpu_master : -1,
+                 R->sv1.deliveries >= 0 && R->sv2.deliveries >= 0
+                     ? R->sv2.deliveries - R->sv1.deliveries : -1);
     if (o->recover)
         report_recover(R, stdout);
     if (o->hb) {

@@ -18,7 +18,7 @@
 
 #define PMD_CHUNK 16384           /* output buffer on the stack */
 #define PMD_FEED_MAX (1u << 30)   /* input slice, fits zlib's uInt */
-#define PMD_MEMLEVEL_ONCE 8       /* transient streams: zlib's default */
+#define PMD_MEMLEVEL_ONCE 8       /* transient streams: at most zlib's default */
 #define PMD_MEMLEVEL_KEEP 4       /* persistent streams: 8 KiB of tables */
 #define PMD_VALUE_MAX 8           /* longest parameter value we keep */
 
@@ -70,6 +70,7 @@ static void pmd_inflate_drop(struct pmd_inflater *inf);
 static int pmd_deflate_run(struct pmd_deflater *d, const unsigned char *in,
     size_t n, pmd_sink_fn sink, void *arg);
 static void pmd_deflate_drop(struct pmd_deflater *d);
+static int pmd_once_memlevel(size_t n);
 
 void
 pmd_policy_init(struct pmd_policy *p)
@@ -209,7 +210,7 @@ pmd_deflate_message(struct pmd_deflater *d, const unsigned char *in, size_t n,
     pmd_sink_fn sink, void *arg)
 {
     static const unsigned char empty[1] = {0x00};
-    int memlevel, rc;
+    int bits, memlevel, rc;
 
     /*
      * §7.2.3.6: an empty message is one empty stored block without its
@@ -223,9 +224,19 @@ pmd_deflate_message(struct pmd_deflater *d, const unsigned char *in, size_t n,
         d->zs = calloc(1, sizeof(*d->zs));
         if (d->zs == NULL)
             return PMD_E_NOMEM;
-        memlevel = d->no_context_takeover ? PMD_MEMLEVEL_ONCE
+        /*
+         * A stream for one message is sized to it: a window that reaches
+         * its first byte from its last and a symbol buffer that holds it
+         * in one block compress as well as the largest ones, and
+         * a 256 KiB stream allocated and freed per message costs ~60
+         * times the compression of a 400-byte one (page faults as malloc
+         * trims the heap; see BENCHMARKS.md, issue 18 item 4).
+         */
+        bits = d->no_context_takeover
+            ? pmd_once_window_bits(n, d->window_bits) : d->window_bits;
+        memlevel = d->no_context_takeover ? pmd_once_memlevel(n)
                                           : PMD_MEMLEVEL_KEEP;
-        if (deflateInit2(d->zs, d->level, Z_DEFLATED, -(int)d->window_bits,
+        if (deflateInit2(d->zs, d->level, Z_DEFLATED, -bits,
                 memlevel, Z_DEFAULT_STRATEGY) != Z_OK) {
             free(d->zs);
             d->zs = NULL;
@@ -251,6 +262,33 @@ pmd_deflate_once(const unsigned char *in, size_t n, int window_bits,
     d.window_bits = (uint8_t)window_bits;
     d.no_context_takeover = 1;
     return pmd_deflate_message(&d, in, n, sink, arg);   /* frees d.zs */
+}
+
+int
+pmd_once_window_bits(size_t n, int max_bits)
+{
+    int bits = 9;
+
+    max_bits = pmd_clamp(max_bits, 9, 15);
+    /* zlib matches at most w_size - MIN_LOOKAHEAD (262) bytes back. */
+    while (bits < max_bits && ((size_t)1 << bits) < n + 262)
+        bits++;
+    return bits;
+}
+
+/*
+ * memLevel for a stream that compresses one message of n bytes: zlib's
+ * symbol buffer holds 1 << (memLevel + 6) symbols, so with at least n the
+ * message is one block (and the hash has 1 << (memLevel + 7) heads).
+ */
+static int
+pmd_once_memlevel(size_t n)
+{
+    int ml = 1;
+
+    while (ml < PMD_MEMLEVEL_ONCE && ((size_t)1 << (ml + 6)) < n)
+        ml++;
+    return ml;
 }
 
 int

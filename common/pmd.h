@@ -144,7 +144,8 @@ pmd_inflate(struct pmd_inflater *inf, const unsigned char *in, size_t n,
  * pmd_deflater_free), or NULL when out of memory or level is invalid. Like
  * the inflater it holds no zlib state until the first message, and with
  * server_no_context_takeover it frees the stream after each message
- * (memLevel 8); with context takeover the stream stays (memLevel 4, about
+ * (window and memLevel sized to each message, see pmd_deflate_once()); with
+ * context takeover the stream stays (memLevel 4, about
  * (4 << server_max_window_bits) + 14 KiB).
  */
 struct pmd_deflater *
@@ -169,15 +170,27 @@ pmd_deflate_message(struct pmd_deflater *d, const unsigned char *in, size_t n,
 
 /*
  * Compress in[0..n) (borrowed) as one message without context takeover,
- * with window_bits 9-15 and level -1 or 0-9, into sink(arg, ...) like
- * pmd_deflate_message(). The result can be sent to every connection that
- * agreed server_no_context_takeover and a server_max_window_bits of at least
- * window_bits. Allocates and frees a zlib stream (about 256 KiB) per call.
- * Returns PMD_OK, PMD_E_PARAM, PMD_E_NOMEM or PMD_E_SINK.
+ * with a window of at most window_bits (9-15) and level -1 or 0-9, into
+ * sink(arg, ...) like pmd_deflate_message(). The window actually used is
+ * pmd_once_window_bits(n, window_bits): the result can be sent to every
+ * connection that agreed server_no_context_takeover and a
+ * server_max_window_bits of at least that. Allocates and frees a zlib
+ * stream sized to the message (about 15 KiB for 400 bytes, 262 KiB from
+ * 32 KiB up) per call; a deflater with server_no_context_takeover does the
+ * same per message. Returns PMD_OK, PMD_E_PARAM, PMD_E_NOMEM or PMD_E_SINK.
  */
 int
 pmd_deflate_once(const unsigned char *in, size_t n, int window_bits,
     int level, pmd_sink_fn sink, void *arg);
+
+/*
+ * The deflate window (9 to max_bits, clamped to 9-15) used for a message of
+ * n bytes compressed without context takeover: the smallest that lets
+ * every byte refer back to the message's first, so no match is lost to a
+ * smaller window. Pure.
+ */
+int
+pmd_once_window_bits(size_t n, int max_bits);
 
 /*
  * WebSocket close code for a status: 0 for PMD_OK, PMD_AGAIN and PMD_NONE;

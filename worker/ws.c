@@ -57,7 +57,9 @@ struct ws_batch {
     size_t payload;           /* payload bytes over all messages */
     unsigned char *z;         /* the same messages, deflated (lazily) */
     size_t zlen;
-    int zfailed;
+    size_t zpayload;          /* compressed payload bytes in z */
+    uint8_t zbits;            /* largest deflate window used in z */
+    uint8_t zfailed;
 };
 
 static int ws_on_read(struct conn *c);
@@ -182,18 +184,27 @@ ws_sink(void *arg, const unsigned char *p, size_t n)
     return evbuffer_add(arg, p, n);
 }
 
-/* Compress p into a new evbuffer with this connection's deflater. */
+/* Compress p into a new evbuffer. Without context takeover (what
+ * ws_negotiate always answers) nothing is kept in the connection: the
+ * stream lives for this one message; with it, the connection's deflater
+ * keeps its stream (about 142 KiB) for as long as the connection. */
 static struct evbuffer *
 ws_deflate(struct ws *w, const void *p, size_t n)
 {
     struct evbuffer *z = evbuffer_new();
+    int st;
 
     if (z == NULL)
         return NULL;
-    if (w->def == NULL)
-        w->def = pmd_deflater_new(&w->pmd, -1);
-    if (w->def == NULL
-        || pmd_deflate_message(w->def, p, n, ws_sink, z) != PMD_OK) {
+    if (w->pmd.server_no_context_takeover)
+        st = pmd_deflate_once(p, n, w->pmd.server_max_window_bits, -1,
+            ws_sink, z);
+    else if (w->def != NULL
+        || (w->def = pmd_deflater_new(&w->pmd, -1)) != NULL)
+        st = pmd_deflate_message(w->def, p, n, ws_sink, z);
+    else
+        st = PMD_E_NOMEM;
+    if (st != PMD_OK) {
         evbuffer_free(z);
         return NULL;
     }
@@ -358,7 +369,8 @@ ws_batch_release(const void *data, size_t len, void *arg)
 }
 
 /* The deflated twin of b: each message compressed on its own without
- * context takeover (window 15), short ones left plain; built once. */
+ * context takeover, in the smallest window that holds it (b->zbits is the
+ * largest of them), short ones left plain; built once. */
 static int
 ws_batch_compress(struct ws_batch *b)
 {
@@ -379,6 +391,9 @@ ws_batch_compress(struct ws_batch *b)
             continue;
         }
         struct evbuffer *one = evbuffer_new();
+        int bits = pmd_once_window_bits(b->plen[i], 15);
+        if (bits > b->zbits)
+            b->zbits = (uint8_t)bits;
         if (one == NULL || pmd_deflate_once(p, b->plen[i], 15, -1, ws_sink,
                                one) != PMD_OK) {
             if (one)
@@ -387,6 +402,7 @@ ws_batch_compress(struct ws_batch *b)
             z = NULL;
             break;
         }
+        b->zpayload += evbuffer_get_length(one);
         hl = wsf_build_hdr(hdr, b->pop[i], 1, 1, evbuffer_get_length(one));
         evbuffer_add(z, hdr, hl);
         evbuffer_add_buffer(z, one);
@@ -420,13 +436,14 @@ ws_send_batch(struct conn *c, struct ws_batch *b)
     b->sent = 1;
     /* A permessage-deflate peer may be sent uncompressed messages (RFC
      * 7692 §6), so only recipients that take the shared deflated form
+     * (no context takeover, a window at least as large as the twin's)
      * get it; the others get the plain frames. */
     if (w->pmd_on && w->pmd.server_no_context_takeover
-        && w->pmd.server_max_window_bits == 15
-        && ws_batch_compress(b) == 0) {
+        && ws_batch_compress(b) == 0
+        && w->pmd.server_max_window_bits >= b->zbits) {
         data = b->z;
         len = b->zlen;
-        WCTR_ADD(ws_deflated_out, b->zlen);
+        WCTR_ADD(ws_deflated_out, b->zpayload);
     }
     o = conn_out(c);
     b->refs++;
@@ -463,6 +480,11 @@ ws_deliver(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
         }
         int st = pmd_inflate(w->inf, p, n, 1, ws_sink, plain,
             (size_t)WS.max_msg);
+        if (w->pmd.client_no_context_takeover) {
+            /* Nothing carries over to the next message: hold nothing. */
+            pmd_inflater_free(w->inf);
+            w->inf = NULL;
+        }
         if (st != PMD_OK) {
             evbuffer_free(plain);
             return ws_fail(c, (unsigned)pmd_status_close_code(st),

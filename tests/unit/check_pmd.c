@@ -761,6 +761,53 @@ START_TEST(deflate_window8_client_is_inflated_with_9)
 }
 END_TEST
 
+START_TEST(deflate_once_window_fits_the_message)
+{
+    /* Issue 18: a stream for one message is sized to it. */
+    static const size_t sizes[] = {1, 250, 251, 423, 762, 763, 3000, 40000};
+    unsigned char *msg = malloc(40000);
+    struct pmd_params ctx = params(0, 0, 15, 15);
+    struct tbuf once = {0}, full = {0}, out = {0};
+
+    ck_assert_int_eq(pmd_once_window_bits(0, 15), 9);
+    ck_assert_int_eq(pmd_once_window_bits(250, 15), 9);   /* 250+262=512 */
+    ck_assert_int_eq(pmd_once_window_bits(251, 15), 10);
+    ck_assert_int_eq(pmd_once_window_bits(423, 15), 10);
+    ck_assert_int_eq(pmd_once_window_bits(763, 15), 11);
+    ck_assert_int_eq(pmd_once_window_bits(40000, 15), 15);
+    ck_assert_int_eq(pmd_once_window_bits(40000, 12), 12);
+    ck_assert_int_eq(pmd_once_window_bits(40000, 99), 15);
+    ck_assert_int_eq(pmd_once_window_bits(40000, 3), 9);
+    ck_assert_ptr_nonnull(msg);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t n = sizes[i];
+        int bits = pmd_once_window_bits(n, 15);
+        struct pmd_params pp = params(1, 1, 15, bits);
+        struct pmd_inflater *inf = pmd_inflater_new(&pp);
+        struct pmd_deflater *d = pmd_deflater_new(&ctx, -1);
+
+        fill_text(msg, n, (unsigned)i);
+        once.len = full.len = out.len = 0;
+        ck_assert_int_eq(pmd_deflate_once(msg, n, 15, -1, tbuf_sink, &once),
+            PMD_OK);
+        /* A persistent window-15 stream's first message: the reference. */
+        ck_assert_int_eq(pmd_deflate_message(d, msg, n, tbuf_sink, &full),
+            PMD_OK);
+        ck_assert_msg(once.len <= full.len + full.len / 50 + 2,
+            "%zu bytes: %zu sized vs %zu full", n, once.len, full.len);
+        ck_assert_int_eq(inflate_all(inf, once.p, once.len, &out, n), PMD_OK);
+        ck_assert_uint_eq(out.len, n);
+        ck_assert_int_eq(memcmp(out.p, msg, n), 0);
+        pmd_inflater_free(inf);
+        pmd_deflater_free(d);
+    }
+    tbuf_reset(&once);
+    tbuf_reset(&full);
+    tbuf_reset(&out);
+    free(msg);
+}
+END_TEST
+
 START_TEST(deflate_sink_refusal_and_params)
 {
     unsigned char *msg = malloc(1 << 20);
@@ -846,6 +893,7 @@ pmd_suite(void)
     tcase_add_test(td, deflate_roundtrip_sizes);
     tcase_add_test(td, deflate_roundtrip_small_windows);
     tcase_add_test(td, deflate_window8_client_is_inflated_with_9);
+    tcase_add_test(td, deflate_once_window_fits_the_message);
     tcase_add_test(td, deflate_sink_refusal_and_params);
     tcase_add_test(td, status_codes_and_strings);
     suite_add_tcase(s, td);
