@@ -23,8 +23,8 @@
 // THREADS > 1 is uWS's multi-thread pattern: one App (and one event loop)
 // per thread, each listening on both ports (uSockets sets SO_REUSEPORT, so
 // the kernel spreads the accepted connections over them); a publish taken
-// by one thread is published on its own App and handed to every other
-// thread's loop with Loop::defer, one closure per request.
+// by one thread is handed to every thread's loop (its own included) with
+// Loop::defer, one closure per request (see publishBody for why its own).
 // Slow consumers: 1 MiB buffered -> closed, as wsgate's max_outbound_buffer.
 #include "App.h"
 
@@ -310,8 +310,8 @@ void reply(uWS::HttpResponse<false> *res, const char *status, const std::string 
         ->end(body);
 }
 
-// A whole POST /api/publish body, on the thread of app.
-void publishBody(uWS::App *app, uWS::HttpResponse<false> *res, const std::string &body)
+// A whole POST /api/publish body.
+void publishBody(uWS::HttpResponse<false> *res, const std::string &body)
 {
     json_error_t err;
     json_t *j = json_loadb(body.data(), body.size(), 0, &err);
@@ -342,16 +342,19 @@ void publishBody(uWS::App *app, uWS::HttpResponse<false> *res, const std::string
         json_decref(e);
         return;
     }
-    for (auto &p : *batch)
-        app->publish(p.first, p.second, uWS::OpCode::TEXT);
-    if (nthreads > 1) {
+    // Every thread's App publishes the batch from its own loop, this one's
+    // included: not from inside this request's handler, where uWS has
+    // corked the HTTP socket, so that a subscriber's 33rd queued message
+    // (TopicTree drains a subscriber at 32) would go out uncorked, one
+    // send() per message. The answer below goes first, as wsgate answers
+    // a publish once it is accepted.
+    {
         std::lock_guard<std::mutex> g(appsLock);
         for (auto &a : apps) {
-            if (a.first == app) continue;
-            uWS::App *other = a.first;
-            a.second->defer([other, batch]() {
+            uWS::App *to = a.first;
+            a.second->defer([to, batch]() {
                 for (auto &p : *batch)
-                    other->publish(p.first, p.second, uWS::OpCode::TEXT);
+                    to->publish(p.first, p.second, uWS::OpCode::TEXT);
             });
         }
     }
@@ -405,7 +408,7 @@ void serve()
         else reply(res, "503 Service Unavailable", "{\"ok\":false}");
     });
     app->get("/healthz", [](auto *res, auto *) { reply(res, "200 OK", "{\"ok\":true}"); });
-    app->post("/api/publish", [app](auto *res, auto *req) {
+    app->post("/api/publish", [](auto *res, auto *req) {
         if (req->getHeader("authorization") != "Bearer " + apiKey) {
             reply(res, "401 Unauthorized", "{\"ok\":false,\"error\":{\"code\":"
                   "\"UNAUTHORIZED\",\"message\":\"bad api key\"}}");
@@ -413,14 +416,14 @@ void serve()
         }
         auto body = std::make_shared<std::string>();
         res->onAborted([]() {});
-        res->onData([app, res, body](std::string_view chunk, bool last) {
+        res->onData([res, body](std::string_view chunk, bool last) {
             // Past 4 MiB the rest is dropped and the answer is 413.
             if (body->size() <= 4 * 1024 * 1024) body->append(chunk);
             if (!last) return;
             if (body->size() > 4 * 1024 * 1024)
                 reply(res, "413 Payload Too Large", "{\"ok\":false}");
             else
-                publishBody(app, res, *body);
+                publishBody(res, *body);
         });
     });
     app->any("/*", [](auto *res, auto *) {
