@@ -232,3 +232,50 @@ test('#18 mixed publish shapes: once each, in log order, on /ws and '
         x.s.disconnect();
     await d.stop(6000);
 });
+
+test('#18 every publish shape and broadcasts take the shared blocks; a '
+    + 'multi-room publish with a client in two of its rooms goes one by '
+    + 'one', async (t) => {
+    const d = await startDaemon(t, { config: { workers: 1,
+        jwt_secret: SECRET, room_rule: 'lead:* *' } });
+    const wtrack = wsj.tracker(t);
+    const cs = [];
+    for (const rooms of [['lead:a'], ['lead:a'], ['lead:b'], ['lead:b'], []]) {
+        const c = await wsj.open(d.port, { token: tok(`k${cs.length}`),
+            track: wtrack, queueEvents: false });
+        if (rooms.length)
+            assert.equal((await c.request({ type: 'subscribe', rooms })).ok,
+                true);
+        cs.push(c);
+    }
+    const log = [];
+    let before = await wsj.quietTotals(d);
+    const items = [{}, {}, { rooms: ['lead:a', 'lead:b'] },
+        { room: 'lead:a' }, { rooms: ['lead:b', 'lead:a', 'lead:b'] },
+        { user: 'k4' }, {}].map((s, i) => ({ ...s, event: 'lead',
+        data: { n: i } }));
+    await publishAll(d, log, items);
+    await broadcast(d, log, 'shapes');
+    const pairs = 3 + 2 + 1 + 2 + 1 + 1 + 1; /* (entry, audience) */
+    const deliveries = 5 * 4 + 4 * 2 + 2 + 1;
+    const got = await wsj.expectDeltas(d, before, { deliveries,
+        fan_single: 0, fan_blocks: 1 }, { timeoutMs: 5000 });
+    assert.equal(got.deliveries, deliveries);
+    assert.equal(got.fan_single, 0);
+    assert.ok(got.fan_blocks <= pairs, `fan_blocks ${got.fan_blocks}`);
+
+    /* A client of lead:a joins lead:b too: [a, b] goes one by one. */
+    assert.equal((await cs[0].request({ type: 'subscribe',
+        rooms: ['lead:b'] })).ok, true);
+    before = await wsj.quietTotals(d);
+    await publishAll(d, log, [{ rooms: ['lead:a', 'lead:b'], event: 'lead',
+        data: { n: 99 } }]);
+    await wsj.expectDeltas(d, before, { deliveries: 4, fan_single: 1,
+        fan_blocks: 0 }, { exact: true, timeoutMs: 5000 });
+    const last = cs[0].events[cs[0].events.length - 1];
+    assert.equal(last.room, 'lead:a');
+    assert.equal(last.data.n, 99);
+    for (const c of cs)
+        c.close();
+    await d.stop(6000);
+});
