@@ -24,6 +24,17 @@ enum wsb_proto {
     WSB_SIO,    /* Socket.IO v5 over Engine.IO v4 WebSocket; same publish */
     WSB_NCHAN   /* nchan: subscribe by URL, raw body frames; POST /pub/ROOM */
 };
+/* How a message is addressed (--shape; wsb_pub.c builds the bodies).
+ * Accounting stays per room R (connection i is in R = i mod --rooms, the
+ * data carries "r":R and R's sequence), whatever the shape. */
+enum wsb_shape {
+    WSB_SHAPE_ROOM = 0, /* {"room":"bench:R"} */
+    WSB_SHAPE_ROOMS10,  /* {"rooms":["bench:R.0",..,"bench:R.9"]}: R's
+                           members spread over 10 server rooms, one each */
+    WSB_SHAPE_ALL,      /* no target: everyone (only with --rooms 1) */
+    WSB_SHAPE_USER      /* {"user":"benchu<R>"}: R's members are that user */
+};
+#define WSB_SHAPE_FANOUT 10 /* server rooms per rooms10 publish */
 #define WSB_MAX_SERVER_PIDS 16
 #define WSB_MAX_NODES 8
 
@@ -70,6 +81,7 @@ struct wsb_opts {
     double churn;         /* reconnects/s during the window (churn) */
     uint64_t max_lag;     /* deliveries outstanding before publish pauses */
     int publish;          /* 0: no publisher (idle, connect, churn) */
+    int shape;            /* enum wsb_shape (--shape) */
     int json;
     int strict;           /* failed connections also fail the run */
     int server_pids[WSB_MAX_SERVER_PIDS]; /* --server-pids: RSS and CPU of
@@ -189,6 +201,13 @@ struct wsb_shared {
 int wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
                  struct wsb_shared *sh);
 
+/* wsb_pub.c, for o->shape: the server room that connection idx of
+ * accounting room `room` subscribes to, and the user its token names
+ * (benchN when the shape does not care). */
+void wsb_shape_room(const struct wsb_opts *o, unsigned idx, unsigned room,
+                    char *out, size_t cap);
+void wsb_shape_user(const struct wsb_opts *o, unsigned idx, unsigned room,
+                    char *out, size_t cap);
 /* wsb_pub.c: the publisher, run by the parent on its own event base. */
 struct wsb_pub_result {
     uint64_t published;    /* messages acknowledged by the server */

@@ -177,6 +177,53 @@ pc_flush(struct pconn *pc)
     pc_watch(pc, EV_READ);
 }
 
+void
+wsb_shape_room(const struct wsb_opts *o, unsigned idx, unsigned room,
+               char *out, size_t cap)
+{
+    if (o->shape == WSB_SHAPE_ROOMS10)
+        snprintf(out, cap, "bench:%u.%u", room,
+                 idx / o->rooms % WSB_SHAPE_FANOUT);
+    else
+        snprintf(out, cap, "bench:%u", room);
+}
+
+void
+wsb_shape_user(const struct wsb_opts *o, unsigned idx, unsigned room,
+               char *out, size_t cap)
+{
+    if (o->shape == WSB_SHAPE_USER)
+        snprintf(out, cap, "benchu%u", room);
+    else
+        snprintf(out, cap, "bench%u", idx);
+}
+
+/* The target fields of a message for room r, with their trailing comma,
+ * at s (room for at most 32 * WSB_SHAPE_FANOUT bytes). Returns the
+ * length. */
+static int
+pub_target(const struct wsb_opts *o, unsigned r, char *s)
+{
+    char *p = s;
+
+    switch (o->shape) {
+    case WSB_SHAPE_ROOMS10:
+        p += sprintf(p, "\"rooms\":[");
+        for (unsigned j = 0; j < WSB_SHAPE_FANOUT; j++)
+            p += sprintf(p, "%s\"bench:%u.%u\"", j ? "," : "", r, j);
+        p += sprintf(p, "],");
+        break;
+    case WSB_SHAPE_ALL:
+        break;
+    case WSB_SHAPE_USER:
+        p += sprintf(p, "\"user\":\"benchu%u\",", r);
+        break;
+    default:
+        p += sprintf(p, "\"room\":\"bench:%u\",", r);
+    }
+    return (int)(p - s);
+}
+
 /* Build and send one POST of count messages (count <= batch). */
 static void
 pc_send(struct pconn *pc, unsigned count, uint64_t now)
@@ -220,10 +267,12 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
             pc->cursor = pc->id;
         pc->mroom[i] = r;
         pc->mseq[i] = seq;
+        s += sprintf(s, "%s{", i ? "," : "");
+        s += pub_target(o, r, s);
         s += sprintf(s,
-                     "%s{\"room\":\"bench:%u\",\"event\":\"e\",\"data\":"
+                     "\"event\":\"e\",\"data\":"
                      "{\"t\":%llu,\"s\":%llu,\"r\":%u%s%s%s}}",
-                     i ? "," : "", r, (unsigned long long)now,
+                     (unsigned long long)now,
                      (unsigned long long)seq, r, o->payload ? ",\"p\":\"" : "",
                      o->payload ? p->pad : "", o->payload ? "\"" : "");
     }
@@ -388,7 +437,7 @@ wsb_pub_new(struct event_base *base, const struct wsb_opts *o,
             struct wsb_shared *sh)
 {
     struct wsb_pub *p = calloc(1, sizeof(*p));
-    size_t per = 160 + o->payload;
+    size_t per = 160 + 32 * WSB_SHAPE_FANOUT + o->payload;
 
     if (p == NULL)
         return NULL;

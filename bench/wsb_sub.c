@@ -488,7 +488,7 @@ conn_token(struct wconn *c, char *tok, size_t cap)
 
     if (S.o->secret == NULL)
         return S.o->token;
-    snprintf(user, sizeof(user), "bench%u", c->idx);
+    wsb_shape_user(S.o, c->idx, c->room, user, sizeof(user));
     if (wsb_jwt(tok, cap, S.o->secret, user, 24 * 3600) == 0) {
         conn_fail(c, "token signing failed");
         return NULL;
@@ -618,13 +618,15 @@ on_data(struct wconn *c, const unsigned char *q, const unsigned char *e,
     }
 }
 
-/* /ws: {"type":"event","room":..,"data":{"t":T,"s":S,"r":R..}..} */
+/* /ws: {"type":"event","room":..,"data":{"t":T,"s":S,"r":R..}..}, or
+ * without "room" for a publish to everyone (event "e"). */
 static void
 on_event(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
 {
     const unsigned char *q;
 
-    if (n < 24 || memcmp(p + 15, ",\"room\":", 8) != 0)
+    if (n < 28 || (memcmp(p + 15, ",\"room\":", 8) != 0
+                   && memcmp(p + 15, ",\"event\":\"e\",", 13) != 0))
         return; /* a notification (token-expiring...), not a publish */
     q = memmem(p + 23, n - 23, "\"data\":{", 8);
     if (q == NULL) {
@@ -650,7 +652,7 @@ conn_ready(struct wconn *c, uint64_t now)
 static int
 on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
 {
-    char buf[800], tok[512];
+    char buf[800], tok[512], room[96];
     const char *t;
     int len;
 
@@ -738,8 +740,9 @@ on_sio(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
             memcpy(c->sid, sid, sizeof(sid));
             memcpy(c->pid, pid, sizeof(pid));
         }
-        len = snprintf(buf, sizeof(buf), "420[\"subscribe\",\"bench:%u\"]",
-                       c->room);
+        wsb_shape_room(S.o, c->idx, c->room, room, sizeof(room));
+        len = snprintf(buf, sizeof(buf), "420[\"subscribe\",\"%s\"]",
+                       room);
         c->state = C_SUB;
         return conn_frame(c, WSF_OP_TEXT, buf, (size_t)len);
     case '3': /* ACK 430[{...}] */
@@ -878,7 +881,7 @@ static long
 on_head(struct wconn *c, unsigned char *b, size_t n)
 {
     unsigned char *end = memmem(b, n, "\r\n\r\n", 4);
-    char sub[128];
+    char sub[192], room[96];
     int len;
 
     if (end == NULL) {
@@ -906,9 +909,10 @@ on_head(struct wconn *c, unsigned char *b, size_t n)
         conn_ready(c, wsb_now());
         return end + 4 - b;
     }
+    wsb_shape_room(S.o, c->idx, c->room, room, sizeof(room));
     len = snprintf(sub, sizeof(sub),
-                   "{\"type\":\"subscribe\",\"room\":\"bench:%u\",\"id\":1}",
-                   c->room);
+                   "{\"type\":\"subscribe\",\"room\":\"%s\",\"id\":1}",
+                   room);
     c->state = C_SUB;
     if (conn_frame(c, WSF_OP_TEXT, sub, (size_t)len) == -1)
         return -1;

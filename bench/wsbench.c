@@ -105,6 +105,13 @@ usage(FILE *f)
 "                      server's (instead of /socket-stats' workers)\n"
 "  -n, --conns N       connections (default 100)\n"
 "  --rooms R           connection i joins bench:<i mod R> (default 4)\n"
+"  --shape S           how a message of room R is addressed: room (default:\n"
+"                      {\"room\":\"bench:R\"}), rooms10 (R's members spread\n"
+"                      over bench:R.0..9, one each, and a publish names all\n"
+"                      10), all (everyone; needs --rooms 1), user (R's\n"
+"                      members sign in as user benchuR, a publish names\n"
+"                      that user); loss and duplicates are counted per\n"
+"                      room R in every shape\n"
 "  --rate N            messages published per second; 0 = as fast as the\n"
 "                      server accepts them (default 1000)\n"
 "  --inflight K        publish connections, one request in flight each\n"
@@ -209,7 +216,8 @@ enum {
     O_DRAIN, O_TIMEOUT, O_CONC, O_SOURCES, O_PROCS, O_CHURN, O_SCENARIO,
     O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS, O_SILENT,
     O_HBLOG, O_RBEFORE, O_RDURING, O_RAFTER, O_RJITTER, O_RTIMEOUT,
-    O_RWORKER, O_RHOLD, O_STORE, O_RBASE, O_TLSCA, O_DEFLATE, O_PJSON
+    O_RWORKER, O_RHOLD, O_STORE, O_RBASE, O_TLSCA, O_DEFLATE, O_PJSON,
+    O_SHAPE
 };
 
 static const struct option longopts[] = {
@@ -221,6 +229,7 @@ static const struct option longopts[] = {
     {"secret", required_argument, NULL, O_SECRET},
     {"conns", required_argument, NULL, 'n'},
     {"rooms", required_argument, NULL, O_ROOMS},
+    {"shape", required_argument, NULL, O_SHAPE},
     {"rate", required_argument, NULL, O_RATE},
     {"inflight", required_argument, NULL, O_INFLIGHT},
     {"batch", required_argument, NULL, O_BATCH},
@@ -473,6 +482,21 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
         case O_CHURN: o->churn = num_arg("--churn", optarg, 0, 1e7); break;
         case O_SCENARIO: break;
         case O_LABEL: o->scenario = optarg; break;
+        case O_SHAPE:
+            if (strcmp(optarg, "room") == 0)
+                o->shape = WSB_SHAPE_ROOM;
+            else if (strcmp(optarg, "rooms10") == 0)
+                o->shape = WSB_SHAPE_ROOMS10;
+            else if (strcmp(optarg, "all") == 0)
+                o->shape = WSB_SHAPE_ALL;
+            else if (strcmp(optarg, "user") == 0)
+                o->shape = WSB_SHAPE_USER;
+            else {
+                fprintf(stderr, "wsbench: --shape: room, rooms10, all or "
+                                "user\n");
+                exit(2);
+            }
+            break;
         case O_PROTO:
             if (strcmp(optarg, "ws") == 0)
                 o->proto = WSB_WS;
@@ -1373,6 +1397,14 @@ main(int argc, char **argv)
     if (o->proto == WSB_NCHAN && o->publish && o->batch > 1) {
         fprintf(stderr, "wsbench: --proto nchan publishes one message per "
                         "request: use --batch 1\n");
+        return 2;
+    }
+    if (o->shape != WSB_SHAPE_ROOM
+        && (o->proto == WSB_NCHAN || o->recover
+            || (o->shape == WSB_SHAPE_ALL && o->rooms != 1)
+            || (o->shape == WSB_SHAPE_USER && o->secret == NULL))) {
+        fprintf(stderr, "wsbench: --shape: wsgate only, not with recover; "
+                        "all needs --rooms 1, user needs --secret\n");
         return 2;
     }
     if (o->tls_ca && o->hb) {

@@ -33,7 +33,7 @@ struct cli_ops {
      * was closed. */
     int (*event)(struct cli *cl, struct fan_msg *m, const char *room,
         size_t rlen);
-    /* Deliver the messages of a room block (fan.h) in order. */
+    /* Deliver the messages of a fan-out block (fan.h) in order. */
     int (*batch)(struct cli *cl, struct fan_block *b);
     /* A model notice (token-expiring) with a JSON payload. */
     int (*notify)(struct cli *cl, const char *event, const char *json);
@@ -103,7 +103,7 @@ size_t cli_unsubscribe(struct cli *cl, const struct msg_str *rooms,
  * exactly-once delivery over several target rooms). */
 uint64_t *cli_last_seq(struct cli *cl);
 
-/* The fan-out's mark on cl: the serial of the newest room block of the
+/* The fan-out's mark on cl: the serial of the newest block of the
  * read batch that cl is a member of (fan.c keeps blocks of one client in
  * log order with it). In padding: it costs a client nothing. */
 uint32_t *cli_fan_mark(struct cli *cl);

@@ -4,8 +4,10 @@
  * them (shared memory is input) and hands each to the clients it targets:
  * for rooms, every member once even when it is in several target rooms
  * (per-client last sequence); for a user, the user:<id> room; for everyone,
- * the all-clients list. A worker lapped by the producer counts it and closes
- * its clients with a "recover" reason instead of silently skipping.
+ * the all-clients list. Publishes and broadcasts go through the shared
+ * blocks of fbk.c where they can, message by message otherwise. A worker
+ * lapped by the producer counts it and closes its clients with a
+ * "recover" reason instead of silently skipping.
  * It also times its deliveries for the delivery_latency histogram
  * (common/hist.def): see fan_observe.
  */
@@ -27,6 +29,7 @@
 #include "worker/cli.h"
 #include "worker/conn.h"
 #include "worker/fan.h"
+#include "worker/fbk.h"
 #include "worker/room.h"
 #include "worker/ws.h"
 #include "worker/wctr.h"
@@ -35,17 +38,13 @@
 /* Deliveries per callback: each queued reference costs memory until the
  * flush, and the loop (heartbeat, accepts) must get its turn. */
 #define FAN_DELIVERY_BUDGET 200000
-#define FAN_BLOCK_HASH 256 /* buckets of the per-room block table */
-#define FAN_NO_OBS UINT32_MAX
 
 /* One entry of the read batch, for the latency histogram: its append time
  * and the deliveries made of it, which are observed together at the end
- * of the flush pass that writes them (fan_observe). bnext chains the
- * entries of one room block. */
+ * of the flush pass that writes them (fan_observe). */
 struct fan_obs {
     int64_t ts_us;
     uint64_t n;
-    uint32_t bnext;
 };
 
 static struct {
@@ -56,23 +55,17 @@ static struct {
     struct event *ev, *more;
     unsigned char *buf;
     size_t bufcap;
-    struct fan_block *blocks;              /* pending, in creation order */
-    struct fan_block **btail;
-    /* This batch's blocks by serial - first_serial (at most one per
-     * entry), and the serial the next one gets. */
-    struct fan_block *bvec[FAN_BATCH];
-    uint32_t first_serial, next_serial;
-    struct fan_block *bhash[FAN_BLOCK_HASH];
-    fan_append_fn wsj_append, sio_append;   /* registered by the protocols */
     struct mlog_index *ix;  /* checkpoints for replays (128 KiB) */
     const struct gmap *gm;  /* cluster offsets */
     struct fan_obs obs[FAN_BATCH]; /* this batch's entries, until observed */
     unsigned nobs;
-} F = {.evfd = -1, .btail = &F.blocks};
+} F = {.evfd = -1};
 
 static void fan_read_cb(evutil_socket_t fd, short what, void *arg);
 static void fan_more_cb(evutil_socket_t fd, short what, void *arg);
 static void fan_observe(void);
+static size_t fan_target_room(const struct msg_view *v, size_t i, char *buf,
+    size_t cap, const char **name);
 
 int
 fan_init(struct event_base *base, struct mlog *log, int evfd,
@@ -99,13 +92,13 @@ fan_init(struct event_base *base, struct mlog *log, int evfd,
 void
 fan_set_wsj_append(fan_append_fn fn)
 {
-    F.wsj_append = fn;
+    fbk_set_append(fn, NULL);
 }
 
 void
 fan_set_sio_append(fan_append_fn fn)
 {
-    F.sio_append = fn;
+    fbk_set_append(NULL, fn);
 }
 
 static void
@@ -114,130 +107,6 @@ fan_release(struct fan_msg *m)
     ws_batch_unref(m->wsj);
     ws_batch_unref(m->sio);
     m->wsj = m->sio = NULL;
-}
-
-static unsigned
-fan_bhash(const char *name, size_t n)
-{
-    unsigned h = 2166136261u;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)name[i]) * 16777619u;
-    return h & (FAN_BLOCK_HASH - 1);
-}
-
-/* Deliver and free every pending room block, in creation order. Members
- * are looked up now (by name), so a room that vanished is skipped. */
-static void
-fan_flush_blocks(void)
-{
-    struct fan_block *b, *next;
-
-    for (b = F.blocks; b; b = next) {
-        struct room *r = room_find(b->room, b->rlen);
-        uint64_t k = 0;
-        next = b->next;
-        for (struct room_member *mb = r ? room_first(r) : NULL, *mn; mb;
-             mb = mn) {
-            mn = mb->rnext;
-            if (!cli_authed(mb->owner))
-                continue;
-            WCTR_ADD(deliveries, b->n);
-            k++;
-            (void)cli_batch(mb->owner, b);
-        }
-        /* Each of the block's entries went to the k members. */
-        for (uint32_t i = b->obs_head; i != FAN_NO_OBS; i = F.obs[i].bnext)
-            F.obs[i].n += k;
-        ws_batch_unref(b->wsj);
-        ws_batch_unref(b->sio);
-        free(b);
-    }
-    F.blocks = NULL;
-    F.btail = &F.blocks;
-    F.first_serial = F.next_serial;
-    memset(F.bhash, 0, sizeof(F.bhash));
-}
-
-/*
- * Blocks are delivered in creation order, each to all its room's
- * members. A client in two rooms with blocks b1 then b2 gets b1's entries
- * first, so b1 may take no entry once b2 exists: that entry would reach
- * the client ahead of b2's older ones (offsets out of order, and a
- * recovery from its last offset would replay some twice). A new block b
- * therefore closes, for each of its members, the newest earlier block
- * that member is in (the cli_fan_mark of this batch; older ones were
- * closed when that one was made), and marks the member with b. Clients
- * in one room keep one block per room and batch, however the publishes
- * to different rooms interleave. A mark from an earlier batch is out of
- * this batch's serial range; a stale one that wraps into it only closes
- * a block early, which costs a block, never the order.
- */
-static void
-fan_block_mark(struct fan_block *b, struct room *r)
-{
-    b->serial = F.next_serial++;
-    F.bvec[b->serial - F.first_serial] = b;
-    for (struct room_member *mb = room_first(r); mb; mb = mb->rnext) {
-        uint32_t *mark = cli_fan_mark(mb->owner);
-        uint32_t i = *mark - F.first_serial;
-        if (i < b->serial - F.first_serial)
-            F.bvec[i]->closed = 1;
-        *mark = b->serial;
-    }
-}
-
-/* Add a single-room publish to that room's block. Returns 0, or -1 when
- * the message must take the per-message path (out of memory). */
-static int
-fan_block_add(const struct fan_msg *m, const char *name, size_t len,
-    uint32_t oi)
-{
-    unsigned h = fan_bhash(name, len);
-    struct room *r = room_find(name, len);
-    struct fan_block *b;
-
-    if (r == NULL)
-        return 0; /* no local members */
-    /* The newest block of the room (new ones go first in the chain),
-     * unless it was closed (fan_block_mark): then a new one. */
-    for (b = F.bhash[h]; b; b = b->hnext)
-        if (b->rlen == len && memcmp(b->room, name, len) == 0)
-            break;
-    if (b != NULL && b->closed)
-        b = NULL;
-    if (b == NULL) {
-        if (len >= sizeof(b->room)
-            || F.next_serial - F.first_serial >= FAN_BATCH
-            || (b = calloc(1, sizeof(*b))) == NULL)
-            return -1;
-        b->wsj = ws_batch_new();
-        b->sio = ws_batch_new();
-        if (b->wsj == NULL || b->sio == NULL) {
-            ws_batch_unref(b->wsj);
-            ws_batch_unref(b->sio);
-            free(b);
-            return -1;
-        }
-        memcpy(b->room, name, len);
-        b->rlen = len;
-        b->obs_head = b->obs_tail = FAN_NO_OBS;
-        b->hnext = F.bhash[h];
-        F.bhash[h] = b;
-        *F.btail = b;
-        F.btail = &b->next;
-        fan_block_mark(b, r);
-    }
-    if (F.wsj_append(b->wsj, m, name, len) == -1
-        || F.sio_append(b->sio, m, name, len) == -1)
-        return -1; /* the block is still consistent up to here */
-    b->n++;
-    if (b->obs_tail == FAN_NO_OBS)
-        b->obs_head = oi;
-    else
-        F.obs[b->obs_tail].bnext = oi;
-    b->obs_tail = oi;
-    return 0;
 }
 
 /* Deliver m to cl once. */
@@ -395,6 +264,34 @@ fan_emit_kick(const struct msg_view *v)
     }
 }
 
+/* A block's entry oi went to k clients (fbk_flush). */
+static void
+fan_obs_add(uint32_t oi, uint64_t k)
+{
+    F.obs[oi].n += k;
+}
+
+/* m into the shared blocks: 0 when taken (or nobody's here), -1 when it
+ * takes the per-message path. Emitter broadcasts (namespace, except
+ * rooms, binary arguments) always do. */
+static int
+fan_to_blocks(const struct fan_msg *m, uint32_t oi)
+{
+    char room[MSG_ROOM_MAX + 8];
+    const char *rn;
+    size_t rl;
+
+    if (m->v.kind == MSG_BROADCAST
+        || (m->v.kind == MSG_PUBLISH && m->v.target == MSG_T_ALL))
+        return fbk_all(m, oi);
+    if (m->v.kind != MSG_PUBLISH)
+        return -1;
+    if (m->v.target == MSG_T_ROOMS && m->v.ntargets > 1)
+        return fbk_rooms(m, oi);
+    rl = fan_target_room(&m->v, 0, room, sizeof(room), &rn);
+    return rl ? fbk_room(m, rn, rl, oi) : 0;
+}
+
 /* Deliver log entry seq (payload p[0..n), appended at ts), whose latency
  * record is F.obs[oi]. */
 static void
@@ -409,26 +306,17 @@ fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n,
             (unsigned long long)seq);
         return;
     }
-    /* Single-room publishes (a room or a user) join the newest block
-     * when it is their room's (fan_block_add); anything else first
-     * delivers the pending blocks, so every client sees its events in
-     * log order, across rooms too. */
-    if (m.v.kind == MSG_PUBLISH && (m.v.target == MSG_T_USER
-            || (m.v.target == MSG_T_ROOMS && m.v.ntargets == 1))) {
-        char room[MSG_ROOM_MAX + 8];
-        const char *rn = m.v.targets[0].p;
-        size_t rl = m.v.targets[0].n;
-        if (m.v.target == MSG_T_USER) {
-            int k = snprintf(room, sizeof(room), "user:%.*s", (int)rl, rn);
-            if (k <= 0 || (size_t)k >= sizeof(room))
-                return;
-            rn = room;
-            rl = (size_t)k;
-        }
-        if (fan_block_add(&m, rn, rl, oi) == 0)
-            return;
-    }
-    fan_flush_blocks();
+    if (m.v.kind == MSG_BROADCAST)
+        m.v.event = (struct msg_str){"maintenance", 11};
+    /* Publishes and broadcasts join the pending blocks (fbk.h) when they
+     * can; anything else first delivers those, so every client sees its
+     * events in log order, across rooms and shapes too. */
+    if (fan_to_blocks(&m, oi) == 0)
+        return;
+    fbk_flush(fan_obs_add);
+    if (m.v.kind == MSG_PUBLISH || m.v.kind == MSG_BROADCAST
+        || m.v.kind == MSG_EMIT)
+        WCTR_INC(fan_single);
     d0 = wctr_val[CTR_deliveries];
     switch (m.v.kind) {
     case MSG_PUBLISH:
@@ -446,7 +334,6 @@ fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n,
         }
         break;
     case MSG_BROADCAST:
-        m.v.event = (struct msg_str){"maintenance", 11};
         fan_everyone(&m);
         break;
     case MSG_DISCONNECT_USER:
@@ -470,7 +357,7 @@ fan_lapped(uint64_t lost)
 {
     struct cli *cl;
 
-    fan_flush_blocks();
+    fbk_flush(fan_obs_add);
     WCTR_INC(log_lapped);
     log_msg(LOG_ERR, "fell behind the message log by %llu entries: closing "
         "%zu clients with a recover reason", (unsigned long long)lost,
@@ -489,8 +376,9 @@ fan_drain(void)
 
     if (F.nobs > 0)
         fan_observe(); /* no flush pass since the last batch */
-    for (int i = 0; i < FAN_BATCH
-         && wctr_val[CTR_deliveries] - start < FAN_DELIVERY_BUDGET; i++) {
+    /* Deliveries made, and those the pending blocks will make. */
+    for (int i = 0; i < FAN_BATCH && wctr_val[CTR_deliveries] - start
+         + fbk_pending() < FAN_DELIVERY_BUDGET; i++) {
         int st = mlog_read(F.log, &F.cur, &e, F.buf, F.bufcap);
         mlog_index_note(F.ix, &F.cur);
         if (st == MLOG_EMPTY)
@@ -508,11 +396,10 @@ fan_drain(void)
             break;
         }
         WCTR_INC(log_entries);
-        F.obs[F.nobs] = (struct fan_obs){.ts_us = e.ts_us,
-            .bnext = FAN_NO_OBS};
+        F.obs[F.nobs] = (struct fan_obs){.ts_us = e.ts_us};
         fan_dispatch(e.seq, e.ts_us, F.buf, e.len, F.nobs++);
     }
-    fan_flush_blocks();
+    fbk_flush(fan_obs_add);
     if (wctr_val[CTR_deliveries] != start)
         conn_after_flush(fan_observe);
     else

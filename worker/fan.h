@@ -3,7 +3,7 @@
  * (eventfd), in batches, and delivers each entry to its local clients:
  * room members, a user's connections, or everyone. Wire frames are built
  * once per message per protocol (the protocols cache them in fan_msg, and
- * encode room blocks with the fan_append_fn they register).
+ * encode the blocks of worker/fbk.h with the fan_append_fn they register).
  */
 #ifndef WSGATE_WORKER_FAN_H
 #define WSGATE_WORKER_FAN_H
@@ -32,23 +32,27 @@ struct fan_msg {
     struct ws_batch *sio;
 };
 
-/* Single-room publishes of one read batch, per room: every protocol's
- * encoding of them framed back to back, so each member gets them with one
+/* Publishes of one read batch to one audience: a room (room[0..rlen)) or,
+ * with all, every client (worker/fbk.h). Every protocol's encoding of
+ * them is framed back to back, so each member gets them with one
  * reference and its connection one write. */
 struct fan_block {
     struct fan_block *next, *hnext;
     char room[MSG_ROOM_MAX + 8];
     size_t rlen;
+    int all;                /* every client, messages without a room */
     uint32_t n;             /* messages */
-    uint32_t serial;        /* creation order (fan.c) */
-    int closed;             /* takes no more entries (fan.c) */
+    uint32_t serial;        /* creation order (fbk.c) */
+    int closed;             /* takes no more entries (fbk.c) */
+    uint64_t members;       /* audience when made (the delivery budget) */
     struct ws_batch *wsj;   /* /ws JSON event frames */
     struct ws_batch *sio;   /* Socket.IO "42[...]" messages (namespace /) */
-    uint32_t obs_head, obs_tail; /* its entries' latency records (fan.c) */
+    uint32_t *obs, nobs, cobs; /* its entries' latency records (fan.c) */
 };
 
-/* A protocol's encoder for room blocks: append m's message, as a member
- * of room[0..rlen) receives it, to b. 0 or -1 (out of memory). */
+/* A protocol's encoder for blocks: append m's message, as a member of
+ * room[0..rlen) receives it (room NULL: no room, as everyone-publishes
+ * and broadcasts read), to b. 0 or -1 (out of memory). */
 typedef int (*fan_append_fn)(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen);
 

@@ -1,0 +1,286 @@
+/*
+ * The fan-out's shared blocks: per read batch, one block per audience (a
+ * room, or every client) and run of entries, each entry encoded once per
+ * protocol into the block, the block handed to each member with one
+ * reference when the batch is flushed. Owns the per-client order across
+ * blocks (fbk_mark); fan.c owns the log reading, the choice of path and
+ * the latency records.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker/cli.h"
+#include "worker/fbk.h"
+#include "worker/room.h"
+#include "worker/wctr.h"
+#include "worker/ws.h"
+
+#define FBK_HASH 256 /* buckets of the per-room block table */
+
+static struct {
+    struct fan_block *blocks;              /* pending, in creation order */
+    struct fan_block **btail;
+    /* This batch's blocks by serial - first_serial, and the serial the
+     * next one gets. */
+    struct fan_block *bvec[FBK_MAX];
+    uint32_t first_serial, next_serial;
+    struct fan_block *bhash[FBK_HASH];     /* room blocks, newest first */
+    struct fan_block *all;                 /* the newest everyone block */
+    uint64_t pending;
+    fan_append_fn wsj_append, sio_append;
+} B = {.btail = &B.blocks};
+
+void
+fbk_set_append(fan_append_fn wsj, fan_append_fn sio)
+{
+    if (wsj)
+        B.wsj_append = wsj;
+    if (sio)
+        B.sio_append = sio;
+}
+
+uint64_t
+fbk_pending(void)
+{
+    return B.pending;
+}
+
+static unsigned
+fbk_hash(const char *name, size_t n)
+{
+    unsigned h = 2166136261u;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    return h & (FBK_HASH - 1);
+}
+
+/*
+ * Blocks are delivered in creation order, each to all its audience. A
+ * client in two blocks b1 then b2 gets b1's entries first, so b1 may take
+ * no entry once b2 exists: that entry would reach the client ahead of
+ * b2's older ones (offsets out of order, and a recovery from its last
+ * offset would replay some twice). A new block b therefore closes, for
+ * each of its members, the newest earlier block that member is in (the
+ * cli_fan_mark of this batch; older ones were closed when that one was
+ * made), and marks the member with b. So two open blocks never share a
+ * member (fbk_rooms relies on it), and clients in one room keep one block
+ * per room and batch, however publishes to other rooms interleave; an
+ * everyone block closes every block, and is closed by the next room
+ * block. A mark from an earlier batch is out of this batch's serial
+ * range; a stale one that wraps into it only closes a block early, which
+ * costs a block, never the order.
+ */
+static void
+fbk_mark(struct fan_block *b, struct cli *cl)
+{
+    uint32_t *mark = cli_fan_mark(cl);
+    uint32_t i = *mark - B.first_serial;
+
+    if (i < b->serial - B.first_serial)
+        B.bvec[i]->closed = 1;
+    *mark = b->serial;
+}
+
+/* A new open block (room name[0..len), or everyone when all), last in
+ * the delivery order; its members are not marked yet. NULL when out of
+ * memory or of blocks for this batch. */
+static struct fan_block *
+fbk_new(const char *name, size_t len, int all)
+{
+    struct fan_block *b;
+
+    if (len >= sizeof(b->room) || B.next_serial - B.first_serial >= FBK_MAX
+        || (b = calloc(1, sizeof(*b))) == NULL)
+        return NULL;
+    b->wsj = ws_batch_new();
+    b->sio = ws_batch_new();
+    if (b->wsj == NULL || b->sio == NULL) {
+        ws_batch_unref(b->wsj);
+        ws_batch_unref(b->sio);
+        free(b);
+        return NULL;
+    }
+    memcpy(b->room, name, len);
+    b->rlen = len;
+    b->all = all;
+    if (all) {
+        B.all = b;
+    } else {
+        unsigned h = fbk_hash(name, len);
+        b->hnext = B.bhash[h];
+        B.bhash[h] = b;
+    }
+    *B.btail = b;
+    B.btail = &b->next;
+    b->serial = B.next_serial++;
+    B.bvec[b->serial - B.first_serial] = b;
+    return b;
+}
+
+/* The open block of room r (name[0..len)): its newest one, or a new one
+ * when that was closed. NULL as fbk_new. */
+static struct fan_block *
+fbk_of_room(struct room *r, const char *name, size_t len)
+{
+    struct fan_block *b;
+
+    for (b = B.bhash[fbk_hash(name, len)]; b; b = b->hnext)
+        if (b->rlen == len && memcmp(b->room, name, len) == 0)
+            break;
+    if (b != NULL && !b->closed)
+        return b;
+    if ((b = fbk_new(name, len, 0)) == NULL)
+        return NULL;
+    b->members = room_size(r);
+    for (struct room_member *mb = room_first(r); mb; mb = mb->rnext)
+        fbk_mark(b, mb->owner);
+    return b;
+}
+
+/* Append m, as it reads through room[0..rlen) (NULL: no room), to b. */
+static int
+fbk_add(struct fan_block *b, const struct fan_msg *m, const char *room,
+    size_t rlen, uint32_t oi)
+{
+    if (b->nobs == b->cobs) {
+        uint32_t nc = b->cobs ? 2 * b->cobs : 8;
+        uint32_t *o = realloc(b->obs, nc * sizeof(*o));
+        if (o == NULL)
+            return -1;
+        b->obs = o;
+        b->cobs = nc;
+    }
+    if (B.wsj_append(b->wsj, m, room, rlen) == -1
+        || B.sio_append(b->sio, m, room, rlen) == -1)
+        return -1; /* the block is still consistent up to here */
+    b->n++;
+    b->obs[b->nobs++] = oi;
+    B.pending += b->members;
+    return 0;
+}
+
+int
+fbk_room(const struct fan_msg *m, const char *name, size_t len, uint32_t oi)
+{
+    struct room *r = room_find(name, len);
+    struct fan_block *b;
+
+    if (r == NULL)
+        return 0; /* no local members */
+    if ((b = fbk_of_room(r, name, len)) == NULL)
+        return -1;
+    return fbk_add(b, m, name, len, oi);
+}
+
+/* Each target room's open block (made now where needed): if they are all
+ * still open once all are made, no client is in two of them, and each
+ * takes m under its own room name, which is the label the client's first
+ * target room gives. A target named twice counts once. */
+int
+fbk_rooms(const struct fan_msg *m, uint32_t oi)
+{
+    struct fan_block *bs[MSG_MAX_TARGETS];
+    const struct room *rs[MSG_MAX_TARGETS];
+    size_t k = 0;
+
+    for (size_t i = 0; i < m->v.ntargets; i++) {
+        struct room *r = room_find(m->v.targets[i].p, m->v.targets[i].n);
+        size_t j = 0;
+        if (r == NULL)
+            continue;
+        while (j < k && rs[j] != r)
+            j++;
+        if (j < k)
+            continue;
+        bs[k] = fbk_of_room(r, m->v.targets[i].p, m->v.targets[i].n);
+        if (bs[k] == NULL)
+            return -1;
+        rs[k++] = r;
+    }
+    for (size_t j = 0; j < k; j++)
+        if (bs[j]->closed)
+            return -1; /* a client in two of them: one by one */
+    for (size_t j = 0; j < k; j++)
+        if (fbk_add(bs[j], m, bs[j]->room, bs[j]->rlen, oi) == -1)
+            return j == 0 ? -1 : 0; /* XXX(#18): out of memory midway:
+                                     * the rest of the rooms miss m */
+    return 0;
+}
+
+int
+fbk_all(const struct fan_msg *m, uint32_t oi)
+{
+    struct fan_block *b = B.all;
+
+    if (b == NULL || b->closed) {
+        if ((b = fbk_new("", 0, 1)) == NULL)
+            return -1;
+        for (struct cli *cl = cli_first(); cl; cl = cli_next(cl)) {
+            fbk_mark(b, cl);
+            b->members += cli_authed(cl) != 0;
+        }
+    }
+    return fbk_add(b, m, NULL, 0, oi);
+}
+
+/* Hand b to cl; 1 if it went (cl is authenticated). */
+static int
+fbk_give(struct fan_block *b, struct cli *cl)
+{
+    if (!cli_authed(cl))
+        return 0;
+    WCTR_ADD(deliveries, b->n);
+    (void)cli_batch(cl, b);
+    return 1;
+}
+
+/* b's audience now: room members are looked up by name, so a room that
+ * vanished is skipped. The next member or client is fetched before a
+ * delivery, which may end the client it goes to (never another). */
+static uint64_t
+fbk_deliver(struct fan_block *b)
+{
+    uint64_t k = 0;
+
+    if (b->all) {
+        for (struct cli *cl = cli_first(), *cn; cl; cl = cn) {
+            cn = cli_next(cl);
+            k += fbk_give(b, cl);
+        }
+        return k;
+    }
+    struct room *r = room_find(b->room, b->rlen);
+    for (struct room_member *mb = r ? room_first(r) : NULL, *mn; mb;
+         mb = mn) {
+        mn = mb->rnext;
+        k += fbk_give(b, mb->owner);
+    }
+    return k;
+}
+
+void
+fbk_flush(fbk_obs_fn obs)
+{
+    struct fan_block *b, *next;
+
+    for (b = B.blocks; b; b = next) {
+        next = b->next;
+        if (b->n > 0) { /* a block fbk_rooms made for nothing is empty */
+            uint64_t k = fbk_deliver(b);
+            WCTR_INC(fan_blocks);
+            for (uint32_t i = 0; i < b->nobs; i++)
+                obs(b->obs[i], k);
+        }
+        ws_batch_unref(b->wsj);
+        ws_batch_unref(b->sio);
+        free(b->obs);
+        free(b);
+    }
+    B.blocks = NULL;
+    B.btail = &B.blocks;
+    B.all = NULL;
+    B.pending = 0;
+    B.first_serial = B.next_serial;
+    memset(B.bhash, 0, sizeof(B.bhash));
+}
