@@ -121,7 +121,14 @@ struct wsb_sub_result {
     uint64_t churn_ok;     /* reconnections completed under churn */
     uint64_t churn_failed;
     uint64_t drained;      /* 1 if every member caught up before --drain */
-    struct wsb_hist hist;  /* latency of messages received in window */
+    struct wsb_hist hist;  /* latency of messages received in window:
+                              publisher's clock reading before its send
+                              -> this process's after its recv */
+    struct wsb_hist khist; /* the same messages, to the kernel's receive
+                              time (SO_TIMESTAMPNS): the subscriber's
+                              own queueing left out (the recv time when
+                              the kernel gave no stamp) */
+    uint64_t kstamped;     /* of those, messages with a kernel stamp */
     /* recover: one outcome per reconnect attempt (rec_away of them) */
     uint64_t rec_away;     /* ready sessions whose transport went away */
     uint64_t rec_ok;       /* reply 40 with the old sid and pid */
@@ -292,6 +299,15 @@ void wsb_hb_summary(void);
 
 /* wsb_util.c */
 uint64_t wsb_now(void); /* CLOCK_MONOTONIC, ns */
+/* CLOCK_REALTIME - CLOCK_MONOTONIC now, ns (kernel stamps are REALTIME). */
+int64_t wsb_rt_off(void);
+/* recvmsg on fd (a socket with SO_TIMESTAMPNS) into buf; *now gets
+ * wsb_now() after it, *kt the kernel's receive time of the last byte read
+ * on CLOCK_MONOTONIC (with rt_off from wsb_rt_off; on loopback about when
+ * the server's write went through), 0 when it gave none. Returns what
+ * recvmsg returns. */
+ssize_t wsb_recv_stamped(int fd, void *buf, size_t len, int64_t rt_off,
+                         uint64_t *now, uint64_t *kt);
 void wsb_hist_add(struct wsb_hist *h, uint64_t v);
 void wsb_hist_merge(struct wsb_hist *dst, const struct wsb_hist *src);
 uint64_t wsb_hist_pct(const struct wsb_hist *h, double pct); /* ns */
