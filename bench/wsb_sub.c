@@ -7,9 +7,11 @@
  * "t" of the data) to this process's after its recv, and, beside it, to
  * the kernel's receive time of the bytes (SO_TIMESTAMPNS; plain sockets),
  * which leaves out how long this process took to get to the socket; the
- * parent merges the histograms bucket by bucket. One event loop, one shared 256 KiB read buffer: frames are parsed in
- * place and only an incomplete tail is kept per connection. Nothing is
- * allocated per message.
+ * parent merges the histograms bucket by bucket. A read that holds several
+ * messages stamps them all with its last byte's time (a little late for
+ * the first). One event loop, one shared 256 KiB read buffer: frames are
+ * parsed in place and only an incomplete tail is kept per connection.
+ * Nothing is allocated per message.
  *
  * Three protocols (--proto):
  *  ws     wsgate /ws: Authorization: Bearer on the upgrade,
