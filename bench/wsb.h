@@ -137,7 +137,14 @@ struct wsb_sub_result {
     uint64_t churn_ok;     /* reconnections completed under churn */
     uint64_t churn_failed;
     uint64_t drained;      /* 1 if every member caught up before --drain */
-    struct wsb_hist hist;  /* latency of messages received in window */
+    struct wsb_hist hist;  /* latency of messages received in window:
+                              publisher's clock reading before its send
+                              -> this process's after its recv */
+    struct wsb_hist khist; /* the same messages, to the kernel's receive
+                              time (SO_TIMESTAMPNS): the subscriber's
+                              own queueing left out (the recv time when
+                              the kernel gave no stamp) */
+    uint64_t kstamped;     /* of those, messages with a kernel stamp */
     /* recover: one outcome per reconnect attempt (rec_away of them) */
     uint64_t rec_away;     /* ready sessions whose transport went away */
     uint64_t rec_ok;       /* reply 40 with the old sid and pid */
@@ -318,6 +325,15 @@ void wsb_hb_summary(void);
 
 /* wsb_util.c */
 uint64_t wsb_now(void); /* CLOCK_MONOTONIC, ns */
+/* CLOCK_REALTIME - CLOCK_MONOTONIC now, ns (kernel stamps are REALTIME). */
+int64_t wsb_rt_off(void);
+/* recvmsg on fd (a socket with SO_TIMESTAMPNS) into buf; *now gets
+ * wsb_now() after it, *kt the kernel's receive time of the last byte read
+ * on CLOCK_MONOTONIC (with rt_off from wsb_rt_off; on loopback about when
+ * the server's write went through), 0 when it gave none. Returns what
+ * recvmsg returns. */
+ssize_t wsb_recv_stamped(int fd, void *buf, size_t len, int64_t rt_off,
+                         uint64_t *now, uint64_t *kt);
 void wsb_hist_add(struct wsb_hist *h, uint64_t v);
 void wsb_hist_merge(struct wsb_hist *dst, const struct wsb_hist *src);
 uint64_t wsb_hist_pct(const struct wsb_hist *h, double pct); /* ns */
@@ -349,10 +365,9 @@ double wsb_proc_cpu(int pid, int *ppid);
  * message in[0..n) (borrowed), count it in *r; returns the text in a
  * buffer of the process valid until the next call, and its length in
  * *outlen, or NULL when it does not inflate (or exceeds 1 MiB).
- * wsb_pmd_sum() adds r's counts to sum; wsb_pmd_json() prints them, bytes_in
- * and the server's CPU (srv_cpu_s, workers and master, -1 unknown) and
- * deliveries (-1 unknown) from the end of the ramp-up to the end of the
- * window, and their ratio, as JSON members. wsb_pad_fill(): pad[0..o->payload] with the
+ * wsb_pmd_sum() adds r's counts to sum; wsb_pmd_json() prints them and
+ * bytes_in as JSON members (server CPU per delivery is the report's
+ * server_us_per_delivery). wsb_pad_fill(): pad[0..o->payload] with the
  * padding ('x' or the --payload-json body) and a NUL; wsb_pad_json_len():
  * the length of that body.
  */
@@ -363,8 +378,7 @@ const unsigned char *wsb_pmd_inflate(struct wsb_sub_result *r,
                                      size_t *outlen);
 void wsb_pmd_sum(struct wsb_sub_result *sum, const struct wsb_sub_result *r);
 void wsb_pmd_json(FILE *f, const struct wsb_opts *o,
-                  const struct wsb_sub_result *s, double srv_cpu_s,
-                  long long srv_deliveries);
+                  const struct wsb_sub_result *s);
 unsigned wsb_pad_json_len(void);
 void wsb_pad_fill(char *pad, const struct wsb_opts *o);
 

@@ -119,23 +119,19 @@ wsb_pmd_sum(struct wsb_sub_result *sum, const struct wsb_sub_result *r)
 
 void
 wsb_pmd_json(FILE *f, const struct wsb_opts *o,
-             const struct wsb_sub_result *s, double srv_cpu_s,
-             long long srv_deliveries)
+             const struct wsb_sub_result *s)
 {
     fprintf(f, ",\"bytes_in\":%llu,\"wire_b_per_delivery\":%.1f,"
                "\"deflate\":%s,\"payload_json\":%s,"
                "\"payload_b\":%u,\"pmd_frames\":%llu,\"pmd_bytes\":%llu,"
-               "\"pmd_inflated\":%llu,\"srv_cpu_run_s\":%.2f,"
-               "\"srv_deliveries_run\":%lld,\"srv_us_per_delivery\":%.3f",
+               "\"pmd_inflated\":%llu",
             (unsigned long long)s->bytes_in,
             s->received ? (double)s->bytes_in / (double)s->received : 0,
             o->deflate ? "true" : "false",
             o->payload_json ? "true" : "false", o->payload,
             (unsigned long long)s->pmd_frames,
             (unsigned long long)s->pmd_bytes,
-            (unsigned long long)s->pmd_inflated, srv_cpu_s, srv_deliveries,
-            srv_cpu_s >= 0 && srv_deliveries > 0
-                ? srv_cpu_s * 1e6 / (double)srv_deliveries : -1.0);
+            (unsigned long long)s->pmd_inflated);
 }
 
 unsigned

@@ -3,9 +3,15 @@
  * (connect, upgrade with a bearer token, subscribe, wait for the ack),
  * reports the ramp-up, then reads events until the parent sends the final
  * sequence numbers, and reports deliveries, latency, losses and duplicates.
- * One event loop, one shared 256 KiB read buffer: frames are parsed in
- * place and only an incomplete tail is kept per connection. Nothing is
- * allocated per message.
+ * Latency is the publisher's CLOCK_MONOTONIC reading before its send (the
+ * "t" of the data) to this process's after its recv, and, beside it, to
+ * the kernel's receive time of the bytes (SO_TIMESTAMPNS; plain sockets),
+ * which leaves out how long this process took to get to the socket; the
+ * parent merges the histograms bucket by bucket. A read that holds several
+ * messages stamps them all with its last byte's time (a little late for
+ * the first). One event loop, one shared 256 KiB read buffer: frames are
+ * parsed in place and only an incomplete tail is kept per connection.
+ * Nothing is allocated per message.
  *
  * Three protocols (--proto):
  *  ws     wsgate /ws: Authorization: Bearer on the upgrade,
@@ -124,6 +130,8 @@ static struct {
     int status;
     struct wsb_sub_result r;
     uint64_t hb_now;     /* heartbeat: this read's arrival, 0 outside */
+    uint64_t kt;         /* this read's kernel receive time, 0: none */
+    int64_t rt_off;      /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
     int rec_armed;       /* recover: lost transports reconnect (after GO) */
     int rec_hold;        /* recover: closed on purpose, wait for RECONNECT */
     uint64_t rec_ref;    /* recover: the kill or the close, monotonic ns */
@@ -367,7 +375,9 @@ conn_start(struct wconn *c, uint64_t now)
     }
     c->fd = fd;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (o->hb)
+    /* Kernel receive times: heartbeat records, and the latency of
+     * published messages without this process's own queueing. */
+    if (o->hb || o->publish)
         setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (o->sources > 1) {
         struct sockaddr_in src = {.sin_family = AF_INET};
@@ -613,8 +623,11 @@ on_data(struct wconn *c, const unsigned char *q, const unsigned char *e,
         c->dups++;
     }
     if (now >= S.win_start && now < S.win_end) {
+        uint64_t k = S.kt ? S.kt : now;
         S.r.in_window++;
         wsb_hist_add(&S.r.hist, now > t ? now - t : 0);
+        wsb_hist_add(&S.r.khist, k > t ? k - t : 0);
+        S.r.kstamped += S.kt != 0;
     }
 }
 
@@ -929,8 +942,12 @@ conn_read(struct wconn *c)
 
     if (off)
         memcpy(S.rbuf, c->pbuf, off);
+    S.kt = 0;
     if (S.o->hb)
         r = wsb_hb_recv(c->fd, S.rbuf + off, RBUF_SIZE - off - 1, &S.hb_now);
+    else if (c->ssl == NULL && S.o->publish)
+        r = wsb_recv_stamped(c->fd, S.rbuf + off, RBUF_SIZE - off - 1,
+                             S.rt_off, &now, &S.kt);
     else
         r = io_recv(c, S.rbuf + off, RBUF_SIZE - off - 1);
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
@@ -1261,6 +1278,7 @@ wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
     S.n = hi - lo;
     S.ctl = fd;
     S.rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)getpid() << 20) ^ wsb_now();
+    S.rt_off = wsb_rt_off();
     for (unsigned i = 0; i < o->nurl; i++) {
         S.dst[i].sin_family = AF_INET;
         S.dst[i].sin_port = htons((uint16_t)o->url_nodes[i].port);

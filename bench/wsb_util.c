@@ -30,6 +30,50 @@ wsb_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int64_t
+wsb_rt_off(void)
+{
+    struct timespec rt, mt;
+
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mt);
+    return ((int64_t)rt.tv_sec - mt.tv_sec) * 1000000000
+           + (rt.tv_nsec - mt.tv_nsec);
+}
+
+ssize_t
+wsb_recv_stamped(int fd, void *buf, size_t len, int64_t rt_off,
+                 uint64_t *now, uint64_t *kt)
+{
+    union {
+        char b[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {buf, len};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
+                       .msg_control = ctl.b, .msg_controllen = sizeof(ctl)};
+    ssize_t r = recvmsg(fd, &m, 0);
+    struct cmsghdr *cm;
+
+    *now = wsb_now();
+    *kt = 0;
+    if (r <= 0)
+        return r;
+    for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS
+            && cm->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+            struct timespec ts;
+            int64_t t;
+            memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+            t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - rt_off;
+            /* Never later than now; one older than 10 s is a quirk. */
+            if (t > 0 && (uint64_t)t <= *now
+                && *now - (uint64_t)t < 10000000000ull)
+                *kt = (uint64_t)t;
+        }
+    return r;
+}
+
 /* Bucket of v: v itself below 128; else the top 7 significant bits select
  * one of 64 buckets of the power of two. */
 static unsigned

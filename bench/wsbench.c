@@ -776,6 +776,7 @@ struct run {
     struct wsb_shared *sh;
     size_t shlen;
     struct server_view sv0, sv1, sv2;
+    struct server_view sv3; /* after the results: every delivery made */
     struct wsb_sub_result sum;
     struct wsb_pub_result pub;
     uint64_t t_begin, t_first, t_last, win_start, win_end;
@@ -885,6 +886,7 @@ measure(struct run *R)
     server_look(o, &R->sv2);
     if (collect(R, fin, finlen) == -1)
         goto out;
+    server_look(o, &R->sv3);
     rc = 0;
 out:
     wsb_pub_free(&pub);
@@ -926,6 +928,8 @@ collect(struct run *R, const uint64_t *fin, size_t finlen)
         R->sum.churn_failed += r->churn_failed;
         R->sum.drained += r->drained;
         wsb_hist_merge(&R->sum.hist, &r->hist);
+        wsb_hist_merge(&R->sum.khist, &r->khist);
+        R->sum.kstamped += r->kstamped;
         R->sum.rec_away += r->rec_away;
         R->sum.rec_ok += r->rec_ok;
         R->sum.rec_fresh += r->rec_fresh;
@@ -1229,6 +1233,16 @@ report_recover(struct run *R, FILE *f)
             o->recover == 2 ? "held" : "stored", store_b);
 }
 
+/* Server CPU seconds of v (workers and master; the --server-pids), -1
+ * when unknown. */
+static double
+server_cpu(const struct server_view *v)
+{
+    if (v->cpu_workers < 0)
+        return -1;
+    return v->cpu_workers + (v->cpu_master > 0 ? v->cpu_master : 0);
+}
+
 static void
 report(struct run *R)
 {
@@ -1254,6 +1268,16 @@ report(struct run *R)
     double scpu_m = R->sv0.cpu_master >= 0 && R->sv2.cpu_master >= 0
                         ? R->sv2.cpu_master - R->sv0.cpu_master : -1;
 
+    /* Server CPU per delivery: from the end of the ramp-up to every
+     * result in (the drain included), over every event the clients got
+     * in that time, whatever the server. */
+    double c1 = server_cpu(&R->sv1), c3 = server_cpu(&R->sv3);
+    double pcpu = !o->recover && o->publish && c1 >= 0 && c3 >= c1
+                      ? c3 - c1 : -1;
+    double us_per = pcpu >= 0 && s->received
+                        ? pcpu * 1e6 / (double)s->received : -1;
+    const struct wsb_hist *kh = &s->khist;
+
     if (R->sv0.rss_kb >= 0 && R->sv2.rss_kb >= 0 && s->connected)
         rss_per = (R->sv2.rss_kb - R->sv0.rss_kb) * 1024
                   / (long)s->connected;
@@ -1265,7 +1289,11 @@ report(struct run *R)
            "\"expected\":%llu,\"received\":%llu,\"lost\":%llu,\"dup\":%llu,"
            "\"bad\":%llu,\"wrong_room\":%llu,\"drained\":%s,"
            "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
-           "\"max_us\":%.1f,\"samples\":%llu,\"paused_ms\":%llu,"
+           "\"p999_us\":%.1f,\"max_us\":%.1f,\"samples\":%llu,"
+           "\"k_p50_us\":%.1f,\"k_p99_us\":%.1f,\"k_p999_us\":%.1f,"
+           "\"k_max_us\":%.1f,\"k_stamped\":%llu,"
+           "\"server_cpu_pub_s\":%.3f,\"server_us_per_delivery\":%.3f,"
+           "\"paused_ms\":%llu,"
            "\"client_cpu_s\":%.2f,\"client_cpu_pub_s\":%.2f,"
            "\"client_cpu_sub_s\":%.2f,\"client_cores\":%.2f,"
            "\"churn_ok\":%llu,\"churn_failed\":%llu,"
@@ -1286,20 +1314,17 @@ report(struct run *R)
            (unsigned long long)s->bad, (unsigned long long)s->wrong_room,
            s->drained == o->procs ? "true" : "false",
            wsb_hist_pct(h, 50) / 1e3, wsb_hist_pct(h, 90) / 1e3,
-           wsb_hist_pct(h, 99) / 1e3, h->max / 1e3,
-           (unsigned long long)h->count,
+           wsb_hist_pct(h, 99) / 1e3, wsb_hist_pct(h, 99.9) / 1e3,
+           h->max / 1e3, (unsigned long long)h->count,
+           wsb_hist_pct(kh, 50) / 1e3, wsb_hist_pct(kh, 99) / 1e3,
+           wsb_hist_pct(kh, 99.9) / 1e3, kh->max / 1e3,
+           (unsigned long long)s->kstamped, pcpu, us_per,
            (unsigned long long)R->pub.paused_ms, cpu, R->cpu_pub, R->cpu_sub,
            wall > 0 ? cpu / wall : 0, (unsigned long long)s->churn_ok,
            (unsigned long long)s->churn_failed, R->sv0.rss_kb,
            R->sv1.rss_kb, R->sv2.rss_kb, rss_per, sdel, scpu_w, scpu_m, win,
            wall);
-    wsb_pmd_json(stdout, o, s,
-                 R->sv1.cpu_workers >= 0 && R->sv2.cpu_workers >= 0
-                     && R->sv1.cpu_master >= 0 && R->sv2.cpu_master >= 0
-                     ? R->sv2.cpu_workers + R->sv2.cpu_master
-                           - R->sv1.cpu_workers - R->sv1.cpu_master : -1,
-                 R->sv1.deliveries >= 0 && R->sv2.deliveries >= 0
-                     ? R->sv2.deliveries - R->sv1.deliveries : -1);
+    wsb_pmd_json(stdout, o, s);
     if (o->recover)
         report_recover(R, stdout);
     if (o->hb) {
@@ -1326,14 +1351,19 @@ report(struct run *R)
         fprintf(stderr,
                 "  published %llu (%.0f/s, %llu errors), %.0f deliveries/s "
                 "in %.1f s, lost %llu, dup %llu of %llu expected\n"
-                "  latency us p50 %.0f p90 %.0f p99 %.0f max %.0f "
-                "(%llu samples)\n",
+                "  latency us p50 %.0f p90 %.0f p99 %.0f p99.9 %.0f max %.0f "
+                "(%llu samples)\n"
+                "  to the kernel's receive time: p50 %.0f p99 %.0f p99.9 %.0f "
+                "max %.0f (%llu stamped)\n",
                 (unsigned long long)R->pub.published, pubs,
                 (unsigned long long)R->pub.errors, dps, win,
                 (unsigned long long)s->lost, (unsigned long long)s->dup,
                 (unsigned long long)s->expected, wsb_hist_pct(h, 50) / 1e3,
                 wsb_hist_pct(h, 90) / 1e3, wsb_hist_pct(h, 99) / 1e3,
-                h->max / 1e3, (unsigned long long)h->count);
+                wsb_hist_pct(h, 99.9) / 1e3, h->max / 1e3,
+                (unsigned long long)h->count, wsb_hist_pct(kh, 50) / 1e3,
+                wsb_hist_pct(kh, 99) / 1e3, wsb_hist_pct(kh, 99.9) / 1e3,
+                kh->max / 1e3, (unsigned long long)s->kstamped);
     if (o->churn > 0)
         fprintf(stderr, "  churn: %llu reconnected (%.0f/s), %llu failed\n",
                 (unsigned long long)s->churn_ok,
@@ -1348,6 +1378,10 @@ report(struct run *R)
     if (scpu_w >= 0)
         fprintf(stderr, "  server CPU %.2f s in workers, %.2f s in master "
                         "(until the end of the window)\n", scpu_w, scpu_m);
+    if (us_per >= 0)
+        fprintf(stderr, "  server CPU %.3f s from the end of the ramp-up to "
+                        "the last delivery: %.3f us per delivery\n",
+                pcpu, us_per);
     if (o->hb)
         wsb_hb_summary();
     if (o->recover)
