@@ -59,8 +59,13 @@ struct conn {
     struct dlq_node qn;           /* in the deadline queue q */
     struct conn_tq *q;
     const char *close_reason;
-    struct sockaddr_in6 peer;
+    /* The peer's address, 19 bytes rather than a 28-byte sockaddr_in6
+     * (its flow and scope are not used): one per connection. */
+    unsigned char peer_ip[16];    /* IPv4 in the first 4 */
+    uint16_t peer_port;           /* network order */
+    uint8_t peer_family;          /* AF_INET, AF_INET6, 0: unknown */
 };
+_Static_assert(sizeof(struct conn) <= 136, "struct conn fits a 144-byte chunk");
 
 static struct {
     struct event_base *base;
@@ -131,12 +136,15 @@ conn_new(int fd, const struct conn_proto *p, void *st)
     c->st = st;
     if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
         if (ss.ss_family == AF_INET6) {
-            memcpy(&c->peer, &ss, sizeof(c->peer));
+            const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+            c->peer_family = AF_INET6;
+            c->peer_port = s6->sin6_port;
+            memcpy(c->peer_ip, &s6->sin6_addr, 16);
         } else if (ss.ss_family == AF_INET) {
             const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
-            c->peer.sin6_family = AF_INET;
-            c->peer.sin6_port = s4->sin_port;
-            memcpy(&c->peer.sin6_addr, &s4->sin_addr, 4);
+            c->peer_family = AF_INET;
+            c->peer_port = s4->sin_port;
+            memcpy(c->peer_ip, &s4->sin_addr, 4);
         }
     }
     if (pol_add(fd, c, POL_READ) == -1) {
@@ -167,17 +175,18 @@ conn_fd(const struct conn *c)
 size_t
 conn_peer_ip(const struct conn *c, unsigned char ip[16])
 {
-    if (c->peer.sin6_family == AF_INET) {
-        memcpy(ip, &c->peer.sin6_addr, 4);
+    if (c->peer_family == AF_INET) {
+        memcpy(ip, c->peer_ip, 4);
         return 4;
     }
-    if (c->peer.sin6_family == AF_INET6) {
+    if (c->peer_family == AF_INET6) {
         /* An IPv4-mapped address is the IPv4 client it stands for. */
-        if (IN6_IS_ADDR_V4MAPPED(&c->peer.sin6_addr)) {
-            memcpy(ip, (const unsigned char *)&c->peer.sin6_addr + 12, 4);
+        static const unsigned char v4mapped[12] = {[10] = 0xff, [11] = 0xff};
+        if (memcmp(c->peer_ip, v4mapped, 12) == 0) {
+            memcpy(ip, c->peer_ip + 12, 4);
             return 4;
         }
-        memcpy(ip, &c->peer.sin6_addr, 16);
+        memcpy(ip, c->peer_ip, 16);
         return 16;
     }
     return 0;
@@ -202,11 +211,11 @@ conn_peer(const struct conn *c)
     static char buf[INET6_ADDRSTRLEN + 8];
     char a[INET6_ADDRSTRLEN] = "?";
 
-    if (c->peer.sin6_family == AF_INET)
-        inet_ntop(AF_INET, &c->peer.sin6_addr, a, sizeof(a));
-    else if (c->peer.sin6_family == AF_INET6)
-        inet_ntop(AF_INET6, &c->peer.sin6_addr, a, sizeof(a));
-    snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(c->peer.sin6_port));
+    if (c->peer_family == AF_INET)
+        inet_ntop(AF_INET, c->peer_ip, a, sizeof(a));
+    else if (c->peer_family == AF_INET6)
+        inet_ntop(AF_INET6, c->peer_ip, a, sizeof(a));
+    snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(c->peer_port));
     return buf;
 }
 
