@@ -127,7 +127,7 @@ cli_gauges(void)
 static size_t
 cli_user_room(const struct cli *cl, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "user:%s", cl->who->user);
+    int n = snprintf(buf, cap, "user:%s", tokcfg_who_user(cl->who));
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -140,7 +140,7 @@ cli_free(struct cli *cl)
     if (cl == NULL)
         return;
     if (cl->limited)
-        lmt_user_end(cl->who->user, strlen(cl->who->user));
+        lmt_user_end(tokcfg_who_user(cl->who), strlen(tokcfg_who_user(cl->who)));
     if (cl->who && (ul = cli_user_room(cl, ur, sizeof(ur))) > 0) {
         struct room *r = room_find(ur, ul);
         if (r && room_size(r) == 1 && room_is_member(cl, ur, ul))
@@ -162,7 +162,7 @@ cli_free(struct cli *cl)
         for (const struct room_member *m = cl->rooms; m; m = m->onext) {
             size_t rl;
             const char *rn = room_name(m->room, &rl);
-            pev_note(rn, rl, cl->who->user, 0);
+            pev_note(rn, rl, tokcfg_who_user(cl->who), 0);
         }
     room_leave_all(cl, &cl->rooms);
     if (dhp_queued(&cl->tq)) {
@@ -197,7 +197,7 @@ cli_authed(const struct cli *cl)
 const char *
 cli_user(const struct cli *cl)
 {
-    return cl->who ? cl->who->user : NULL;
+    return cl->who ? tokcfg_who_user(cl->who) : NULL;
 }
 
 int
@@ -469,7 +469,7 @@ cli_verify(struct cli *cl, const char *token, size_t len,
     if (claims == NULL)
         return TOK_E_INVALID;
     st = tok_verify(&CL.tc.tok, token, len, wsg_real_ms() / 1000, claims);
-    if (st == TOK_OK && cl->who && strcmp(cl->who->user, claims->user) != 0)
+    if (st == TOK_OK && cl->who && strcmp(tokcfg_who_user(cl->who), claims->user) != 0)
         st = TOK_E_FORBIDDEN; /* a refresh must name the same user */
     cli_count(st);
     if (st != TOK_OK) {
@@ -492,7 +492,8 @@ cli_apply(struct cli *cl, struct tok_claims *claims)
     }
     int first = cl->who == NULL;
     if (first) {
-        int lim = lmt_user_begin(who->user, strlen(who->user));
+        int lim = lmt_user_begin(tokcfg_who_user(who),
+            strlen(tokcfg_who_user(who)));
         if (lim == -1) {
             free(who);
             free(claims);
@@ -512,7 +513,7 @@ cli_apply(struct cli *cl, struct tok_claims *claims)
         size_t ul = cli_user_room(cl, ur, sizeof(ur));
         if (ul > 0 && room_join(cl, &cl->rooms, ur, ul) == 1) {
             cl->nrooms++;
-            pev_note(ur, ul, cl->who->user, 1);
+            pev_note(ur, ul, tokcfg_who_user(cl->who), 1);
             if (room_size(room_find(ur, ul)) == 1)
                 CL.users++;
         }
@@ -579,7 +580,7 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
     }
     for (size_t i = 0; i < n; i++)
         if (joined[i])
-            pev_note(rooms[i].p, rooms[i].n, cl->who->user, 1);
+            pev_note(rooms[i].p, rooms[i].n, tokcfg_who_user(cl->who), 1);
     WCTR_INC(subscribe_ok);
     cli_gauges();
     return 0;
@@ -601,7 +602,7 @@ cli_unsubscribe(struct cli *cl, const struct msg_str *rooms, size_t n)
             cl->nrooms--;
             left++;
             if (cl->who)
-                pev_note(rooms[i].p, rooms[i].n, cl->who->user, 0);
+                pev_note(rooms[i].p, rooms[i].n, tokcfg_who_user(cl->who), 0);
         }
     }
     cli_gauges();
@@ -622,7 +623,7 @@ cli_join_trusted(struct cli *cl, const char *blob, size_t len, size_t *over)
             else if (room_join(cl, &cl->rooms, blob + i, l) == 1) {
                 cl->nrooms++, n++;
                 if (cl->who)
-                    pev_note(blob + i, l, cl->who->user, 1);
+                    pev_note(blob + i, l, tokcfg_who_user(cl->who), 1);
             }
         }
         i += l + 1;
