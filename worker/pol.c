@@ -15,9 +15,12 @@
 #include "common/log.h"
 #include "worker/pol.h"
 
-#define POL_BATCH 256 /* events per read of the set; the rest next round */
+#define POL_BATCH 256 /* events per read of the set */
+#define POL_ROUNDS 16 /* reads per wake-up (4,096 events, as libevent's
+                       * own epoll backend at most); the rest next round */
 
 static void pol_cb(evutil_socket_t fd, short what, void *arg);
+static int pol_batch(void);
 
 static struct {
     int ep;
@@ -83,16 +86,23 @@ pol_del(int fd, void *arg)
 static void
 pol_cb(evutil_socket_t fd, short what, void *arg)
 {
-    int n;
-
     (void)fd;
     (void)what;
     (void)arg;
-    n = epoll_wait(P.ep, P.batch, POL_BATCH, 0);
+    for (int r = 0; r < POL_ROUNDS && pol_batch() == POL_BATCH; r++)
+        ;
+}
+
+/* Read one batch of the set and dispatch it; returns its size. */
+static int
+pol_batch(void)
+{
+    int n = epoll_wait(P.ep, P.batch, POL_BATCH, 0);
+
     if (n == -1) {
         if (errno != EINTR)
             log_errno(LOG_ERR, "epoll_wait() on the client sockets");
-        return;
+        return 0;
     }
     P.n = n;
     for (P.i = 0; P.i < P.n;) {
@@ -107,4 +117,5 @@ pol_cb(evutil_socket_t fd, short what, void *arg)
         P.fn(e->data.ptr, w);
     }
     P.n = P.i = 0;
+    return n;
 }
