@@ -178,7 +178,7 @@ tokcfg_who_new(const struct tok_claims *cl)
     size_t n = sizeof(struct tokcfg_who)
         + (cl->nroles + cl->nrooms) * sizeof(char *) + strlen(cl->user) + 1;
     struct tokcfg_who *w;
-    char **arr, *p;
+    char *p;
 
     for (size_t i = 0; i < cl->nroles; i++)
         n += strlen(cl->roles[i]) + 1;
@@ -187,32 +187,47 @@ tokcfg_who_new(const struct tok_claims *cl)
     w = malloc(n);
     if (w == NULL)
         return NULL;
-    arr = (char **)(w + 1);
-    p = (char *)(arr + cl->nroles + cl->nrooms);
-    w->roles = (const char *const *)arr;
-    w->nroles = cl->nroles;
+    w->nroles = (uint32_t)cl->nroles;
+    w->npats = (uint32_t)cl->nrooms;
+    p = (char *)(w->arr + cl->nroles + cl->nrooms);
+    p = stpcpy(p, cl->user) + 1; /* the user first: tokcfg_who_user */
     for (size_t i = 0; i < cl->nroles; i++) {
         size_t l = strlen(cl->roles[i]) + 1;
-        arr[i] = memcpy(p, cl->roles[i], l);
+        w->arr[i] = memcpy(p, cl->roles[i], l);
         p += l;
     }
-    w->pats = (const char *const *)(arr + cl->nroles);
-    w->npats = cl->nrooms;
     for (size_t i = 0; i < cl->nrooms; i++) {
         size_t l = cl->rooms_len[i];
-        arr[cl->nroles + i] = memcpy(p, cl->rooms[i], l);
+        w->arr[cl->nroles + i] = memcpy(p, cl->rooms[i], l);
         p[l] = '\0';
         p += l + 1;
     }
-    w->user = strcpy(p, cl->user);
     return w;
+}
+
+const char *
+tokcfg_who_user(const struct tokcfg_who *who)
+{
+    return (const char *)(who->arr + who->nroles + who->npats);
+}
+
+const char *const *
+tokcfg_who_roles(const struct tokcfg_who *who)
+{
+    return who->arr;
+}
+
+const char *const *
+tokcfg_who_pats(const struct tokcfg_who *who)
+{
+    return who->arr + who->nroles;
 }
 
 int
 tokcfg_who_has_role(const struct tokcfg_who *who, const char *role)
 {
     for (size_t i = 0; i < who->nroles; i++)
-        if (strcmp(who->roles[i], role) == 0)
+        if (strcmp(who->arr[i], role) == 0)
             return 1;
     return 0;
 }
@@ -221,15 +236,17 @@ int
 tokcfg_room_allowed(const struct tokcfg *t, const struct tokcfg_who *who,
     const char *room, size_t len)
 {
-    size_t ul = strlen(who->user);
+    const char *user = tokcfg_who_user(who);
+    const char *const *pats = tokcfg_who_pats(who);
+    size_t ul = strlen(user);
 
     if (t->admin_role[0] != '\0' && tokcfg_who_has_role(who, t->admin_role))
         return 1;
     if (len == ul + 5 && memcmp(room, "user:", 5) == 0
-        && memcmp(room + 5, who->user, ul) == 0)
+        && memcmp(room + 5, user, ul) == 0)
         return 1;
     for (size_t i = 0; i < who->npats; i++)
-        if (glob_match(who->pats[i], strlen(who->pats[i]), room, len))
+        if (glob_match(pats[i], strlen(pats[i]), room, len))
             return 1;
     for (size_t i = 0; i < t->nrules; i++) {
         const struct tokcfg_rule *r = &t->rules[i];

@@ -8,6 +8,7 @@
 #define WSGATE_COMMON_TOKCFG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/tok.h"
 
@@ -40,14 +41,22 @@ int tokcfg_load(struct tokcfg *t, const struct cfg *c, char *err,
 void tokcfg_free(struct tokcfg *t);
 
 /* The parts of a verified token that access checks need, in compact form
- * (a connection keeps this, not the whole struct tok_claims). */
+ * (a connection keeps this, not the whole struct tok_claims): one
+ * allocation of 8 bytes, the pointers to the roles and then to the rooms
+ * claim's patterns, then the strings, the user first (a user with no
+ * roles and no rooms claim: 8 bytes and the name). Read it through
+ * tokcfg_who_user, _roles and _pats. */
 struct tokcfg_who {
-    const char *user;
-    const char *const *roles;
-    size_t nroles;
-    const char *const *pats; /* the token's rooms claim */
-    size_t npats;
+    uint32_t nroles;
+    uint32_t npats;           /* the token's rooms claim */
+    const char *arr[];        /* roles, then pats; the strings follow */
 };
+
+/* who's user, roles (nroles of them) and room patterns (npats), borrowed
+ * from who. */
+const char *tokcfg_who_user(const struct tokcfg_who *who);
+const char *const *tokcfg_who_roles(const struct tokcfg_who *who);
+const char *const *tokcfg_who_pats(const struct tokcfg_who *who);
 
 /* Build a compact copy of cl in one allocation. Returns new (free() it)
  * or NULL when out of memory. */

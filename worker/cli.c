@@ -3,8 +3,9 @@
  * the verified claims), room membership through room.c, the all-clients
  * list used for broadcasts, and the token lifecycle: a token-expiring
  * notice token_expiry_warning seconds before exp and a close at
- * exp + jwt_leeway, each on a per-client timer armed only when the token
- * has an exp. Protocols see none of this beyond cli_ops.
+ * exp + jwt_leeway, from one deadline heap (common/dhp) and one timer for
+ * the worker, a client in it only when its token has an exp. Protocols
+ * see none of this beyond cli_ops.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <event2/event.h>
 
 #include "common/config.h"
+#include "common/dhp.h"
 #include "common/log.h"
 #include "common/tokcfg.h"
 #include "common/wsg.h"
@@ -23,23 +25,27 @@
 #include "worker/wctr.h"
 #include "worker/wev.h"
 
+/* One per connection, so every byte counts (BENCHMARKS.md, memory per
+ * idle connection): 72 bytes, a 80-byte malloc chunk. */
 struct cli {
     const struct cli_ops *ops;
     void *proto;
     struct cli *prev, *next;       /* all clients */
     struct room_member *rooms;
-    unsigned nrooms;
-    uint32_t fan_mark;             /* fan.c: see cli_fan_mark */
-    uint64_t last_seq;
     struct tokcfg_who *who;        /* NULL until authenticated */
-    int64_t exp;                   /* unix seconds; 0 = none */
-    struct event *tev;             /* warning / expiry timer */
-    uint8_t anon;
-    uint8_t warned;
-    uint8_t held;                  /* the connect proxy has not answered */
-    uint8_t inflight;              /* events out at the event proxy */
-    uint8_t limited;               /* counted for max_connections_per_user */
+    uint64_t last_seq;
+    uint32_t fan_mark;             /* fan.c: see cli_fan_mark */
+    uint32_t exp;                  /* unix seconds; 0 = none (cli_exp32) */
+    struct dhp_node tq;            /* in CL.tq while exp is set */
+    /* max_rooms_per_connection is at most 100,000, + the user's room */
+    uint32_t nrooms : 20;
+    uint32_t anon : 1;
+    uint32_t warned : 1;
+    uint32_t held : 1;             /* the connect proxy has not answered */
+    uint32_t limited : 1;          /* counted for max_connections_per_user */
+    uint32_t inflight : 8;         /* events out at the event proxy */
 };
+_Static_assert(sizeof(struct cli) <= 72, "struct cli fits an 80-byte chunk");
 
 /* A client waiting for the log reader (cli_wait). Rare and short-lived:
  * one list for the worker, not a field per client. */
@@ -62,9 +68,15 @@ static struct {
     struct tokcfg tc;
     struct cli *all;
     size_t users;
+    struct dhp tq;         /* token deadlines (unix s): warning or close */
+    struct event *tev;     /* fires at the earliest of tq */
+    int64_t tat;           /* unix ms tev is armed for; INT64_MAX: none */
+    int firing;            /* in cli_timer_cb: it re-arms tev at its end */
 } CL;
 
 static void cli_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void cli_schedule(void);
+static uint32_t cli_exp32(int64_t exp);
 static void cli_wait_cb(evutil_socket_t fd, short what, void *arg);
 
 int
@@ -74,6 +86,12 @@ cli_init(struct event_base *base, const struct cfg *c)
 
     CL.base = base;
     CL.cfg = c;
+    CL.tat = INT64_MAX;
+    CL.tev = evtimer_new(base, cli_timer_cb, NULL);
+    if (CL.tev == NULL) {
+        log_msg(LOG_ERR, "evtimer_new() for the token timer failed");
+        return -1;
+    }
     if (tokcfg_load(&CL.tc, c, err, sizeof(err)) == -1) {
         log_msg(LOG_ERR, "token settings: %s", err);
         return -1;
@@ -109,7 +127,7 @@ cli_gauges(void)
 static size_t
 cli_user_room(const struct cli *cl, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "user:%s", cl->who->user);
+    int n = snprintf(buf, cap, "user:%s", tokcfg_who_user(cl->who));
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -122,7 +140,7 @@ cli_free(struct cli *cl)
     if (cl == NULL)
         return;
     if (cl->limited)
-        lmt_user_end(cl->who->user, strlen(cl->who->user));
+        lmt_user_end(tokcfg_who_user(cl->who), strlen(tokcfg_who_user(cl->who)));
     if (cl->who && (ul = cli_user_room(cl, ur, sizeof(ur))) > 0) {
         struct room *r = room_find(ur, ul);
         if (r && room_size(r) == 1 && room_is_member(cl, ur, ul))
@@ -144,11 +162,13 @@ cli_free(struct cli *cl)
         for (const struct room_member *m = cl->rooms; m; m = m->onext) {
             size_t rl;
             const char *rn = room_name(m->room, &rl);
-            pev_note(rn, rl, cl->who->user, 0);
+            pev_note(rn, rl, tokcfg_who_user(cl->who), 0);
         }
     room_leave_all(cl, &cl->rooms);
-    if (cl->tev)
-        event_free(cl->tev);
+    if (dhp_queued(&cl->tq)) {
+        dhp_remove(&CL.tq, &cl->tq);
+        cli_schedule();
+    }
     if (cl->prev)
         cl->prev->next = cl->next;
     else
@@ -177,7 +197,7 @@ cli_authed(const struct cli *cl)
 const char *
 cli_user(const struct cli *cl)
 {
-    return cl->who ? cl->who->user : NULL;
+    return cl->who ? tokcfg_who_user(cl->who) : NULL;
 }
 
 int
@@ -337,31 +357,53 @@ cli_count(enum tok_status st)
         wctr_val[ids[st]]++;
 }
 
-/* Arm the timer for the next lifecycle step of cl's token. */
+/* Put cl in the token deadline heap for the next step of its token's
+ * lifecycle (the warning, else the close), or out of it without an exp. */
 static void
 cli_arm(struct cli *cl)
 {
     int64_t now = wsg_real_ms() / 1000, at;
     int64_t warn = CFG_NUM(CL.cfg, token_expiry_warning) / 1000;
-    int64_t end = cl->exp + CFG_NUM(CL.cfg, jwt_leeway) / 1000;
-    struct timeval tv;
+    int64_t end = (int64_t)cl->exp + CFG_NUM(CL.cfg, jwt_leeway) / 1000;
 
-    if (cl->tev)
-        event_del(cl->tev);
-    if (cl->exp == 0)
+    if (cl->exp == 0) {
+        dhp_remove(&CL.tq, &cl->tq);
+        cli_schedule();
         return;
-    if (cl->tev == NULL) {
-        cl->tev = evtimer_new(CL.base, cli_timer_cb, cl);
-        if (cl->tev == NULL) {
-            log_msg(LOG_ERR, "out of memory for a token timer");
-            return;
-        }
     }
     at = !cl->warned && warn > 0 && cl->exp - warn > now ? cl->exp - warn
         : end;
-    tv.tv_sec = at > now ? at - now : 0;
-    tv.tv_usec = 0;
-    evtimer_add(cl->tev, &tv);
+    if (dhp_set(&CL.tq, &cl->tq, at) == -1)
+        log_msg(LOG_ERR, "out of memory for a token deadline");
+    cli_schedule();
+}
+
+/* Arm the one token timer for the earliest deadline of the heap (unless
+ * the timer's callback is running: it re-arms at its end). */
+static void
+cli_schedule(void)
+{
+    int64_t due, at, ms;
+    struct timeval tv;
+
+    if (CL.firing)
+        return;
+    if (dhp_first(&CL.tq, &due) == NULL) {
+        if (CL.tat != INT64_MAX)
+            event_del(CL.tev);
+        CL.tat = INT64_MAX;
+        return;
+    }
+    at = due * 1000;
+    if (at == CL.tat)
+        return;
+    CL.tat = at;
+    ms = at - wsg_real_ms();
+    if (ms < 0)
+        ms = 0;
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    evtimer_add(CL.tev, &tv);
 }
 
 static void
@@ -377,22 +419,34 @@ cli_warn(struct cli *cl)
     (void)cl->ops->notify(cl, "token-expiring", js);
 }
 
+/* The token steps that are due: a close at exp + leeway, else the
+ * warning and then cl's next step. Each client leaves the heap before its
+ * step runs (a kick frees it). */
 static void
 cli_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct cli *cl = arg;
-    int64_t now = wsg_real_ms() / 1000;
+    int64_t now = wsg_real_ms() / 1000, due;
+    struct dhp_node *n;
 
     (void)fd;
     (void)what;
-    if (now >= cl->exp + CFG_NUM(CL.cfg, jwt_leeway) / 1000) {
-        WCTR_INC(token_expiry_closes);
-        cli_kick(cl, CLI_CLOSE_TOKEN_EXPIRED, "TOKEN_EXPIRED");
-        return;
+    (void)arg;
+    CL.tat = INT64_MAX;
+    CL.firing = 1;
+    while ((n = dhp_first(&CL.tq, &due)) != NULL && due <= now) {
+        struct cli *cl = DHP_ENTRY(n, struct cli, tq);
+        dhp_remove(&CL.tq, n);
+        if (now >= (int64_t)cl->exp + CFG_NUM(CL.cfg, jwt_leeway) / 1000) {
+            WCTR_INC(token_expiry_closes);
+            cli_kick(cl, CLI_CLOSE_TOKEN_EXPIRED, "TOKEN_EXPIRED");
+            continue;
+        }
+        if (!cl->warned)
+            cli_warn(cl);
+        cli_arm(cl); /* due later than now: the loop ends */
     }
-    if (!cl->warned)
-        cli_warn(cl);
-    cli_arm(cl);
+    CL.firing = 0;
+    cli_schedule();
 }
 
 enum tok_status
@@ -415,7 +469,7 @@ cli_verify(struct cli *cl, const char *token, size_t len,
     if (claims == NULL)
         return TOK_E_INVALID;
     st = tok_verify(&CL.tc.tok, token, len, wsg_real_ms() / 1000, claims);
-    if (st == TOK_OK && cl->who && strcmp(cl->who->user, claims->user) != 0)
+    if (st == TOK_OK && cl->who && strcmp(tokcfg_who_user(cl->who), claims->user) != 0)
         st = TOK_E_FORBIDDEN; /* a refresh must name the same user */
     cli_count(st);
     if (st != TOK_OK) {
@@ -438,7 +492,8 @@ cli_apply(struct cli *cl, struct tok_claims *claims)
     }
     int first = cl->who == NULL;
     if (first) {
-        int lim = lmt_user_begin(who->user, strlen(who->user));
+        int lim = lmt_user_begin(tokcfg_who_user(who),
+            strlen(tokcfg_who_user(who)));
         if (lim == -1) {
             free(who);
             free(claims);
@@ -450,7 +505,7 @@ cli_apply(struct cli *cl, struct tok_claims *claims)
         WCTR_INC(clients);
     free(cl->who);
     cl->who = who;
-    cl->exp = claims->exp;
+    cl->exp = cli_exp32(claims->exp);
     cl->warned = 0;
     free(claims);
     if (first) {
@@ -458,7 +513,7 @@ cli_apply(struct cli *cl, struct tok_claims *claims)
         size_t ul = cli_user_room(cl, ur, sizeof(ur));
         if (ul > 0 && room_join(cl, &cl->rooms, ur, ul) == 1) {
             cl->nrooms++;
-            pev_note(ur, ul, cl->who->user, 1);
+            pev_note(ur, ul, tokcfg_who_user(cl->who), 1);
             if (room_size(room_find(ur, ul)) == 1)
                 CL.users++;
         }
@@ -525,7 +580,7 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
     }
     for (size_t i = 0; i < n; i++)
         if (joined[i])
-            pev_note(rooms[i].p, rooms[i].n, cl->who->user, 1);
+            pev_note(rooms[i].p, rooms[i].n, tokcfg_who_user(cl->who), 1);
     WCTR_INC(subscribe_ok);
     cli_gauges();
     return 0;
@@ -547,7 +602,7 @@ cli_unsubscribe(struct cli *cl, const struct msg_str *rooms, size_t n)
             cl->nrooms--;
             left++;
             if (cl->who)
-                pev_note(rooms[i].p, rooms[i].n, cl->who->user, 0);
+                pev_note(rooms[i].p, rooms[i].n, tokcfg_who_user(cl->who), 0);
         }
     }
     cli_gauges();
@@ -568,7 +623,7 @@ cli_join_trusted(struct cli *cl, const char *blob, size_t len, size_t *over)
             else if (room_join(cl, &cl->rooms, blob + i, l) == 1) {
                 cl->nrooms++, n++;
                 if (cl->who)
-                    pev_note(blob + i, l, cl->who->user, 1);
+                    pev_note(blob + i, l, tokcfg_who_user(cl->who), 1);
             }
         }
         i += l + 1;
@@ -616,4 +671,12 @@ cli_inflight_add(struct cli *cl, int d)
     int v = (int)cl->inflight + d;
 
     cl->inflight = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* A token's exp as kept in struct cli: unix seconds in 32 bits, a later
+ * exp (past 2106) kept as the latest second that fits. */
+static uint32_t
+cli_exp32(int64_t exp)
+{
+    return exp <= 0 ? 0 : exp > UINT32_MAX ? UINT32_MAX : (uint32_t)exp;
 }

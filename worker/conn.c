@@ -1,6 +1,6 @@
 /*
- * Connection layer of a worker. Owns sockets, their read/write events and
- * buffers, the all-connections list, deadline queues and the flush batch:
+ * Connection layer of a worker. Owns sockets, their readiness (in the
+ * worker's one epoll set, pol.c) and buffers, the all-connections list, deadline queues and the flush batch:
  * protocols queue bytes and mark the connection dirty; one deferred flush
  * per loop iteration writes each dirty connection with a single writev, so
  * fan-out costs one syscall per connection per batch, not per message.
@@ -18,12 +18,12 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/event_struct.h>
 
 #include "common/log.h"
 #include "common/wsg.h"
 #include "worker/conn.h"
 #include "worker/lmt.h"
+#include "worker/pol.h"
 #include "worker/wctr.h"
 #include "worker/wev.h"
 
@@ -44,6 +44,8 @@ enum {
     CONN_F_EVENT = 1u << 9,   /* its connect went to the event log */
     CONN_F_IO = 1u << 10,     /* reads and writes go through C.io (TLS) */
     CONN_F_SLOW = 1u << 11,   /* its overflow was the event (conn_over) */
+    CONN_F_POLLED = 1u << 12, /* its socket is in the epoll set (pol) */
+    CONN_F_POLLOUT = 1u << 13, /* ... watched for writing too */
 };
 
 struct conn {
@@ -52,15 +54,18 @@ struct conn {
     const struct conn_proto *proto;
     void *st;
     struct evbuffer *in, *out;
-    struct event rev;
-    struct event *wev;            /* created when the socket first fills */
     struct conn *prev, *next;     /* all connections */
     struct conn *dprev, *dnext;   /* flush list */
     struct dlq_node qn;           /* in the deadline queue q */
     struct conn_tq *q;
     const char *close_reason;
-    struct sockaddr_in6 peer;
+    /* The peer's address, 19 bytes rather than a 28-byte sockaddr_in6
+     * (its flow and scope are not used): one per connection. */
+    unsigned char peer_ip[16];    /* IPv4 in the first 4 */
+    uint16_t peer_port;           /* network order */
+    uint8_t peer_family;          /* AF_INET, AF_INET6, 0: unknown */
 };
+_Static_assert(sizeof(struct conn) <= 136, "struct conn fits a 144-byte chunk");
 
 static struct {
     struct event_base *base;
@@ -76,8 +81,11 @@ static struct {
 } C = {.closing = {.timeout_ms = CONN_LINGER_MS,
            .reason = "peer did not read the final bytes in time"}};
 
-static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
-static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_ready(void *arg, unsigned what);
+static int conn_read_ready(struct conn *c);
+static int conn_write_ready(struct conn *c);
+static int conn_want_write(struct conn *c);
+static void conn_unpoll(struct conn *c);
 static void conn_flush_cb(evutil_socket_t fd, short what, void *arg);
 static int conn_flush(struct conn *c);
 
@@ -106,7 +114,9 @@ conn_init(struct event_base *base, size_t max_outbound)
     C.base = base;
     C.max_out = max_outbound;
     C.flush_ev = event_new(base, -1, 0, conn_flush_cb, NULL);
-    return C.flush_ev ? 0 : -1;
+    if (C.flush_ev == NULL)
+        return -1;
+    return pol_init(base, conn_ready);
 }
 
 struct conn *
@@ -126,21 +136,24 @@ conn_new(int fd, const struct conn_proto *p, void *st)
     c->st = st;
     if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
         if (ss.ss_family == AF_INET6) {
-            memcpy(&c->peer, &ss, sizeof(c->peer));
+            const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+            c->peer_family = AF_INET6;
+            c->peer_port = s6->sin6_port;
+            memcpy(c->peer_ip, &s6->sin6_addr, 16);
         } else if (ss.ss_family == AF_INET) {
             const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
-            c->peer.sin6_family = AF_INET;
-            c->peer.sin6_port = s4->sin_port;
-            memcpy(&c->peer.sin6_addr, &s4->sin_addr, 4);
+            c->peer_family = AF_INET;
+            c->peer_port = s4->sin_port;
+            memcpy(c->peer_ip, &s4->sin_addr, 4);
         }
     }
-    event_assign(&c->rev, C.base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
-    if (event_add(&c->rev, NULL) == -1) {
-        log_msg(LOG_ERR, "event_add() for a new connection failed");
+    if (pol_add(fd, c, POL_READ) == -1) {
+        log_errno(LOG_ERR, "epoll_ctl(ADD) for a new connection");
         close(fd);
         free(c);
         return NULL;
     }
+    c->flags |= CONN_F_POLLED;
     c->next = C.all;
     if (C.all)
         C.all->prev = c;
@@ -162,17 +175,18 @@ conn_fd(const struct conn *c)
 size_t
 conn_peer_ip(const struct conn *c, unsigned char ip[16])
 {
-    if (c->peer.sin6_family == AF_INET) {
-        memcpy(ip, &c->peer.sin6_addr, 4);
+    if (c->peer_family == AF_INET) {
+        memcpy(ip, c->peer_ip, 4);
         return 4;
     }
-    if (c->peer.sin6_family == AF_INET6) {
+    if (c->peer_family == AF_INET6) {
         /* An IPv4-mapped address is the IPv4 client it stands for. */
-        if (IN6_IS_ADDR_V4MAPPED(&c->peer.sin6_addr)) {
-            memcpy(ip, (const unsigned char *)&c->peer.sin6_addr + 12, 4);
+        static const unsigned char v4mapped[12] = {[10] = 0xff, [11] = 0xff};
+        if (memcmp(c->peer_ip, v4mapped, 12) == 0) {
+            memcpy(ip, c->peer_ip + 12, 4);
             return 4;
         }
-        memcpy(ip, &c->peer.sin6_addr, 16);
+        memcpy(ip, c->peer_ip, 16);
         return 16;
     }
     return 0;
@@ -197,11 +211,11 @@ conn_peer(const struct conn *c)
     static char buf[INET6_ADDRSTRLEN + 8];
     char a[INET6_ADDRSTRLEN] = "?";
 
-    if (c->peer.sin6_family == AF_INET)
-        inet_ntop(AF_INET, &c->peer.sin6_addr, a, sizeof(a));
-    else if (c->peer.sin6_family == AF_INET6)
-        inet_ntop(AF_INET6, &c->peer.sin6_addr, a, sizeof(a));
-    snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(c->peer.sin6_port));
+    if (c->peer_family == AF_INET)
+        inet_ntop(AF_INET, c->peer_ip, a, sizeof(a));
+    else if (c->peer_family == AF_INET6)
+        inet_ntop(AF_INET6, c->peer_ip, a, sizeof(a));
+    snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(c->peer_port));
     return buf;
 }
 
@@ -291,9 +305,7 @@ conn_close(struct conn *c, const char *reason)
     }
     conn_tq_del(c);
     conn_unlink_dirty(c);
-    event_del(&c->rev);
-    if (c->wev)
-        event_free(c->wev);
+    conn_unpoll(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -319,9 +331,7 @@ conn_close_later(struct conn *c, const char *reason)
         return;
     conn_unlink_dirty(c);
     conn_tq_del(c);
-    event_del(&c->rev);
-    if (c->wev)
-        event_del(c->wev);
+    conn_unpoll(c);
     c->flags |= CONN_F_GONE | CONN_F_CLOSING | CONN_F_OVER;
     conn_set_reason(c, reason);
     c->dnext = C.reap;
@@ -403,12 +413,33 @@ conn_wait_write(struct conn *c)
 {
     if (c->flags & CONN_F_WWAIT)
         return 0;
-    if (c->wev == NULL)
-        c->wev = event_new(C.base, c->fd, EV_WRITE, conn_write_cb, c);
-    if (c->wev == NULL || event_add(c->wev, NULL) == -1)
-        return -1;
+    return conn_want_write(c);
+}
+
+/* Watch c's socket for writing (CONN_F_WWAIT until it is writable).
+ * 0, or -1 (errno set). */
+static int
+conn_want_write(struct conn *c)
+{
+    if (!(c->flags & CONN_F_POLLED))
+        return -1; /* going away: nothing more is written */
+    if (!(c->flags & CONN_F_POLLOUT)) {
+        if (pol_mod(c->fd, c, POL_READ | POL_WRITE) == -1)
+            return -1;
+        c->flags |= CONN_F_POLLOUT;
+    }
     c->flags |= CONN_F_WWAIT;
     return 0;
+}
+
+/* Take c's socket out of the epoll set (it is closing). */
+static void
+conn_unpoll(struct conn *c)
+{
+    if (!(c->flags & CONN_F_POLLED))
+        return;
+    pol_del(c->fd, c);
+    c->flags &= ~(CONN_F_POLLED | CONN_F_POLLOUT | CONN_F_WWAIT);
 }
 
 void
@@ -532,18 +563,11 @@ conn_flush(struct conn *c)
         }
         WCTR_ADD(conn_written, n);
         if ((size_t)n < len) {
-            /* Most connections never fill their socket: the write event
-             * is made the first time one does (an idle connection stays
-             * smaller). */
-            if (c->wev == NULL)
-                c->wev = event_new(C.base, c->fd, EV_WRITE, conn_write_cb,
-                    c);
-            if (c->wev == NULL) {
-                conn_close(c, "out of memory waiting to write");
+            /* The socket is full: wait until it takes more. */
+            if (conn_want_write(c) == -1) {
+                conn_close(c, "cannot wait to write");
                 return -1;
             }
-            c->flags |= CONN_F_WWAIT;
-            event_add(c->wev, NULL);
             return conn_over(c) ? -1 : 0;
         }
     }
@@ -590,37 +614,60 @@ conn_flush_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* What pol reports for c's socket: writable first (the flush may end
+ * c), then readable. */
 static void
-conn_write_cb(evutil_socket_t fd, short what, void *arg)
+conn_ready(void *arg, unsigned what)
 {
     struct conn *c = arg;
 
-    (void)fd;
-    (void)what;
-    c->flags &= ~CONN_F_WWAIT;
-    (void)conn_flush(c);
+    if ((what & POL_WRITE) && (c->flags & CONN_F_POLLOUT)
+        && conn_write_ready(c) == -1)
+        return;
+    if (what & POL_READ)
+        (void)conn_read_ready(c);
 }
 
-static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+/* c's socket takes more: flush, and stop watching for writing unless
+ * the flush filled it again. Returns -1 if c was closed (or is going). */
+static int
+conn_write_ready(struct conn *c)
 {
-    struct conn *c = arg;
+    c->flags &= ~CONN_F_WWAIT;
+    if (conn_flush(c) == -1)
+        return -1;
+    if ((c->flags & (CONN_F_WWAIT | CONN_F_POLLOUT | CONN_F_POLLED))
+        == (CONN_F_POLLOUT | CONN_F_POLLED)) {
+        if (pol_mod(c->fd, c, POL_READ) == -1) {
+            conn_close(c, "cannot stop waiting to write");
+            return -1;
+        }
+        c->flags &= ~CONN_F_POLLOUT;
+    }
+    return (c->flags & CONN_F_GONE) ? -1 : 0;
+}
+
+/* c's socket has bytes (or an end). Returns -1 if c was closed. */
+static int
+conn_read_ready(struct conn *c)
+{
     size_t got = 0;
     int n;
 
-    (void)what;
     if (c->flags & CONN_F_CLOSING) {
         char sink[4096];
         ssize_t r;
-        while ((r = read(fd, sink, sizeof(sink))) > 0)
+        while ((r = read(c->fd, sink, sizeof(sink))) > 0)
             WCTR_ADD(conn_read, r);
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
             conn_close(c, c->close_reason);
-        return;
+            return -1;
+        }
+        return 0;
     }
     if (conn_in(c) == NULL) {
         conn_close(c, "out of memory reading");
-        return;
+        return -1;
     }
     do {
         n = conn_io_read(c, CONN_READ_CHUNK);
@@ -630,23 +677,24 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
     if (got > 0) {
         WCTR_ADD(conn_read, got);
         if (c->proto->on_read(c) == -1)
-            return; /* closed */
+            return -1; /* closed */
         if (c->flags & CONN_F_CLOSING)
-            return; /* the protocol ended it; input is discarded */
+            return 0; /* the protocol ended it; input is discarded */
     }
     if (n == 0) {
         conn_close(c, "peer closed");
-        return;
+        return -1;
     }
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
         conn_close(c, errno == ECONNRESET ? "peer reset"
             : errno == EPROTO ? "TLS error" : "read error");
-        return;
+        return -1;
     }
     if (evbuffer_get_length(c->in) == 0) {
         evbuffer_free(c->in);
         c->in = NULL;
     }
+    return 0;
 }
 
 void

@@ -635,6 +635,63 @@ test('the close comes at exp + jwt_leeway, not at exp; JWT_SECRET env',
     assert.ok(!d.log().includes(ENV_SECRET), 'the log has the secret');
 });
 
+test('issue 18: tokens with different exp each end at their own exp, '
+    + 'whatever closes or refreshes around them', async (t) => {
+    /* The expiry deadlines of a worker's clients are kept in one queue:
+     * each client must close at its own exp (not before, not never),
+     * whatever the order they came in, whoever left the queue before them
+     * (closed clients, refreshes to a later or an earlier exp). */
+    const track = tracker(t);
+    const sign = (p) => signJwt(p, { secret: SECRET });
+    const d = await startDaemon(t, { config: { jwt_secret: SECRET,
+        token_expiry_warning: 0, workers: 1 } });
+    const before = await quietTotals(d);
+    await sleep(1000 - (Date.now() % 1000) + 20);
+    const T = now();
+    const cs = [];
+    for (let k = 0; k < 12; k++) {
+        const exp = T + 3 - (k % 3); /* later ones first */
+        cs.push({ k, exp, ws: await open(d.port, { track,
+            token: sign({ sub: `x${k}`, exp }) }) });
+    }
+    /* Two leave before any exp (out of the middle of the queue). */
+    for (const k of [1, 4]) {
+        cs[k].ws.close();
+        await cs[k].ws.waitClose(2000);
+    }
+    /* One moves later (stays), one moves earlier. */
+    const later = await cs[0].ws.request({ type: 'auth',
+        token: sign({ sub: 'x0', exp: T + 60 }) });
+    assert.equal(later.ok, true, JSON.stringify(later));
+    const earlier = await cs[2].ws.request({ type: 'auth',
+        token: sign({ sub: 'x2', exp: T + 1 }) });
+    assert.equal(earlier.ok, true, JSON.stringify(earlier));
+    cs[2].exp = T + 1;
+    const ends = cs.filter((c) => ![0, 1, 4].includes(c.k));
+    await Promise.all(ends.map(async (c) => {
+        const ci = await c.ws.waitClose(6000);
+        c.at = Date.now();
+        assert.deepEqual(ci, { code: 4001, reason: 'TOKEN_EXPIRED' },
+            `client ${c.k}`);
+        assert.ok(c.at >= c.exp * 1000 - 50,
+            `client ${c.k} closed ${c.exp * 1000 - c.at} ms before its exp`);
+        assert.ok(c.at <= c.exp * 1000 + 1500,
+            `client ${c.k} closed ${c.at - c.exp * 1000} ms after its exp`);
+    }));
+    /* Closed in the order of their exp (a second apart). */
+    for (const x of ends)
+        for (const y of ends)
+            if (x.exp < y.exp)
+                assert.ok(x.at < y.at, `client ${x.k} (exp ${x.exp - T}) `
+                    + `closed after client ${y.k} (exp ${y.exp - T})`);
+    assert.equal(cs[0].ws.closeInfo, null, 'the refreshed client stays');
+    assert.equal((await cs[0].ws.request({ type: 'ping' })).type, 'pong');
+    await expectDeltas(d, before, { token_expiry_closes: ends.length,
+        token_warnings: 0 }, { exact: true });
+    cs[0].ws.close();
+    await d.stop(STOP_MS);
+});
+
 test('the clients gauge counts authenticated or anonymous clients only',
     async (t) => {
     /* wsgate.8: clients is "Authenticated or anonymous clients". A /ws

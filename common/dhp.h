@@ -1,0 +1,54 @@
+/*
+ * Deadline heaps: a binary min-heap of nodes ordered by due time (any
+ * clock and unit the caller chooses), for deadlines that arrive in no
+ * particular order (token expiries). A node is 4 bytes inside its owner;
+ * the heap keeps 16 bytes per node in one array it grows and shrinks by
+ * halves. Insert, remove and update are O(log n), the earliest is O(1).
+ * No clock; allocates only to grow or shrink its array.
+ */
+#ifndef WSGATE_COMMON_DHP_H
+#define WSGATE_COMMON_DHP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A member's place in a heap, embedded in the member. Zeroed, it is in no
+ * heap. The field is dhp's own. */
+struct dhp_node {
+    uint32_t pos; /* index + 1 in the heap's array; 0: in none */
+};
+
+struct dhp_ent {
+    int64_t due;
+    struct dhp_node *node;
+};
+
+struct dhp {
+    struct dhp_ent *v;
+    uint32_t n, cap;
+};
+
+/* The struct that contains node n as member m. */
+#define DHP_ENTRY(n, type, m) \
+    ((type *)(void *)((char *)(n) - offsetof(type, m)))
+
+/* Put n into h due at `due`, or move it there if it is in h already.
+ * Borrows both; n must stay put while it is in h. 0, or -1 when the
+ * array cannot grow (n is then in no heap). */
+int dhp_set(struct dhp *h, struct dhp_node *n, int64_t due);
+
+/* Take n out of h. A node in no heap is left as it is. n must be in h or
+ * in none. May shrink h's array. */
+void dhp_remove(struct dhp *h, struct dhp_node *n);
+
+/* The earliest node of h (NULL when h is empty) and its due time in
+ * *due (when due is not NULL). */
+struct dhp_node *dhp_first(const struct dhp *h, int64_t *due);
+
+/* 1 when n is in a heap. */
+int dhp_queued(const struct dhp_node *n);
+
+/* Free h's array (every node must be out of it or abandoned). */
+void dhp_free(struct dhp *h);
+
+#endif
