@@ -12,49 +12,11 @@
 #include <stdint.h>
 
 #include "common/msg.h"
+#include "worker/fmsg.h"
 
 struct event_base;
 struct mlog;
 struct shm_worker;
-struct ws_batch;
-
-/* One log entry being delivered, with the protocols' encoded frames. */
-struct fan_msg {
-    uint64_t seq;
-    uint64_t off;   /* the offset clients see (fan_offset of seq) */
-    int64_t ts_us;
-    struct msg_view v;
-    /* /ws JSON: frame for the room in wsj_room (re-encoded per room). */
-    struct ws_batch *wsj;
-    const void *wsj_room;
-    int wsj_room_set;
-    /* Socket.IO: one message for all recipients in namespace "/". */
-    struct ws_batch *sio;
-};
-
-/* Publishes of one read batch to one audience: a room (room[0..rlen)) or,
- * with all, every client (worker/fbk.h). Every protocol's encoding of
- * them is framed back to back, so each member gets them with one
- * reference and its connection one write. */
-struct fan_block {
-    struct fan_block *next, *hnext;
-    char room[MSG_ROOM_MAX + 8];
-    size_t rlen;
-    int all;                /* every client, messages without a room */
-    uint32_t n;             /* messages */
-    uint32_t serial;        /* creation order (fbk.c) */
-    int closed;             /* takes no more entries (fbk.c) */
-    uint64_t members;       /* audience when made (the delivery budget) */
-    struct ws_batch *wsj;   /* /ws JSON event frames */
-    struct ws_batch *sio;   /* Socket.IO "42[...]" messages (namespace /) */
-    uint32_t *obs, nobs, cobs; /* its entries' latency records (fan.c) */
-};
-
-/* A protocol's encoder for blocks: append m's message, as a member of
- * room[0..rlen) receives it (room NULL: no room, as everyone-publishes
- * and broadcasts read), to b. 0 or -1 (out of memory). */
-typedef int (*fan_append_fn)(struct ws_batch *b, const struct fan_msg *m,
-    const char *room, size_t rlen);
 
 /* Register the encoder that fills fan_block.wsj (the /ws JSON protocol)
  * or fan_block.sio (Socket.IO). Each protocol registers its own at init;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "worker/fan.h"
+#include "worker/fmsg.h"
 
 /* Blocks per read batch; a publish that needs one more takes the
  * per-message path after a flush. */
