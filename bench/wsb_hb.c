@@ -120,49 +120,26 @@ wsb_hb_init(const struct wsb_opts *o, unsigned lo, unsigned n)
         H.c[i].r.silent = (uint8_t)wsb_hb_is_silent(o, lo + i);
     }
     H.h.ping_interval_ms = H.h.ping_timeout_ms = -1;
-    {
-        struct timespec rt, mt;
-        clock_gettime(CLOCK_REALTIME, &rt);
-        clock_gettime(CLOCK_MONOTONIC, &mt);
-        H.rt_off = ((int64_t)rt.tv_sec - mt.tv_sec) * 1000000000
-                   + (rt.tv_nsec - mt.tv_nsec);
-    }
+    H.rt_off = wsb_rt_off();
     return 0;
 }
 
 ssize_t
 wsb_hb_recv(int fd, void *buf, size_t len, uint64_t *at)
 {
-    union {
-        char b[CMSG_SPACE(sizeof(struct timespec))];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = {buf, len};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
-                       .msg_control = ctl.b, .msg_controllen = sizeof(ctl)};
-    ssize_t r = recvmsg(fd, &m, 0);
-    struct cmsghdr *cm;
+    uint64_t kt;
+    ssize_t r = wsb_recv_stamped(fd, buf, len, H.rt_off, at, &kt);
 
-    *at = wsb_now();
     if (r <= 0)
         return r;
-    for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS
-            && cm->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
-            struct timespec ts;
-            int64_t t;
-            memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-            t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - H.rt_off;
-            /* Never later than now; a stamp older than 10 s would be a
-             * kernel quirk: keep the time now then. */
-            if (t > 0 && (uint64_t)t <= *at
-                && *at - (uint64_t)t < 10000000000ull) {
-                *at = (uint64_t)t;
-                H.h.stamped++;
-                return r;
-            }
-        }
-    H.h.unstamped++;
+    /* The kernel's receive time when it gave one (wsb_recv_stamped keeps
+     * only a sane stamp); else the time now. */
+    if (kt != 0) {
+        *at = kt;
+        H.h.stamped++;
+    } else {
+        H.h.unstamped++;
+    }
     return r;
 }
 
