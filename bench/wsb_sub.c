@@ -602,6 +602,12 @@ on_data(struct wconn *c, const unsigned char *q, const unsigned char *e,
     }
     S.r.received++;
     S.unflushed++;
+    if (S.o->scale) {
+        /* bit masks per round (wsb_scale.c) instead of sequences */
+        wsb_scale_data(S.o, (unsigned)(c - S.c), c->room, t, s, r, now,
+                       &S.r);
+        return;
+    }
     if (r != c->room)
         S.r.wrong_room++;
     if (s > c->last) {
@@ -623,9 +629,10 @@ on_event(struct wconn *c, const unsigned char *p, size_t n, uint64_t now)
 {
     const unsigned char *q;
 
-    if (n < 24 || memcmp(p + 15, ",\"room\":", 8) != 0)
+    /* An event sent to everyone has no "room" (scale publishes those). */
+    if (n < 24 || (memcmp(p + 15, ",\"room\":", 8) != 0 && !S.o->scale))
         return; /* a notification (token-expiring...), not a publish */
-    q = memmem(p + 23, n - 23, "\"data\":{", 8);
+    q = memmem(p + 15, n - 15, "\"data\":{", 8);
     if (q == NULL) {
         S.r.bad++;
         return;
@@ -1056,6 +1063,10 @@ finish(void)
 
         if (!c->member)
             continue;
+        if (S.o->scale) {
+            wsb_scale_account(i, S.fin, &S.r);
+            continue;
+        }
         miss = c->gaps + (last[c->room] > c->last ? last[c->room] - c->last
                                                   : 0);
         /* Failed publishes were never sent: not a loss. */
@@ -1074,6 +1085,8 @@ finish(void)
         if (c->t_lost && c->t_lost >= S.rec_ref)
             wsb_hist_add(&S.r.rec_lost, c->t_lost - S.rec_ref);
     }
+    if (S.o->scale)
+        wsb_scale_sub_flush();
     if (wsb_send_msg(S.ctl, WSB_MSG_RESULT, &S.r, sizeof(S.r)) == -1
         || (S.o->hb && wsb_hb_send(S.ctl) == -1))
         S.status = 1;
@@ -1088,7 +1101,9 @@ caught_up(void)
 
     for (unsigned i = 0; i < S.n; i++) {
         struct wconn *c = &S.c[i];
-        if (c->member && c->state == C_READY && c->last < ok[c->room])
+        if (c->member && c->state == C_READY
+            && (S.o->scale ? !wsb_scale_has_all(i, S.fin)
+                           : c->last < ok[c->room]))
             return 0;
     }
     return 1;
@@ -1267,7 +1282,8 @@ wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
         fprintf(stderr, "wsbench: out of memory\n");
         return 2;
     }
-    if (o->hb && wsb_hb_init(o, lo, S.n) == -1) {
+    if ((o->hb && wsb_hb_init(o, lo, S.n) == -1)
+        || (o->scale && wsb_scale_sub_init(S.n) == -1)) {
         fprintf(stderr, "wsbench: out of memory\n");
         return 2;
     }
@@ -1300,5 +1316,6 @@ wsb_sub_main(const struct wsb_opts *o, unsigned lo, unsigned hi, int fd,
     free(S.cbuf);
     free(S.fin);
     wsb_hb_free();
+    wsb_scale_sub_free();
     return S.status;
 }
