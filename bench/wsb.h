@@ -105,6 +105,8 @@ struct wsb_opts {
                              RSV1 frames (wsb_pmd.c) */
     int payload_json;     /* --payload-json: the padding is a CRM-like JSON
                              body (wsb_pmd.c), o->payload its length */
+    int scale;            /* --scenario scale: the hold of wsb_scale.c */
+    double scale_interval; /* s between its publish rounds */
 };
 
 /*
@@ -322,6 +324,38 @@ int wsb_hb_json(FILE *f, const struct wsb_opts *o,
                 const struct wsb_hb_server *sv);
 /* The human summary of the same, on stderr (after wsb_hb_json). */
 void wsb_hb_summary(void);
+
+/*
+ * Scale hold (wsb_scale.c, --scenario scale). Parent: wsb_scale_init
+ * before fork (a shared mapping); wsb_scale_before with the server's pids
+ * before the ramp; wsb_scale_hold instead of the window: one interval
+ * idle, then every interval everyone + every room, until t_end (monotonic
+ * ns; floor(duration / interval) rounds, at most 64); wsb_scale_final
+ * fills the FINAL payload (3 x rooms uint64: [0] the rounds of everyone
+ * published, [1] those of the rooms, as bit masks); wsb_scale_end after
+ * the results; then wsb_scale_json / wsb_scale_summary. Subscriber:
+ * wsb_scale_sub_init(n), wsb_scale_data per event of local connection i,
+ * wsb_scale_has_all (caught up), wsb_scale_account (expected and lost
+ * into res), wsb_scale_sub_flush before RESULT.
+ */
+int wsb_scale_init(void);
+void wsb_scale_before(const int *pids, int npids, int master);
+int wsb_scale_hold(const struct wsb_opts *o, const int *pids, int npids,
+                   int master, uint64_t t_end);
+void wsb_scale_final(const struct wsb_opts *o, uint64_t *fin);
+void wsb_scale_end(const int *pids, int npids, int master);
+uint64_t wsb_scale_errors(void);
+void wsb_scale_json(FILE *f, uint64_t members);
+void wsb_scale_summary(uint64_t members);
+int wsb_scale_sub_init(unsigned n);
+void wsb_scale_sub_free(void);
+void wsb_scale_data(const struct wsb_opts *o, unsigned i, unsigned room,
+                    uint64_t t, uint64_t s, uint64_t r, uint64_t now,
+                    struct wsb_sub_result *res);
+int wsb_scale_has_all(unsigned i, const uint64_t *fin);
+void wsb_scale_account(unsigned i, const uint64_t *fin,
+                       struct wsb_sub_result *res);
+void wsb_scale_sub_flush(void);
 
 /* wsb_util.c */
 uint64_t wsb_now(void); /* CLOCK_MONOTONIC, ns */

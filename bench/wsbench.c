@@ -171,8 +171,10 @@ usage(FILE *f)
 "  --store-sessions N  the server's max_recoverable_sessions (default\n"
 "                      100000): finds the store's mapping in the master's\n"
 "                      smaps by its size\n"
+"  --scale-interval S  scale: seconds between publish rounds (default 10)\n"
 "  --scenario NAME     preset: idle, fanout, rooms, latency, connect, churn,\n"
-"                      heartbeat, recover; explicit options override it\n"
+"                      heartbeat, recover, scale; explicit options override\n"
+"                      it\n"
 "  --label NAME        the \"scenario\" field of the result (default: the\n"
 "                      preset's name, or custom)\n"
 "  --json              JSON line only on stdout (the summary still goes to\n"
@@ -203,6 +205,16 @@ usage(FILE *f)
 "                  recovered CONNECT reply, whether each recovered session\n"
 "                  got every event exactly once, the server's recovery\n"
 "                  counters and the RSS of the master's session store\n"
+"         scale    -n 20000 --rooms 10000 --duration 60 --drain 60\n"
+"                  --timeout 300 --strict: every connection held; the\n"
+"                  server idle for one --scale-interval (its CPU), then\n"
+"                  every interval one message to everyone (no target) and\n"
+"                  one to each room (POSTs of 1,000), floor(duration /\n"
+"                  interval) rounds; every message counted at every\n"
+"                  client (exit 1 on any loss); reports userland RSS and\n"
+"                  its anonymous part (workers + master), /proc/net/sockstat\n"
+"                  and slab before and held, and each everyone publish's\n"
+"                  time to reach every client\n"
 "Exit status: 0 ok, 1 messages lost or duplicated (or publish errors, bad\n"
 "messages, server closes; failed connections with --strict; with --silent:\n"
 "a failed heartbeat check or a session that did not connect; recover: a\n"
@@ -217,7 +229,7 @@ enum {
     O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS, O_SILENT,
     O_HBLOG, O_RBEFORE, O_RDURING, O_RAFTER, O_RJITTER, O_RTIMEOUT,
     O_RWORKER, O_RHOLD, O_STORE, O_RBASE, O_TLSCA, O_DEFLATE, O_PJSON,
-    O_SHAPE
+    O_SHAPE, O_SCALEIV
 };
 
 static const struct option longopts[] = {
@@ -264,6 +276,7 @@ static const struct option longopts[] = {
     {"rec-hold", no_argument, NULL, O_RHOLD},
     {"rec-baseline", no_argument, NULL, O_RBASE},
     {"store-sessions", required_argument, NULL, O_STORE},
+    {"scale-interval", required_argument, NULL, O_SCALEIV},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -298,6 +311,10 @@ preset(struct wsb_opts *o, const char *name)
         o->conns = 10000, o->rooms = 100, o->rate = 0, o->batch = 100;
         o->inflight = 1, o->max_lag = 0, o->conn_timeout = 30;
         o->drain = 15, o->duration = 0, o->warmup = 0;
+    } else if (strcmp(name, "scale") == 0) {
+        o->scale = 1, o->conns = 20000, o->rooms = 10000, o->publish = 0;
+        o->duration = 60, o->warmup = 0, o->drain = 60;
+        o->conn_timeout = 300, o->strict = 1;
     } else {
         return -1;
     }
@@ -554,6 +571,10 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
         case O_STORE:
             o->store_sessions = (unsigned)num_arg("--store-sessions", optarg,
                                                   1, SESS_MAX_CAPACITY);
+            break;
+        case O_SCALEIV:
+            o->scale_interval = num_arg("--scale-interval", optarg, 0.1,
+                                        3600);
             break;
         case O_JSON: o->json = 1; break;
         case O_STRICT: o->strict = 1; break;
@@ -873,7 +894,15 @@ measure(struct run *R)
     for (unsigned i = 0; i < o->procs; i++)
         if (wsb_send_msg(R->fd[i], WSB_MSG_GO, &go, sizeof(go)) == -1)
             goto out;
-    if (pub) {
+    if (o->scale) {
+        fin = zero = calloc(1, finlen);
+        if (zero == NULL
+            || wsb_scale_hold(o, R->sv1.pids, R->sv1.npids, R->sv1.master,
+                              go.win_end) == -1)
+            goto out;
+        wsb_scale_final(o, zero);
+        R->pub.errors = wsb_scale_errors();
+    } else if (pub) {
         wsb_pub_run(pub, go.win_end);
         wsb_pub_result(pub, &R->pub);
         fin = wsb_pub_final(pub);
@@ -884,6 +913,8 @@ measure(struct run *R)
             goto out;
     }
     server_look(o, &R->sv2);
+    if (o->scale)
+        wsb_scale_end(R->sv1.pids, R->sv1.npids, R->sv1.master);
     if (collect(R, fin, finlen) == -1)
         goto out;
     server_look(o, &R->sv3);
@@ -1327,6 +1358,8 @@ report(struct run *R)
     wsb_pmd_json(stdout, o, s);
     if (o->recover)
         report_recover(R, stdout);
+    if (o->scale)
+        wsb_scale_json(stdout, s->connected);
     if (o->hb) {
         struct wsb_hb_server hs = {
             {R->sv0.ping_timeouts, R->sv1.ping_timeouts,
@@ -1386,6 +1419,8 @@ report(struct run *R)
         wsb_hb_summary();
     if (o->recover)
         report_recover(R, stderr);
+    if (o->scale)
+        wsb_scale_summary(s->connected);
 }
 
 int
@@ -1404,7 +1439,7 @@ main(int argc, char **argv)
         .conn_timeout = 10, .sources = 1, .procs = 1, .concurrency = 256,
         .max_lag = LAG_AUTO, .publish = 1, .rec_before = 2, .rec_during = 3,
         .rec_after = 2, .rec_timeout = 60, .rec_victim = -1,
-        .store_sessions = 100000};
+        .store_sessions = 100000, .scale_interval = 10};
     parse_args(o, argc, argv);
     if (o->nurl == 0) { /* the default URL: one node */
         strcpy(o->url_nodes[0].host, o->host);
@@ -1422,6 +1457,12 @@ main(int argc, char **argv)
                          : 0;
     if (o->procs > o->conns)
         o->procs = o->conns;
+    if (o->scale && (o->admin_host[0] == '\0' || o->api_key == NULL
+                     || o->proto == WSB_NCHAN || o->nserver_pids)) {
+        fprintf(stderr, "wsbench: scale needs wsgate's --admin and "
+                        "--api-key (ws or sio, no --server-pids)\n");
+        return 2;
+    }
     if (o->publish && (o->admin_host[0] == '\0'
                        || (o->api_key == NULL && o->proto != WSB_NCHAN))) {
         fprintf(stderr, "wsbench: publishing needs --admin and --api-key "
@@ -1470,8 +1511,12 @@ main(int argc, char **argv)
         perror("wsbench: mmap");
         return 2;
     }
+    if (o->scale && wsb_scale_init() == -1)
+        return 2;
     R.t_begin = wsb_now();
     server_look(o, &R.sv0);
+    if (o->scale)
+        wsb_scale_before(R.sv0.pids, R.sv0.npids, R.sv0.master);
     if (spawn(&R) == -1)
         goto out;
     alive = o->procs;
