@@ -159,7 +159,8 @@ cli_free(struct cli *cl)
         }
     }
     if (cl->who)
-        for (const struct room_member *m = cl->rooms; m; m = m->onext) {
+        for (const struct room_member *m = cl->rooms; m;
+             m = room_onext(m)) {
             size_t rl;
             const char *rn = room_name(m->room, &rl);
             pev_note(rn, rl, tokcfg_who_user(cl->who), 0);
@@ -241,7 +242,8 @@ cli_rooms(const struct cli *cl, const char **names, size_t *lens, size_t cap)
 {
     size_t n = 0;
 
-    for (const struct room_member *m = cl->rooms; m && n < cap; m = m->onext)
+    for (const struct room_member *m = cl->rooms; m && n < cap;
+         m = room_onext(m))
         names[n] = room_name(m->room, &lens[n]), n++;
     return n;
 }

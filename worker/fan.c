@@ -137,7 +137,7 @@ fan_room(struct fan_msg *m, const char *name, size_t len)
         return;
     rn = room_name(r, &rl);
     for (mb = room_first(r); mb; mb = next) {
-        next = mb->rnext;
+        next = room_next(mb);
         fan_one(m, mb->owner, rn, rl);
     }
 }
@@ -220,7 +220,7 @@ fan_emit(struct fan_msg *m)
             continue;
         rn = room_name(r, &rl);
         for (mb = room_first(r); mb; mb = mn) {
-            mn = mb->rnext;
+            mn = room_next(mb);
             if (fan_in_nsp(mb->owner, m->v.nsp)
                 && !fan_excepted(&m->v, mb->owner))
                 fan_one(m, mb->owner, rn, rl);
@@ -253,7 +253,7 @@ fan_emit_kick(const struct msg_view *v)
         struct room *r = room_find(v->targets[i].p, v->targets[i].n);
         struct room_member *mb, *mn;
         for (mb = r ? room_first(r) : NULL; mb; mb = mn) {
-            mn = mb->rnext;
+            mn = room_next(mb);
             cl = mb->owner;
             if (cli_authed(cl) && fan_in_nsp(cl, v->nsp)
                 && !fan_excepted(v, cl)) {

@@ -133,7 +133,7 @@ fbk_of_room(struct room *r, const char *name, size_t len)
     if ((b = fbk_new(name, len, 0)) == NULL)
         return NULL;
     b->members = room_size(r);
-    for (struct room_member *mb = room_first(r); mb; mb = mb->rnext)
+    for (struct room_member *mb = room_first(r); mb; mb = room_next(mb))
         fbk_mark(b, mb->owner);
     return b;
 }
@@ -253,7 +253,7 @@ fbk_deliver(struct fan_block *b)
     struct room *r = room_find(b->room, b->rlen);
     for (struct room_member *mb = r ? room_first(r) : NULL, *mn; mb;
          mb = mn) {
-        mn = mb->rnext;
+        mn = room_next(mb);
         k += fbk_give(b, mb->owner);
     }
     return k;

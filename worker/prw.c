@@ -101,7 +101,7 @@ prw_query(const unsigned char *b, size_t n)
     }
     r = len ? room_find(name, len) : NULL;
     for (struct room_member *m = r ? room_first(r) : NULL; m;
-         m = m->rnext) {
+         m = room_next(m)) {
         struct cli *cl = m->owner;
         if (kind == PMSG_ROOM) {
             u = cli_user(cl);

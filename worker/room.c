@@ -7,22 +7,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define ROOM_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define ROOM_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define ROOM_POISON(p, n) ((void)(p), (void)(n))
+#define ROOM_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #include "worker/room.h"
 
 struct room {
     struct room *hnext;
-    struct room_member *head;
+    uint32_t head;      /* first member's id */
     uint32_t hash;
     uint32_t nmembers;
     uint16_t len;
     char name[];
 };
 
+#define RB_N (1u << ROOM_BLK_SHIFT)
+
+/* A slab block's bookkeeping. Blocks with a free slot are on a doubly
+ * linked list (ids are block index + 1); an emptied block is freed
+ * unless it is the only one with free slots, so the slab holds at most
+ * one empty block and gives the rest back to malloc. */
+struct room_blk {
+    uint32_t free;          /* first free slot's id */
+    uint32_t nlive;
+    uint32_t pprev, pnext;  /* on the partial list */
+    int partial;
+};
+
+struct room_member **room_blk_;
+
 static struct {
     struct room **rooms;
     size_t rcap, nrooms;
-    struct room_member **memb;
+    uint32_t *memb;         /* (owner, room) hash: member ids */
     size_t mcap, nmemb;
+    struct room_blk *bk;    /* parallel to room_blk_ */
+    size_t nbk, bkcap, nheld;
+    uint32_t partial;       /* block index + 1 */
 } R;
 
 static uint32_t
@@ -47,6 +74,113 @@ room_mhash(const void *owner, const struct room *r, size_t cap)
     return (size_t)(h >> 17) & (cap - 1);
 }
 
+static void
+room_partial_add(uint32_t b)
+{
+    R.bk[b].partial = 1;
+    R.bk[b].pprev = 0;
+    R.bk[b].pnext = R.partial;
+    if (R.partial)
+        R.bk[R.partial - 1].pprev = b + 1;
+    R.partial = b + 1;
+}
+
+static void
+room_partial_del(uint32_t b)
+{
+    struct room_blk *k = &R.bk[b];
+
+    if (k->pprev)
+        R.bk[k->pprev - 1].pnext = k->pnext;
+    else
+        R.partial = k->pnext;
+    if (k->pnext)
+        R.bk[k->pnext - 1].pprev = k->pprev;
+    k->partial = 0;
+}
+
+/* A new block at a free index: its slots chained as the free list. */
+static int
+room_blk_new(void)
+{
+    uint32_t b = 0;
+
+    while (b < R.nbk && room_blk_[b])
+        b++;
+    if (b == R.nbk) {
+        if (R.nbk == R.bkcap) {
+            size_t ncap = R.bkcap ? R.bkcap * 2 : 16;
+            struct room_member **np;
+            struct room_blk *nk;
+            if (ncap > ((size_t)UINT32_MAX >> ROOM_BLK_SHIFT)
+                || (np = realloc(room_blk_, ncap * sizeof(*np))) == NULL)
+                return -1;
+            room_blk_ = np;
+            if ((nk = realloc(R.bk, ncap * sizeof(*nk))) == NULL)
+                return -1;
+            R.bk = nk;
+            R.bkcap = ncap;
+        }
+        room_blk_[R.nbk++] = NULL;
+    }
+    struct room_member *m = malloc(RB_N * sizeof(*m));
+    if (m == NULL)
+        return -1;
+    uint32_t base = (b << ROOM_BLK_SHIFT) + 1;
+    for (uint32_t i = 0; i < RB_N; i++) {
+        m[i].id = base + i;
+        m[i].hnext = i + 1 < RB_N ? base + i + 1 : 0;
+    }
+    ROOM_POISON(m, RB_N * sizeof(*m));
+    room_blk_[b] = m;
+    R.bk[b] = (struct room_blk){base, 0, 0, 0, 0};
+    room_partial_add(b);
+    R.nheld++;
+    return 0;
+}
+
+static struct room_member *
+room_member_alloc(void)
+{
+    if (R.partial == 0 && room_blk_new() == -1)
+        return NULL;
+    uint32_t b = R.partial - 1;
+    struct room_blk *k = &R.bk[b];
+    struct room_member *m = room_at(k->free);
+
+    ROOM_UNPOISON(m, sizeof(*m));
+    k->free = m->hnext;
+    k->nlive++;
+    if (k->free == 0)
+        room_partial_del(b);
+    uint32_t id = m->id;
+    memset(m, 0, sizeof(*m));
+    m->id = id;
+    return m;
+}
+
+static void
+room_member_free(struct room_member *m)
+{
+    uint32_t b = (m->id - 1) >> ROOM_BLK_SHIFT;
+    struct room_blk *k = &R.bk[b];
+
+    m->hnext = k->free;
+    k->free = m->id;
+    m->owner = NULL;
+    m->room = NULL;
+    ROOM_POISON(m, sizeof(*m));
+    if (!k->partial)
+        room_partial_add(b);
+    if (--k->nlive == 0 && (k->pprev || k->pnext)) {
+        room_partial_del(b);
+        ROOM_UNPOISON(room_blk_[b], RB_N * sizeof(*m));
+        free(room_blk_[b]);
+        room_blk_[b] = NULL;
+        R.nheld--;
+    }
+}
+
 int
 room_init(void)
 {
@@ -64,13 +198,17 @@ room_reset(void)
         struct room *r = R.rooms[i], *n;
         for (; r; r = n) {
             n = r->hnext;
-            for (struct room_member *m = r->head, *mn; m; m = mn) {
-                mn = m->rnext;
-                free(m);
-            }
             free(r);
         }
     }
+    for (size_t b = 0; b < R.nbk; b++) {
+        if (room_blk_[b])
+            ROOM_UNPOISON(room_blk_[b], RB_N * sizeof(struct room_member));
+        free(room_blk_[b]);
+    }
+    free(room_blk_);
+    room_blk_ = NULL;
+    free(R.bk);
     free(R.rooms);
     free(R.memb);
     memset(&R, 0, sizeof(R));
@@ -100,16 +238,16 @@ static int
 room_grow_memb(void)
 {
     size_t ncap = R.mcap * 2;
-    struct room_member **nt = calloc(ncap, sizeof(*nt));
+    uint32_t *nt = calloc(ncap, sizeof(*nt));
 
     if (nt == NULL)
         return -1;
     for (size_t i = 0; i < R.mcap; i++)
-        for (struct room_member *m = R.memb[i], *n; m; m = n) {
-            n = m->hnext;
+        for (struct room_member *m = room_at(R.memb[i]), *n; m; m = n) {
+            n = room_at(m->hnext);
             size_t b = room_mhash(m->owner, m->room, ncap);
             m->hnext = nt[b];
-            nt[b] = m;
+            nt[b] = m->id;
         }
     free(R.memb);
     R.memb = nt;
@@ -128,13 +266,16 @@ room_find(const char *name, size_t len)
     return NULL;
 }
 
-static struct room_member **
+/* The link holding the (owner, r) member's id, or the 0 at its chain's
+ * end. */
+static uint32_t *
 room_mslot(void *owner, const struct room *r)
 {
-    struct room_member **pp = &R.memb[room_mhash(owner, r, R.mcap)];
+    uint32_t *pp = &R.memb[room_mhash(owner, r, R.mcap)];
+    struct room_member *m;
 
-    while (*pp && !((*pp)->owner == owner && (*pp)->room == r))
-        pp = &(*pp)->hnext;
+    while ((m = room_at(*pp)) && !(m->owner == owner && m->room == r))
+        pp = &m->hnext;
     return pp;
 }
 
@@ -164,23 +305,23 @@ room_join(void *owner, struct room_member **list, const char *name,
     }
     if (R.nmemb >= R.mcap && room_grow_memb() == -1)
         goto fail;
-    m = calloc(1, sizeof(*m));
+    m = room_member_alloc();
     if (m == NULL)
         goto fail;
     m->owner = owner;
     m->room = r;
     m->rnext = r->head;
     if (r->head)
-        r->head->rprev = m;
-    r->head = m;
+        room_at(r->head)->rprev = m->id;
+    r->head = m->id;
     r->nmembers++;
-    m->onext = *list;
+    m->onext = *list ? (*list)->id : 0;
     if (*list)
-        (*list)->oprev = m;
+        (*list)->oprev = m->id;
     *list = m;
-    struct room_member **slot = room_mslot(owner, r);
+    uint32_t *slot = room_mslot(owner, r);
     m->hnext = *slot;
-    *slot = m;
+    *slot = m->id;
     R.nmemb++;
     return 1;
 fail:
@@ -199,23 +340,23 @@ static void
 room_unlink(struct room_member *m, struct room_member **list)
 {
     struct room *r = m->room;
-    struct room_member **slot = room_mslot(m->owner, r);
+    uint32_t *slot = room_mslot(m->owner, r);
 
     *slot = m->hnext;
     if (m->rprev)
-        m->rprev->rnext = m->rnext;
+        room_at(m->rprev)->rnext = m->rnext;
     else
         r->head = m->rnext;
     if (m->rnext)
-        m->rnext->rprev = m->rprev;
+        room_at(m->rnext)->rprev = m->rprev;
     if (m->oprev)
-        m->oprev->onext = m->onext;
+        room_at(m->oprev)->onext = m->onext;
     else
-        *list = m->onext;
+        *list = room_at(m->onext);
     if (m->onext)
-        m->onext->oprev = m->oprev;
+        room_at(m->onext)->oprev = m->oprev;
     R.nmemb--;
-    free(m);
+    room_member_free(m);
     if (--r->nmembers == 0) {
         struct room **pp = &R.rooms[r->hash & (R.rcap - 1)];
         while (*pp != r)
@@ -233,7 +374,7 @@ room_leave(void *owner, struct room_member **list, const char *name,
     struct room *r = room_find(name, len);
     struct room_member *m;
 
-    if (r == NULL || (m = *room_mslot(owner, r)) == NULL)
+    if (r == NULL || (m = room_at(*room_mslot(owner, r))) == NULL)
         return 0;
     room_unlink(m, list);
     return 1;
@@ -252,13 +393,13 @@ room_is_member(void *owner, const char *name, size_t len)
 {
     struct room *r = room_find(name, len);
 
-    return r != NULL && *room_mslot(owner, r) != NULL;
+    return r != NULL && *room_mslot(owner, r) != 0;
 }
 
 struct room_member *
 room_first(const struct room *r)
 {
-    return r->head;
+    return room_at(r->head);
 }
 
 const char *
@@ -285,6 +426,12 @@ size_t
 room_subscriptions(void)
 {
     return R.nmemb;
+}
+
+size_t
+room_blocks(void)
+{
+    return R.nheld;
 }
 
 size_t

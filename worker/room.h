@@ -13,15 +13,44 @@
 
 struct room;
 
-/* One owner's membership of one room. Fields are read-only outside
- * room.c; next_of_owner walks an owner's list. */
+/* One owner's membership of one room: 40 bytes in a block of the
+ * worker's membership slab (room.c), linked by 32-bit ids (0: none), not
+ * a 56-byte struct in a 64-byte malloc chunk (BENCHMARKS.md, memory per
+ * idle connection). Fields are read-only outside room.c; walk a room
+ * with room_next, an owner's list with room_onext. */
 struct room_member {
-    struct room_member *rprev, *rnext; /* in the room */
-    struct room_member *oprev, *onext; /* in the owner's list */
-    struct room_member *hnext;         /* (owner, room) hash chain */
-    struct room *room;
     void *owner;
+    struct room *room;
+    uint32_t rprev, rnext; /* in the room */
+    uint32_t oprev, onext; /* in the owner's list */
+    uint32_t hnext;        /* (owner, room) hash chain; free list */
+    uint32_t id;           /* its own */
 };
+
+#define ROOM_BLK_SHIFT 8 /* 256 memberships (10 KB) per slab block */
+
+/* The slab's blocks, for room_at (room.c owns them). */
+extern struct room_member **room_blk_;
+
+/* Membership id to pointer (0: NULL). */
+static inline struct room_member *
+room_at(uint32_t id)
+{
+    return id ? &room_blk_[(id - 1) >> ROOM_BLK_SHIFT]
+        [(id - 1) & ((1u << ROOM_BLK_SHIFT) - 1)] : NULL;
+}
+
+static inline struct room_member *
+room_next(const struct room_member *m)
+{
+    return room_at(m->rnext);
+}
+
+static inline struct room_member *
+room_onext(const struct room_member *m)
+{
+    return room_at(m->onext);
+}
 
 /* Set up the tables. 0 or -1. */
 int room_init(void);
@@ -51,9 +80,10 @@ struct room_member *room_first(const struct room *r);
 const char *room_name(const struct room *r, size_t *len);
 uint32_t room_size(const struct room *r);
 
-/* Totals: rooms, memberships. */
+/* Totals: rooms, memberships, slab blocks held. */
 size_t room_count(void);
 size_t room_subscriptions(void);
+size_t room_blocks(void);
 
 /* Fill up to n of the largest rooms (by members) into out, largest
  * first. Returns how many. O(rooms). */

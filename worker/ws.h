@@ -46,6 +46,11 @@ int ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
 void *ws_app_state(struct conn *c);
 void ws_set_app_state(struct conn *c, void *st);
 
+/* Two words of a WebSocket connection for its app (zero at the upgrade;
+ * wsj.c keeps its message-rate bucket there). They sit in the padding
+ * of struct ws's malloc chunk: no byte more per connection. */
+uint32_t *ws_app_words(struct conn *c);
+
 /* Frame and queue one data message (WSF_OP_TEXT or WSF_OP_BINARY),
  * compressing it when permessage-deflate was agreed. Returns 0, or -1 if
  * c was closed (e.g. as a slow consumer). */

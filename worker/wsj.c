@@ -33,22 +33,29 @@
 #include "worker/wsj.h"
 #include "worker/wctr.h"
 
-struct wsj {
+/*
+ * A /ws connection's state is its client: ws_app_state() is the struct
+ * cli, and the client_message_rate bucket (lmt.h) is the two words
+ * struct ws keeps for its app (ws_app_words). Only a connection waiting
+ * for its first auth message has more, its auth_timeout timer: then
+ * the app state is a struct wsj_pre with the low bit set (malloc aligns
+ * to 16), until wsj_stop_auth_timer. Every byte of an idle connection
+ * counts (BENCHMARKS.md, memory per idle connection).
+ */
+struct wsj_pre {
     struct cli *cl;
     struct event *auth_ev; /* auth_timeout, until the first auth */
-    uint32_t rl_tok, rl_at; /* client_message_rate bucket (lmt.h); in
-                             * the malloc chunk's slack: costs nothing */
 };
 
 #define WSJ_HOLD_MAX 16 /* messages kept while the connect proxy decides */
 
 /* A connection waiting for the connect proxy, with the messages it sent
- * meanwhile (rare and short-lived: a list for the worker, no field in
- * struct wsj). */
+ * meanwhile (rare and short-lived: a list for the worker, no field per
+ * connection). */
 struct wsj_wait {
     struct wsj_wait *next;
     struct conn *c;
-    struct wsj *j;
+    struct cli *cl;
     json_t *id;          /* the auth message's id (or NULL) */
     int ack;             /* answer with an ack (auth message) */
     int refresh;
@@ -72,15 +79,15 @@ static void wsj_kick(struct cli *cl, unsigned code, const char *reason);
 static int wsj_batch(struct cli *cl, struct fan_block *b);
 static void wsj_route(struct conn *c, const struct hh_req *r);
 enum wsj_mode { WSJ_HEADER, WSJ_FIRST, WSJ_REFRESH };
-static int wsj_admit(struct conn *c, struct wsj *j, const char *tok,
+static int wsj_admit(struct conn *c, struct cli *cl, const char *tok,
     size_t tl, json_t *id, enum wsj_mode mode, const char *origin,
     struct tok_claims *claims);
-static void wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok,
+static void wsj_admit_origin(struct conn *c, struct cli *cl, const char *tok,
     size_t tl, const struct hh_req *r);
-static int wsj_hold(struct conn *c, struct wsj *j, const unsigned char *p,
+static int wsj_hold(struct conn *c, struct cli *cl, const unsigned char *p,
     size_t n);
-static int wsj_emit(struct conn *c, struct wsj *j, json_t *m, json_t *id);
-static int wsj_dispatch(struct conn *c, struct wsj *j, const unsigned char *p,
+static int wsj_emit(struct conn *c, struct cli *cl, json_t *m, json_t *id);
+static int wsj_dispatch(struct conn *c, struct cli *cl, const unsigned char *p,
     size_t n);
 static int wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen);
@@ -164,29 +171,60 @@ wsj_auth_timeout(evutil_socket_t fd, short what, void *arg)
     ws_close(c, CLI_CLOSE_AUTH_TIMEOUT, "TOKEN_MISSING");
 }
 
-static void
-wsj_stop_auth_timer(struct wsj *j)
+/* c's client, or NULL once it left the model (wsj_release). */
+static struct cli *
+wsj_cl(struct conn *c)
 {
-    if (j->auth_ev) {
-        event_free(j->auth_ev);
-        j->auth_ev = NULL;
-    }
+    uintptr_t p = (uintptr_t)ws_app_state(c);
+
+    return p & 1 ? ((struct wsj_pre *)(p - 1))->cl : (struct cli *)p;
+}
+
+/* The first auth came (or the connection goes): no auth_timeout timer,
+ * the app state is the client itself. */
+static void
+wsj_stop_auth_timer(struct conn *c)
+{
+    uintptr_t p = (uintptr_t)ws_app_state(c);
+    struct wsj_pre *pre = (struct wsj_pre *)(p - 1);
+
+    if ((p & 1) == 0)
+        return;
+    if (pre->auth_ev)
+        event_free(pre->auth_ev);
+    ws_set_app_state(c, pre->cl);
+    free(pre);
+}
+
+/* The client leaves the model: c's state and the client are freed. */
+static void
+wsj_release(struct conn *c)
+{
+    struct cli *cl = wsj_cl(c);
+
+    if (cl == NULL)
+        return;
+    wsj_stop_auth_timer(c);
+    cli_free(cl);
+    WCTR_DEC(wsj_open);
+    ws_set_app_state(c, NULL);
 }
 
 static void
 wsj_on_open(struct conn *c, const struct hh_req *r)
 {
-    struct wsj *j = calloc(1, sizeof(*j));
+    struct cli *cl = cli_new(&wsj_ops, c);
+    uint32_t *rl = ws_app_words(c);
+    struct wsj_pre *pre;
     size_t hl;
     const char *h = hh_header(r, "Authorization", &hl);
 
-    if (j == NULL || (j->cl = cli_new(&wsj_ops, c)) == NULL) {
-        free(j);
+    if (cl == NULL) {
         ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
         return;
     }
-    lmt_msg_init(&j->rl_tok, &j->rl_at);
-    ws_set_app_state(c, j);
+    lmt_msg_init(&rl[0], &rl[1]);
+    ws_set_app_state(c, cl);
     WCTR_INC(wsj_open);
     /* "Bearer" followed by the token; the head parser trimmed trailing
      * blanks, so an empty credential is just "Bearer". */
@@ -195,53 +233,51 @@ wsj_on_open(struct conn *c, const struct hh_req *r)
         size_t off = 6;
         while (off < hl && (h[off] == ' ' || h[off] == '\t'))
             off++;
-        enum tok_status st = cli_authenticate(j->cl, h + off, hl - off);
+        enum tok_status st = cli_authenticate(cl, h + off, hl - off);
         if (st != TOK_OK)
             wsj_auth_fail(c, st);
         else
-            wsj_admit_origin(c, j, h + off, hl - off, r);
+            wsj_admit_origin(c, cl, h + off, hl - off, r);
         return;
     }
     if (CFG_NUM(wsj_cfg, allow_anonymous)) {
         /* Usable at once; an auth message may still come later. */
-        cli_anonymous(j->cl);
+        cli_anonymous(cl);
         return;
     }
     int64_t ms = CFG_NUM(wsj_cfg, auth_timeout);
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    j->auth_ev = evtimer_new(wsj_base, wsj_auth_timeout, c);
-    if (j->auth_ev == NULL || evtimer_add(j->auth_ev, &tv) == -1)
+    if ((pre = calloc(1, sizeof(*pre))) == NULL) {
+        ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
+        return;
+    }
+    pre->cl = cl;
+    ws_set_app_state(c, (void *)((uintptr_t)pre | 1));
+    pre->auth_ev = evtimer_new(wsj_base, wsj_auth_timeout, c);
+    if (pre->auth_ev == NULL || evtimer_add(pre->auth_ev, &tv) == -1)
         ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
 }
 
 static void
 wsj_on_close(struct conn *c)
 {
-    struct wsj *j = ws_app_state(c);
-
-    if (j == NULL)
-        return;
-    wsj_stop_auth_timer(j);
-    cli_free(j->cl);
-    free(j);
-    WCTR_DEC(wsj_open);
-    ws_set_app_state(c, NULL);
+    wsj_release(c);
 }
 
 /* auth message: first authentication, or a refresh. */
 static int
-wsj_auth(struct conn *c, struct wsj *j, json_t *m, json_t *id)
+wsj_auth(struct conn *c, struct cli *cl, json_t *m, json_t *id)
 {
     json_t *t = json_object_get(m, "token");
     const char *tok = json_is_string(t) ? json_string_value(t) : "";
     size_t tl = json_is_string(t) ? json_string_length(t) : 0;
-    int first = cli_user(j->cl) == NULL;
+    int first = cli_user(cl) == NULL;
     struct tok_claims *claims = NULL;
     /* A refresh through the connect proxy counts once the backend
      * allows it: until then the connection is as it was. */
     enum tok_status st = first || !cpx_on()
-        ? cli_authenticate(j->cl, tok, tl)
-        : cli_verify(j->cl, tok, tl, &claims);
+        ? cli_authenticate(cl, tok, tl)
+        : cli_verify(cl, tok, tl, &claims);
 
     if (st != TOK_OK) {
         if (first && !CFG_NUM(wsj_cfg, allow_anonymous)) {
@@ -253,11 +289,11 @@ wsj_auth(struct conn *c, struct wsj *j, json_t *m, json_t *id)
             tok_status_message(st), NULL);
     }
     if (cpx_on())
-        return wsj_admit(c, j, tok, tl, id, first ? WSJ_FIRST : WSJ_REFRESH,
+        return wsj_admit(c, cl, tok, tl, id, first ? WSJ_FIRST : WSJ_REFRESH,
             NULL, claims);
-    wsj_stop_auth_timer(j);
+    wsj_stop_auth_timer(c);
     return wsj_send(c, json_pack("{s:s, s:O, s:b, s:s}", "type", "ack", "id",
-        id ? id : json_null(), "ok", 1, "user", cli_user(j->cl)));
+        id ? id : json_null(), "ok", 1, "user", cli_user(cl)));
 }
 
 /* Collect "room" or "rooms" into out. Returns the count, or -1. */
@@ -320,7 +356,7 @@ wsj_json_free(void *p)
 }
 
 static int
-wsj_subscribe(struct conn *c, struct wsj *j, json_t *m, json_t *id)
+wsj_subscribe(struct conn *c, struct cli *cl, json_t *m, json_t *id)
 {
     json_t *r = json_object_get(m, "room"), *rs = json_object_get(m, "rooms");
     const char *err;
@@ -332,12 +368,12 @@ wsj_subscribe(struct conn *c, struct wsj *j, json_t *m, json_t *id)
         return wsj_ack_error(c, id, "BAD_REQUEST", "give \"room\" (string) "
             "or \"rooms\" (array of 1-100 names or {room, since}), and "
             "\"since\" as a decimal offset", NULL);
-    sub_run(j->cl, rq, wsj_sub_done, json_incref(id), wsj_json_free);
+    sub_run(cl, rq, wsj_sub_done, json_incref(id), wsj_json_free);
     return 0;
 }
 
 static int
-wsj_unsubscribe(struct conn *c, struct wsj *j, json_t *m, json_t *id)
+wsj_unsubscribe(struct conn *c, struct cli *cl, json_t *m, json_t *id)
 {
     struct msg_str rooms[MSG_MAX_TARGETS];
     int n = wsj_rooms(m, rooms, MSG_MAX_TARGETS);
@@ -348,7 +384,7 @@ wsj_unsubscribe(struct conn *c, struct wsj *j, json_t *m, json_t *id)
             "or \"rooms\" (array of 1-100 strings)", NULL);
     list = json_array();
     for (int i = 0; i < n; i++)
-        if (cli_unsubscribe(j->cl, &rooms[i], 1))
+        if (cli_unsubscribe(cl, &rooms[i], 1))
             json_array_append_new(list, json_stringn(rooms[i].p,
                 rooms[i].n));
     return wsj_send(c, json_pack("{s:s, s:O, s:b, s:o}", "type", "ack", "id",
@@ -358,11 +394,12 @@ wsj_unsubscribe(struct conn *c, struct wsj *j, json_t *m, json_t *id)
 static int
 wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
 {
-    struct wsj *j = ws_app_state(c);
+    struct cli *cl = wsj_cl(c);
+    uint32_t *rl = ws_app_words(c);
 
-    if (j == NULL)
+    if (cl == NULL)
         return 0;
-    if (!lmt_msg_take(&j->rl_tok, &j->rl_at)) {
+    if (!lmt_msg_take(&rl[0], &rl[1])) {
         /* Before any parsing: a flood costs no JSON work. */
         lmt_msg_closed();
         wsj_error(c, "RATE_LIMITED", "messages sent faster than "
@@ -375,13 +412,13 @@ wsj_on_message(struct conn *c, int binary, const unsigned char *p, size_t n)
             "supported on /ws");
         return 0;
     }
-    return wsj_dispatch(c, j, p, n);
+    return wsj_dispatch(c, cl, p, n);
 }
 
-/* One text message of j, past the rate limit (held messages come back
+/* One text message of c, past the rate limit (held messages come back
  * here from wsj_replay without paying for it twice). */
 static int
-wsj_dispatch(struct conn *c, struct wsj *j, const unsigned char *p, size_t n)
+wsj_dispatch(struct conn *c, struct cli *cl, const unsigned char *p, size_t n)
 {
     json_error_t jerr;
     json_t *m, *id;
@@ -396,27 +433,27 @@ wsj_dispatch(struct conn *c, struct wsj *j, const unsigned char *p, size_t n)
     }
     id = json_object_get(m, "id");
     type = json_string_value(json_object_get(m, "type"));
-    if (cli_held(j->cl) && (type == NULL || strcmp(type, "ping") != 0)) {
-        rc = wsj_hold(c, j, p, n); /* answered once the backend has */
+    if (cli_held(cl) && (type == NULL || strcmp(type, "ping") != 0)) {
+        rc = wsj_hold(c, cl, p, n); /* answered once the backend has */
     } else if (type == NULL) {
         rc = wsj_error(c, "BAD_JSON", "missing string field \"type\"", id);
     } else if (strcmp(type, "auth") == 0) {
-        rc = wsj_auth(c, j, m, id);
+        rc = wsj_auth(c, cl, m, id);
     } else if (strcmp(type, "ping") == 0) {
         json_t *o = json_pack("{s:s, s:I}", "type", "pong", "ts",
             (json_int_t)wsg_real_ms());
         if (o && id)
             json_object_set(o, "id", id);
         rc = wsj_send(c, o);
-    } else if (!cli_authed(j->cl)) {
+    } else if (!cli_authed(cl)) {
         wsj_error(c, "TOKEN_MISSING", "authenticate first", id);
         ws_close(c, CLI_CLOSE_AUTH_FAILED, "TOKEN_MISSING");
     } else if (strcmp(type, "subscribe") == 0) {
-        rc = wsj_subscribe(c, j, m, id);
+        rc = wsj_subscribe(c, cl, m, id);
     } else if (strcmp(type, "unsubscribe") == 0) {
-        rc = wsj_unsubscribe(c, j, m, id);
+        rc = wsj_unsubscribe(c, cl, m, id);
     } else if (strcmp(type, "emit") == 0) {
-        rc = wsj_emit(c, j, m, id);
+        rc = wsj_emit(c, cl, m, id);
     } else {
         rc = wsj_error(c, "UNKNOWN_TYPE", "unknown message type", id);
     }
@@ -553,15 +590,10 @@ static void
 wsj_kick(struct cli *cl, unsigned code, const char *reason)
 {
     struct conn *c = cli_proto(cl);
-    struct wsj *j = ws_app_state(c);
 
     /* The client leaves the model now; the socket closes after the
      * close frame is written. */
-    wsj_stop_auth_timer(j);
-    cli_free(j->cl);
-    free(j);
-    WCTR_DEC(wsj_open);
-    ws_set_app_state(c, NULL);
+    wsj_release(c);
     ws_close(c, code, reason);
 }
 
@@ -609,12 +641,12 @@ wsj_wait_free(void *arg)
 /* The messages held while the proxy decided, in order, until one ends
  * the connection. */
 static void
-wsj_replay(struct conn *c, struct wsj *j, struct wsj_wait *w)
+wsj_replay(struct conn *c, struct cli *cl, struct wsj_wait *w)
 {
     for (size_t i = 0; i < w->nheld; i++)
-        if (wsj_dispatch(c, j, (const unsigned char *)w->held[i],
+        if (wsj_dispatch(c, cl, (const unsigned char *)w->held[i],
                 w->held_len[i]) == -1 || conn_closing(c)
-            || ws_app_state(c) != j)
+            || wsj_cl(c) != cl)
             return;
 }
 
@@ -628,7 +660,6 @@ wsj_admit_done(struct cli *cl, enum cpx_result res, const char *code,
 {
     struct wsj_wait *w = arg;
     struct conn *c = w->c;
-    struct wsj *j = w->j;
     json_t *id = w->id;
 
     cli_set_held(cl, 0);
@@ -644,14 +675,14 @@ wsj_admit_done(struct cli *cl, enum cpx_result res, const char *code,
     }
     if (res == CPX_ALLOW) {
         if (!w->refresh)
-            wsj_stop_auth_timer(j);
+            wsj_stop_auth_timer(c);
         if (w->ack && wsj_send(c, json_pack("{s:s, s:O, s:b, s:s}", "type",
                 "ack", "id", id ? id : json_null(), "ok", 1, "user",
                 cli_user(cl))) == -1) {
             wsj_wait_free(w);
             return;
         }
-        wsj_replay(c, j, w);
+        wsj_replay(c, cl, w);
     } else if (w->refresh) {
         if (wsj_ack_error(c, id, code, msg, NULL) == 0
             && res == CPX_REFUSE)
@@ -662,11 +693,11 @@ wsj_admit_done(struct cli *cl, enum cpx_result res, const char *code,
     wsj_wait_free(w);
 }
 
-/* Ask the connect proxy about j's user (token tok[0..tl), borrowed) and
- * hold j's messages until it answers. id: the auth message's; the
+/* Ask the connect proxy about cl's user (token tok[0..tl), borrowed) and
+ * hold c's messages until it answers. id: the auth message's; the
  * Authorization header gets no ack. */
 static int
-wsj_admit(struct conn *c, struct wsj *j, const char *tok, size_t tl,
+wsj_admit(struct conn *c, struct cli *cl, const char *tok, size_t tl,
     json_t *id, enum wsj_mode mode, const char *origin,
     struct tok_claims *claims)
 {
@@ -676,30 +707,30 @@ wsj_admit(struct conn *c, struct wsj *j, const char *tok, size_t tl,
         "/", refresh ? "refresh" : "connect"};
     const char *code, *msg;
 
-    if (!cpx_on() || cli_user(j->cl) == NULL
+    if (!cpx_on() || cli_user(cl) == NULL
         || (w = calloc(1, sizeof(*w))) == NULL) {
         free(claims);
-        if (!cpx_on() || cli_user(j->cl) == NULL)
+        if (!cpx_on() || cli_user(cl) == NULL)
             return 0;
         ws_close(c, WSF_CLOSE_INTERNAL, "out of memory");
         return -1;
     }
-    *w = (struct wsj_wait){wsj_waits, c, j, json_incref(id),
+    *w = (struct wsj_wait){wsj_waits, c, cl, json_incref(id),
         mode != WSJ_HEADER, refresh, claims};
     wsj_waits = w;
     if (!refresh)
-        cli_set_held(j->cl, 1);
-    enum cpx_result res = cpx_check(j->cl, &x, wsj_admit_done, w,
+        cli_set_held(cl, 1);
+    enum cpx_result res = cpx_check(cl, &x, wsj_admit_done, w,
         wsj_wait_free, &code, &msg);
     if (res != CPX_PENDING)
-        wsj_admit_done(j->cl, res, code, msg, w);
+        wsj_admit_done(cl, res, code, msg, w);
     return 0;
 }
 
 /* wsj_admit for the token of the upgrade's Authorization header, with
  * the upgrade's Origin (the auth message path has none to give). */
 static void
-wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok, size_t tl,
+wsj_admit_origin(struct conn *c, struct cli *cl, const char *tok, size_t tl,
     const struct hh_req *r)
 {
     size_t ol;
@@ -708,17 +739,17 @@ wsj_admit_origin(struct conn *c, struct wsj *j, const char *tok, size_t tl,
 
     if (o)
         snprintf(origin, sizeof(origin), "%.*s", (int)ol, o);
-    (void)wsj_admit(c, j, tok, tl, NULL, WSJ_HEADER, o ? origin : NULL,
+    (void)wsj_admit(c, cl, tok, tl, NULL, WSJ_HEADER, o ? origin : NULL,
         NULL);
 }
 
 /* Keep message p[0..n) of a held connection for wsj_replay. */
 static int
-wsj_hold(struct conn *c, struct wsj *j, const unsigned char *p, size_t n)
+wsj_hold(struct conn *c, struct cli *cl, const unsigned char *p, size_t n)
 {
     struct wsj_wait *w = wsj_waits;
 
-    while (w && w->j != j)
+    while (w && w->cl != cl)
         w = w->next;
     if (w == NULL || w->nheld == WSJ_HOLD_MAX
         || (w->held[w->nheld] = malloc(n ? n : 1)) == NULL) {
@@ -748,7 +779,7 @@ wsj_emit_done(struct cli *cl, json_t *ack, void *arg)
 
 /* emit: {"event", "data", "id"} for the backend (epx.h). */
 static int
-wsj_emit(struct conn *c, struct wsj *j, json_t *m, json_t *id)
+wsj_emit(struct conn *c, struct cli *cl, json_t *m, json_t *id)
 {
     json_t *ev = json_object_get(m, "event"), *ack = NULL;
     char cid[32];
@@ -763,8 +794,8 @@ wsj_emit(struct conn *c, struct wsj *j, json_t *m, json_t *id)
     struct epx_ctx x = {cid, "ws", json_string_value(ev),
         json_string_length(ev), json_object_get(m, "data")};
     json_t *ref = json_incref(id);
-    if (epx_forward(j->cl, &x, wsj_emit_done, ref, wsj_json_free, &ack)
+    if (epx_forward(cl, &x, wsj_emit_done, ref, wsj_json_free, &ack)
         == -1)
-        wsj_emit_done(j->cl, ack, ref); /* at once: a bound was reached */
+        wsj_emit_done(cl, ack, ref); /* at once: a bound was reached */
     return 0;
 }

@@ -61,7 +61,7 @@ START_TEST(room_members_iterate_each_owner_once)
     for (int i = 0; i < 50; i += 2)
         ck_assert_int_eq(L(&owners[i], &lists[i], "team"), 1);
     for (struct room_member *m = room_first(room_find("team", 4)); m;
-         m = m->rnext)
+         m = room_next(m))
         seen[(int *)m->owner - owners]++;
     for (int i = 0; i < 50; i++)
         ck_assert_int_eq(seen[i], i % 2);
@@ -87,9 +87,54 @@ START_TEST(room_tables_grow)
         snprintf(name, sizeof(name), "r%d", i % 3000);
         ck_assert_int_eq(room_is_member(&owners[i], name, strlen(name)), 1);
     }
+    /* 40,000 memberships in 256-slot slab blocks. */
+    ck_assert_uint_ge(room_blocks(), 2 * N / 256);
     for (int i = 0; i < N; i++)
         room_leave_all(&owners[i], &lists[i]);
     ck_assert_uint_eq(room_count(), 0);
+    /* The slab gives its blocks back: at most one empty block kept. */
+    ck_assert_uint_le(room_blocks(), 1);
+}
+END_TEST
+
+/* Slots freed and taken again in another order keep every link right:
+ * owners' lists and rooms hold exactly their members. */
+START_TEST(room_slab_reuses_slots)
+{
+    enum { N = 600 };
+    static int owners[N];
+    static struct room_member *lists[N];
+    char name[16];
+
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            snprintf(name, sizeof(name), "a%d", i % 7);
+            ck_assert_int_eq(J(&owners[i], &lists[i], name), 1);
+            ck_assert_int_eq(J(&owners[i], &lists[i], "all"), 1);
+        }
+        for (int i = round % 2; i < N; i += 2)
+            room_leave_all(&owners[i], &lists[i]);
+        size_t n = 0;
+        for (struct room_member *m = room_first(room_find("all", 3)); m;
+             m = room_next(m)) {
+            ck_assert_int_eq(((int *)m->owner - owners) % 2, 1 - round % 2);
+            n++;
+        }
+        ck_assert_uint_eq(n, N / 2);
+        for (int i = 1 - round % 2; i < N; i += 2) {
+            int k = 0;
+            for (struct room_member *m = lists[i]; m; m = room_onext(m))
+                k++;
+            ck_assert_int_eq(k, 2);
+            ck_assert_int_eq(L(&owners[i], &lists[i], "all"), 1);
+            ck_assert_ptr_nonnull(lists[i]);
+            ck_assert_ptr_null(room_onext(lists[i]));
+        }
+        for (int i = 0; i < N; i++)
+            room_leave_all(&owners[i], &lists[i]);
+        ck_assert_uint_eq(room_subscriptions(), 0);
+    }
+    ck_assert_uint_le(room_blocks(), 1);
 }
 END_TEST
 
@@ -123,6 +168,7 @@ main(void)
     tcase_add_test(t, room_join_leave_and_counts);
     tcase_add_test(t, room_members_iterate_each_owner_once);
     tcase_add_test(t, room_tables_grow);
+    tcase_add_test(t, room_slab_reuses_slots);
     tcase_add_test(t, room_top_orders_by_members);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
