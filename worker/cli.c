@@ -219,6 +219,12 @@ cli_kick(struct cli *cl, unsigned code, const char *reason)
     cl->ops->kick(cl, code, reason);
 }
 
+unsigned
+cli_block_kinds(const struct cli *cl)
+{
+    return cl->ops->block_kinds;
+}
+
 const char *
 cli_nsp(const struct cli *cl)
 {

@@ -35,6 +35,9 @@ struct cli_ops {
         size_t rlen);
     /* Deliver the messages of a fan-out block (fan.h) in order. */
     int (*batch)(struct cli *cl, struct fan_block *b);
+    /* The encodings of a block batch reads (FAN_BLOCK_WSJ, FAN_BLOCK_SIO
+     * of worker/fmsg.h): a block builds only those its members read. */
+    unsigned block_kinds;
     /* A model notice (token-expiring) with a JSON payload. */
     int (*notify)(struct cli *cl, const char *event, const char *json);
     /* End the connection from the server side with code and reason. Must
@@ -51,6 +54,8 @@ int cli_event(struct cli *cl, struct fan_msg *m, const char *room,
     size_t rlen);
 void cli_kick(struct cli *cl, unsigned code, const char *reason);
 int cli_batch(struct cli *cl, struct fan_block *b);
+/* cli_ops.block_kinds of cl. */
+unsigned cli_block_kinds(const struct cli *cl);
 /* cl's namespace (cli_ops.nsp), "/" when the protocol has none. */
 const char *cli_nsp(const struct cli *cl);
 

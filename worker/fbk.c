@@ -80,6 +80,7 @@ fbk_mark(struct fan_block *b, struct cli *cl)
     if (i < b->serial - B.first_serial)
         B.bvec[i]->closed = 1;
     *mark = b->serial;
+    b->kinds |= cli_block_kinds(cl);
 }
 
 /* A new open block (room name[0..len), or everyone when all), last in
@@ -151,8 +152,10 @@ fbk_add(struct fan_block *b, const struct fan_msg *m, const char *room,
         b->obs = o;
         b->cobs = nc;
     }
-    if (B.wsj_append(b->wsj, m, room, rlen) == -1
-        || B.sio_append(b->sio, m, room, rlen) == -1)
+    if (((b->kinds & FAN_BLOCK_WSJ)
+            && B.wsj_append(b->wsj, m, room, rlen) == -1)
+        || ((b->kinds & FAN_BLOCK_SIO)
+            && B.sio_append(b->sio, m, room, rlen) == -1))
         return -1; /* the block is still consistent up to here */
     b->n++;
     b->obs[b->nobs++] = oi;

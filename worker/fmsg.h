@@ -42,10 +42,18 @@ struct fan_block {
     uint32_t serial;        /* creation order (fbk.c) */
     int closed;             /* takes no more entries (fbk.c) */
     uint64_t members;       /* audience when made (the delivery budget) */
+    unsigned kinds;         /* the encodings its members read (below) */
     struct ws_batch *wsj;   /* /ws JSON event frames */
     struct ws_batch *sio;   /* Socket.IO "42[...]" messages (namespace /) */
     uint32_t *obs, nobs, cobs; /* its entries' latency records (fan.c) */
 };
+
+/* fan_block.kinds: wsj is built when a member reads it (a /ws client),
+ * sio when one reads that (a Socket.IO client, of any namespace). A
+ * block's audience can only shrink between its making and its delivery
+ * (the same callback), so what its members were then is what it needs. */
+#define FAN_BLOCK_WSJ 1u
+#define FAN_BLOCK_SIO 2u
 
 /* A protocol's encoder for blocks: append m's message, as a member of
  * room[0..rlen) receives it (room NULL: no room, as everyone-publishes

@@ -90,6 +90,7 @@ static int skt_batch_append(struct ws_batch *b, const struct fan_msg *m,
 static const struct cli_ops skt_cli_ops = {
     .event = skt_event,
     .batch = skt_batch,
+    .block_kinds = FAN_BLOCK_SIO,
     .notify = skt_notify,
     .kick = skt_kick,
     .nsp = skt_nsp,

@@ -95,6 +95,7 @@ static int wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
 static const struct cli_ops wsj_ops = {
     .event = wsj_event,
     .batch = wsj_batch,
+    .block_kinds = FAN_BLOCK_WSJ,
     .notify = wsj_notify,
     .kick = wsj_kick,
 };
