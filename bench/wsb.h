@@ -359,6 +359,8 @@ void wsb_scale_sub_flush(void);
 
 /* wsb_util.c */
 uint64_t wsb_now(void); /* CLOCK_MONOTONIC, ns */
+/* Sleep until wsb_now() reaches t (ns). */
+void wsb_sleep_until(uint64_t t);
 /* CLOCK_REALTIME - CLOCK_MONOTONIC now, ns (kernel stamps are REALTIME). */
 int64_t wsb_rt_off(void);
 /* recvmsg on fd (a socket with SO_TIMESTAMPNS) into buf; *now gets

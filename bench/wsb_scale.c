@@ -252,16 +252,6 @@ wsb_scale_before(const int *pids, int npids, int master)
 
 /* --- parent: the publishes ---------------------------------------------- */
 
-static void
-sleep_until(uint64_t t)
-{
-    for (uint64_t now = wsb_now(); now < t; now = wsb_now()) {
-        struct timespec ts = {(time_t)((t - now) / 1000000000u),
-                              (long)((t - now) % 1000000000u)};
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* Sleep until t, sampling the kernel's TCP memory and MemAvailable each
  * second. */
 static void
@@ -276,7 +266,7 @@ hold_until(uint64_t t)
             SH->peak_tcp_mem_pages = l.tcp_mem_pages;
         if (av >= 0 && (SH->min_avail_kb == 0 || av < SH->min_avail_kb))
             SH->min_avail_kb = av;
-        sleep_until(next < t ? next : t);
+        wsb_sleep_until(next < t ? next : t);
     }
 }
 

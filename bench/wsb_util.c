@@ -30,6 +30,16 @@ wsb_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void
+wsb_sleep_until(uint64_t t)
+{
+    for (uint64_t now = wsb_now(); now < t; now = wsb_now()) {
+        struct timespec ts = {(time_t)((t - now) / 1000000000u),
+                              (long)((t - now) % 1000000000u)};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int64_t
 wsb_rt_off(void)
 {

@@ -762,16 +762,6 @@ server_look(const struct wsb_opts *o, struct server_view *v)
     }
 }
 
-static void
-sleep_until(uint64_t t)
-{
-    for (uint64_t now = wsb_now(); now < t; now = wsb_now()) {
-        struct timespec ts = {(time_t)((t - now) / 1000000000u),
-                              (long)((t - now) % 1000000000u)};
-        nanosleep(&ts, NULL);
-    }
-}
-
 static int
 read_msg(int fd, uint32_t type, void *p, size_t n)
 {
@@ -907,7 +897,7 @@ measure(struct run *R)
         wsb_pub_result(pub, &R->pub);
         fin = wsb_pub_final(pub);
     } else {
-        sleep_until(go.win_end);
+        wsb_sleep_until(go.win_end);
         fin = zero = calloc(1, finlen);
         if (zero == NULL)
             goto out;

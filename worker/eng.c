@@ -23,6 +23,7 @@
 
 #include "common/config.h"
 #include "common/eio.h"
+#include "common/fnv.h"
 #include "common/hh.h"
 #include "common/log.h"
 #include "common/wsf.h"
@@ -99,11 +100,7 @@ eng_init(struct event_base *base, const struct cfg *c, unsigned rec)
 static unsigned
 eng_bucket(const char *sid, size_t n)
 {
-    unsigned h = 2166136261u;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)sid[i]) * 16777619u;
-    return h & (ENG_HASH - 1);
+    return fnv1a(sid, n) & (ENG_HASH - 1);
 }
 
 static struct eng *

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fnv.h"
 #include "worker/cli.h"
 #include "worker/fbk.h"
 #include "worker/room.h"
@@ -48,11 +49,7 @@ fbk_pending(void)
 static unsigned
 fbk_hash(const char *name, size_t n)
 {
-    unsigned h = 2166136261u;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)name[i]) * 16777619u;
-    return h & (FBK_HASH - 1);
+    return fnv1a(name, n) & (FBK_HASH - 1);
 }
 
 /*

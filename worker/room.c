@@ -16,6 +16,7 @@
 #define ROOM_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
+#include "common/fnv.h"
 #include "worker/room.h"
 
 struct room {
@@ -51,18 +52,6 @@ static struct {
     size_t nbk, bkcap, nheld;
     uint32_t partial;       /* block index + 1 */
 } R;
-
-static uint32_t
-room_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
 
 static size_t
 room_mhash(const void *owner, const struct room *r, size_t cap)
@@ -258,7 +247,7 @@ room_grow_memb(void)
 struct room *
 room_find(const char *name, size_t len)
 {
-    uint32_t h = room_hash(name, len);
+    uint32_t h = fnv1a(name, len);
 
     for (struct room *r = R.rooms[h & (R.rcap - 1)]; r; r = r->hnext)
         if (r->hash == h && r->len == len && memcmp(r->name, name, len) == 0)
@@ -297,7 +286,7 @@ room_join(void *owner, struct room_member **list, const char *name,
             return -1;
         memcpy(r->name, name, len);
         r->len = (uint16_t)len;
-        r->hash = room_hash(name, len);
+        r->hash = fnv1a(name, len);
         r->hnext = R.rooms[r->hash & (R.rcap - 1)];
         R.rooms[r->hash & (R.rcap - 1)] = r;
         R.nrooms++;
