@@ -386,8 +386,14 @@ int wsb_send_msg(int fd, uint32_t type, const void *p, size_t n);
 int wsb_http(const char *host, unsigned port, const char *method,
              const char *path, const char *bearer, const char *body,
              char *out, size_t cap);
-/* Sum of VmRSS (kB) of pids; -1 when one cannot be read. */
+/* Sum of VmRSS, or of smaps_rollup's Anonymous (private heap and
+ * stacks: what a connection costs in userland, without the code and
+ * shared pages VmRSS also counts), in kB over pids; -1 when one cannot be
+ * read. */
 long wsb_rss_kb(const int *pids, int n);
+long wsb_anon_kb(const int *pids, int n);
+/* The number after key in the file at path (a /proc kB line), or -1. */
+long wsb_kv_kb(const char *path, const char *key);
 /* CPU time (user + system, s) of pid from /proc, -1 if unreadable; *ppid
  * gets its parent when ppid is not NULL. */
 double wsb_proc_cpu(int pid, int *ppid);

@@ -175,25 +175,6 @@ wsb_scale_sub_flush(void)
 
 /* --- parent: looks at the server and the kernel ----------------------- */
 
-static long
-kv_kb(const char *path, const char *key)
-{
-    char line[256];
-    size_t kl = strlen(key);
-    long v = -1;
-    FILE *f = fopen(path, "r");
-
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, key, kl) == 0) {
-            v = strtol(line + kl, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
 static void
 sockstat(struct scale_look *l)
 {
@@ -231,17 +212,17 @@ look(struct scale_look *l, const int *pids, int npids, int master)
             break;
         }
         snprintf(path, sizeof(path), "/proc/%d/status", pid);
-        rss = kv_kb(path, "VmRSS:");
+        rss = wsb_kv_kb(path, "VmRSS:");
         snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-        anon = kv_kb(path, "Anonymous:");
+        anon = wsb_kv_kb(path, "Anonymous:");
         c = wsb_proc_cpu(pid, NULL);
         l->rss_kb = rss < 0 || l->rss_kb < 0 ? -1 : l->rss_kb + rss;
         l->anon_kb = anon < 0 || l->anon_kb < 0 ? -1 : l->anon_kb + anon;
         l->cpu_s = c < 0 || l->cpu_s < 0 ? -1 : l->cpu_s + c;
     }
     sockstat(l);
-    l->slab_kb = kv_kb("/proc/meminfo", "Slab:");
-    l->avail_kb = kv_kb("/proc/meminfo", "MemAvailable:");
+    l->slab_kb = wsb_kv_kb("/proc/meminfo", "Slab:");
+    l->avail_kb = wsb_kv_kb("/proc/meminfo", "MemAvailable:");
 }
 
 void
@@ -260,7 +241,7 @@ hold_until(uint64_t t)
     while (wsb_now() < t) {
         struct scale_look l;
         uint64_t next = wsb_now() + 1000000000u;
-        long av = kv_kb("/proc/meminfo", "MemAvailable:");
+        long av = wsb_kv_kb("/proc/meminfo", "MemAvailable:");
         sockstat(&l);
         if (l.tcp_mem_pages > SH->peak_tcp_mem_pages)
             SH->peak_tcp_mem_pages = l.tcp_mem_pages;

@@ -343,28 +343,54 @@ out:
 }
 
 long
-wsb_rss_kb(const int *pids, int n)
+wsb_kv_kb(const char *path, const char *key)
+{
+    char line[256];
+    size_t kl = strlen(key);
+    long v = -1;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, key, kl) == 0) {
+            v = strtol(line + kl, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* The sum of /proc/PID/file's key line (kB) over pids, -1 if one is
+ * missing. */
+static long
+sum_kb(const int *pids, int n, const char *file, const char *key)
 {
     long total = 0;
 
     for (int i = 0; i < n; i++) {
-        char path[64], line[256];
-        long kb = -1;
-        FILE *f;
+        char path[64];
+        long kb;
 
-        snprintf(path, sizeof(path), "/proc/%d/status", pids[i]);
-        f = fopen(path, "r");
-        if (f == NULL)
-            return -1;
-        while (fgets(line, sizeof(line), f))
-            if (strncmp(line, "VmRSS:", 6) == 0)
-                kb = strtol(line + 6, NULL, 10);
-        fclose(f);
+        snprintf(path, sizeof(path), "/proc/%d/%s", pids[i], file);
+        kb = wsb_kv_kb(path, key);
         if (kb < 0)
             return -1;
         total += kb;
     }
     return total;
+}
+
+long
+wsb_rss_kb(const int *pids, int n)
+{
+    return sum_kb(pids, n, "status", "VmRSS:");
+}
+
+long
+wsb_anon_kb(const int *pids, int n)
+{
+    return sum_kb(pids, n, "smaps_rollup", "Anonymous:");
 }
 
 double

@@ -65,6 +65,7 @@ struct server_view {
     long store_rss_kb, store_pss_kb; /* the master's store mapping, -1 */
     long long rec[NREC_CTR];  /* rec_ctr totals, -1 when absent */
     long rss_kb;            /* -1 when unknown */
+    long anon_kb;           /* smaps_rollup Anonymous of the same, -1 */
     long long deliveries;   /* -1 when unknown */
     long long ping_timeouts, ws_ping_timeouts, ws_pings_sent, eio_open;
     double cpu_workers;     /* s, -1 when unknown */
@@ -692,13 +693,14 @@ server_look(const struct wsb_opts *o, struct server_view *v)
     v->rss_all_kb = v->store_rss_kb = v->store_pss_kb = -1;
     for (size_t i = 0; i < NREC_CTR; i++)
         v->rec[i] = -1;
-    v->rss_kb = -1;
+    v->rss_kb = v->anon_kb = -1;
     v->deliveries = -1;
     v->ping_timeouts = v->ws_ping_timeouts = v->ws_pings_sent = -1;
     v->eio_open = -1;
     v->cpu_workers = v->cpu_master = -1;
     if (o->nserver_pids) {
         v->rss_kb = wsb_rss_kb(o->server_pids, o->nserver_pids);
+        v->anon_kb = wsb_anon_kb(o->server_pids, o->nserver_pids);
         v->cpu_workers = 0;
         v->cpu_master = 0;
         for (int i = 0; i < o->nserver_pids && v->cpu_workers >= 0; i++) {
@@ -732,6 +734,7 @@ server_look(const struct wsb_opts *o, struct server_view *v)
     if (v->npids) {
         int master = 0;
         v->rss_kb = wsb_rss_kb(v->pids, v->npids);
+        v->anon_kb = wsb_anon_kb(v->pids, v->npids);
         v->cpu_workers = 0;
         for (int i = 0; i < v->npids; i++) {
             double c = wsb_proc_cpu(v->pids[i], &master);
@@ -1280,7 +1283,7 @@ report(struct run *R)
         ? (double)R->pub.published
               / ((double)(R->pub.t_end - R->pub.t_start) / 1e9) : 0;
     double cpu = R->cpu_pub + R->cpu_sub;
-    long rss_per = -1;
+    long rss_per = -1, anon_per = -1;
     long long sdel = R->sv2.deliveries >= 0 && R->sv0.deliveries >= 0
                          ? R->sv2.deliveries - R->sv0.deliveries : -1;
 
@@ -1302,6 +1305,9 @@ report(struct run *R)
     if (R->sv0.rss_kb >= 0 && R->sv2.rss_kb >= 0 && s->connected)
         rss_per = (R->sv2.rss_kb - R->sv0.rss_kb) * 1024
                   / (long)s->connected;
+    if (R->sv0.anon_kb >= 0 && R->sv2.anon_kb >= 0 && s->connected)
+        anon_per = (R->sv2.anon_kb - R->sv0.anon_kb) * 1024
+                   / (long)s->connected;
     printf("{\"scenario\":\"%s\",\"proto\":\"%s\",\"conns\":%u,\"connected\":%llu,"
            "\"failed\":%llu,\"closed\":%llu,\"connect_rate\":%.0f,"
            "\"ramp_s\":%.3f,\"rooms\":%u,\"procs\":%u,"
@@ -1320,6 +1326,7 @@ report(struct run *R)
            "\"churn_ok\":%llu,\"churn_failed\":%llu,"
            "\"server_rss_before_kb\":%ld,\"server_rss_ramp_kb\":%ld,"
            "\"server_rss_end_kb\":%ld,\"server_rss_per_conn_b\":%ld,"
+           "\"server_anon_per_conn_b\":%ld,"
            "\"server_deliveries\":%lld,\"server_cpu_workers_s\":%.2f,"
            "\"server_cpu_master_s\":%.2f,\"duration_s\":%.1f,"
            "\"wall_s\":%.1f",
@@ -1343,7 +1350,8 @@ report(struct run *R)
            (unsigned long long)R->pub.paused_ms, cpu, R->cpu_pub, R->cpu_sub,
            wall > 0 ? cpu / wall : 0, (unsigned long long)s->churn_ok,
            (unsigned long long)s->churn_failed, R->sv0.rss_kb,
-           R->sv1.rss_kb, R->sv2.rss_kb, rss_per, sdel, scpu_w, scpu_m, win,
+           R->sv1.rss_kb, R->sv2.rss_kb, rss_per, anon_per, sdel, scpu_w,
+           scpu_m, win,
            wall);
     wsb_pmd_json(stdout, o, s);
     if (o->recover)
@@ -1393,8 +1401,9 @@ report(struct run *R)
                 win > 0 ? (double)s->churn_ok / win : 0,
                 (unsigned long long)s->churn_failed);
     if (rss_per >= 0)
-        fprintf(stderr, "  server RSS %ld -> %ld kB: %ld bytes/connection\n",
-                R->sv0.rss_kb, R->sv2.rss_kb, rss_per);
+        fprintf(stderr, "  server RSS %ld -> %ld kB: %ld bytes/connection"
+                        " (anonymous: %ld)\n",
+                R->sv0.rss_kb, R->sv2.rss_kb, rss_per, anon_per);
     fprintf(stderr, "  client CPU %.2f s (publisher %.2f, subscribers %.2f) "
                     "= %.2f cores over %.1f s\n",
             cpu, R->cpu_pub, R->cpu_sub, wall > 0 ? cpu / wall : 0, wall);
