@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -365,6 +366,14 @@ int
 conn_closing(const struct conn *c)
 {
     return (c->flags & CONN_F_CLOSING) != 0;
+}
+
+int
+conn_peer_unread(const struct conn *c)
+{
+    int n = 0;
+
+    return ioctl(c->fd, FIONREAD, &n) == 0 && n > 0;
 }
 
 struct evbuffer *

@@ -156,6 +156,13 @@ void conn_shutdown_all(void);
 /* 1 once conn_close_after_flush was called on c. */
 int conn_closing(const struct conn *c);
 
+/* 1 when c's peer sent bytes this worker has not read yet (in the
+ * socket's receive queue): the peer is there, and the read will come. A
+ * heartbeat deadline that passed while its answer waited unread is this
+ * worker's lateness (a starved process; more ready sockets than one loop
+ * pass reads), not the peer's. */
+int conn_peer_unread(const struct conn *c);
+
 /* Connections currently open in this worker. */
 size_t conn_count(void);
 

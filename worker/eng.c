@@ -315,6 +315,18 @@ eng_hb_timeout(struct hbt_node *n)
     eng_close(ENG_OF(n), "ping timeout");
 }
 
+/* The WebSocket's pong may be in its socket, unread: see hbt.h. */
+static int
+eng_hb_unread(const struct hbt_node *n)
+{
+    const struct eng *s = HBT_ENTRY(n, const struct eng, hb);
+
+    if (s->ws == NULL || !conn_peer_unread(s->ws))
+        return 0;
+    WCTR_INC(eio_ping_unread);
+    return 1;
+}
+
 static void
 eng_hb_doom(struct hbt_node *n)
 {
@@ -325,6 +337,7 @@ static const struct hbt_ops eng_hb_ops = {
     .ready = eng_hb_ready,
     .ping = eng_hb_ping,
     .timeout = eng_hb_timeout,
+    .unread = eng_hb_unread,
     .doom = eng_hb_doom,
 };
 

@@ -44,6 +44,7 @@ static void hbt_cb(evutil_socket_t fd, short what, void *arg);
 static struct dlq *hbt_queue(const struct hbt_node *n);
 static void hbt_schedule(int64_t at, int64_t now);
 static void hbt_insert(struct hbt_node *n, int64_t due, int64_t now);
+static int hbt_overdue(struct hbt_node *n, int64_t now);
 
 static struct {
     const struct hbt_ops *ops;
@@ -117,6 +118,19 @@ hbt_expire_if_late(struct hbt_node *n)
         || n->dn.due > wsg_mono_ms())
         return 0;
     dlq_remove(&H.q_pong, &n->dn);
+    return hbt_overdue(n, wsg_mono_ms());
+}
+
+/* n (out of q_pong) is past its pong deadline: ops->timeout, 1; or, when
+ * its answer waits unread (ops->unread), back in q_pong due ping_timeout
+ * from now, 0. */
+static int
+hbt_overdue(struct hbt_node *n, int64_t now)
+{
+    if (H.ops->unread != NULL && H.ops->unread(n)) {
+        hbt_insert(n, now + H.timeout, now);
+        return 0;
+    }
     H.ops->timeout(n);
     return 1;
 }
@@ -168,7 +182,7 @@ hbt_cb(evutil_socket_t fd, short what, void *arg)
     }
     while ((d = H.q_pong.head) != NULL && d->due <= now) {
         dlq_remove(&H.q_pong, d);
-        H.ops->timeout(HBT_OF(d));
+        (void)hbt_overdue(HBT_OF(d), now);
     }
     while ((d = H.q_ping.head) != NULL && d->due <= now + H.slack) {
         struct hbt_node *n = HBT_OF(d);

@@ -44,6 +44,12 @@ struct hbt_ops {
     /* n's pong did not come in time: end its session. n is out of its
      * queue already. Also called from hbt_expire_if_late. */
     void (*timeout)(struct hbt_node *n);
+    /* Optional: 1 when the pong (or anything) from n's client waits
+     * unread in this worker (its socket's receive queue): the deadline
+     * passed while this worker was late, not the client; n then waits
+     * ping_timeout more instead of ending (its read restarts the cycle).
+     * Asked only for a node whose deadline has passed. */
+    int (*unread)(const struct hbt_node *n);
     /* n was doomed (hbt_doom): end its session. n is out of its queue
      * already. */
     void (*doom)(struct hbt_node *n);
@@ -72,7 +78,8 @@ int hbt_doomed(const struct hbt_node *n);
 
 /* If n's pong deadline has passed (whether or not the timer has run
  * since), end it now as the timer would: out of its queue, then
- * ops->timeout, and 1. Else 0 and nothing changes. For a request of n's
+ * ops->timeout, and 1 (unless ops->unread says its answer is waiting:
+ * then it waits ping_timeout more, and 0). Else 0 and nothing changes. For a request of n's
  * session that arrives after its deadline: it must find the session
  * ended, whatever the timer's lateness. ops->timeout may free n. */
 int hbt_expire_if_late(struct hbt_node *n);

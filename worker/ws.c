@@ -708,6 +708,13 @@ ws_idle_expire(struct conn *c)
 static void
 ws_ping_expire(struct conn *c)
 {
+    if (conn_peer_unread(c)) {
+        /* Its answer is in the socket: this worker was late, not the
+         * client. It waits ping_timeout again; the read moves it back. */
+        WCTR_INC(ws_ping_unread);
+        conn_tq_add(&WS.ping_q, c);
+        return;
+    }
     WCTR_INC(ws_ping_timeouts);
     ws_close(c, WSF_CLOSE_GOING_AWAY, "ping timeout");
 }

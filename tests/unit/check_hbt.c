@@ -26,6 +26,8 @@ struct sess {
     int64_t ping_at, timeout_at;
     int pong;   /* answer every ping at once */
     int ready;  /* a ping reaches the client at once (hbt_ops.ready) */
+    int unread; /* deadlines that find the answer unread (ops.unread) */
+    int asked;  /* times ops.unread was asked */
 };
 
 static struct event_base *base;
@@ -61,6 +63,18 @@ on_timeout(struct hbt_node *n)
     hbt_stop(n);
 }
 
+static int
+on_unread(const struct hbt_node *n)
+{
+    struct sess *s = HBT_ENTRY(n, struct sess, hb);
+
+    s->asked++;
+    if (s->unread == 0)
+        return 0;
+    s->unread--;
+    return 1;
+}
+
 static void
 on_doom(struct hbt_node *n)
 {
@@ -73,6 +87,7 @@ static const struct hbt_ops ops = {
     .ping = on_ping,
     .timeout = on_timeout,
     .doom = on_doom,
+    .unread = on_unread,
 };
 
 static void
@@ -224,6 +239,43 @@ START_TEST(hbt_doom_closes_from_the_timer_and_sticks)
 }
 END_TEST
 
+/* A deadline that passes with the client's answer unread (the worker was
+ * late) waits ping_timeout more, each time it finds that, and times out
+ * only when it does not; ops.unread is asked only at a passed deadline. */
+START_TEST(hbt_an_unread_answer_waits_another_timeout)
+{
+    struct sess s = {.unread = 2};
+    int64_t t0 = wsg_mono_ms();
+
+    hbt_start(&s.hb);
+    run_until(&s.pings, 1);
+    ck_assert_int_eq(s.asked, 0);
+    run_until(&s.timeouts, 1);
+    ck_assert_int_eq(s.pings, 1);
+    ck_assert_int_eq(s.timeouts, 1);
+    ck_assert_int_eq(s.asked, 3);
+    ck_assert_int_eq(s.unread, 0);
+    ck_assert_int_ge(s.timeout_at - t0, PI + 3 * PT - TICK / 2);
+}
+END_TEST
+
+/* The same when the session's own request finds it late (no timer). */
+START_TEST(hbt_an_unread_answer_keeps_a_late_node)
+{
+    struct sess s = {.unread = 1};
+
+    hbt_start(&s.hb);
+    run_until(&s.pings, 1);
+    usleep((PT + TICK) * 1000);             /* the loop does not run */
+    ck_assert_int_eq(hbt_expire_if_late(&s.hb), 0);
+    ck_assert_int_eq(s.asked, 1);
+    ck_assert_int_eq(s.timeouts, 0);
+    usleep((PT + TICK) * 1000);
+    ck_assert_int_eq(hbt_expire_if_late(&s.hb), 1);
+    ck_assert_int_eq(s.timeouts, 1);
+}
+END_TEST
+
 START_TEST(hbt_a_stopped_node_hears_nothing)
 {
     struct sess a = {0}, b = {0};
@@ -257,6 +309,12 @@ hbt_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, hbt_doom_closes_from_the_timer_and_sticks);
     tcase_add_test(tc, hbt_a_stopped_node_hears_nothing);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("unread");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, hbt_an_unread_answer_waits_another_timeout);
+    tcase_add_test(tc, hbt_an_unread_answer_keeps_a_late_node);
     suite_add_tcase(s, tc);
     return s;
 }
