@@ -1,10 +1,11 @@
 /*
  * The fan-out's shared blocks: per read batch, one block per audience (a
- * room, or every client) and run of entries, each entry encoded once per
- * protocol into the block, the block handed to each member with one
- * reference when the batch is flushed. Owns the per-client order across
- * blocks (fbk_mark); fan.c owns the log reading, the choice of path and
- * the latency records.
+ * room, or every client; for emitter broadcasts, those of them in one
+ * namespace and in none of a list of except rooms) and run of entries,
+ * each entry encoded once per protocol into the block, the block handed
+ * to each member with one reference when the batch is flushed. Owns the
+ * per-client order across blocks (fbk_mark); fan.c owns the log reading,
+ * the choice of path and the latency records.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,15 @@
 #include "worker/wctr.h"
 #include "worker/ws.h"
 
-#define FBK_HASH 256 /* buckets of the per-room block table */
+#define FBK_HASH 256 /* buckets of the per-audience block table */
+
+/* An emitter broadcast block's filter: its entries' namespace and except
+ * rooms (copied from the first, and the same in every later one). */
+struct fan_emit {
+    struct msg_str nsp;
+    size_t nexc;
+    struct msg_str exc[]; /* then the bytes of nsp and of each */
+};
 
 static struct {
     struct fan_block *blocks;              /* pending, in creation order */
@@ -25,8 +34,7 @@ static struct {
      * next one gets. */
     struct fan_block *bvec[FBK_MAX];
     uint32_t first_serial, next_serial;
-    struct fan_block *bhash[FBK_HASH];     /* room blocks, newest first */
-    struct fan_block *all;                 /* the newest everyone block */
+    struct fan_block *bhash[FBK_HASH];     /* by room, newest first */
     uint64_t pending;
     fan_append_fn wsj_append, sio_append;
 } B = {.btail = &B.blocks};
@@ -64,7 +72,8 @@ fbk_hash(const char *name, size_t n)
  * member (fbk_rooms relies on it), and clients in one room keep one block
  * per room and batch, however publishes to other rooms interleave; an
  * everyone block closes every block, and is closed by the next room
- * block. A mark from an earlier batch is out of this batch's serial
+ * block. An emitter broadcast block marks (and closes the blocks of)
+ * only its audience: the members it delivers to. A mark from an earlier batch is out of this batch's serial
  * range; a stale one that wraps into it only closes a block early, which
  * costs a block, never the order.
  */
@@ -80,35 +89,122 @@ fbk_mark(struct fan_block *b, struct cli *cl)
     b->kinds |= cli_block_kinds(cl);
 }
 
-/* A new open block (room name[0..len), or everyone when all), last in
- * the delivery order; its members are not marked yet. NULL when out of
- * memory or of blocks for this batch. */
+/* A copy of emitter broadcast v's filter (its namespace and except
+ * rooms), or NULL when out of memory. */
+static struct fan_emit *
+fbk_emit_new(const struct msg_view *v)
+{
+    size_t n = sizeof(struct fan_emit) + v->nexcept * sizeof(struct msg_str)
+        + v->nsp.n;
+    struct fan_emit *e;
+    char *p;
+
+    for (size_t i = 0; i < v->nexcept; i++)
+        n += v->except[i].n;
+    if ((e = malloc(n)) == NULL)
+        return NULL;
+    p = (char *)&e->exc[v->nexcept];
+    memcpy(p, v->nsp.p, v->nsp.n);
+    e->nsp = (struct msg_str){p, v->nsp.n};
+    p += v->nsp.n;
+    e->nexc = v->nexcept;
+    for (size_t i = 0; i < v->nexcept; i++) {
+        memcpy(p, v->except[i].p, v->except[i].n);
+        e->exc[i] = (struct msg_str){p, v->except[i].n};
+        p += v->except[i].n;
+    }
+    return e;
+}
+
+static int
+fbk_str_eq(struct msg_str a, struct msg_str b)
+{
+    return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+}
+
+/* 1 when e is v's filter (both NULL: neither is an emitter broadcast). */
+static int
+fbk_emit_eq(const struct fan_emit *e, const struct msg_view *v)
+{
+    if (e == NULL || v == NULL)
+        return e == NULL && v == NULL;
+    if (!fbk_str_eq(e->nsp, v->nsp) || e->nexc != v->nexcept)
+        return 0;
+    for (size_t i = 0; i < e->nexc; i++)
+        if (!fbk_str_eq(e->exc[i], v->except[i]))
+            return 0;
+    return 1;
+}
+
+/* 1 when cl is in b's audience among the members of its room (or the
+ * clients): for an emitter broadcast block, when cl is in its namespace
+ * and in none of its except rooms. Membership only shrinks between a
+ * block's making and its delivery (ended clients), so the answer for a
+ * client still there is the same then as now. */
+static int
+fbk_reads(const struct fan_block *b, struct cli *cl)
+{
+    const struct fan_emit *e = b->emit;
+    const char *nsp;
+
+    if (e == NULL)
+        return 1;
+    nsp = cli_nsp(cl);
+    if (strlen(nsp) != e->nsp.n || memcmp(nsp, e->nsp.p, e->nsp.n) != 0)
+        return 0;
+    for (size_t i = 0; i < e->nexc; i++)
+        if (room_is_member(cl, e->exc[i].p, e->exc[i].n))
+            return 0;
+    return 1;
+}
+
+/* The newest block of room name[0..len) (everyone when all) and filter
+ * ev (NULL unless an emitter broadcast), or NULL. */
 static struct fan_block *
-fbk_new(const char *name, size_t len, int all)
+fbk_find(const char *name, size_t len, int all, const struct msg_view *ev)
 {
     struct fan_block *b;
 
-    if (len >= sizeof(b->room) || B.next_serial - B.first_serial >= FBK_MAX
-        || (b = calloc(1, sizeof(*b))) == NULL)
+    for (b = B.bhash[fbk_hash(name, len)]; b; b = b->hnext)
+        if (b->all == all && b->rlen == len
+            && memcmp(b->room, name, len) == 0 && fbk_emit_eq(b->emit, ev))
+            return b;
+    return NULL;
+}
+
+/* A new open block (room name[0..len), or everyone when all; with ev,
+ * emitter broadcasts with its filter), last in the delivery order; its
+ * members are not marked yet. NULL when out of memory or, with *full
+ * set, of blocks for this batch. */
+static struct fan_block *
+fbk_new(const char *name, size_t len, int all, const struct msg_view *ev,
+    int *full)
+{
+    struct fan_block *b;
+    unsigned h;
+
+    if (B.next_serial - B.first_serial >= FBK_MAX) {
+        *full = 1;
+        return NULL;
+    }
+    if (len >= sizeof(b->room) || (b = calloc(1, sizeof(*b))) == NULL)
         return NULL;
     b->wsj = ws_batch_new();
     b->sio = ws_batch_new();
-    if (b->wsj == NULL || b->sio == NULL) {
+    b->emit = ev ? fbk_emit_new(ev) : NULL;
+    if (b->wsj == NULL || b->sio == NULL || (ev && b->emit == NULL)) {
         ws_batch_unref(b->wsj);
         ws_batch_unref(b->sio);
+        free(b->emit);
         free(b);
         return NULL;
     }
     memcpy(b->room, name, len);
     b->rlen = len;
     b->all = all;
-    if (all) {
-        B.all = b;
-    } else {
-        unsigned h = fbk_hash(name, len);
-        b->hnext = B.bhash[h];
-        B.bhash[h] = b;
-    }
+    h = fbk_hash(name, len);
+    b->hnext = B.bhash[h];
+    B.bhash[h] = b;
     *B.btail = b;
     B.btail = &b->next;
     b->serial = B.next_serial++;
@@ -116,23 +212,32 @@ fbk_new(const char *name, size_t len, int all)
     return b;
 }
 
-/* The open block of room r (name[0..len)): its newest one, or a new one
- * when that was closed. NULL as fbk_new. */
+/* The open block of room r (name[0..len); NULL: every client) for
+ * entries with filter ev (as fbk_find): its newest one, or a new one,
+ * with its audience marked, when that was closed. NULL as fbk_new. */
 static struct fan_block *
-fbk_of_room(struct room *r, const char *name, size_t len)
+fbk_open(struct room *r, const char *name, size_t len,
+    const struct msg_view *ev, int *full)
 {
-    struct fan_block *b;
+    struct fan_block *b = fbk_find(name, len, r == NULL, ev);
 
-    for (b = B.bhash[fbk_hash(name, len)]; b; b = b->hnext)
-        if (b->rlen == len && memcmp(b->room, name, len) == 0)
-            break;
     if (b != NULL && !b->closed)
         return b;
-    if ((b = fbk_new(name, len, 0)) == NULL)
+    if ((b = fbk_new(name, len, r == NULL, ev, full)) == NULL)
         return NULL;
-    b->members = room_size(r);
+    if (r == NULL) {
+        for (struct cli *cl = cli_first(); cl; cl = cli_next(cl))
+            if (fbk_reads(b, cl)) {
+                fbk_mark(b, cl);
+                b->members += cli_authed(cl) != 0;
+            }
+        return b;
+    }
     for (struct room_member *mb = room_first(r); mb; mb = room_next(mb))
-        fbk_mark(b, mb->owner);
+        if (fbk_reads(b, mb->owner)) {
+            fbk_mark(b, mb->owner);
+            b->members++;
+        }
     return b;
 }
 
@@ -165,24 +270,28 @@ fbk_room(const struct fan_msg *m, const char *name, size_t len, uint32_t oi)
 {
     struct room *r = room_find(name, len);
     struct fan_block *b;
+    int full = 0;
 
     if (r == NULL)
         return 0; /* no local members */
-    if ((b = fbk_of_room(r, name, len)) == NULL)
-        return -1;
+    if ((b = fbk_open(r, name, len, NULL, &full)) == NULL)
+        return full ? FBK_FULL : -1;
     return fbk_add(b, m, name, len, oi);
 }
 
 /* Each target room's open block (made now where needed): if they are all
  * still open once all are made, no client is in two of them, and each
  * takes m under its own room name, which is the label the client's first
- * target room gives. A target named twice counts once. */
+ * target room gives. A target named twice counts once. An emitter
+ * broadcast's blocks count only its audience (namespace, except rooms). */
 int
 fbk_rooms(const struct fan_msg *m, uint32_t oi)
 {
     struct fan_block *bs[MSG_MAX_TARGETS];
     const struct room *rs[MSG_MAX_TARGETS];
+    const struct msg_view *ev = m->v.kind == MSG_EMIT ? &m->v : NULL;
     size_t k = 0;
+    int full = 0;
 
     for (size_t i = 0; i < m->v.ntargets; i++) {
         struct room *r = room_find(m->v.targets[i].p, m->v.targets[i].n);
@@ -193,9 +302,10 @@ fbk_rooms(const struct fan_msg *m, uint32_t oi)
             j++;
         if (j < k)
             continue;
-        bs[k] = fbk_of_room(r, m->v.targets[i].p, m->v.targets[i].n);
+        bs[k] = fbk_open(r, m->v.targets[i].p, m->v.targets[i].n, ev,
+            &full);
         if (bs[k] == NULL)
-            return -1;
+            return full ? FBK_FULL : -1;
         rs[k++] = r;
     }
     for (size_t j = 0; j < k; j++)
@@ -211,24 +321,20 @@ fbk_rooms(const struct fan_msg *m, uint32_t oi)
 int
 fbk_all(const struct fan_msg *m, uint32_t oi)
 {
-    struct fan_block *b = B.all;
+    const struct msg_view *ev = m->v.kind == MSG_EMIT ? &m->v : NULL;
+    int full = 0;
+    struct fan_block *b = fbk_open(NULL, "", 0, ev, &full);
 
-    if (b == NULL || b->closed) {
-        if ((b = fbk_new("", 0, 1)) == NULL)
-            return -1;
-        for (struct cli *cl = cli_first(); cl; cl = cli_next(cl)) {
-            fbk_mark(b, cl);
-            b->members += cli_authed(cl) != 0;
-        }
-    }
+    if (b == NULL)
+        return full ? FBK_FULL : -1;
     return fbk_add(b, m, NULL, 0, oi);
 }
 
-/* Hand b to cl; 1 if it went (cl is authenticated). */
+/* Hand b to cl; 1 if it went (cl is authenticated and in its audience). */
 static int
 fbk_give(struct fan_block *b, struct cli *cl)
 {
-    if (!cli_authed(cl))
+    if (!cli_authed(cl) || !fbk_reads(b, cl))
         return 0;
     WCTR_ADD(deliveries, b->n);
     (void)cli_batch(cl, b);
@@ -274,12 +380,12 @@ fbk_flush(fbk_obs_fn obs)
         }
         ws_batch_unref(b->wsj);
         ws_batch_unref(b->sio);
+        free(b->emit);
         free(b->obs);
         free(b);
     }
     B.blocks = NULL;
     B.btail = &B.blocks;
-    B.all = NULL;
     B.pending = 0;
     B.first_serial = B.next_serial;
     memset(B.bhash, 0, sizeof(B.bhash));
