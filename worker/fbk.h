@@ -1,12 +1,14 @@
 /*
  * Shared blocks of the fan-out (fan.c): the publishes of one read batch
- * that go to a room, to a user, to several rooms none of whose members is
- * in two of them, to everyone, admin broadcasts, and emitter broadcasts
- * (to everyone or to rooms, as publishes), gathered per audience (a room,
- * or every client; for emitter broadcasts, those of them in its namespace
- * and in none of its except rooms) and encoded once per protocol, so
- * each member gets a block's messages with one reference and its
- * connection one write. Every client still gets its events in log order.
+ * that go to a room, to a user, to several rooms, to everyone, admin
+ * broadcasts, and emitter broadcasts (to everyone or to rooms, as
+ * publishes), gathered per audience (a room, or every client; for
+ * emitter broadcasts, those of them in its namespace and in none of its
+ * except rooms; for several rooms sharing a client, each room but the
+ * members of the target rooms before it) and encoded once per protocol,
+ * so each member gets a block's messages with one reference and its
+ * connection one write. Every client still gets its events in log order,
+ * each once.
  */
 #ifndef WSGATE_WORKER_FBK_H
 #define WSGATE_WORKER_FBK_H
@@ -32,8 +34,7 @@ void fbk_set_append(fan_append_fn wsj, fan_append_fn sio);
  * namespace in none of its except rooms. Returns 0 when m is taken (or
  * has no local member), FBK_FULL when this batch is out of blocks (flush,
  * then offer m again), -1 when it must take the per-message path after
- * fbk_flush: out of memory, or, for fbk_rooms, a client of its audience
- * in two of the target rooms. Borrows m; its frames are built at once.
+ * fbk_flush: out of memory. Borrows m; its frames are built at once.
  * Never delivers, never ends a client. */
 int fbk_room(const struct fan_msg *m, const char *name, size_t len,
     uint32_t oi);

@@ -29,24 +29,24 @@ struct fan_msg {
     struct ws_batch *sio;
 };
 
-/* An emitter broadcast block's filter (worker/fbk.c). */
-struct fan_emit;
+/* A block's audience filter (worker/fbk.c). */
+struct fan_filt;
 
 /* Publishes of one read batch to one audience: a room (room[0..rlen)) or,
- * with all, every client (worker/fbk.h); with emit, emitter broadcasts to
- * those of them in emit's namespace and in none of its except rooms.
- * Every protocol's encoding of them is framed back to back, so each
- * member gets them with one reference and its connection one write. */
+ * with all, every client (worker/fbk.h); with filt, those of them in its
+ * namespace (emitter broadcasts) and in none of its except rooms. Every
+ * protocol's encoding of them is framed back to back, so each member
+ * gets them with one reference and its connection one write. */
 struct fan_block {
     struct fan_block *next, *hnext;
     char room[MSG_ROOM_MAX + 8];
     size_t rlen;
     int all;                /* every client, messages without a room */
-    /* Emitter broadcasts (MSG_EMIT) of one namespace and except-room list,
-     * NULL for the other kinds: the Socket.IO messages are then encoded
-     * for that namespace, binary attachments included, and go to every
-     * member as they are (not re-addressed per namespace). */
-    struct fan_emit *emit;
+    /* Emitter broadcasts (MSG_EMIT) of one namespace: the Socket.IO
+     * messages are encoded for it, binary attachments included, and go
+     * to every member as they are (not re-addressed per namespace). */
+    int emit;
+    struct fan_filt *filt;  /* NULL: the whole room, or every client */
     uint32_t n;             /* messages */
     uint32_t serial;        /* creation order (fbk.c) */
     int closed;             /* takes no more entries (fbk.c) */

@@ -704,7 +704,7 @@ skt_batch(struct cli *cl, struct fan_block *b)
     struct skt_ns *ns = cli_proto(cl);
     size_t nl = strlen(ns->nsp);
 
-    if (strcmp(ns->nsp, "/") == 0 || b->emit != NULL)
+    if (strcmp(ns->nsp, "/") == 0 || b->emit)
         return eng_send_batch(ns->k->e, b->sio);
     for (size_t i = 0; i < ws_batch_count(b->sio); i++) {
         size_t n;
