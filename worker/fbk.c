@@ -124,7 +124,8 @@ fbk_filt_new(const struct fbk_key *k, int *err)
     }
     p = (char *)&f->exc[nx];
     f->emit = k->emit;
-    memcpy(p, k->nsp.p, k->nsp.n);
+    if (k->nsp.n > 0) /* a publish's key has no namespace (NULL) */
+        memcpy(p, k->nsp.p, k->nsp.n);
     f->nsp = (struct msg_str){p, k->nsp.n};
     p += k->nsp.n;
     f->nexc = nx;
