@@ -32,7 +32,10 @@ enum wsb_shape {
     WSB_SHAPE_ROOMS10,  /* {"rooms":["bench:R.0",..,"bench:R.9"]}: R's
                            members spread over 10 server rooms, one each */
     WSB_SHAPE_ALL,      /* no target: everyone (only with --rooms 1) */
-    WSB_SHAPE_USER      /* {"user":"benchu<R>"}: R's members are that user */
+    WSB_SHAPE_USER,     /* {"user":"benchu<R>"}: R's members are that user */
+    WSB_SHAPE_EMIT      /* a @socket.io/redis-emitter broadcast to room
+                           bench:R except bench:<R+1 mod rooms>, published
+                           on the Redis at --redis (wsb_pub.c) */
 };
 #define WSB_SHAPE_FANOUT 10 /* server rooms per rooms10 publish */
 #define WSB_MAX_SERVER_PIDS 16
@@ -82,6 +85,7 @@ struct wsb_opts {
     uint64_t max_lag;     /* deliveries outstanding before publish pauses */
     int publish;          /* 0: no publisher (idle, connect, churn) */
     int shape;            /* enum wsb_shape (--shape) */
+    struct wsb_node redis; /* --redis: where --shape emit publishes */
     int json;
     int strict;           /* failed connections also fail the run */
     int server_pids[WSB_MAX_SERVER_PIDS]; /* --server-pids: RSS and CPU of

@@ -10,7 +10,10 @@
  * takes the raw data in POST /pub/bench:<room>, one message per request,
  * and answers 201 or 202. With --admin given more than once (a cluster),
  * connection j publishes through admin j mod their count, so each room
- * still enters through one node, one request at a time.
+ * still enters through one node, one request at a time. --shape emit
+ * publishes on Redis instead (--redis), as @socket.io/redis-emitter 5
+ * does: --batch PUBLISH commands pipelined per request, each answered by
+ * an integer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +51,7 @@ struct pconn {
     char *resp;
     size_t rlen;
     unsigned cursor;   /* next room this connection publishes to */
+    unsigned nrep;     /* --shape emit: Redis replies read of nmsg */
     uint64_t sent;     /* messages sent, for --rate */
 };
 
@@ -65,6 +69,7 @@ struct wsb_pub {
     int stopping;
     uint64_t limit;    /* wsb_pub_count: stop when this many were sent */
     char *pad;         /* --payload bytes of 'x' */
+    unsigned char *mp; /* --shape emit: one msgpack message */
     unsigned notes;
     struct wsb_pub_result r;
 };
@@ -224,6 +229,84 @@ pub_target(const struct wsb_opts *o, unsigned r, char *s)
     return (int)(p - s);
 }
 
+/* msgpack (the subset an emitter broadcast needs): a string, an
+ * unsigned integer. Return the end. */
+static unsigned char *
+mp_str(unsigned char *p, const char *s, size_t n)
+{
+    if (n < 32) {
+        *p++ = (unsigned char)(0xa0 | n);
+    } else {
+        *p++ = 0xdb;
+        for (int i = 3; i >= 0; i--)
+            *p++ = (unsigned char)(n >> (8 * i));
+    }
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static unsigned char *
+mp_u64(unsigned char *p, uint64_t v)
+{
+    *p++ = 0xcf;
+    for (int i = 7; i >= 0; i--)
+        *p++ = (unsigned char)(v >> (8 * i));
+    return p;
+}
+
+/* One PUBLISH of an emitter broadcast of room r (sequence seq, time now)
+ * at s, as RESP; returns the end. The message is the emitter's
+ * ["wsbench", {type: 2, data: ["e", {t, s, r[, p]}], nsp: "/"},
+ * {rooms: [bench:r], except: [bench:r+1 mod rooms], flags: {}}] on
+ * channel socket.io#/#bench:r#, built in p->mp first. */
+static char *
+pub_emit(struct wsb_pub *p, unsigned r, uint64_t seq, uint64_t now, char *s)
+{
+    const struct wsb_opts *o = p->o;
+    unsigned char *q = p->mp;
+    char room[32], exc[32];
+    int rl = snprintf(room, sizeof(room), "bench:%u", r);
+    int xl = snprintf(exc, sizeof(exc), "bench:%u", (r + 1) % o->rooms);
+    size_t ml;
+
+    *q++ = 0x93;
+    q = mp_str(q, "wsbench", 7);
+    *q++ = 0x83;
+    q = mp_str(q, "type", 4);
+    *q++ = 2;
+    q = mp_str(q, "data", 4);
+    *q++ = 0x92;
+    q = mp_str(q, "e", 1);
+    *q++ = o->payload ? 0x84 : 0x83;
+    q = mp_str(q, "t", 1);
+    q = mp_u64(q, now);
+    q = mp_str(q, "s", 1);
+    q = mp_u64(q, seq);
+    q = mp_str(q, "r", 1);
+    q = mp_u64(q, r);
+    if (o->payload) {
+        q = mp_str(q, "p", 1);
+        q = mp_str(q, p->pad, o->payload);
+    }
+    q = mp_str(q, "nsp", 3);
+    q = mp_str(q, "/", 1);
+    *q++ = 0x83;
+    q = mp_str(q, "rooms", 5);
+    *q++ = 0x91;
+    q = mp_str(q, room, (size_t)rl);
+    q = mp_str(q, "except", 6);
+    *q++ = 0x91;
+    q = mp_str(q, exc, (size_t)xl);
+    q = mp_str(q, "flags", 5);
+    *q++ = 0x80;
+    ml = (size_t)(q - p->mp);
+    s += sprintf(s, "*3\r\n$7\r\nPUBLISH\r\n$%d\r\nsocket.io#/#%s#\r\n"
+                 "$%zu\r\n", rl + 13, room, ml);
+    memcpy(s, p->mp, ml);
+    memcpy(s + ml, "\r\n", 2);
+    return s + ml + 2;
+}
+
 /* Build and send one POST of count messages (count <= batch). */
 static void
 pc_send(struct pconn *pc, unsigned count, uint64_t now)
@@ -235,6 +318,22 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
 
     if (pc->fd == -1 && pc_connect(pc) == -1)
         return;
+    if (o->shape == WSB_SHAPE_EMIT) {
+        for (unsigned i = 0; i < count; i++) {
+            unsigned r = pc->cursor;
+            uint64_t seq = ++p->fin[r];
+
+            pc->cursor += p->k;
+            if (pc->cursor >= o->rooms)
+                pc->cursor = pc->id;
+            pc->mroom[i] = r;
+            pc->mseq[i] = seq;
+            s = pub_emit(p, r, seq, now, s);
+        }
+        n = 0;
+        pc->nrep = 0;
+        goto send;
+    }
     if (o->proto == WSB_NCHAN) {
         unsigned r = pc->cursor;
         uint64_t seq = ++p->fin[r];
@@ -286,7 +385,8 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
                  pc->admin->host, pc->admin->port, o->api_key,
                  (size_t)(s - b));
 send:
-    memcpy(b - n, hdr, (size_t)n);
+    if (n > 0)
+        memcpy(b - n, hdr, (size_t)n);
     pc->reqstart = HDR_RESERVE - (size_t)n;
     pc->reqlen = (size_t)n + (size_t)(s - b);
     pc->reqoff = 0;
@@ -294,6 +394,33 @@ send:
     pc->busy = 1;
     pc->sent += count;
     pc_flush(pc);
+}
+
+/* --shape emit: a complete Redis reply in pc->resp (":N" to a PUBLISH,
+ * or an error)? Handle it; 1 if one was consumed. The request is done
+ * when each of its commands was answered. */
+static int
+pc_resp_redis(struct pconn *pc)
+{
+    char *end;
+    size_t len;
+
+    pc->resp[pc->rlen] = '\0';
+    if ((end = strstr(pc->resp, "\r\n")) == NULL)
+        return 0;
+    len = (size_t)(end + 2 - pc->resp);
+    if (pc->resp[0] != ':') {
+        char why[200];
+        snprintf(why, sizeof(why), "Redis: %.*s", (int)(end - pc->resp),
+                 pc->resp);
+        if (pc->busy)
+            pc_done(pc, 0, why);
+    } else if (pc->busy && ++pc->nrep == pc->nmsg) {
+        pc_done(pc, 1, NULL);
+    }
+    pc->rlen -= len;
+    memmove(pc->resp, pc->resp + len, pc->rlen);
+    return 1;
 }
 
 /* A complete response in pc->resp? Handle it; 1 if one was consumed. */
@@ -304,6 +431,8 @@ pc_response(struct pconn *pc)
     size_t head, len;
     int status, ok, closing;
 
+    if (pc->p->o->shape == WSB_SHAPE_EMIT)
+        return pc_resp_redis(pc);
     pc->resp[pc->rlen] = '\0';
     end = strstr(pc->resp, "\r\n\r\n");
     if (end == NULL)
@@ -449,8 +578,9 @@ wsb_pub_new(struct event_base *base, const struct wsb_opts *o,
     p->fin = calloc(3 * (size_t)o->rooms, sizeof(uint64_t));
     p->members = calloc(o->rooms, sizeof(uint64_t));
     p->pad = malloc(o->payload + 1);
+    p->mp = malloc(256 + o->payload);
     p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
-    if (!p->pc || !p->fin || !p->members || !p->pad || !p->tick)
+    if (!p->pc || !p->fin || !p->members || !p->pad || !p->mp || !p->tick)
         goto fail;
     wsb_pad_fill(p->pad, o);
     for (unsigned r = 0; r < o->rooms; r++)
@@ -461,7 +591,8 @@ wsb_pub_new(struct event_base *base, const struct wsb_opts *o,
         pc->p = p;
         pc->fd = -1;
         pc->id = pc->cursor = i;
-        pc->admin = &o->admin_nodes[i % o->nadmin];
+        pc->admin = o->shape == WSB_SHAPE_EMIT ? &o->redis
+                                               : &o->admin_nodes[i % o->nadmin];
         pc->dst.sin_family = AF_INET;
         pc->dst.sin_port = htons((uint16_t)pc->admin->port);
         inet_pton(AF_INET, pc->admin->host, &pc->dst.sin_addr);
@@ -543,6 +674,7 @@ wsb_pub_free(struct wsb_pub **pp)
     free(p->fin);
     free(p->members);
     free(p->pad);
+    free(p->mp);
     free(p);
     *pp = NULL;
 }

@@ -111,8 +111,11 @@ usage(FILE *f)
 "                      over bench:R.0..9, one each, and a publish names all\n"
 "                      10), all (everyone; needs --rooms 1), user (R's\n"
 "                      members sign in as user benchuR, a publish names\n"
-"                      that user); loss and duplicates are counted per\n"
-"                      room R in every shape\n"
+"                      that user), emit (a @socket.io/redis-emitter\n"
+"                      broadcast to bench:R except bench:<R+1 mod R's>,\n"
+"                      PUBLISHed on the Redis at --redis HOST:PORT, --batch\n"
+"                      commands pipelined); loss and duplicates are\n"
+"                      counted per room R in every shape\n"
 "  --rate N            messages published per second; 0 = as fast as the\n"
 "                      server accepts them (default 1000)\n"
 "  --inflight K        publish connections, one request in flight each\n"
@@ -230,7 +233,7 @@ enum {
     O_JSON, O_STRICT, O_FREEPORTS, O_LABEL, O_PROTO, O_SPIDS, O_SILENT,
     O_HBLOG, O_RBEFORE, O_RDURING, O_RAFTER, O_RJITTER, O_RTIMEOUT,
     O_RWORKER, O_RHOLD, O_STORE, O_RBASE, O_TLSCA, O_DEFLATE, O_PJSON,
-    O_SHAPE, O_SCALEIV
+    O_SHAPE, O_SCALEIV, O_REDIS
 };
 
 static const struct option longopts[] = {
@@ -243,6 +246,7 @@ static const struct option longopts[] = {
     {"conns", required_argument, NULL, 'n'},
     {"rooms", required_argument, NULL, O_ROOMS},
     {"shape", required_argument, NULL, O_SHAPE},
+    {"redis", required_argument, NULL, O_REDIS},
     {"rate", required_argument, NULL, O_RATE},
     {"inflight", required_argument, NULL, O_INFLIGHT},
     {"batch", required_argument, NULL, O_BATCH},
@@ -509,9 +513,18 @@ parse_args(struct wsb_opts *o, int argc, char **argv)
                 o->shape = WSB_SHAPE_ALL;
             else if (strcmp(optarg, "user") == 0)
                 o->shape = WSB_SHAPE_USER;
+            else if (strcmp(optarg, "emit") == 0)
+                o->shape = WSB_SHAPE_EMIT;
             else {
-                fprintf(stderr, "wsbench: --shape: room, rooms10, all or "
-                                "user\n");
+                fprintf(stderr, "wsbench: --shape: room, rooms10, all, "
+                                "user or emit\n");
+                exit(2);
+            }
+            break;
+        case O_REDIS:
+            if (host_port(optarg, o->redis.host, sizeof(o->redis.host),
+                          &o->redis.port) == -1) {
+                fprintf(stderr, "wsbench: --redis: expected HOST:PORT\n");
                 exit(2);
             }
             break;
@@ -1476,9 +1489,11 @@ main(int argc, char **argv)
     if (o->shape != WSB_SHAPE_ROOM
         && (o->proto == WSB_NCHAN || o->recover
             || (o->shape == WSB_SHAPE_ALL && o->rooms != 1)
-            || (o->shape == WSB_SHAPE_USER && o->secret == NULL))) {
+            || (o->shape == WSB_SHAPE_USER && o->secret == NULL)
+            || ((o->shape == WSB_SHAPE_EMIT) != (o->redis.port != 0)))) {
         fprintf(stderr, "wsbench: --shape: wsgate only, not with recover; "
-                        "all needs --rooms 1, user needs --secret\n");
+                        "all needs --rooms 1, user needs --secret, emit "
+                        "(and only emit) --redis\n");
         return 2;
     }
     if (o->tls_ca && o->hb) {

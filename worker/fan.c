@@ -271,9 +271,9 @@ fan_obs_add(uint32_t oi, uint64_t k)
     F.obs[oi].n += k;
 }
 
-/* m into the shared blocks: 0 when taken (or nobody's here), -1 when it
- * takes the per-message path. Emitter broadcasts (namespace, except
- * rooms, binary arguments) always do. */
+/* m into the shared blocks: 0 when taken (or nobody's here), FBK_FULL
+ * when the batch is out of blocks, -1 when it takes the per-message
+ * path (fbk.h). */
 static int
 fan_to_blocks(const struct fan_msg *m, uint32_t oi)
 {
@@ -282,8 +282,11 @@ fan_to_blocks(const struct fan_msg *m, uint32_t oi)
     size_t rl;
 
     if (m->v.kind == MSG_BROADCAST
-        || (m->v.kind == MSG_PUBLISH && m->v.target == MSG_T_ALL))
+        || ((m->v.kind == MSG_PUBLISH || m->v.kind == MSG_EMIT)
+            && m->v.target == MSG_T_ALL))
         return fbk_all(m, oi);
+    if (m->v.kind == MSG_EMIT)
+        return fbk_rooms(m, oi);
     if (m->v.kind != MSG_PUBLISH)
         return -1;
     if (m->v.target == MSG_T_ROOMS && m->v.ntargets > 1)
@@ -300,6 +303,7 @@ fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n,
 {
     struct fan_msg m = {.seq = seq, .off = fan_offset(seq), .ts_us = ts};
     uint64_t d0;
+    int rc;
 
     if (msg_decode(p, n, &m.v) != MSG_OK) {
         log_msg(LOG_ERR, "message log entry %llu is malformed: skipped",
@@ -309,9 +313,14 @@ fan_dispatch(uint64_t seq, int64_t ts, const unsigned char *p, size_t n,
     if (m.v.kind == MSG_BROADCAST)
         m.v.event = (struct msg_str){"maintenance", 11};
     /* Publishes and broadcasts join the pending blocks (fbk.h) when they
-     * can; anything else first delivers those, so every client sees its
-     * events in log order, across rooms and shapes too. */
-    if (fan_to_blocks(&m, oi) == 0)
+     * can (after a flush when the batch ran out of blocks); anything
+     * else first delivers those, so every client sees its events in log
+     * order, across rooms and shapes too. */
+    if ((rc = fan_to_blocks(&m, oi)) == FBK_FULL) {
+        fbk_flush(fan_obs_add);
+        rc = fan_to_blocks(&m, oi);
+    }
+    if (rc == 0)
         return;
     fbk_flush(fan_obs_add);
     if (m.v.kind == MSG_PUBLISH || m.v.kind == MSG_BROADCAST

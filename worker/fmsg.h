@@ -29,15 +29,24 @@ struct fan_msg {
     struct ws_batch *sio;
 };
 
+/* A block's audience filter (worker/fbk.c). */
+struct fan_filt;
+
 /* Publishes of one read batch to one audience: a room (room[0..rlen)) or,
- * with all, every client (worker/fbk.h). Every protocol's encoding of
- * them is framed back to back, so each member gets them with one
- * reference and its connection one write. */
+ * with all, every client (worker/fbk.h); with filt, those of them in its
+ * namespace (emitter broadcasts) and in none of its except rooms. Every
+ * protocol's encoding of them is framed back to back, so each member
+ * gets them with one reference and its connection one write. */
 struct fan_block {
     struct fan_block *next, *hnext;
     char room[MSG_ROOM_MAX + 8];
     size_t rlen;
     int all;                /* every client, messages without a room */
+    /* Emitter broadcasts (MSG_EMIT) of one namespace: the Socket.IO
+     * messages are encoded for it, binary attachments included, and go
+     * to every member as they are (not re-addressed per namespace). */
+    int emit;
+    struct fan_filt *filt;  /* NULL: the whole room, or every client */
     uint32_t n;             /* messages */
     uint32_t serial;        /* creation order (fbk.c) */
     int closed;             /* takes no more entries (fbk.c) */
@@ -57,7 +66,9 @@ struct fan_block {
 
 /* A protocol's encoder for blocks: append m's message, as a member of
  * room[0..rlen) receives it (room NULL: no room, as everyone-publishes
- * and broadcasts read), to b. 0 or -1 (out of memory). */
+ * and broadcasts read), to b; an emitter broadcast's (MSG_EMIT) in its
+ * own namespace, with its binary attachments after it. 0 or -1 (out of
+ * memory). */
 typedef int (*fan_append_fn)(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen);
 

@@ -68,21 +68,26 @@ sev_text(const struct fan_msg *m, const char *nsp, size_t *len)
 struct ws_batch *
 sev_frames(const struct fan_msg *m, const char *nsp)
 {
-    size_t n;
-    char *t = sev_text(m, nsp, &n);
-    struct ws_batch *b = t ? ws_batch_new() : NULL;
+    struct ws_batch *b = ws_batch_new();
 
-    if (b != NULL && ws_batch_append(b, WSF_OP_TEXT, t, n) == -1) {
+    if (b != NULL && sev_append(b, m, nsp) == -1) {
         ws_batch_unref(b);
         b = NULL;
     }
-    free(t);
-    for (size_t i = 0; b != NULL && m->v.kind == MSG_EMIT
-         && i < m->v.nattach; i++)
-        if (ws_batch_append(b, WSF_OP_BINARY, m->v.attach[i].p,
-                m->v.attach[i].n) == -1) {
-            ws_batch_unref(b);
-            b = NULL;
-        }
     return b;
+}
+
+int
+sev_append(struct ws_batch *b, const struct fan_msg *m, const char *nsp)
+{
+    size_t n;
+    char *t = sev_text(m, nsp, &n);
+    int rc = t ? ws_batch_append(b, WSF_OP_TEXT, t, n) : -1;
+
+    free(t);
+    for (size_t i = 0; rc == 0 && m->v.kind == MSG_EMIT
+         && i < m->v.nattach; i++)
+        rc = ws_batch_append(b, WSF_OP_BINARY, m->v.attach[i].p,
+            m->v.attach[i].n);
+    return rc;
 }

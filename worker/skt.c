@@ -651,20 +651,20 @@ skt_message(struct eng *e, int binary, const unsigned char *p, size_t n)
     sio_packet_clear(&pk);
 }
 
-/* m's Socket.IO event message (namespace /, the same for every room),
+/* m's Socket.IO event message (namespace /, the same for every room; an
+ * emitter broadcast's in its own namespace, with its attachments),
  * appended to b (fan-out blocks). */
 static int
 skt_batch_append(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen)
 {
-    size_t n;
-    char *t = sev_text(m, "/", &n);
-    int rc = t ? ws_batch_append(b, WSF_OP_TEXT, t, n) : -1;
+    char nsp[MSG_NSP_MAX + 1] = "/";
 
     (void)room;
     (void)rlen;
-    free(t);
-    return rc;
+    if (m->v.kind == MSG_EMIT)
+        snprintf(nsp, sizeof(nsp), "%.*s", (int)m->v.nsp.n, m->v.nsp.p);
+    return sev_append(b, m, nsp);
 }
 
 /* Published events, encoded once per message for namespace "/" and shared
@@ -696,14 +696,15 @@ skt_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
 }
 
 /* A room block: namespace "/" takes the shared batch; another namespace
- * gets each message re-addressed ("42[" becomes "42/nsp,["). */
+ * gets each message re-addressed ("42[" becomes "42/nsp,["). An emitter
+ * broadcasts' block is encoded for its members' namespace already. */
 static int
 skt_batch(struct cli *cl, struct fan_block *b)
 {
     struct skt_ns *ns = cli_proto(cl);
     size_t nl = strlen(ns->nsp);
 
-    if (strcmp(ns->nsp, "/") == 0)
+    if (strcmp(ns->nsp, "/") == 0 || b->emit)
         return eng_send_batch(ns->k->e, b->sio);
     for (size_t i = 0; i < ws_batch_count(b->sio); i++) {
         size_t n;

@@ -536,7 +536,8 @@ wsj_encode(const struct fan_msg *m, const char *room, size_t rlen)
     return f;
 }
 
-/* m's /ws event message for room, appended to b (fan-out blocks). */
+/* m's /ws event message for room, then an emitter broadcast's binary
+ * arguments, appended to b (fan-out blocks). */
 static int
 wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
     const char *room, size_t rlen)
@@ -546,6 +547,10 @@ wsj_batch_append(struct ws_batch *b, const struct fan_msg *m,
     int rc = t ? ws_batch_append(b, WSF_OP_TEXT, t, n) : -1;
 
     free(t);
+    for (size_t i = 0; rc == 0 && m->v.kind == MSG_EMIT
+         && i < m->v.nattach; i++)
+        rc = ws_batch_append(b, WSF_OP_BINARY, m->v.attach[i].p,
+            m->v.attach[i].n);
     return rc;
 }
 

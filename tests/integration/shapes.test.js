@@ -8,13 +8,22 @@
  * namespace); an unauthenticated /ws client gets nothing. A Socket.IO
  * client that recovers from its last offset right after gets nothing
  * twice. The deliveries counter equals what the clients received.
+ * Emitter broadcasts (@socket.io/redis-emitter on a private redis-server)
+ * mixed with publishes: to rooms, with except rooms, with binary
+ * arguments, to everyone, in "/" and in another namespace: each client
+ * gets each once, in log order, and the counters fan_blocks and
+ * fan_single show they took the shared blocks.
  * Run: WSGATE_BIN=$PWD/build/wsgate node --test --test-concurrency=1 \
  *          tests/integration/shapes.test.js
  */
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
 
-const { sleep, startDaemon, waitFor } = require('./lib/daemon');
+const { Emitter } = require('@socket.io/redis-emitter');
+const { createClient } = require('redis');
+
+const { freePort, sleep, startDaemon, waitFor } = require('./lib/daemon');
+const { redisUp, startNode, startRedis } = require('./lib/redis');
 const wsj = require('./lib/wsj');
 const sio = require('./lib/sio');
 
@@ -234,8 +243,8 @@ test('#18 mixed publish shapes: once each, in log order, on /ws and '
 });
 
 test('#18 every publish shape and broadcasts take the shared blocks; a '
-    + 'multi-room publish with a client in two of its rooms goes one by '
-    + 'one', async (t) => {
+    + 'multi-room publish with a client in two of its rooms too, each '
+    + 'client once', async (t) => {
     const d = await startDaemon(t, { config: { workers: 1,
         jwt_secret: SECRET, room_rule: 'lead:* *' } });
     const wtrack = wsj.tracker(t);
@@ -264,18 +273,235 @@ test('#18 every publish shape and broadcasts take the shared blocks; a '
     assert.equal(got.fan_single, 0);
     assert.ok(got.fan_blocks <= pairs, `fan_blocks ${got.fan_blocks}`);
 
-    /* A client of lead:a joins lead:b too: [a, b] goes one by one. */
+    /* A client of lead:a joins lead:b too: [a, b] takes a block of a
+     * and one of b without the members of a (two, delivered). */
     assert.equal((await cs[0].request({ type: 'subscribe',
         rooms: ['lead:b'] })).ok, true);
     before = await wsj.quietTotals(d);
+    const n0 = cs.map((c) => c.events.length);
     await publishAll(d, log, [{ rooms: ['lead:a', 'lead:b'], event: 'lead',
         data: { n: 99 } }]);
-    await wsj.expectDeltas(d, before, { deliveries: 4, fan_single: 1,
-        fan_blocks: 0 }, { exact: true, timeoutMs: 5000 });
+    await wsj.expectDeltas(d, before, { deliveries: 4, fan_single: 0,
+        fan_blocks: 2 }, { exact: true, timeoutMs: 5000 });
     const last = cs[0].events[cs[0].events.length - 1];
     assert.equal(last.room, 'lead:a');
     assert.equal(last.data.n, 99);
+    assert.deepEqual(cs.map((c, i) => c.events.length - n0[i]),
+        [1, 1, 1, 1, 0], 'each member once');
     for (const c of cs)
         c.close();
+    await d.stop(6000);
+});
+
+/* Emitter broadcasts, mixed with publishes (issue 18 item 3). */
+
+/* What a client (kind 'ws', or a Socket.IO namespace) in rooms, of user,
+ * gets of plan item p: null, or its /ws room label (undefined: none). An
+ * emit goes to its namespace only (/ws clients are in "/"), to the
+ * members of its rooms (or everyone) in none of its except rooms. */
+function emitLabel(p, nsp, user, rooms) {
+    if (p.kind === 'pub')
+        return labelOf(p.item, user, rooms);
+    if ((p.nsp ?? '/') !== nsp)
+        return null;
+    if ((p.except ?? []).some((r) => rooms.includes(r)))
+        return null;
+    if (p.to === undefined)
+        return undefined;
+    const r = p.to.find((x) => rooms.includes(x));
+    return r === undefined ? null : r;
+}
+
+/* The key (data.n) of an event's arguments, wherever the object is. */
+const keyOf = (args) => args.find((x) => x && typeof x === 'object'
+    && !Buffer.isBuffer(x) && !(x instanceof ArrayBuffer)
+    && x.n !== undefined)?.n;
+
+/* {key, room, offset, bin} of a /ws client's events (bin: the binary
+ * frame after it, for those announcing attachments). */
+const wsKeys = (c) => c.events.map((e, i) => ({
+    key: keyOf(Array.isArray(e.data) ? e.data : [e.data]), room: e.room,
+    offset: Number(e.offset), bin: e.attachments
+        ? [...(c.bins.find((b) => b.after === i + 1)?.data ?? [])]
+        : undefined }));
+
+/* The same for a Socket.IO client (no room on this wire). */
+const sioKeys = (s) => s.got.filter((a) => a[0] !== 'token-expiring')
+    .map((a) => {
+        const args = a.slice(1, -1);
+        const b = args.find((x) => Buffer.isBuffer(x)
+            || x instanceof ArrayBuffer);
+        return { key: keyOf(args), room: undefined,
+            offset: Number(a.at(-1)),
+            bin: b ? [...new Uint8Array(b)] : undefined };
+    });
+
+/* One node on its own redis-server, its emitter subscribed and leading;
+ * returns {d, rc, emitter}. */
+async function emitterNode(t, extra) {
+    const rport = await freePort();
+    await startRedis(t, rport);
+    const d = await startNode(t, rport, 'shapes', SECRET, {
+        room_rule: 'lead:* *', redis_emitter_lease: '1500ms', ...extra });
+    await redisUp(d);
+    const rc = createClient({ url: `redis://127.0.0.1:${rport}` });
+    rc.on('error', () => {});
+    await rc.connect();
+    t.after(() => rc.disconnect().catch(() => {}));
+    await waitFor(async () => (await wsj.totals(d)).redis_emitter_leader
+        === 1, 10000, 'the emitter lease');
+    return { d, rc, emitter: new Emitter(rc) };
+}
+
+/* One round of emits and publishes from base: the emits go to Redis in
+ * this order, the publishes in one POST between them (their order in the
+ * log against the emits is whatever it is: the check reads it from the
+ * offsets). */
+async function emitRound(d, emitter, base, plan, { overlap = false } = {}) {
+    let n = base;
+    const emit = (p, args) => {
+        let e = p.nsp ? emitter.of(p.nsp) : emitter;
+        for (const r of p.to ?? [])
+            e = e.to(r);
+        for (const r of p.except ?? [])
+            e = e.except(r);
+        e.emit('lead', ...args);
+        plan.push({ kind: 'emit', ...p });
+    };
+    const key = () => ({ n: n++ });
+    emit({ to: ['lead:a'], except: ['lead:vip'], n }, [key()]);
+    emit({ to: ['lead:b'], n }, [key(), 'two', 3]);
+    emit({ nsp: '/admin', to: ['lead:a'], n }, [key()]);
+    emit({ to: ['lead:b'], bin: [7, 0, 255, n % 256], n },
+        [Buffer.from([7, 0, 255, n % 256]), key()]);
+    emit({ n }, [key()]);                               /* everyone in / */
+    emit({ nsp: '/admin', except: ['lead:b'], n }, [key()]);
+    if (!overlap)
+        emit({ to: ['lead:c', 'lead:b'], except: ['lead:a'], n }, [key()]);
+    else
+        emit({ to: ['lead:a', 'lead:b'], n }, [key()]);
+    /* [c, vip] has no client in two rooms; [a, b] has (ab). */
+    const items = [{ room: 'lead:a' }, {}, { rooms: ['lead:c', 'lead:vip'] },
+        ...(overlap ? [{ rooms: ['lead:a', 'lead:b'] }] : [])]
+        .map((x) => ({ ...x, event: 'lead', data: { n: n++ } }));
+    const r = await wsj.post(d, '/api/publish', items);
+    assert.equal(r.status, 200, r.body);
+    for (const item of items)
+        plan.push({ kind: 'pub', item, n: item.data.n });
+    emit({ to: ['lead:vip'], bin: [1, 2, 3], n },
+        [key(), Buffer.from([1, 2, 3])]);
+    emit({ to: ['lead:a'], except: ['lead:b', 'lead:vip'], n }, [key()]);
+    return n;
+}
+
+/* Every client got what the plan says it gets, each once, with the
+ * right label and binary bytes, in increasing offsets; each entry has
+ * one offset for every client (so all of them got the log's order).
+ * Returns the number of events received. */
+function checkPlan(plan, clients) {
+    const offsetOf = new Map();
+    let received = 0;
+    for (const c of clients) {
+        const got = c.kind === 'ws' ? wsKeys(c.c) : sioKeys(c.c);
+        const want = [];
+        for (const p of plan) {
+            const l = emitLabel(p, c.kind === 'ws' ? '/' : c.kind, c.user,
+                c.rooms);
+            if (l !== null)
+                want.push({ key: p.n, room: c.kind === 'ws' ? l : undefined,
+                    bin: p.bin });
+        }
+        const what = `${c.kind} ${c.user} in ${c.rooms}`;
+        received += got.length;
+        assertOrdered(got, what);
+        const byKey = (a, b) => a.key - b.key;
+        assert.deepEqual(got.map(({ key, room, bin }) => ({ key, room,
+            bin })).sort(byKey), want.sort(byKey), `${what}: once each`);
+        for (const e of got) {
+            if (!offsetOf.has(e.key))
+                offsetOf.set(e.key, e.offset);
+            assert.equal(e.offset, offsetOf.get(e.key),
+                `${what}: ${e.key} has one offset`);
+        }
+    }
+    return received;
+}
+
+test('#18 emitter broadcasts take the shared blocks, mixed with '
+    + 'publishes: rooms, except rooms, binary, everyone, two namespaces; '
+    + 'once each, in log order', async (t) => {
+    const { d, rc, emitter } = await emitterNode(t, { namespaces: '/admin' });
+    const wtrack = wsj.tracker(t);
+    const strack = sio.tracker(t);
+    const kinds = { ...KINDS, av: ['lead:a', 'lead:vip'],
+        bv: ['lead:b', 'lead:vip'] };
+    const clients = [];
+    for (const kind of ['ws', '/', '/admin'])
+        for (const [k, rooms] of Object.entries(kinds))
+            for (let i = 0; i < 2; i++) {
+                const user = `e-${kind}-${k}-${i}`;
+                let c;
+                if (kind === 'ws') {
+                    c = await wsj.open(d.port, { token: tok(user),
+                        track: wtrack, queueEvents: false });
+                    c.bins = [];
+                    c.on('message', (data, isBinary) => {
+                        if (isBinary)
+                            c.bins.push({ after: c.events.length,
+                                data: Buffer.from(data) });
+                    });
+                    if (rooms.length)
+                        assert.equal((await c.request({ type: 'subscribe',
+                            rooms })).ok, true);
+                } else {
+                    c = await sio.connect(d.port, { nsp: kind,
+                        track: strack, auth: { token: tok(user) },
+                        transports: [i ? 'polling' : 'websocket'],
+                        forceNew: true, reconnection: false });
+                    if (rooms.length) {
+                        const [a] = await sio.ack(c, 'subscribe', rooms);
+                        assert.equal(a.ok, true, JSON.stringify(a));
+                    }
+                }
+                clients.push({ c, kind, user, rooms });
+            }
+
+    const plan = [];
+    const before = await wsj.quietTotals(d);
+    let n = 0;
+    for (let k = 0; k < 3; k++)
+        n = await emitRound(d, emitter, n, plan);
+    await rc.ping(); /* every emit above is in Redis */
+    const count = (c) => plan.filter((p) => emitLabel(p,
+        c.kind === 'ws' ? '/' : c.kind, c.user, c.rooms) !== null).length;
+    await waitFor(() => clients.every((c) => (c.kind === 'ws'
+        ? c.c.events : sioKeys(c.c)).length >= count(c)), 10000,
+        'every client to get its events', 50);
+    await sleep(300); /* nothing more (no duplicates) */
+    const received = checkPlan(plan, clients);
+    await wsj.expectDeltas(d, before, { deliveries: received },
+        { exact: true, timeoutMs: 5000 });
+    const after = await wsj.totals(d);
+    assert.ok(after.fan_blocks - before.fan_blocks >= 1, 'fan_blocks');
+    assert.equal(after.fan_single - before.fan_single, 0,
+        'no emitter broadcast or publish went one by one');
+
+    await t.test('an emit and a publish to two rooms with a member in '
+        + 'both take the blocks too', async () => {
+        const b2 = await wsj.quietTotals(d);
+        const from = plan.length;
+        await emitRound(d, emitter, n, plan, { overlap: true });
+        await rc.ping();
+        await waitFor(() => clients.every((c) => (c.kind === 'ws'
+            ? c.c.events : sioKeys(c.c)).length >= count(c)), 10000,
+            'every client to get the overlapping round', 50);
+        await sleep(300);
+        checkPlan(plan, clients);
+        assert.equal((await wsj.totals(d)).fan_single - b2.fan_single, 0,
+            'the overlapping emit and [a, b] publish (ab clients)');
+        assert.ok(plan.length > from);
+    });
+    for (const c of clients)
+        c.kind === 'ws' ? c.c.close() : c.c.disconnect();
     await d.stop(6000);
 });
