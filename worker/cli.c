@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/dhp.h"
 #include "common/log.h"
+#include "common/slb.h"
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "worker/cli.h"
@@ -26,14 +27,16 @@
 #include "worker/wev.h"
 
 /* One per connection, so every byte counts (BENCHMARKS.md, memory per
- * idle connection): 72 bytes, a 80-byte malloc chunk. */
+ * idle connection): 56 bytes in a slot of the worker's client slab (no
+ * malloc header, no rounding); the slab is also the all-clients list
+ * (cli_first, cli_next walk it in id order). */
 struct cli {
     const struct cli_ops *ops;
     void *proto;
-    struct cli *prev, *next;       /* all clients */
-    struct room_member *rooms;
     struct tokcfg_who *who;        /* NULL until authenticated */
     uint64_t last_seq;
+    uint32_t rooms;                /* first membership's id (room_at) */
+    uint32_t id;                   /* in CL.slab */
     uint32_t fan_mark;             /* fan.c: see cli_fan_mark */
     uint32_t exp;                  /* unix seconds; 0 = none (cli_exp32) */
     struct dhp_node tq;            /* in CL.tq while exp is set */
@@ -45,7 +48,7 @@ struct cli {
     uint32_t limited : 1;          /* counted for max_connections_per_user */
     uint32_t inflight : 8;         /* events out at the event proxy */
 };
-_Static_assert(sizeof(struct cli) <= 72, "struct cli fits an 80-byte chunk");
+_Static_assert(sizeof(struct cli) <= 56, "struct cli is 56 bytes");
 
 /* A client waiting for the log reader (cli_wait). Rare and short-lived:
  * one list for the worker, not a field per client. */
@@ -66,7 +69,7 @@ static struct {
     struct event_base *base;
     const struct cfg *cfg;
     struct tokcfg tc;
-    struct cli *all;
+    struct slb slab;       /* every client of the worker */
     size_t users;
     struct dhp tq;         /* token deadlines (unix s): warning or close */
     struct event *tev;     /* fires at the earliest of tq */
@@ -87,6 +90,7 @@ cli_init(struct event_base *base, const struct cfg *c)
     CL.base = base;
     CL.cfg = c;
     CL.tat = INT64_MAX;
+    slb_init(&CL.slab, sizeof(struct cli));
     CL.tev = evtimer_new(base, cli_timer_cb, NULL);
     if (CL.tev == NULL) {
         log_msg(LOG_ERR, "evtimer_new() for the token timer failed");
@@ -102,16 +106,14 @@ cli_init(struct event_base *base, const struct cfg *c)
 struct cli *
 cli_new(const struct cli_ops *ops, void *proto)
 {
-    struct cli *cl = calloc(1, sizeof(*cl));
+    uint32_t id;
+    struct cli *cl = slb_alloc(&CL.slab, &id);
 
     if (cl == NULL)
         return NULL;
     cl->ops = ops;
     cl->proto = proto;
-    cl->next = CL.all;
-    if (CL.all)
-        CL.all->prev = cl;
-    CL.all = cl;
+    cl->id = id;
     return cl;
 }
 
@@ -159,7 +161,7 @@ cli_free(struct cli *cl)
         }
     }
     if (cl->who)
-        for (const struct room_member *m = cl->rooms; m;
+        for (const struct room_member *m = room_at(cl->rooms); m;
              m = room_onext(m)) {
             size_t rl;
             const char *rn = room_name(m->room, &rl);
@@ -170,16 +172,10 @@ cli_free(struct cli *cl)
         dhp_remove(&CL.tq, &cl->tq);
         cli_schedule();
     }
-    if (cl->prev)
-        cl->prev->next = cl->next;
-    else
-        CL.all = cl->next;
-    if (cl->next)
-        cl->next->prev = cl->prev;
     if (cl->who || cl->anon)
         WCTR_DEC(clients);
     free(cl->who);
-    free(cl);
+    slb_free(&CL.slab, cl->id);
     cli_gauges();
 }
 
@@ -248,7 +244,7 @@ cli_rooms(const struct cli *cl, const char **names, size_t *lens, size_t cap)
 {
     size_t n = 0;
 
-    for (const struct room_member *m = cl->rooms; m && n < cap;
+    for (const struct room_member *m = room_at(cl->rooms); m && n < cap;
          m = room_onext(m))
         names[n] = room_name(m->room, &lens[n]), n++;
     return n;
@@ -332,13 +328,13 @@ cli_waits_run(uint64_t pos)
 struct cli *
 cli_first(void)
 {
-    return CL.all;
+    return slb_at(&CL.slab, slb_next(&CL.slab, 0));
 }
 
 struct cli *
 cli_next(const struct cli *cl)
 {
-    return cl->next;
+    return slb_at(&CL.slab, slb_next(&CL.slab, cl->id));
 }
 
 void

@@ -269,8 +269,7 @@ room_mslot(void *owner, const struct room *r)
 }
 
 int
-room_join(void *owner, struct room_member **list, const char *name,
-    size_t len)
+room_join(void *owner, uint32_t *list, const char *name, size_t len)
 {
     struct room *r = room_find(name, len);
     struct room_member *m;
@@ -304,10 +303,10 @@ room_join(void *owner, struct room_member **list, const char *name,
         room_at(r->head)->rprev = m->id;
     r->head = m->id;
     r->nmembers++;
-    m->onext = *list ? (*list)->id : 0;
+    m->onext = *list;
     if (*list)
-        (*list)->oprev = m->id;
-    *list = m;
+        room_at(*list)->oprev = m->id;
+    *list = m->id;
     uint32_t *slot = room_mslot(owner, r);
     m->hnext = *slot;
     *slot = m->id;
@@ -326,7 +325,7 @@ fail:
 }
 
 static void
-room_unlink(struct room_member *m, struct room_member **list)
+room_unlink(struct room_member *m, uint32_t *list)
 {
     struct room *r = m->room;
     uint32_t *slot = room_mslot(m->owner, r);
@@ -341,7 +340,7 @@ room_unlink(struct room_member *m, struct room_member **list)
     if (m->oprev)
         room_at(m->oprev)->onext = m->onext;
     else
-        *list = room_at(m->onext);
+        *list = m->onext;
     if (m->onext)
         room_at(m->onext)->oprev = m->oprev;
     R.nmemb--;
@@ -357,8 +356,7 @@ room_unlink(struct room_member *m, struct room_member **list)
 }
 
 int
-room_leave(void *owner, struct room_member **list, const char *name,
-    size_t len)
+room_leave(void *owner, uint32_t *list, const char *name, size_t len)
 {
     struct room *r = room_find(name, len);
     struct room_member *m;
@@ -370,11 +368,11 @@ room_leave(void *owner, struct room_member **list, const char *name,
 }
 
 void
-room_leave_all(void *owner, struct room_member **list)
+room_leave_all(void *owner, uint32_t *list)
 {
     (void)owner;
     while (*list)
-        room_unlink(*list, list);
+        room_unlink(room_at(*list), list);
 }
 
 int

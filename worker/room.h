@@ -3,7 +3,7 @@
  * linked list of members, and a hash of (owner, room) pairs, so join,
  * leave and membership tests are O(1) and fan-out is O(members). Owners
  * are opaque (the client model in cli.c); each owner keeps the head of
- * its own membership list for leave-all.
+ * its own membership list (a membership id, 0: none) for leave-all.
  */
 #ifndef WSGATE_WORKER_ROOM_H
 #define WSGATE_WORKER_ROOM_H
@@ -59,17 +59,16 @@ int room_init(void);
 void room_reset(void);
 
 /* Join owner to the room (created on first join). *list is the owner's
- * membership list head. Returns 1 if joined now, 0 if already a member,
- * -1 when out of memory. */
-int room_join(void *owner, struct room_member **list, const char *name,
-    size_t len);
+ * membership list head (its first membership's id; room_at reads it).
+ * Returns 1 if joined now, 0 if already a member, -1 when out of
+ * memory. */
+int room_join(void *owner, uint32_t *list, const char *name, size_t len);
 
 /* Leave. Returns 1 if it was a member, 0 if not. An empty room is freed. */
-int room_leave(void *owner, struct room_member **list, const char *name,
-    size_t len);
+int room_leave(void *owner, uint32_t *list, const char *name, size_t len);
 
 /* Leave every room of the owner. */
-void room_leave_all(void *owner, struct room_member **list);
+void room_leave_all(void *owner, uint32_t *list);
 
 /* 1 if owner is in the room. */
 int room_is_member(void *owner, const char *name, size_t len);
