@@ -26,6 +26,8 @@
 #include "worker/wctr.h"
 #include "worker/wev.h"
 
+#define CLI_WHO_CLAIMS 1u /* the low bit of cli.who */
+
 /* One per connection, so every byte counts (BENCHMARKS.md, memory per
  * idle connection): 56 bytes in a slot of the worker's client slab (no
  * malloc header, no rounding); the slab is also the all-clients list
@@ -33,7 +35,12 @@
 struct cli {
     const struct cli_ops *ops;
     void *proto;
-    struct tokcfg_who *who;        /* NULL until authenticated */
+    /* Who cl is, 0 until authenticated: for a token with no roles and
+     * no rooms claim (the common case) its personal room user:<id>, a
+     * struct room whose name holds the user id (one copy per user, none
+     * per connection); else its claims (tokcfg_who) with the low bit
+     * set. cli_user, cli_claims, cli_uroom read it. */
+    uintptr_t who;
     uint64_t last_seq;
     uint32_t rooms;                /* first membership's id (room_at) */
     uint32_t id;                   /* in CL.slab */
@@ -125,12 +132,42 @@ cli_gauges(void)
     wctr_val[CTR_users] = CL.users;
 }
 
-/* The personal room name of cl into buf; returns its length. */
+/* cl's claims when it keeps them (roles or a rooms claim), else NULL. */
+static const struct tokcfg_who *
+cli_claims(const struct cli *cl)
+{
+    return cl->who & CLI_WHO_CLAIMS
+        ? (const struct tokcfg_who *)(cl->who & ~(uintptr_t)CLI_WHO_CLAIMS)
+        : NULL;
+}
+
+/* The personal room name of user into buf; returns its length (0: does
+ * not fit). */
+static size_t
+cli_user_room_of(const char *user, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "user:%s", user);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 static size_t
 cli_user_room(const struct cli *cl, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "user:%s", tokcfg_who_user(cl->who));
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    return cli_user_room_of(cli_user(cl), buf, cap);
+}
+
+/* The personal room of authenticated cl (it is a member while it
+ * lives: it cannot leave it). */
+static struct room *
+cli_uroom(const struct cli *cl)
+{
+    char ur[TOK_USER_MAX + 8];
+    size_t ul;
+
+    if (!(cl->who & CLI_WHO_CLAIMS))
+        return (struct room *)cl->who;
+    ul = cli_user_room(cl, ur, sizeof(ur));
+    return ul ? room_find(ur, ul) : NULL;
 }
 
 void
@@ -142,7 +179,7 @@ cli_free(struct cli *cl)
     if (cl == NULL)
         return;
     if (cl->limited)
-        lmt_user_end(tokcfg_who_user(cl->who), strlen(tokcfg_who_user(cl->who)));
+        lmt_user_end(cli_user(cl), strlen(cli_user(cl)));
     if (cl->who && (ul = cli_user_room(cl, ur, sizeof(ur))) > 0) {
         struct room *r = room_find(ur, ul);
         if (r && room_size(r) == 1 && room_is_member(cl, ur, ul))
@@ -165,16 +202,16 @@ cli_free(struct cli *cl)
              m = room_onext(m)) {
             size_t rl;
             const char *rn = room_name(m->room, &rl);
-            pev_note(rn, rl, tokcfg_who_user(cl->who), 0);
+            pev_note(rn, rl, cli_user(cl), 0);
         }
-    room_leave_all(cl, &cl->rooms);
+    room_leave_all(cl, &cl->rooms); /* cli_user is gone with user:<id> */
     if (dhp_queued(&cl->tq)) {
         dhp_remove(&CL.tq, &cl->tq);
         cli_schedule();
     }
     if (cl->who || cl->anon)
         WCTR_DEC(clients);
-    free(cl->who);
+    free((void *)cli_claims(cl));
     slb_free(&CL.slab, cl->id);
     cli_gauges();
 }
@@ -188,13 +225,17 @@ cli_proto(const struct cli *cl)
 int
 cli_authed(const struct cli *cl)
 {
-    return cl->who != NULL || cl->anon;
+    return cl->who != 0 || cl->anon;
 }
 
 const char *
 cli_user(const struct cli *cl)
 {
-    return cl->who ? tokcfg_who_user(cl->who) : NULL;
+    const struct tokcfg_who *w = cli_claims(cl);
+
+    if (w)
+        return tokcfg_who_user(w);
+    return cl->who ? room_name((const struct room *)cl->who, NULL) + 5 : NULL;
 }
 
 int
@@ -473,7 +514,7 @@ cli_verify(struct cli *cl, const char *token, size_t len,
     if (claims == NULL)
         return TOK_E_INVALID;
     st = tok_verify(&CL.tc.tok, token, len, wsg_real_ms() / 1000, claims);
-    if (st == TOK_OK && cl->who && strcmp(tokcfg_who_user(cl->who), claims->user) != 0)
+    if (st == TOK_OK && cl->who && strcmp(cli_user(cl), claims->user) != 0)
         st = TOK_E_FORBIDDEN; /* a refresh must name the same user */
     cli_count(st);
     if (st != TOK_OK) {
@@ -485,44 +526,66 @@ cli_verify(struct cli *cl, const char *token, size_t len,
     return TOK_OK;
 }
 
+/* cl's first authentication, as claims->user: the user's connection
+ * limit, then its personal room (joined; made if new). The room, or NULL
+ * with *st set (TOK_E_LIMIT; TOK_E_INVALID when out of memory), nothing
+ * changed. */
+static struct room *
+cli_first_auth(struct cli *cl, const struct tok_claims *claims,
+    enum tok_status *st)
+{
+    char ur[TOK_USER_MAX + 8];
+    size_t ul = cli_user_room_of(claims->user, ur, sizeof(ur));
+    size_t len = strlen(claims->user);
+    int lim = lmt_user_begin(claims->user, len), j = -1;
+
+    if (lim == -1) {
+        *st = TOK_E_LIMIT;
+        return NULL;
+    }
+    if (ul == 0 || (j = room_join(cl, &cl->rooms, ur, ul)) == -1) {
+        if (lim == 1)
+            lmt_user_end(claims->user, len);
+        *st = TOK_E_INVALID;
+        return NULL;
+    }
+    struct room *r = room_find(ur, ul);
+    cl->limited = lim == 1;
+    if (!cl->anon)
+        WCTR_INC(clients);
+    if (j == 1) {
+        cl->nrooms++;
+        pev_note(ur, ul, claims->user, 1);
+        if (room_size(r) == 1)
+            CL.users++;
+    }
+    cli_gauges();
+    return r;
+}
+
 enum tok_status
 cli_apply(struct cli *cl, struct tok_claims *claims)
 {
-    struct tokcfg_who *who = tokcfg_who_new(claims);
+    struct tokcfg_who *w = NULL;
+    struct room *ur = NULL;
+    enum tok_status st = TOK_OK;
 
-    if (who == NULL) {
+    if (tokcfg_who_needed(claims) && (w = tokcfg_who_new(claims)) == NULL)
+        st = TOK_E_INVALID;
+    else if (cl->who == 0)
+        ur = cli_first_auth(cl, claims, &st);
+    else if (w == NULL && (ur = cli_uroom(cl)) == NULL)
+        st = TOK_E_INVALID; /* cannot be: cl is in its room */
+    if (st != TOK_OK) {
+        free(w);
         free(claims);
-        return TOK_E_INVALID;
+        return st;
     }
-    int first = cl->who == NULL;
-    if (first) {
-        int lim = lmt_user_begin(tokcfg_who_user(who),
-            strlen(tokcfg_who_user(who)));
-        if (lim == -1) {
-            free(who);
-            free(claims);
-            return TOK_E_LIMIT;
-        }
-        cl->limited = lim == 1;
-    }
-    if (first && !cl->anon)
-        WCTR_INC(clients);
-    free(cl->who);
-    cl->who = who;
+    free((void *)cli_claims(cl));
+    cl->who = w ? (uintptr_t)w | CLI_WHO_CLAIMS : (uintptr_t)ur;
     cl->exp = cli_exp32(claims->exp);
     cl->warned = 0;
     free(claims);
-    if (first) {
-        char ur[TOK_USER_MAX + 8];
-        size_t ul = cli_user_room(cl, ur, sizeof(ur));
-        if (ul > 0 && room_join(cl, &cl->rooms, ur, ul) == 1) {
-            cl->nrooms++;
-            pev_note(ur, ul, tokcfg_who_user(cl->who), 1);
-            if (room_size(room_find(ur, ul)) == 1)
-                CL.users++;
-        }
-        cli_gauges();
-    }
     /* Less than the warning time left: warn at once (DESIGN §10). */
     if (cl->exp && CFG_NUM(CL.cfg, token_expiry_warning) > 0
         && cl->exp - wsg_real_ms() / 1000
@@ -548,8 +611,8 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
         }
         /* A room cl is in already (the connect proxy's, say) stays
          * allowed. */
-        if (cl->who == NULL || (!tokcfg_room_allowed(&CL.tc, cl->who,
-                rooms[i].p, rooms[i].n)
+        if (cl->who == 0 || (!tokcfg_room_allowed(&CL.tc, cli_user(cl),
+                cli_claims(cl), rooms[i].p, rooms[i].n)
                 && !room_is_member(cl, rooms[i].p, rooms[i].n))) {
             *code = "FORBIDDEN";
             *msg = "not allowed to join this room";
@@ -584,7 +647,7 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
     }
     for (size_t i = 0; i < n; i++)
         if (joined[i])
-            pev_note(rooms[i].p, rooms[i].n, tokcfg_who_user(cl->who), 1);
+            pev_note(rooms[i].p, rooms[i].n, cli_user(cl), 1);
     WCTR_INC(subscribe_ok);
     cli_gauges();
     return 0;
@@ -606,7 +669,7 @@ cli_unsubscribe(struct cli *cl, const struct msg_str *rooms, size_t n)
             cl->nrooms--;
             left++;
             if (cl->who)
-                pev_note(rooms[i].p, rooms[i].n, tokcfg_who_user(cl->who), 0);
+                pev_note(rooms[i].p, rooms[i].n, cli_user(cl), 0);
         }
     }
     cli_gauges();
@@ -627,7 +690,7 @@ cli_join_trusted(struct cli *cl, const char *blob, size_t len, size_t *over)
             else if (room_join(cl, &cl->rooms, blob + i, l) == 1) {
                 cl->nrooms++, n++;
                 if (cl->who)
-                    pev_note(blob + i, l, tokcfg_who_user(cl->who), 1);
+                    pev_note(blob + i, l, cli_user(cl), 1);
             }
         }
         i += l + 1;
