@@ -13,21 +13,20 @@
 
 struct room;
 
-/* One owner's membership of one room: 40 bytes in a block of the
+/* One owner's membership of one room: 32 bytes in a block of the
  * worker's membership slab (room.c), linked by 32-bit ids (0: none), not
  * a 56-byte struct in a 64-byte malloc chunk (BENCHMARKS.md, memory per
- * idle connection). Fields are read-only outside room.c; walk a room
- * with room_next, an owner's list with room_onext. */
+ * idle connection); the (owner, room) hash is an open-addressing table of
+ * ids, so a membership holds no chain link. Fields are read-only outside
+ * room.c; walk a room with room_next, an owner's list with room_onext. */
 struct room_member {
     void *owner;
     struct room *room;
-    uint32_t rprev, rnext; /* in the room */
+    uint32_t rprev, rnext; /* in the room; rnext: the free list */
     uint32_t oprev, onext; /* in the owner's list */
-    uint32_t hnext;        /* (owner, room) hash chain; free list */
-    uint32_t id;           /* its own */
 };
 
-#define ROOM_BLK_SHIFT 8 /* 256 memberships (10 KB) per slab block */
+#define ROOM_BLK_SHIFT 8 /* 256 memberships (8 KB) per slab block */
 
 /* The slab's blocks, for room_at (room.c owns them). */
 extern struct room_member **room_blk_;

@@ -139,6 +139,59 @@ START_TEST(room_slab_reuses_slots)
 }
 END_TEST
 
+/* Joins and leaves in a random order, checked against a plain table of
+ * who is where: the membership table (open addressing, entries moved
+ * back on delete) finds exactly the memberships that exist, through its
+ * growth and after many deletions. */
+START_TEST(room_membership_table_random_ops)
+{
+    enum { O = 1500, RM = 24, OPS = 100000 };
+    static int owners[O];
+    static uint32_t lists[O];
+    static unsigned char in[O][RM];
+    unsigned sizes[RM] = {0};
+    unsigned x = 12345;
+    char name[16];
+
+    for (int op = 0; op < OPS; op++) {
+        x = x * 1103515245u + 12345u;
+        int o = (int)((x >> 8) % O), r = (int)((x >> 20) % RM);
+        snprintf(name, sizeof(name), "t%d", r);
+        if ((x >> 4) % 3 != 0) {
+            ck_assert_int_eq(J(&owners[o], &lists[o], name), !in[o][r]);
+            sizes[r] += !in[o][r];
+            in[o][r] = 1;
+        } else {
+            ck_assert_int_eq(L(&owners[o], &lists[o], name), in[o][r]);
+            sizes[r] -= in[o][r];
+            in[o][r] = 0;
+        }
+        if (op % 20000 == 0 && op > 0 && (x & 1)) /* someone leaves all */
+            for (int k = 0; k < O; k += 97) {
+                room_leave_all(&owners[k], &lists[k]);
+                for (int j = 0; j < RM; j++) {
+                    sizes[j] -= in[k][j];
+                    in[k][j] = 0;
+                }
+            }
+    }
+    size_t total = 0;
+    for (int o = 0; o < O; o++)
+        for (int r = 0; r < RM; r++) {
+            snprintf(name, sizeof(name), "t%d", r);
+            ck_assert_int_eq(room_is_member(&owners[o], name, strlen(name)),
+                in[o][r]);
+            total += in[o][r];
+        }
+    ck_assert_uint_eq(room_subscriptions(), total);
+    for (int r = 0; r < RM; r++) {
+        snprintf(name, sizeof(name), "t%d", r);
+        const struct room *rm = room_find(name, strlen(name));
+        ck_assert_uint_eq(rm ? room_size(rm) : 0, sizes[r]);
+    }
+}
+END_TEST
+
 START_TEST(room_top_orders_by_members)
 {
     int o[10];
@@ -170,6 +223,7 @@ main(void)
     tcase_add_test(t, room_members_iterate_each_owner_once);
     tcase_add_test(t, room_tables_grow);
     tcase_add_test(t, room_slab_reuses_slots);
+    tcase_add_test(t, room_membership_table_random_ops);
     tcase_add_test(t, room_top_orders_by_members);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
