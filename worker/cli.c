@@ -88,6 +88,7 @@ static void cli_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void cli_schedule(void);
 static uint32_t cli_exp32(int64_t exp);
 static void cli_wait_cb(evutil_socket_t fd, short what, void *arg);
+static struct dhp_node *cli_tq_node(uint32_t id, void *arg);
 
 int
 cli_init(struct event_base *base, const struct cfg *c)
@@ -98,6 +99,7 @@ cli_init(struct event_base *base, const struct cfg *c)
     CL.cfg = c;
     CL.tat = INT64_MAX;
     slb_init(&CL.slab, sizeof(struct cli));
+    dhp_init(&CL.tq, cli_tq_node, NULL);
     CL.tev = evtimer_new(base, cli_timer_cb, NULL);
     if (CL.tev == NULL) {
         log_msg(LOG_ERR, "evtimer_new() for the token timer failed");
@@ -418,7 +420,7 @@ cli_arm(struct cli *cl)
     }
     at = !cl->warned && warn > 0 && cl->exp - warn > now ? cl->exp - warn
         : end;
-    if (dhp_set(&CL.tq, &cl->tq, at) == -1)
+    if (dhp_set(&CL.tq, &cl->tq, cl->id, cli_exp32(at)) == -1)
         log_msg(LOG_ERR, "out of memory for a token deadline");
     cli_schedule();
 }
@@ -428,7 +430,8 @@ cli_arm(struct cli *cl)
 static void
 cli_schedule(void)
 {
-    int64_t due, at, ms;
+    int64_t at, ms;
+    uint32_t due;
     struct timeval tv;
 
     if (CL.firing)
@@ -439,7 +442,7 @@ cli_schedule(void)
         CL.tat = INT64_MAX;
         return;
     }
-    at = due * 1000;
+    at = (int64_t)due * 1000;
     if (at == CL.tat)
         return;
     CL.tat = at;
@@ -470,7 +473,8 @@ cli_warn(struct cli *cl)
 static void
 cli_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-    int64_t now = wsg_real_ms() / 1000, due;
+    int64_t now = wsg_real_ms() / 1000;
+    uint32_t due;
     struct dhp_node *n;
 
     (void)fd;
@@ -478,7 +482,7 @@ cli_timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)arg;
     CL.tat = INT64_MAX;
     CL.firing = 1;
-    while ((n = dhp_first(&CL.tq, &due)) != NULL && due <= now) {
+    while ((n = dhp_first(&CL.tq, &due)) != NULL && (int64_t)due <= now) {
         struct cli *cl = DHP_ENTRY(n, struct cli, tq);
         dhp_remove(&CL.tq, n);
         if (now >= (int64_t)cl->exp + CFG_NUM(CL.cfg, jwt_leeway) / 1000) {
@@ -738,6 +742,14 @@ cli_inflight_add(struct cli *cl, int d)
     int v = (int)cl->inflight + d;
 
     cl->inflight = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* The deadline heap's node of client id. */
+static struct dhp_node *
+cli_tq_node(uint32_t id, void *arg)
+{
+    (void)arg;
+    return &((struct cli *)slb_at(&CL.slab, id))->tq;
 }
 
 /* A token's exp as kept in struct cli: unix seconds in 32 bits, a later
