@@ -27,13 +27,13 @@
 #include "worker/wev.h"
 
 #define CLI_WHO_CLAIMS 1u /* the low bit of cli.who */
+#define CLI_OPS_MAX 4     /* protocols (cli_ops tables): cli.ops's 2 bits */
 
 /* One per connection, so every byte counts (BENCHMARKS.md, memory per
  * idle connection): 56 bytes in a slot of the worker's client slab (no
  * malloc header, no rounding); the slab is also the all-clients list
  * (cli_first, cli_next walk it in id order). */
 struct cli {
-    const struct cli_ops *ops;
     void *proto;
     /* Who cl is, 0 until authenticated: for a token with no roles and
      * no rooms claim (the common case) its personal room user:<id>, a
@@ -48,14 +48,15 @@ struct cli {
     uint32_t exp;                  /* unix seconds; 0 = none (cli_exp32) */
     struct dhp_node tq;            /* in CL.tq while exp is set */
     /* max_rooms_per_connection is at most 100,000, + the user's room */
-    uint32_t nrooms : 20;
+    uint32_t nrooms : 17;
+    uint32_t ops : 2;              /* CL.ops[ops]: its protocol's */
     uint32_t anon : 1;
     uint32_t warned : 1;
     uint32_t held : 1;             /* the connect proxy has not answered */
     uint32_t limited : 1;          /* counted for max_connections_per_user */
     uint32_t inflight : 8;         /* events out at the event proxy */
 };
-_Static_assert(sizeof(struct cli) <= 56, "struct cli is 56 bytes");
+_Static_assert(sizeof(struct cli) <= 48, "struct cli is 48 bytes");
 
 /* A client waiting for the log reader (cli_wait). Rare and short-lived:
  * one list for the worker, not a field per client. */
@@ -77,6 +78,8 @@ static struct {
     const struct cfg *cfg;
     struct tokcfg tc;
     struct slb slab;       /* every client of the worker */
+    const struct cli_ops *ops[CLI_OPS_MAX]; /* the protocols' (cli.ops) */
+    unsigned nops;
     size_t users;
     struct dhp tq;         /* token deadlines (unix s): warning or close */
     struct event *tev;     /* fires at the earliest of tq */
@@ -116,11 +119,21 @@ struct cli *
 cli_new(const struct cli_ops *ops, void *proto)
 {
     uint32_t id;
-    struct cli *cl = slb_alloc(&CL.slab, &id);
+    unsigned oi = 0;
+    struct cli *cl;
 
-    if (cl == NULL)
+    while (oi < CL.nops && CL.ops[oi] != ops)
+        oi++;
+    if (oi == CL.nops) {
+        if (CL.nops == CLI_OPS_MAX) {
+            log_msg(LOG_ERR, "more than %d client protocols", CLI_OPS_MAX);
+            return NULL;
+        }
+        CL.ops[CL.nops++] = ops;
+    }
+    if ((cl = slb_alloc(&CL.slab, &id)) == NULL)
         return NULL;
-    cl->ops = ops;
+    cl->ops = oi & 3;
     cl->proto = proto;
     cl->id = id;
     return cl;
@@ -243,31 +256,31 @@ cli_user(const struct cli *cl)
 int
 cli_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
 {
-    return cl->ops->event(cl, m, room, rlen);
+    return CL.ops[cl->ops]->event(cl, m, room, rlen);
 }
 
 int
 cli_batch(struct cli *cl, struct fan_block *b)
 {
-    return cl->ops->batch(cl, b);
+    return CL.ops[cl->ops]->batch(cl, b);
 }
 
 void
 cli_kick(struct cli *cl, unsigned code, const char *reason)
 {
-    cl->ops->kick(cl, code, reason);
+    CL.ops[cl->ops]->kick(cl, code, reason);
 }
 
 unsigned
 cli_block_kinds(const struct cli *cl)
 {
-    return cl->ops->block_kinds;
+    return CL.ops[cl->ops]->block_kinds;
 }
 
 const char *
 cli_nsp(const struct cli *cl)
 {
-    return cl->ops->nsp ? cl->ops->nsp(cl) : "/";
+    return CL.ops[cl->ops]->nsp ? CL.ops[cl->ops]->nsp(cl) : "/";
 }
 
 uint64_t *
@@ -464,7 +477,7 @@ cli_warn(struct cli *cl)
     WCTR_INC(token_warnings);
     snprintf(js, sizeof(js), "{\"exp\":%lld,\"in\":%lld}",
         (long long)cl->exp, (long long)(cl->exp > now ? cl->exp - now : 0));
-    (void)cl->ops->notify(cl, "token-expiring", js);
+    (void)CL.ops[cl->ops]->notify(cl, "token-expiring", js);
 }
 
 /* The token steps that are due: a close at exp + leeway, else the
