@@ -46,8 +46,8 @@ struct room_blk {
 struct room_member **room_blk_;
 
 static struct {
-    struct room **rooms;
-    size_t rcap, nrooms;
+    struct room **rooms;    /* chains of rooms by name hash */
+    size_t rcap, nrooms;    /* 2 rooms a bucket at most */
     uint32_t *memb;         /* (owner, room) hash: member ids, 0 empty */
     size_t mcap, nmemb;     /* at most 3/4 full */
     struct room_blk *bk;    /* parallel to room_blk_ */
@@ -305,7 +305,7 @@ room_join(void *owner, uint32_t *list, const char *name, size_t len)
     if (r && *room_mslot(owner, r))
         return 0;
     if (r == NULL) {
-        if (R.nrooms >= R.rcap && room_grow_rooms() == -1)
+        if (R.nrooms >= 2 * R.rcap && room_grow_rooms() == -1)
             return -1;
         r = calloc(1, sizeof(*r) + len + 1);
         if (r == NULL)
