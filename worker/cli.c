@@ -30,7 +30,7 @@
 #define CLI_OPS_MAX 4     /* protocols (cli_ops tables): cli.ops's 2 bits */
 
 /* One per connection, so every byte counts (BENCHMARKS.md, memory per
- * idle connection): 56 bytes in a slot of the worker's client slab (no
+ * idle connection): 48 bytes in a slot of the worker's client slab (no
  * malloc header, no rounding); the slab is also the all-clients list
  * (cli_first, cli_next walk it in id order). */
 struct cli {
