@@ -1,6 +1,6 @@
 /*
  * Deadline heaps (see dhp.h): a binary min-heap in one array of {due,
- * node} pairs, each node holding its own index so it can leave from the
+ * ref} pairs, each node holding its own index so it can leave from the
  * middle. The array doubles when full and halves when a quarter full, so
  * a worker whose clients leave gives the memory back.
  */
@@ -15,12 +15,18 @@ static void dhp_up(struct dhp *h, uint32_t i);
 static void dhp_down(struct dhp *h, uint32_t i);
 static void dhp_resize(struct dhp *h, uint32_t cap);
 
+void
+dhp_init(struct dhp *h, dhp_node_fn node, void *arg)
+{
+    *h = (struct dhp){NULL, 0, 0, node, arg};
+}
+
 int
-dhp_set(struct dhp *h, struct dhp_node *n, int64_t due)
+dhp_set(struct dhp *h, struct dhp_node *n, uint32_t ref, uint32_t due)
 {
     if (n->pos != 0) {
         uint32_t i = n->pos - 1;
-        int64_t old = h->v[i].due;
+        uint32_t old = h->v[i].due;
         h->v[i].due = due;
         if (due < old)
             dhp_up(h, i);
@@ -36,7 +42,7 @@ dhp_set(struct dhp *h, struct dhp_node *n, int64_t due)
         if (h->cap != cap)
             return -1;
     }
-    dhp_put(h, h->n++, (struct dhp_ent){due, n});
+    dhp_put(h, h->n++, (struct dhp_ent){due, ref});
     dhp_up(h, h->n - 1);
     return 0;
 }
@@ -51,7 +57,7 @@ dhp_remove(struct dhp *h, struct dhp_node *n)
     i = n->pos - 1;
     n->pos = 0;
     if (i != --h->n) {
-        int64_t old = h->v[i].due;
+        uint32_t old = h->v[i].due;
         dhp_put(h, i, h->v[h->n]);
         if (h->v[i].due < old)
             dhp_up(h, i);
@@ -63,13 +69,13 @@ dhp_remove(struct dhp *h, struct dhp_node *n)
 }
 
 struct dhp_node *
-dhp_first(const struct dhp *h, int64_t *due)
+dhp_first(const struct dhp *h, uint32_t *due)
 {
     if (h->n == 0)
         return NULL;
     if (due)
         *due = h->v[0].due;
-    return h->v[0].node;
+    return h->node(h->v[0].ref, h->arg);
 }
 
 int
@@ -91,7 +97,7 @@ static void
 dhp_put(struct dhp *h, uint32_t i, struct dhp_ent e)
 {
     h->v[i] = e;
-    e.node->pos = i + 1;
+    h->node(e.ref, h->arg)->pos = i + 1;
 }
 
 static void

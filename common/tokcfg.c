@@ -224,20 +224,26 @@ tokcfg_who_pats(const struct tokcfg_who *who)
 }
 
 int
+tokcfg_who_needed(const struct tok_claims *cl)
+{
+    return cl->nroles > 0 || cl->nrooms > 0;
+}
+
+int
 tokcfg_who_has_role(const struct tokcfg_who *who, const char *role)
 {
-    for (size_t i = 0; i < who->nroles; i++)
+    for (size_t i = 0; who && i < who->nroles; i++)
         if (strcmp(who->arr[i], role) == 0)
             return 1;
     return 0;
 }
 
 int
-tokcfg_room_allowed(const struct tokcfg *t, const struct tokcfg_who *who,
-    const char *room, size_t len)
+tokcfg_room_allowed(const struct tokcfg *t, const char *user,
+    const struct tokcfg_who *who, const char *room, size_t len)
 {
-    const char *user = tokcfg_who_user(who);
-    const char *const *pats = tokcfg_who_pats(who);
+    const char *const *pats = who ? tokcfg_who_pats(who) : NULL;
+    uint32_t npats = who ? who->npats : 0;
     size_t ul = strlen(user);
 
     if (t->admin_role[0] != '\0' && tokcfg_who_has_role(who, t->admin_role))
@@ -245,7 +251,7 @@ tokcfg_room_allowed(const struct tokcfg *t, const struct tokcfg_who *who,
     if (len == ul + 5 && memcmp(room, "user:", 5) == 0
         && memcmp(room + 5, user, ul) == 0)
         return 1;
-    for (size_t i = 0; i < who->npats; i++)
+    for (size_t i = 0; i < npats; i++)
         if (glob_match(pats[i], strlen(pats[i]), room, len))
             return 1;
     for (size_t i = 0; i < t->nrules; i++) {

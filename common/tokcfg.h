@@ -62,14 +62,20 @@ const char *const *tokcfg_who_pats(const struct tokcfg_who *who);
  * or NULL when out of memory. */
 struct tokcfg_who *tokcfg_who_new(const struct tok_claims *cl);
 
-/* May who join room[0..len)? Admin role: any room; the user's own
- * personal room user:<id>; a pattern of the token's rooms claim; or a
- * room_rule whose pattern matches and one of whose roles the user holds
- * ("*" in a rule means any authenticated user). */
-int tokcfg_room_allowed(const struct tokcfg *t, const struct tokcfg_who *who,
-    const char *room, size_t len);
+/* 1 when cl has roles or a rooms claim, which the access checks need
+ * kept (a tokcfg_who); 0 when the user id is all there is to keep (the
+ * common case: a connection then keeps no copy of its claims). */
+int tokcfg_who_needed(const struct tok_claims *cl);
 
-/* 1 if who holds role. */
+/* May user, with who's roles and rooms claim (who NULL: none), join
+ * room[0..len)? Admin role: any room; the user's own personal room
+ * user:<id>; a pattern of the token's rooms claim; or a room_rule whose
+ * pattern matches and one of whose roles the user holds ("*" in a rule
+ * means any authenticated user). */
+int tokcfg_room_allowed(const struct tokcfg *t, const char *user,
+    const struct tokcfg_who *who, const char *room, size_t len);
+
+/* 1 if who holds role (who NULL: no roles). */
 int tokcfg_who_has_role(const struct tokcfg_who *who, const char *role);
 
 /* 1 if the claims hold the admin role. */

@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/dhp.h"
 #include "common/log.h"
+#include "common/slb.h"
 #include "common/tokcfg.h"
 #include "common/wsg.h"
 #include "worker/cli.h"
@@ -25,27 +26,37 @@
 #include "worker/wctr.h"
 #include "worker/wev.h"
 
+#define CLI_WHO_CLAIMS 1u /* the low bit of cli.who */
+#define CLI_OPS_MAX 4     /* protocols (cli_ops tables): cli.ops's 2 bits */
+
 /* One per connection, so every byte counts (BENCHMARKS.md, memory per
- * idle connection): 72 bytes, a 80-byte malloc chunk. */
+ * idle connection): 48 bytes in a slot of the worker's client slab (no
+ * malloc header, no rounding); the slab is also the all-clients list
+ * (cli_first, cli_next walk it in id order). */
 struct cli {
-    const struct cli_ops *ops;
     void *proto;
-    struct cli *prev, *next;       /* all clients */
-    struct room_member *rooms;
-    struct tokcfg_who *who;        /* NULL until authenticated */
+    /* Who cl is, 0 until authenticated: for a token with no roles and
+     * no rooms claim (the common case) its personal room user:<id>, a
+     * struct room whose name holds the user id (one copy per user, none
+     * per connection); else its claims (tokcfg_who) with the low bit
+     * set. cli_user, cli_claims, cli_uroom read it. */
+    uintptr_t who;
     uint64_t last_seq;
+    uint32_t rooms;                /* first membership's id (room_at) */
+    uint32_t id;                   /* in CL.slab */
     uint32_t fan_mark;             /* fan.c: see cli_fan_mark */
     uint32_t exp;                  /* unix seconds; 0 = none (cli_exp32) */
     struct dhp_node tq;            /* in CL.tq while exp is set */
     /* max_rooms_per_connection is at most 100,000, + the user's room */
-    uint32_t nrooms : 20;
+    uint32_t nrooms : 17;
+    uint32_t ops : 2;              /* CL.ops[ops]: its protocol's */
     uint32_t anon : 1;
     uint32_t warned : 1;
     uint32_t held : 1;             /* the connect proxy has not answered */
     uint32_t limited : 1;          /* counted for max_connections_per_user */
     uint32_t inflight : 8;         /* events out at the event proxy */
 };
-_Static_assert(sizeof(struct cli) <= 72, "struct cli fits an 80-byte chunk");
+_Static_assert(sizeof(struct cli) <= 48, "struct cli is 48 bytes");
 
 /* A client waiting for the log reader (cli_wait). Rare and short-lived:
  * one list for the worker, not a field per client. */
@@ -66,7 +77,9 @@ static struct {
     struct event_base *base;
     const struct cfg *cfg;
     struct tokcfg tc;
-    struct cli *all;
+    struct slb slab;       /* every client of the worker */
+    const struct cli_ops *ops[CLI_OPS_MAX]; /* the protocols' (cli.ops) */
+    unsigned nops;
     size_t users;
     struct dhp tq;         /* token deadlines (unix s): warning or close */
     struct event *tev;     /* fires at the earliest of tq */
@@ -78,6 +91,7 @@ static void cli_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void cli_schedule(void);
 static uint32_t cli_exp32(int64_t exp);
 static void cli_wait_cb(evutil_socket_t fd, short what, void *arg);
+static struct dhp_node *cli_tq_node(uint32_t id, void *arg);
 
 int
 cli_init(struct event_base *base, const struct cfg *c)
@@ -87,6 +101,8 @@ cli_init(struct event_base *base, const struct cfg *c)
     CL.base = base;
     CL.cfg = c;
     CL.tat = INT64_MAX;
+    slb_init(&CL.slab, sizeof(struct cli));
+    dhp_init(&CL.tq, cli_tq_node, NULL);
     CL.tev = evtimer_new(base, cli_timer_cb, NULL);
     if (CL.tev == NULL) {
         log_msg(LOG_ERR, "evtimer_new() for the token timer failed");
@@ -102,16 +118,24 @@ cli_init(struct event_base *base, const struct cfg *c)
 struct cli *
 cli_new(const struct cli_ops *ops, void *proto)
 {
-    struct cli *cl = calloc(1, sizeof(*cl));
+    uint32_t id;
+    unsigned oi = 0;
+    struct cli *cl;
 
-    if (cl == NULL)
+    while (oi < CL.nops && CL.ops[oi] != ops)
+        oi++;
+    if (oi == CL.nops) {
+        if (CL.nops == CLI_OPS_MAX) {
+            log_msg(LOG_ERR, "more than %d client protocols", CLI_OPS_MAX);
+            return NULL;
+        }
+        CL.ops[CL.nops++] = ops;
+    }
+    if ((cl = slb_alloc(&CL.slab, &id)) == NULL)
         return NULL;
-    cl->ops = ops;
+    cl->ops = oi & 3;
     cl->proto = proto;
-    cl->next = CL.all;
-    if (CL.all)
-        CL.all->prev = cl;
-    CL.all = cl;
+    cl->id = id;
     return cl;
 }
 
@@ -123,12 +147,42 @@ cli_gauges(void)
     wctr_val[CTR_users] = CL.users;
 }
 
-/* The personal room name of cl into buf; returns its length. */
+/* cl's claims when it keeps them (roles or a rooms claim), else NULL. */
+static const struct tokcfg_who *
+cli_claims(const struct cli *cl)
+{
+    return cl->who & CLI_WHO_CLAIMS
+        ? (const struct tokcfg_who *)(cl->who & ~(uintptr_t)CLI_WHO_CLAIMS)
+        : NULL;
+}
+
+/* The personal room name of user into buf; returns its length (0: does
+ * not fit). */
+static size_t
+cli_user_room_of(const char *user, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "user:%s", user);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 static size_t
 cli_user_room(const struct cli *cl, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "user:%s", tokcfg_who_user(cl->who));
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    return cli_user_room_of(cli_user(cl), buf, cap);
+}
+
+/* The personal room of authenticated cl (it is a member while it
+ * lives: it cannot leave it). */
+static struct room *
+cli_uroom(const struct cli *cl)
+{
+    char ur[TOK_USER_MAX + 8];
+    size_t ul;
+
+    if (!(cl->who & CLI_WHO_CLAIMS))
+        return (struct room *)cl->who;
+    ul = cli_user_room(cl, ur, sizeof(ur));
+    return ul ? room_find(ur, ul) : NULL;
 }
 
 void
@@ -140,7 +194,7 @@ cli_free(struct cli *cl)
     if (cl == NULL)
         return;
     if (cl->limited)
-        lmt_user_end(tokcfg_who_user(cl->who), strlen(tokcfg_who_user(cl->who)));
+        lmt_user_end(cli_user(cl), strlen(cli_user(cl)));
     if (cl->who && (ul = cli_user_room(cl, ur, sizeof(ur))) > 0) {
         struct room *r = room_find(ur, ul);
         if (r && room_size(r) == 1 && room_is_member(cl, ur, ul))
@@ -159,27 +213,21 @@ cli_free(struct cli *cl)
         }
     }
     if (cl->who)
-        for (const struct room_member *m = cl->rooms; m;
+        for (const struct room_member *m = room_at(cl->rooms); m;
              m = room_onext(m)) {
             size_t rl;
             const char *rn = room_name(m->room, &rl);
-            pev_note(rn, rl, tokcfg_who_user(cl->who), 0);
+            pev_note(rn, rl, cli_user(cl), 0);
         }
-    room_leave_all(cl, &cl->rooms);
+    room_leave_all(cl, &cl->rooms); /* cli_user is gone with user:<id> */
     if (dhp_queued(&cl->tq)) {
         dhp_remove(&CL.tq, &cl->tq);
         cli_schedule();
     }
-    if (cl->prev)
-        cl->prev->next = cl->next;
-    else
-        CL.all = cl->next;
-    if (cl->next)
-        cl->next->prev = cl->prev;
     if (cl->who || cl->anon)
         WCTR_DEC(clients);
-    free(cl->who);
-    free(cl);
+    free((void *)cli_claims(cl));
+    slb_free(&CL.slab, cl->id);
     cli_gauges();
 }
 
@@ -192,43 +240,47 @@ cli_proto(const struct cli *cl)
 int
 cli_authed(const struct cli *cl)
 {
-    return cl->who != NULL || cl->anon;
+    return cl->who != 0 || cl->anon;
 }
 
 const char *
 cli_user(const struct cli *cl)
 {
-    return cl->who ? tokcfg_who_user(cl->who) : NULL;
+    const struct tokcfg_who *w = cli_claims(cl);
+
+    if (w)
+        return tokcfg_who_user(w);
+    return cl->who ? room_name((const struct room *)cl->who, NULL) + 5 : NULL;
 }
 
 int
 cli_event(struct cli *cl, struct fan_msg *m, const char *room, size_t rlen)
 {
-    return cl->ops->event(cl, m, room, rlen);
+    return CL.ops[cl->ops]->event(cl, m, room, rlen);
 }
 
 int
 cli_batch(struct cli *cl, struct fan_block *b)
 {
-    return cl->ops->batch(cl, b);
+    return CL.ops[cl->ops]->batch(cl, b);
 }
 
 void
 cli_kick(struct cli *cl, unsigned code, const char *reason)
 {
-    cl->ops->kick(cl, code, reason);
+    CL.ops[cl->ops]->kick(cl, code, reason);
 }
 
 unsigned
 cli_block_kinds(const struct cli *cl)
 {
-    return cl->ops->block_kinds;
+    return CL.ops[cl->ops]->block_kinds;
 }
 
 const char *
 cli_nsp(const struct cli *cl)
 {
-    return cl->ops->nsp ? cl->ops->nsp(cl) : "/";
+    return CL.ops[cl->ops]->nsp ? CL.ops[cl->ops]->nsp(cl) : "/";
 }
 
 uint64_t *
@@ -248,7 +300,7 @@ cli_rooms(const struct cli *cl, const char **names, size_t *lens, size_t cap)
 {
     size_t n = 0;
 
-    for (const struct room_member *m = cl->rooms; m && n < cap;
+    for (const struct room_member *m = room_at(cl->rooms); m && n < cap;
          m = room_onext(m))
         names[n] = room_name(m->room, &lens[n]), n++;
     return n;
@@ -332,13 +384,13 @@ cli_waits_run(uint64_t pos)
 struct cli *
 cli_first(void)
 {
-    return CL.all;
+    return slb_at(&CL.slab, slb_next(&CL.slab, 0));
 }
 
 struct cli *
 cli_next(const struct cli *cl)
 {
-    return cl->next;
+    return slb_at(&CL.slab, slb_next(&CL.slab, cl->id));
 }
 
 void
@@ -381,7 +433,7 @@ cli_arm(struct cli *cl)
     }
     at = !cl->warned && warn > 0 && cl->exp - warn > now ? cl->exp - warn
         : end;
-    if (dhp_set(&CL.tq, &cl->tq, at) == -1)
+    if (dhp_set(&CL.tq, &cl->tq, cl->id, cli_exp32(at)) == -1)
         log_msg(LOG_ERR, "out of memory for a token deadline");
     cli_schedule();
 }
@@ -391,7 +443,8 @@ cli_arm(struct cli *cl)
 static void
 cli_schedule(void)
 {
-    int64_t due, at, ms;
+    int64_t at, ms;
+    uint32_t due;
     struct timeval tv;
 
     if (CL.firing)
@@ -402,7 +455,7 @@ cli_schedule(void)
         CL.tat = INT64_MAX;
         return;
     }
-    at = due * 1000;
+    at = (int64_t)due * 1000;
     if (at == CL.tat)
         return;
     CL.tat = at;
@@ -424,7 +477,7 @@ cli_warn(struct cli *cl)
     WCTR_INC(token_warnings);
     snprintf(js, sizeof(js), "{\"exp\":%lld,\"in\":%lld}",
         (long long)cl->exp, (long long)(cl->exp > now ? cl->exp - now : 0));
-    (void)cl->ops->notify(cl, "token-expiring", js);
+    (void)CL.ops[cl->ops]->notify(cl, "token-expiring", js);
 }
 
 /* The token steps that are due: a close at exp + leeway, else the
@@ -433,7 +486,8 @@ cli_warn(struct cli *cl)
 static void
 cli_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-    int64_t now = wsg_real_ms() / 1000, due;
+    int64_t now = wsg_real_ms() / 1000;
+    uint32_t due;
     struct dhp_node *n;
 
     (void)fd;
@@ -441,7 +495,7 @@ cli_timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)arg;
     CL.tat = INT64_MAX;
     CL.firing = 1;
-    while ((n = dhp_first(&CL.tq, &due)) != NULL && due <= now) {
+    while ((n = dhp_first(&CL.tq, &due)) != NULL && (int64_t)due <= now) {
         struct cli *cl = DHP_ENTRY(n, struct cli, tq);
         dhp_remove(&CL.tq, n);
         if (now >= (int64_t)cl->exp + CFG_NUM(CL.cfg, jwt_leeway) / 1000) {
@@ -477,7 +531,7 @@ cli_verify(struct cli *cl, const char *token, size_t len,
     if (claims == NULL)
         return TOK_E_INVALID;
     st = tok_verify(&CL.tc.tok, token, len, wsg_real_ms() / 1000, claims);
-    if (st == TOK_OK && cl->who && strcmp(tokcfg_who_user(cl->who), claims->user) != 0)
+    if (st == TOK_OK && cl->who && strcmp(cli_user(cl), claims->user) != 0)
         st = TOK_E_FORBIDDEN; /* a refresh must name the same user */
     cli_count(st);
     if (st != TOK_OK) {
@@ -489,44 +543,66 @@ cli_verify(struct cli *cl, const char *token, size_t len,
     return TOK_OK;
 }
 
+/* cl's first authentication, as claims->user: the user's connection
+ * limit, then its personal room (joined; made if new). The room, or NULL
+ * with *st set (TOK_E_LIMIT; TOK_E_INVALID when out of memory), nothing
+ * changed. */
+static struct room *
+cli_first_auth(struct cli *cl, const struct tok_claims *claims,
+    enum tok_status *st)
+{
+    char ur[TOK_USER_MAX + 8];
+    size_t ul = cli_user_room_of(claims->user, ur, sizeof(ur));
+    size_t len = strlen(claims->user);
+    int lim = lmt_user_begin(claims->user, len), j = -1;
+
+    if (lim == -1) {
+        *st = TOK_E_LIMIT;
+        return NULL;
+    }
+    if (ul == 0 || (j = room_join(cl, &cl->rooms, ur, ul)) == -1) {
+        if (lim == 1)
+            lmt_user_end(claims->user, len);
+        *st = TOK_E_INVALID;
+        return NULL;
+    }
+    struct room *r = room_find(ur, ul);
+    cl->limited = lim == 1;
+    if (!cl->anon)
+        WCTR_INC(clients);
+    if (j == 1) {
+        cl->nrooms++;
+        pev_note(ur, ul, claims->user, 1);
+        if (room_size(r) == 1)
+            CL.users++;
+    }
+    cli_gauges();
+    return r;
+}
+
 enum tok_status
 cli_apply(struct cli *cl, struct tok_claims *claims)
 {
-    struct tokcfg_who *who = tokcfg_who_new(claims);
+    struct tokcfg_who *w = NULL;
+    struct room *ur = NULL;
+    enum tok_status st = TOK_OK;
 
-    if (who == NULL) {
+    if (tokcfg_who_needed(claims) && (w = tokcfg_who_new(claims)) == NULL)
+        st = TOK_E_INVALID;
+    else if (cl->who == 0)
+        ur = cli_first_auth(cl, claims, &st);
+    else if (w == NULL && (ur = cli_uroom(cl)) == NULL)
+        st = TOK_E_INVALID; /* cannot be: cl is in its room */
+    if (st != TOK_OK) {
+        free(w);
         free(claims);
-        return TOK_E_INVALID;
+        return st;
     }
-    int first = cl->who == NULL;
-    if (first) {
-        int lim = lmt_user_begin(tokcfg_who_user(who),
-            strlen(tokcfg_who_user(who)));
-        if (lim == -1) {
-            free(who);
-            free(claims);
-            return TOK_E_LIMIT;
-        }
-        cl->limited = lim == 1;
-    }
-    if (first && !cl->anon)
-        WCTR_INC(clients);
-    free(cl->who);
-    cl->who = who;
+    free((void *)cli_claims(cl));
+    cl->who = w ? (uintptr_t)w | CLI_WHO_CLAIMS : (uintptr_t)ur;
     cl->exp = cli_exp32(claims->exp);
     cl->warned = 0;
     free(claims);
-    if (first) {
-        char ur[TOK_USER_MAX + 8];
-        size_t ul = cli_user_room(cl, ur, sizeof(ur));
-        if (ul > 0 && room_join(cl, &cl->rooms, ur, ul) == 1) {
-            cl->nrooms++;
-            pev_note(ur, ul, tokcfg_who_user(cl->who), 1);
-            if (room_size(room_find(ur, ul)) == 1)
-                CL.users++;
-        }
-        cli_gauges();
-    }
     /* Less than the warning time left: warn at once (DESIGN §10). */
     if (cl->exp && CFG_NUM(CL.cfg, token_expiry_warning) > 0
         && cl->exp - wsg_real_ms() / 1000
@@ -552,8 +628,8 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
         }
         /* A room cl is in already (the connect proxy's, say) stays
          * allowed. */
-        if (cl->who == NULL || (!tokcfg_room_allowed(&CL.tc, cl->who,
-                rooms[i].p, rooms[i].n)
+        if (cl->who == 0 || (!tokcfg_room_allowed(&CL.tc, cli_user(cl),
+                cli_claims(cl), rooms[i].p, rooms[i].n)
                 && !room_is_member(cl, rooms[i].p, rooms[i].n))) {
             *code = "FORBIDDEN";
             *msg = "not allowed to join this room";
@@ -588,7 +664,7 @@ cli_subscribe(struct cli *cl, const struct msg_str *rooms, size_t n,
     }
     for (size_t i = 0; i < n; i++)
         if (joined[i])
-            pev_note(rooms[i].p, rooms[i].n, tokcfg_who_user(cl->who), 1);
+            pev_note(rooms[i].p, rooms[i].n, cli_user(cl), 1);
     WCTR_INC(subscribe_ok);
     cli_gauges();
     return 0;
@@ -610,7 +686,7 @@ cli_unsubscribe(struct cli *cl, const struct msg_str *rooms, size_t n)
             cl->nrooms--;
             left++;
             if (cl->who)
-                pev_note(rooms[i].p, rooms[i].n, tokcfg_who_user(cl->who), 0);
+                pev_note(rooms[i].p, rooms[i].n, cli_user(cl), 0);
         }
     }
     cli_gauges();
@@ -631,7 +707,7 @@ cli_join_trusted(struct cli *cl, const char *blob, size_t len, size_t *over)
             else if (room_join(cl, &cl->rooms, blob + i, l) == 1) {
                 cl->nrooms++, n++;
                 if (cl->who)
-                    pev_note(blob + i, l, tokcfg_who_user(cl->who), 1);
+                    pev_note(blob + i, l, cli_user(cl), 1);
             }
         }
         i += l + 1;
@@ -679,6 +755,14 @@ cli_inflight_add(struct cli *cl, int d)
     int v = (int)cl->inflight + d;
 
     cl->inflight = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* The deadline heap's node of client id. */
+static struct dhp_node *
+cli_tq_node(uint32_t id, void *arg)
+{
+    (void)arg;
+    return &((struct cli *)slb_at(&CL.slab, id))->tq;
 }
 
 /* A token's exp as kept in struct cli: unix seconds in 32 bits, a later

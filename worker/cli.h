@@ -157,7 +157,10 @@ void cli_inflight_add(struct cli *cl, int d);
  * satisfies. */
 void cli_waits_run(uint64_t pos);
 
-/* Iterate every client of the worker: first, then next. */
+/* Iterate every client of the worker: first, then next (of a live cl:
+ * fetch the next one before anything that may end cl). In the order of
+ * their slots in the client slab; a client made meanwhile may or may not
+ * be visited. */
 struct cli *cli_first(void);
 struct cli *cli_next(const struct cli *cl);
 

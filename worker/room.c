@@ -1,8 +1,10 @@
 /*
- * Room tables of a worker. Two chained hash tables that grow by doubling:
- * rooms by name, and memberships by (owner, room), the latter making leave
- * and membership tests O(1) without scanning an owner's rooms. A room
- * exists while it has members. Nothing here knows about protocols.
+ * Room tables of a worker. Two hash tables that grow by doubling: rooms
+ * by name (chained), and memberships by (owner, room) (open addressing
+ * over membership ids, linear probing, deletion by backward shift), the
+ * latter making leave and membership tests O(1) without scanning an
+ * owner's rooms. A room exists while it has members. Nothing here knows
+ * about protocols.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +46,10 @@ struct room_blk {
 struct room_member **room_blk_;
 
 static struct {
-    struct room **rooms;
-    size_t rcap, nrooms;
-    uint32_t *memb;         /* (owner, room) hash: member ids */
-    size_t mcap, nmemb;
+    struct room **rooms;    /* chains of rooms by name hash */
+    size_t rcap, nrooms;    /* 2 rooms a bucket at most */
+    uint32_t *memb;         /* (owner, room) hash: member ids, 0 empty */
+    size_t mcap, nmemb;     /* at most 3/4 full */
     struct room_blk *bk;    /* parallel to room_blk_ */
     size_t nbk, bkcap, nheld;
     uint32_t partial;       /* block index + 1 */
@@ -116,10 +118,8 @@ room_blk_new(void)
     if (m == NULL)
         return -1;
     uint32_t base = (b << ROOM_BLK_SHIFT) + 1;
-    for (uint32_t i = 0; i < RB_N; i++) {
-        m[i].id = base + i;
-        m[i].hnext = i + 1 < RB_N ? base + i + 1 : 0;
-    }
+    for (uint32_t i = 0; i < RB_N; i++)
+        m[i].rnext = i + 1 < RB_N ? base + i + 1 : 0;
     ROOM_POISON(m, RB_N * sizeof(*m));
     room_blk_[b] = m;
     R.bk[b] = (struct room_blk){base, 0, 0, 0, 0};
@@ -128,8 +128,9 @@ room_blk_new(void)
     return 0;
 }
 
+/* A zeroed membership, its id in *id; NULL when out of memory. */
 static struct room_member *
-room_member_alloc(void)
+room_member_alloc(uint32_t *id)
 {
     if (R.partial == 0 && room_blk_new() == -1)
         return NULL;
@@ -138,26 +139,26 @@ room_member_alloc(void)
     struct room_member *m = room_at(k->free);
 
     ROOM_UNPOISON(m, sizeof(*m));
-    k->free = m->hnext;
+    *id = k->free;
+    k->free = m->rnext;
     k->nlive++;
     if (k->free == 0)
         room_partial_del(b);
-    uint32_t id = m->id;
     memset(m, 0, sizeof(*m));
-    m->id = id;
     return m;
 }
 
 static void
-room_member_free(struct room_member *m)
+room_member_free(uint32_t id)
 {
-    uint32_t b = (m->id - 1) >> ROOM_BLK_SHIFT;
+    uint32_t b = (id - 1) >> ROOM_BLK_SHIFT;
     struct room_blk *k = &R.bk[b];
+    struct room_member *m = room_at(id);
 
-    m->hnext = k->free;
-    k->free = m->id;
     m->owner = NULL;
     m->room = NULL;
+    m->rnext = k->free;
+    k->free = id;
     ROOM_POISON(m, sizeof(*m));
     if (!k->partial)
         room_partial_add(b);
@@ -231,13 +232,15 @@ room_grow_memb(void)
 
     if (nt == NULL)
         return -1;
-    for (size_t i = 0; i < R.mcap; i++)
-        for (struct room_member *m = room_at(R.memb[i]), *n; m; m = n) {
-            n = room_at(m->hnext);
-            size_t b = room_mhash(m->owner, m->room, ncap);
-            m->hnext = nt[b];
-            nt[b] = m->id;
-        }
+    for (size_t i = 0; i < R.mcap; i++) {
+        struct room_member *m = room_at(R.memb[i]);
+        if (m == NULL)
+            continue;
+        size_t b = room_mhash(m->owner, m->room, ncap);
+        while (nt[b])
+            b = (b + 1) & (ncap - 1);
+        nt[b] = R.memb[i];
+    }
     free(R.memb);
     R.memb = nt;
     R.mcap = ncap;
@@ -255,31 +258,54 @@ room_find(const char *name, size_t len)
     return NULL;
 }
 
-/* The link holding the (owner, r) member's id, or the 0 at its chain's
- * end. */
+/* The table slot holding the (owner, r) member's id, or the empty one
+ * (0) where it would go. The table is never full (at most 3/4). */
 static uint32_t *
 room_mslot(void *owner, const struct room *r)
 {
-    uint32_t *pp = &R.memb[room_mhash(owner, r, R.mcap)];
+    size_t i = room_mhash(owner, r, R.mcap);
     struct room_member *m;
 
-    while ((m = room_at(*pp)) && !(m->owner == owner && m->room == r))
-        pp = &m->hnext;
-    return pp;
+    while ((m = room_at(R.memb[i])) && !(m->owner == owner && m->room == r))
+        i = (i + 1) & (R.mcap - 1);
+    return &R.memb[i];
+}
+
+/* Empty the slot *slot of the membership table, moving back the entries
+ * after it that would no longer be found (backward-shift deletion). */
+static void
+room_mslot_clear(uint32_t *slot)
+{
+    size_t mask = R.mcap - 1, i = (size_t)(slot - R.memb), j = i;
+
+    for (;;) {
+        j = (j + 1) & mask;
+        struct room_member *m = room_at(R.memb[j]);
+        if (m == NULL)
+            break;
+        size_t k = room_mhash(m->owner, m->room, R.mcap);
+        /* Move j's entry to i unless its home k lies cyclically in
+         * (i, j]. */
+        if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+            R.memb[i] = R.memb[j];
+            i = j;
+        }
+    }
+    R.memb[i] = 0;
 }
 
 int
-room_join(void *owner, struct room_member **list, const char *name,
-    size_t len)
+room_join(void *owner, uint32_t *list, const char *name, size_t len)
 {
     struct room *r = room_find(name, len);
     struct room_member *m;
+    uint32_t id;
     int created = 0;
 
     if (r && *room_mslot(owner, r))
         return 0;
     if (r == NULL) {
-        if (R.nrooms >= R.rcap && room_grow_rooms() == -1)
+        if (R.nrooms >= 2 * R.rcap && room_grow_rooms() == -1)
             return -1;
         r = calloc(1, sizeof(*r) + len + 1);
         if (r == NULL)
@@ -292,25 +318,23 @@ room_join(void *owner, struct room_member **list, const char *name,
         R.nrooms++;
         created = 1;
     }
-    if (R.nmemb >= R.mcap && room_grow_memb() == -1)
+    if ((R.nmemb + 1) * 4 > R.mcap * 3 && room_grow_memb() == -1)
         goto fail;
-    m = room_member_alloc();
+    m = room_member_alloc(&id);
     if (m == NULL)
         goto fail;
     m->owner = owner;
     m->room = r;
     m->rnext = r->head;
     if (r->head)
-        room_at(r->head)->rprev = m->id;
-    r->head = m->id;
+        room_at(r->head)->rprev = id;
+    r->head = id;
     r->nmembers++;
-    m->onext = *list ? (*list)->id : 0;
+    m->onext = *list;
     if (*list)
-        (*list)->oprev = m->id;
-    *list = m;
-    uint32_t *slot = room_mslot(owner, r);
-    m->hnext = *slot;
-    *slot = m->id;
+        room_at(*list)->oprev = id;
+    *list = id;
+    *room_mslot(owner, r) = id;
     R.nmemb++;
     return 1;
 fail:
@@ -325,13 +349,14 @@ fail:
     return -1;
 }
 
+/* Unlink membership id (the table slot holding it: slot) and free it. */
 static void
-room_unlink(struct room_member *m, struct room_member **list)
+room_unlink(uint32_t id, uint32_t *slot, uint32_t *list)
 {
+    struct room_member *m = room_at(id);
     struct room *r = m->room;
-    uint32_t *slot = room_mslot(m->owner, r);
 
-    *slot = m->hnext;
+    room_mslot_clear(slot);
     if (m->rprev)
         room_at(m->rprev)->rnext = m->rnext;
     else
@@ -341,11 +366,11 @@ room_unlink(struct room_member *m, struct room_member **list)
     if (m->oprev)
         room_at(m->oprev)->onext = m->onext;
     else
-        *list = room_at(m->onext);
+        *list = m->onext;
     if (m->onext)
         room_at(m->onext)->oprev = m->oprev;
     R.nmemb--;
-    room_member_free(m);
+    room_member_free(id);
     if (--r->nmembers == 0) {
         struct room **pp = &R.rooms[r->hash & (R.rcap - 1)];
         while (*pp != r)
@@ -357,24 +382,25 @@ room_unlink(struct room_member *m, struct room_member **list)
 }
 
 int
-room_leave(void *owner, struct room_member **list, const char *name,
-    size_t len)
+room_leave(void *owner, uint32_t *list, const char *name, size_t len)
 {
     struct room *r = room_find(name, len);
-    struct room_member *m;
+    uint32_t *slot;
 
-    if (r == NULL || (m = room_at(*room_mslot(owner, r))) == NULL)
+    if (r == NULL || *(slot = room_mslot(owner, r)) == 0)
         return 0;
-    room_unlink(m, list);
+    room_unlink(*slot, slot, list);
     return 1;
 }
 
 void
-room_leave_all(void *owner, struct room_member **list)
+room_leave_all(void *owner, uint32_t *list)
 {
     (void)owner;
-    while (*list)
-        room_unlink(*list, list);
+    while (*list) {
+        struct room_member *m = room_at(*list);
+        room_unlink(*list, room_mslot(m->owner, m->room), list);
+    }
 }
 
 int

@@ -3,7 +3,7 @@
  * linked list of members, and a hash of (owner, room) pairs, so join,
  * leave and membership tests are O(1) and fan-out is O(members). Owners
  * are opaque (the client model in cli.c); each owner keeps the head of
- * its own membership list for leave-all.
+ * its own membership list (a membership id, 0: none) for leave-all.
  */
 #ifndef WSGATE_WORKER_ROOM_H
 #define WSGATE_WORKER_ROOM_H
@@ -13,21 +13,20 @@
 
 struct room;
 
-/* One owner's membership of one room: 40 bytes in a block of the
+/* One owner's membership of one room: 32 bytes in a block of the
  * worker's membership slab (room.c), linked by 32-bit ids (0: none), not
  * a 56-byte struct in a 64-byte malloc chunk (BENCHMARKS.md, memory per
- * idle connection). Fields are read-only outside room.c; walk a room
- * with room_next, an owner's list with room_onext. */
+ * idle connection); the (owner, room) hash is an open-addressing table of
+ * ids, so a membership holds no chain link. Fields are read-only outside
+ * room.c; walk a room with room_next, an owner's list with room_onext. */
 struct room_member {
     void *owner;
     struct room *room;
-    uint32_t rprev, rnext; /* in the room */
+    uint32_t rprev, rnext; /* in the room; rnext: the free list */
     uint32_t oprev, onext; /* in the owner's list */
-    uint32_t hnext;        /* (owner, room) hash chain; free list */
-    uint32_t id;           /* its own */
 };
 
-#define ROOM_BLK_SHIFT 8 /* 256 memberships (10 KB) per slab block */
+#define ROOM_BLK_SHIFT 8 /* 256 memberships (8 KB) per slab block */
 
 /* The slab's blocks, for room_at (room.c owns them). */
 extern struct room_member **room_blk_;
@@ -59,17 +58,16 @@ int room_init(void);
 void room_reset(void);
 
 /* Join owner to the room (created on first join). *list is the owner's
- * membership list head. Returns 1 if joined now, 0 if already a member,
- * -1 when out of memory. */
-int room_join(void *owner, struct room_member **list, const char *name,
-    size_t len);
+ * membership list head (its first membership's id; room_at reads it).
+ * Returns 1 if joined now, 0 if already a member, -1 when out of
+ * memory. */
+int room_join(void *owner, uint32_t *list, const char *name, size_t len);
 
 /* Leave. Returns 1 if it was a member, 0 if not. An empty room is freed. */
-int room_leave(void *owner, struct room_member **list, const char *name,
-    size_t len);
+int room_leave(void *owner, uint32_t *list, const char *name, size_t len);
 
 /* Leave every room of the owner. */
-void room_leave_all(void *owner, struct room_member **list);
+void room_leave_all(void *owner, uint32_t *list);
 
 /* 1 if owner is in the room. */
 int room_is_member(void *owner, const char *name, size_t len);
