@@ -31,24 +31,40 @@
  * permessage-deflate was agreed: deflate only adds bytes to them. */
 #define WS_COMPRESS_MIN 64
 
-struct ws {
-    const struct ws_app *app;
-    void *app_st;
+/* What a connection holds only while it needs it: the parser state of a
+ * frame or a fragmented message that a read ended inside, and the
+ * compression streams kept with context takeover. A read that holds
+ * whole frames parses them in the worker's one scratch (WS.scratch);
+ * only what must survive until the next read gets its own allocation,
+ * freed again when the message completes (BENCHMARKS.md, memory per
+ * idle connection, third round). */
+struct ws_x {
     struct wsf_rx rx;
     struct wsf_hdr h;        /* current frame, while in_frame */
     uint64_t off;            /* payload bytes of the frame consumed */
     struct evbuffer *msg;    /* fragments of the message so far */
-    struct pmd_inflater *inf;
-    struct pmd_deflater *def;
-    struct pmd_params pmd;
+    struct pmd_inflater *inf; /* client context takeover only */
+    struct pmd_deflater *def; /* server context takeover only */
     uint8_t in_frame;
-    uint8_t pmd_on;
-    uint8_t close_sent;
-    uint32_t app_w[2];       /* ws_app_words */
 };
-/* One per connection: 120 bytes still fit the 128-byte malloc chunk the
- * 112 before took (BENCHMARKS.md, memory per idle connection). */
-_Static_assert(sizeof(struct ws) <= 120, "struct ws fits a 128-byte chunk");
+
+enum {
+    WS_F_PMD = 1u << 0,        /* permessage-deflate agreed (w->pmd) */
+    WS_F_CLOSE_SENT = 1u << 1, /* our close frame is queued */
+};
+
+/* One per connection, all an idle one holds. */
+struct ws {
+    void *app_st;
+    struct ws_x *x;          /* NULL, &WS.scratch while parsing, or own */
+    uint32_t app_w[2];       /* ws_app_words */
+    struct pmd_params pmd;   /* what was agreed, when WS_F_PMD */
+    uint8_t app;             /* index in WS.apps */
+    uint8_t flags;           /* WS_F_* */
+};
+_Static_assert(sizeof(struct ws) <= 32, "struct ws stays 32 bytes");
+
+#define WS_MAX_APPS 8
 
 struct ws_batch {
     unsigned refs;
@@ -89,6 +105,10 @@ static struct {
     struct conn_tq idle_q;  /* quiet for less than ping_interval */
     struct conn_tq ping_q;  /* pinged, waiting for any traffic */
     struct conn_tq msg_q;   /* a frame or message started, not complete */
+    const struct ws_app *apps[WS_MAX_APPS]; /* struct ws's app index */
+    size_t napps;
+    struct ws_x scratch;    /* parser state of the read being handled */
+    struct ws *scratch_w;   /* whose read it is, NULL when free */
 } WS;
 
 int
@@ -128,6 +148,76 @@ ws_app_words(struct conn *c)
     return ((struct ws *)conn_state(c))->app_w;
 }
 
+static const struct ws_app *
+ws_app_of(const struct ws *w)
+{
+    return WS.apps[w->app];
+}
+
+/* app's index in WS.apps, added on first sight (a few static apps). */
+static uint8_t
+ws_app_index(const struct ws_app *app)
+{
+    size_t i;
+
+    for (i = 0; i < WS.napps; i++)
+        if (WS.apps[i] == app)
+            return (uint8_t)i;
+    assert(WS.napps < WS_MAX_APPS);
+    WS.apps[WS.napps++] = app;
+    return (uint8_t)i;
+}
+
+static void
+ws_x_init(struct ws_x *x)
+{
+    memset(x, 0, sizeof(*x));
+    wsf_rx_init(&x->rx, WS.max_msg);
+}
+
+/* w's own extra state, allocated if it has none (a deflater with
+ * context takeover outside a read). NULL when out of memory. */
+static struct ws_x *
+ws_x_get(struct ws *w)
+{
+    if (w->x == NULL && (w->x = malloc(sizeof(*w->x))) != NULL) {
+        ws_x_init(w->x);
+        WCTR_INC(ws_state_held);
+    }
+    return w->x;
+}
+
+/* Free everything w->x holds; w->x is NULL after. */
+static void
+ws_x_drop(struct ws *w)
+{
+    struct ws_x *x = w->x;
+
+    if (x == NULL)
+        return;
+    if (x->msg)
+        evbuffer_free(x->msg);
+    pmd_inflater_free(x->inf);
+    pmd_deflater_free(x->def);
+    if (x == &WS.scratch) {
+        x->msg = NULL;
+        x->inf = NULL;
+        x->def = NULL;
+        WS.scratch_w = NULL;
+    } else {
+        free(x);
+        WCTR_DEC(ws_state_held);
+    }
+    w->x = NULL;
+}
+
+/* 1 while x must survive until the next read or send. */
+static int
+ws_x_needed(const struct ws_x *x)
+{
+    return x->in_frame || x->rx.in_msg || x->msg || x->inf || x->def;
+}
+
 static void
 ws_count_close(unsigned code)
 {
@@ -156,26 +246,36 @@ ws_send_ctrl(struct conn *c, unsigned op, const unsigned char *p, size_t n)
     return conn_mark_dirty(c);
 }
 
-void
-ws_close(struct conn *c, unsigned code, const char *reason)
+/* ws_close; -1 when c must not be touched again (closed for lack of
+ * memory, or ended as a slow consumer). */
+static int
+ws_close_frame(struct conn *c, unsigned code, const char *reason)
 {
     struct ws *w = conn_state(c);
     unsigned char pl[WSF_MAX_CTRL];
     size_t n;
 
-    if (w->close_sent || conn_closing(c))
-        return;
-    w->close_sent = 1;
+    if ((w->flags & WS_F_CLOSE_SENT) || conn_closing(c))
+        return 0;
+    w->flags |= WS_F_CLOSE_SENT;
     n = wsf_close_build(pl, code, (const unsigned char *)reason,
         reason ? strlen(reason) : 0);
     if (code != WSF_CLOSE_NO_STATUS)
         ws_count_close(code);
     if (ws_send_ctrl(c, WSF_OP_CLOSE, pl, n) == -1)
-        return;
+        return -1;
     conn_close_after_flush(c, reason && *reason ? reason : "closed");
+    return 0;
 }
 
-/* Fail the connection for a protocol error (RFC 6455 §7.1.7). */
+void
+ws_close(struct conn *c, unsigned code, const char *reason)
+{
+    (void)ws_close_frame(c, code, reason);
+}
+
+/* Fail the connection for a protocol error (RFC 6455 §7.1.7). 0, or -1
+ * when c is gone. */
 static int
 ws_fail(struct conn *c, unsigned code, const char *why)
 {
@@ -183,8 +283,7 @@ ws_fail(struct conn *c, unsigned code, const char *why)
         WCTR_INC(ws_too_big);
     log_msg(LOG_DEBUG, "websocket %s failed: %s (%u)", conn_peer(c), why,
         code);
-    ws_close(c, code, why);
-    return 0;
+    return ws_close_frame(c, code, why);
 }
 
 /* pmd sink: append to an evbuffer. */
@@ -209,9 +308,9 @@ ws_deflate(struct ws *w, const void *p, size_t n)
     if (w->pmd.server_no_context_takeover)
         st = pmd_deflate_once(p, n, w->pmd.server_max_window_bits, -1,
             ws_sink, z);
-    else if (w->def != NULL
-        || (w->def = pmd_deflater_new(&w->pmd, -1)) != NULL)
-        st = pmd_deflate_message(w->def, p, n, ws_sink, z);
+    else if (ws_x_get(w) != NULL && (w->x->def != NULL
+        || (w->x->def = pmd_deflater_new(&w->pmd, -1)) != NULL))
+        st = pmd_deflate_message(w->x->def, p, n, ws_sink, z);
     else
         st = PMD_E_NOMEM;
     if (st != PMD_OK) {
@@ -229,13 +328,13 @@ ws_send(struct conn *c, unsigned opcode, const void *p, size_t n)
     unsigned char hdr[WSF_MAX_HDR];
     size_t hl;
 
-    if (w->close_sent || conn_closing(c))
+    if ((w->flags & WS_F_CLOSE_SENT) || conn_closing(c))
         return 0;
     if (o == NULL)
         goto nomem;
     WCTR_INC(ws_messages_out);
     WCTR_ADD(ws_payload_out, n);
-    if (w->pmd_on && n >= WS_COMPRESS_MIN) {
+    if ((w->flags & WS_F_PMD) && n >= WS_COMPRESS_MIN) {
         z = ws_deflate(w, p, n);
         if (z == NULL) {
             ws_close(c, WSF_CLOSE_INTERNAL, "compression failed");
@@ -441,14 +540,14 @@ ws_send_batch(struct conn *c, struct ws_batch *b)
     const unsigned char *data = b->plain;
     size_t len = b->len;
 
-    if (w->close_sent || conn_closing(c) || b->n == 0)
+    if ((w->flags & WS_F_CLOSE_SENT) || conn_closing(c) || b->n == 0)
         return 0;
     b->sent = 1;
     /* A permessage-deflate peer may be sent uncompressed messages (RFC
      * 7692 §6), so only recipients that take the shared deflated form
      * (no context takeover, a window at least as large as the twin's)
      * get it; the others get the plain frames. */
-    if (w->pmd_on && w->pmd.server_no_context_takeover
+    if ((w->flags & WS_F_PMD) && w->pmd.server_no_context_takeover
         && ws_batch_compress(b) == 0
         && w->pmd.server_max_window_bits >= b->zbits) {
         data = b->z;
@@ -473,27 +572,28 @@ ws_send_batch(struct conn *c, struct ws_batch *b)
 static int
 ws_deliver(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
 {
-    int binary = w->rx.msg_op == WSF_OP_BINARY;
+    struct ws_x *x = w->x;
+    int binary = x->rx.msg_op == WSF_OP_BINARY;
     struct evbuffer *plain = NULL;
     int rc;
 
     WCTR_INC(ws_messages_in);
-    if (w->rx.compressed) {
+    if (x->rx.compressed) {
         WCTR_ADD(ws_deflated_in, n);
         plain = evbuffer_new();
-        if (w->inf == NULL)
-            w->inf = pmd_inflater_new(&w->pmd);
-        if (plain == NULL || w->inf == NULL) {
+        if (x->inf == NULL)
+            x->inf = pmd_inflater_new(&w->pmd);
+        if (plain == NULL || x->inf == NULL) {
             if (plain)
                 evbuffer_free(plain);
             return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
         }
-        int st = pmd_inflate(w->inf, p, n, 1, ws_sink, plain,
+        int st = pmd_inflate(x->inf, p, n, 1, ws_sink, plain,
             (size_t)WS.max_msg);
         if (w->pmd.client_no_context_takeover) {
             /* Nothing carries over to the next message: hold nothing. */
-            pmd_inflater_free(w->inf);
-            w->inf = NULL;
+            pmd_inflater_free(x->inf);
+            x->inf = NULL;
         }
         if (st != PMD_OK) {
             evbuffer_free(plain);
@@ -503,13 +603,14 @@ ws_deliver(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
         }
         n = evbuffer_get_length(plain);
         p = evbuffer_pullup(plain, -1);
-        if (!binary && wsf_rx_text(&w->rx, p, n, 1) != WSF_OK) {
+        if (!binary && wsf_rx_text(&x->rx, p, n, 1) != WSF_OK) {
             evbuffer_free(plain);
             return ws_fail(c, WSF_CLOSE_INVALID_DATA, "invalid UTF-8");
         }
     }
     WCTR_ADD(ws_payload_in, n);
-    rc = w->app->on_message(c, binary, p ? p : (const unsigned char *)"", n);
+    rc = ws_app_of(w)->on_message(c, binary,
+        p ? p : (const unsigned char *)"", n);
     if (plain)
         evbuffer_free(plain);
     return rc;
@@ -524,7 +625,7 @@ ws_control(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
     size_t rlen;
     enum wsf_status st;
 
-    switch (w->h.opcode) {
+    switch (w->x->h.opcode) {
     case WSF_OP_PING:
         return ws_send_ctrl(c, WSF_OP_PONG, p, n);
     case WSF_OP_PONG:
@@ -534,26 +635,26 @@ ws_control(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
         if (st != WSF_OK)
             return ws_fail(c, wsf_status_close_code(st),
                 wsf_status_str(st));
-        if (w->close_sent) {
+        if (w->flags & WS_F_CLOSE_SENT) {
             conn_close(c, "close handshake complete");
             return -1;
         }
         /* Echo the peer's code (RFC 6455 §5.5.1); an empty close gets an
          * empty close. */
-        ws_close(c, code, code == WSF_CLOSE_NO_STATUS ? NULL
+        return ws_close_frame(c, code, code == WSF_CLOSE_NO_STATUS ? NULL
             : "closing");
-        return 0;
     default:
         return ws_fail(c, WSF_CLOSE_PROTOCOL, "unexpected opcode");
     }
 }
 
-/* Consume as many frames from the input as are available. */
+/* Consume as many frames from the input as are available, with w's
+ * parser state in x (w->x). Returns -1 if c is gone. */
 static int
-ws_process(struct conn *c, struct ws *w)
+ws_frames(struct conn *c, struct ws *w, struct ws_x *x)
 {
     struct evbuffer *in = conn_in(c);
-    unsigned flags = w->pmd_on ? WSF_F_RSV1 : 0;
+    unsigned flags = (w->flags & WS_F_PMD) ? WSF_F_RSV1 : 0;
     enum wsf_status st;
 
     for (;;) {
@@ -562,33 +663,33 @@ ws_process(struct conn *c, struct ws *w)
 
         if (conn_closing(c))
             return 0;
-        if (!w->in_frame) {
+        if (!x->in_frame) {
             size_t hn = len < WSF_MAX_HDR ? len : WSF_MAX_HDR;
             if (hn < 2)
                 return 0;
             p = evbuffer_pullup(in, (ssize_t)hn);
-            st = wsf_parse_hdr(p, hn, &w->h, flags);
+            st = wsf_parse_hdr(p, hn, &x->h, flags);
             if (st == WSF_AGAIN)
                 return 0;
             if (st == WSF_OK)
-                st = wsf_rx_frame(&w->rx, &w->h);
+                st = wsf_rx_frame(&x->rx, &x->h);
             if (st != WSF_OK)
                 return ws_fail(c, wsf_status_close_code(st),
                     wsf_status_str(st));
             WCTR_INC(ws_frames_in);
-            evbuffer_drain(in, w->h.hdr_len);
-            len -= w->h.hdr_len;
-            w->in_frame = 1;
-            w->off = 0;
+            evbuffer_drain(in, x->h.hdr_len);
+            len -= x->h.hdr_len;
+            x->in_frame = 1;
+            x->off = 0;
         }
-        if (WSF_OP_IS_CONTROL(w->h.opcode)) {
-            size_t n = (size_t)w->h.len;
+        if (WSF_OP_IS_CONTROL(x->h.opcode)) {
+            size_t n = (size_t)x->h.len;
             if (len < n)
                 return 0;
             p = evbuffer_pullup(in, (ssize_t)n);
             if (n)
-                wsf_unmask(p, n, w->h.key, 0);
-            w->in_frame = 0;
+                wsf_unmask(p, n, x->h.key, 0);
+            x->in_frame = 0;
             int rc = ws_control(c, w, p, n);
             if (rc == -1)
                 return -1;
@@ -596,46 +697,92 @@ ws_process(struct conn *c, struct ws *w)
                 evbuffer_drain(in, n);
             continue;
         }
-        uint64_t left = w->h.len - w->off;
+        uint64_t left = x->h.len - x->off;
         size_t n = len < left ? len : (size_t)left;
         if (n == 0 && left > 0)
             return 0;
         p = n ? evbuffer_pullup(in, (ssize_t)n) : NULL;
         if (n) {
-            wsf_unmask(p, n, w->h.key, w->off);
-            st = wsf_rx_payload(&w->rx, p, n);
+            wsf_unmask(p, n, x->h.key, x->off);
+            st = wsf_rx_payload(&x->rx, p, n);
             if (st != WSF_OK)
                 return ws_fail(c, wsf_status_close_code(st),
                     wsf_status_str(st));
         }
-        if (w->h.fin && w->off == 0 && n == left && w->msg == NULL) {
+        if (x->h.fin && x->off == 0 && n == left && x->msg == NULL) {
             /* Whole message in one frame, all here: no copy. */
-            w->in_frame = 0;
+            x->in_frame = 0;
             if (ws_deliver(c, w, p, n) == -1)
                 return -1;
             if (!conn_closing(c))
                 evbuffer_drain(in, n);
             continue;
         }
-        if (w->msg == NULL && (w->msg = evbuffer_new()) == NULL)
+        if (x->msg == NULL && (x->msg = evbuffer_new()) == NULL)
             return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
-        evbuffer_remove_buffer(in, w->msg, n);
-        w->off += n;
-        if (w->off < w->h.len)
+        evbuffer_remove_buffer(in, x->msg, n);
+        x->off += n;
+        if (x->off < x->h.len)
             return 0;
-        w->in_frame = 0;
-        if (w->h.fin) {
-            size_t ml = evbuffer_get_length(w->msg);
-            const unsigned char *mp = evbuffer_pullup(w->msg, -1);
+        x->in_frame = 0;
+        if (x->h.fin) {
+            size_t ml = evbuffer_get_length(x->msg);
+            const unsigned char *mp = evbuffer_pullup(x->msg, -1);
             int rc = ws_deliver(c, w, mp, ml);
             if (rc == -1)
                 return -1;
             if (conn_closing(c))
                 return 0;
-            evbuffer_free(w->msg);
-            w->msg = NULL;
+            evbuffer_free(x->msg);
+            x->msg = NULL;
         }
     }
+}
+
+/* Parse what c's input holds. The parser state is the worker's scratch
+ * unless c kept its own (a frame or message a read ended inside, or a
+ * context-takeover stream), or the scratch is busy with a read this one
+ * runs inside. Afterwards only what must survive until the next read is
+ * kept, in its own allocation; a closing c keeps nothing (its input is
+ * discarded from now on). Returns -1 if c is gone (ws_on_free released
+ * the state). */
+static int
+ws_process(struct conn *c, struct ws *w)
+{
+    struct ws_x *x = w->x;
+
+    if (x == NULL && WS.scratch_w == NULL) {
+        x = w->x = &WS.scratch;
+        WS.scratch_w = w;
+        ws_x_init(x);
+    } else if (x == NULL && (x = ws_x_get(w)) == NULL) {
+        return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
+    }
+    if (ws_frames(c, w, x) == -1)
+        return -1;
+    if (conn_closing(c) || !ws_x_needed(x)) {
+        ws_x_drop(w);
+        return 0;
+    }
+    if (x != &WS.scratch)
+        return 0;
+    /* A read ended inside a frame or a message: its state moves out of
+     * the scratch until the message completes. */
+    WS.scratch_w = NULL;
+    w->x = malloc(sizeof(*x));
+    if (w->x == NULL) {
+        w->x = x;
+        WS.scratch_w = w;
+        ws_x_drop(w);
+        return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
+    }
+    memcpy(w->x, x, sizeof(*x));
+    x->msg = NULL;
+    x->inf = NULL;
+    x->def = NULL;
+    WCTR_INC(ws_state_held);
+    WCTR_INC(ws_parser_kept);
+    return 0;
 }
 
 /* Every read refreshes the idle deadline, so a client trickling a frame
@@ -647,21 +794,22 @@ static int
 ws_on_read(struct conn *c)
 {
     struct ws *w = conn_state(c);
+    int own_hb = ws_app_of(w)->own_heartbeat;
     int partial;
 
-    if (!w->close_sent && !w->app->own_heartbeat
+    if (!(w->flags & WS_F_CLOSE_SENT) && !own_hb
         && !conn_tq_in(c, &WS.msg_q))
         conn_tq_add(&WS.idle_q, c);
     if (ws_process(c, w) == -1)
         return -1;
-    if (conn_closing(c) || w->close_sent)
+    if (conn_closing(c) || (w->flags & WS_F_CLOSE_SENT))
         return 0;
-    partial = w->in_frame || w->rx.in_msg
+    partial = (w->x && (w->x->in_frame || w->x->rx.in_msg))
         || evbuffer_get_length(conn_in(c)) > 0;
     if (partial && !conn_tq_in(c, &WS.msg_q))
         conn_tq_add(&WS.msg_q, c);
     else if (!partial && conn_tq_in(c, &WS.msg_q)) {
-        if (w->app->own_heartbeat)
+        if (own_hb)
             conn_tq_del(c);
         else
             conn_tq_add(&WS.idle_q, c);
@@ -679,6 +827,14 @@ ws_on_shutdown(struct conn *c)
 static void
 ws_on_overflow(struct conn *c)
 {
+    struct ws *w = conn_state(c);
+
+    /* Over the bound with our close already queued (it was the bytes
+     * that crossed it): no polite end left to wait for. */
+    if (w->flags & WS_F_CLOSE_SENT) {
+        conn_close(c, "slow consumer");
+        return;
+    }
     ws_close(c, WSF_CLOSE_POLICY, "slow consumer");
 }
 
@@ -687,12 +843,9 @@ ws_on_free(struct conn *c)
 {
     struct ws *w = conn_state(c);
 
-    if (w->app->on_close)
-        w->app->on_close(c);
-    if (w->msg)
-        evbuffer_free(w->msg);
-    pmd_inflater_free(w->inf);
-    pmd_deflater_free(w->def);
+    if (ws_app_of(w)->on_close)
+        ws_app_of(w)->on_close(c);
+    ws_x_drop(w);
     free(w);
     WCTR_DEC(ws_open);
 }
@@ -804,16 +957,17 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
         conn_close(c, "out of memory upgrading");
         return -1;
     }
-    w->app = app;
-    wsf_rx_init(&w->rx, WS.max_msg);
-    w->pmd_on = (uint8_t)ws_negotiate(r, &res, &w->pmd, ext, sizeof(ext));
+    w->app = ws_app_index(app);
+    if (ws_negotiate(r, &res, &w->pmd, ext, sizeof(ext)))
+        w->flags |= WS_F_PMD;
     wsh_accept(res.key, res.key_len, accept);
     o = conn_out(c);
     if (o == NULL || evbuffer_add_printf(o, "HTTP/1.1 101 Switching "
             "Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Accept: %s\r\n%s%s%s\r\n", accept,
-            w->pmd_on ? "Sec-WebSocket-Extensions: " : "",
-            w->pmd_on ? ext : "", w->pmd_on ? "\r\n" : "") == -1) {
+            (w->flags & WS_F_PMD) ? "Sec-WebSocket-Extensions: " : "",
+            (w->flags & WS_F_PMD) ? ext : "",
+            (w->flags & WS_F_PMD) ? "\r\n" : "") == -1) {
         free(w);
         conn_close(c, "out of memory upgrading");
         return -1;
