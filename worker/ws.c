@@ -1,13 +1,11 @@
 /*
- * WebSocket connections. Frames are parsed with common/wsf.c as bytes
- * arrive: text payloads are unmasked and UTF-8-checked incrementally so an
- * invalid byte fails the connection at once (1007), fragments are
- * collected in a per-connection buffer bounded by max_message_size, and a
- * message that fits in one frame is handed to the app straight from the
- * input buffer without a copy. Output goes through conn.c's batched flush;
- * a frame sent to many connections is built once (ws_batch) and queued by
- * reference. Framing is written here rather than taken from a library
- * because frame-once shared buffers are the product's core (DESIGN §9).
+ * WebSocket connections: the upgrade, the send path (a frame sent to many
+ * connections is built once, ws_batch, and queued by reference; output
+ * goes through conn.c's batched flush), compression of what is sent, the
+ * close handshake and keepalive pings. The receive path is wsr.c; what
+ * the two share, worker/wsi.h. Framing is written here rather than taken
+ * from a library because frame-once shared buffers are the product's core
+ * (DESIGN §9).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -25,44 +23,12 @@
 #include "worker/conn.h"
 #include "worker/http.h"
 #include "worker/ws.h"
+#include "worker/wsi.h"
 #include "worker/wctr.h"
 
 /* Messages shorter than this are sent uncompressed even when
  * permessage-deflate was agreed: deflate only adds bytes to them. */
 #define WS_COMPRESS_MIN 64
-
-/* What a connection holds only while it needs it: the parser state of a
- * frame or a fragmented message that a read ended inside, and the
- * compression streams kept with context takeover. A read that holds
- * whole frames parses them in the worker's one scratch (WS.scratch);
- * only what must survive until the next read gets its own allocation,
- * freed again when the message completes (BENCHMARKS.md, memory per
- * idle connection, third round). */
-struct ws_x {
-    struct wsf_rx rx;
-    struct wsf_hdr h;        /* current frame, while in_frame */
-    uint64_t off;            /* payload bytes of the frame consumed */
-    struct evbuffer *msg;    /* fragments of the message so far */
-    struct pmd_inflater *inf; /* client context takeover only */
-    struct pmd_deflater *def; /* server context takeover only */
-    uint8_t in_frame;
-};
-
-enum {
-    WS_F_PMD = 1u << 0,        /* permessage-deflate agreed (w->pmd) */
-    WS_F_CLOSE_SENT = 1u << 1, /* our close frame is queued */
-};
-
-/* One per connection, all an idle one holds. */
-struct ws {
-    void *app_st;
-    struct ws_x *x;          /* NULL, &WS.scratch while parsing, or own */
-    uint32_t app_w[2];       /* ws_app_words */
-    struct pmd_params pmd;   /* what was agreed, when WS_F_PMD */
-    uint8_t app;             /* index in WS.apps */
-    uint8_t flags;           /* WS_F_* */
-};
-_Static_assert(sizeof(struct ws) <= 32, "struct ws stays 32 bytes");
 
 #define WS_MAX_APPS 8
 
@@ -107,8 +73,6 @@ static struct {
     struct conn_tq msg_q;   /* a frame or message started, not complete */
     const struct ws_app *apps[WS_MAX_APPS]; /* struct ws's app index */
     size_t napps;
-    struct ws_x scratch;    /* parser state of the read being handled */
-    struct ws *scratch_w;   /* whose read it is, NULL when free */
 } WS;
 
 int
@@ -116,6 +80,7 @@ ws_init(const struct cfg *c)
 {
     WS.cfg = c;
     WS.max_msg = (uint64_t)CFG_NUM(c, max_message_size);
+    wsr_init(WS.max_msg);
     pmd_policy_init(&WS.policy);
     WS.policy.enabled = (int)CFG_NUM(c, compression);
     WS.idle_q.timeout_ms = CFG_NUM(c, ping_interval);
@@ -148,7 +113,7 @@ ws_app_words(struct conn *c)
     return ((struct ws *)conn_state(c))->app_w;
 }
 
-static const struct ws_app *
+const struct ws_app *
 ws_app_of(const struct ws *w)
 {
     return WS.apps[w->app];
@@ -169,56 +134,6 @@ ws_app_index(const struct ws_app *app)
 }
 
 static void
-ws_x_init(struct ws_x *x)
-{
-    memset(x, 0, sizeof(*x));
-    wsf_rx_init(&x->rx, WS.max_msg);
-}
-
-/* w's own extra state, allocated if it has none (a deflater with
- * context takeover outside a read). NULL when out of memory. */
-static struct ws_x *
-ws_x_get(struct ws *w)
-{
-    if (w->x == NULL && (w->x = malloc(sizeof(*w->x))) != NULL) {
-        ws_x_init(w->x);
-        WCTR_INC(ws_state_held);
-    }
-    return w->x;
-}
-
-/* Free everything w->x holds; w->x is NULL after. */
-static void
-ws_x_drop(struct ws *w)
-{
-    struct ws_x *x = w->x;
-
-    if (x == NULL)
-        return;
-    if (x->msg)
-        evbuffer_free(x->msg);
-    pmd_inflater_free(x->inf);
-    pmd_deflater_free(x->def);
-    if (x == &WS.scratch) {
-        x->msg = NULL;
-        x->inf = NULL;
-        x->def = NULL;
-        WS.scratch_w = NULL;
-    } else {
-        free(x);
-        WCTR_DEC(ws_state_held);
-    }
-    w->x = NULL;
-}
-
-/* 1 while x must survive until the next read or send. */
-static int
-ws_x_needed(const struct ws_x *x)
-{
-    return x->in_frame || x->rx.in_msg || x->msg || x->inf || x->def;
-}
-
-static void
 ws_count_close(unsigned code)
 {
     if (code == 1000 || code == 1001)
@@ -229,8 +144,7 @@ ws_count_close(unsigned code)
         WCTR_INC(ws_close_error);
 }
 
-/* Queue a control frame (payload <= 125 bytes, copied). */
-static int
+int
 ws_send_ctrl(struct conn *c, unsigned op, const unsigned char *p, size_t n)
 {
     unsigned char hdr[WSF_MAX_HDR];
@@ -246,9 +160,7 @@ ws_send_ctrl(struct conn *c, unsigned op, const unsigned char *p, size_t n)
     return conn_mark_dirty(c);
 }
 
-/* ws_close; -1 when c must not be touched again (closed for lack of
- * memory, or ended as a slow consumer). */
-static int
+int
 ws_close_frame(struct conn *c, unsigned code, const char *reason)
 {
     struct ws *w = conn_state(c);
@@ -274,18 +186,6 @@ ws_close(struct conn *c, unsigned code, const char *reason)
     (void)ws_close_frame(c, code, reason);
 }
 
-/* Fail the connection for a protocol error (RFC 6455 §7.1.7). 0, or -1
- * when c is gone. */
-static int
-ws_fail(struct conn *c, unsigned code, const char *why)
-{
-    if (code == WSF_CLOSE_TOO_BIG)
-        WCTR_INC(ws_too_big);
-    log_msg(LOG_DEBUG, "websocket %s failed: %s (%u)", conn_peer(c), why,
-        code);
-    return ws_close_frame(c, code, why);
-}
-
 /* pmd sink: append to an evbuffer. */
 static int
 ws_sink(void *arg, const unsigned char *p, size_t n)
@@ -308,7 +208,7 @@ ws_deflate(struct ws *w, const void *p, size_t n)
     if (w->pmd.server_no_context_takeover)
         st = pmd_deflate_once(p, n, w->pmd.server_max_window_bits, -1,
             ws_sink, z);
-    else if (ws_x_get(w) != NULL && (w->x->def != NULL
+    else if (wsr_x_get(w) != NULL && (w->x->def != NULL
         || (w->x->def = pmd_deflater_new(&w->pmd, -1)) != NULL))
         st = pmd_deflate_message(w->x->def, p, n, ws_sink, z);
     else
@@ -568,223 +468,6 @@ ws_send_batch(struct conn *c, struct ws_batch *b)
     return conn_mark_dirty(c);
 }
 
-/* Deliver a complete message to the app (after inflating it). */
-static int
-ws_deliver(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
-{
-    struct ws_x *x = w->x;
-    int binary = x->rx.msg_op == WSF_OP_BINARY;
-    struct evbuffer *plain = NULL;
-    int rc;
-
-    WCTR_INC(ws_messages_in);
-    if (x->rx.compressed) {
-        WCTR_ADD(ws_deflated_in, n);
-        plain = evbuffer_new();
-        if (x->inf == NULL)
-            x->inf = pmd_inflater_new(&w->pmd);
-        if (plain == NULL || x->inf == NULL) {
-            if (plain)
-                evbuffer_free(plain);
-            return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
-        }
-        int st = pmd_inflate(x->inf, p, n, 1, ws_sink, plain,
-            (size_t)WS.max_msg);
-        if (w->pmd.client_no_context_takeover) {
-            /* Nothing carries over to the next message: hold nothing. */
-            pmd_inflater_free(x->inf);
-            x->inf = NULL;
-        }
-        if (st != PMD_OK) {
-            evbuffer_free(plain);
-            return ws_fail(c, (unsigned)pmd_status_close_code(st),
-                st == PMD_E_TOO_BIG ? "message too big"
-                                    : "invalid compressed data");
-        }
-        n = evbuffer_get_length(plain);
-        p = evbuffer_pullup(plain, -1);
-        if (!binary && wsf_rx_text(&x->rx, p, n, 1) != WSF_OK) {
-            evbuffer_free(plain);
-            return ws_fail(c, WSF_CLOSE_INVALID_DATA, "invalid UTF-8");
-        }
-    }
-    WCTR_ADD(ws_payload_in, n);
-    rc = ws_app_of(w)->on_message(c, binary,
-        p ? p : (const unsigned char *)"", n);
-    if (plain)
-        evbuffer_free(plain);
-    return rc;
-}
-
-/* A whole control frame payload (unmasked) is at p. */
-static int
-ws_control(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
-{
-    unsigned code;
-    const unsigned char *reason;
-    size_t rlen;
-    enum wsf_status st;
-
-    switch (w->x->h.opcode) {
-    case WSF_OP_PING:
-        return ws_send_ctrl(c, WSF_OP_PONG, p, n);
-    case WSF_OP_PONG:
-        return 0; /* unsolicited pongs are fine; traffic is traffic */
-    case WSF_OP_CLOSE:
-        st = wsf_close_parse(p, n, &code, &reason, &rlen);
-        if (st != WSF_OK)
-            return ws_fail(c, wsf_status_close_code(st),
-                wsf_status_str(st));
-        if (w->flags & WS_F_CLOSE_SENT) {
-            conn_close(c, "close handshake complete");
-            return -1;
-        }
-        /* Echo the peer's code (RFC 6455 §5.5.1); an empty close gets an
-         * empty close. */
-        return ws_close_frame(c, code, code == WSF_CLOSE_NO_STATUS ? NULL
-            : "closing");
-    default:
-        return ws_fail(c, WSF_CLOSE_PROTOCOL, "unexpected opcode");
-    }
-}
-
-/* Consume as many frames from the input as are available, with w's
- * parser state in x (w->x). Returns -1 if c is gone. */
-static int
-ws_frames(struct conn *c, struct ws *w, struct ws_x *x)
-{
-    struct evbuffer *in = conn_in(c);
-    unsigned flags = (w->flags & WS_F_PMD) ? WSF_F_RSV1 : 0;
-    enum wsf_status st;
-
-    for (;;) {
-        size_t len = evbuffer_get_length(in);
-        unsigned char *p;
-
-        if (conn_closing(c))
-            return 0;
-        if (!x->in_frame) {
-            size_t hn = len < WSF_MAX_HDR ? len : WSF_MAX_HDR;
-            if (hn < 2)
-                return 0;
-            p = evbuffer_pullup(in, (ssize_t)hn);
-            st = wsf_parse_hdr(p, hn, &x->h, flags);
-            if (st == WSF_AGAIN)
-                return 0;
-            if (st == WSF_OK)
-                st = wsf_rx_frame(&x->rx, &x->h);
-            if (st != WSF_OK)
-                return ws_fail(c, wsf_status_close_code(st),
-                    wsf_status_str(st));
-            WCTR_INC(ws_frames_in);
-            evbuffer_drain(in, x->h.hdr_len);
-            len -= x->h.hdr_len;
-            x->in_frame = 1;
-            x->off = 0;
-        }
-        if (WSF_OP_IS_CONTROL(x->h.opcode)) {
-            size_t n = (size_t)x->h.len;
-            if (len < n)
-                return 0;
-            p = evbuffer_pullup(in, (ssize_t)n);
-            if (n)
-                wsf_unmask(p, n, x->h.key, 0);
-            x->in_frame = 0;
-            int rc = ws_control(c, w, p, n);
-            if (rc == -1)
-                return -1;
-            if (!conn_closing(c))
-                evbuffer_drain(in, n);
-            continue;
-        }
-        uint64_t left = x->h.len - x->off;
-        size_t n = len < left ? len : (size_t)left;
-        if (n == 0 && left > 0)
-            return 0;
-        p = n ? evbuffer_pullup(in, (ssize_t)n) : NULL;
-        if (n) {
-            wsf_unmask(p, n, x->h.key, x->off);
-            st = wsf_rx_payload(&x->rx, p, n);
-            if (st != WSF_OK)
-                return ws_fail(c, wsf_status_close_code(st),
-                    wsf_status_str(st));
-        }
-        if (x->h.fin && x->off == 0 && n == left && x->msg == NULL) {
-            /* Whole message in one frame, all here: no copy. */
-            x->in_frame = 0;
-            if (ws_deliver(c, w, p, n) == -1)
-                return -1;
-            if (!conn_closing(c))
-                evbuffer_drain(in, n);
-            continue;
-        }
-        if (x->msg == NULL && (x->msg = evbuffer_new()) == NULL)
-            return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
-        evbuffer_remove_buffer(in, x->msg, n);
-        x->off += n;
-        if (x->off < x->h.len)
-            return 0;
-        x->in_frame = 0;
-        if (x->h.fin) {
-            size_t ml = evbuffer_get_length(x->msg);
-            const unsigned char *mp = evbuffer_pullup(x->msg, -1);
-            int rc = ws_deliver(c, w, mp, ml);
-            if (rc == -1)
-                return -1;
-            if (conn_closing(c))
-                return 0;
-            evbuffer_free(x->msg);
-            x->msg = NULL;
-        }
-    }
-}
-
-/* Parse what c's input holds. The parser state is the worker's scratch
- * unless c kept its own (a frame or message a read ended inside, or a
- * context-takeover stream), or the scratch is busy with a read this one
- * runs inside. Afterwards only what must survive until the next read is
- * kept, in its own allocation; a closing c keeps nothing (its input is
- * discarded from now on). Returns -1 if c is gone (ws_on_free released
- * the state). */
-static int
-ws_process(struct conn *c, struct ws *w)
-{
-    struct ws_x *x = w->x;
-
-    if (x == NULL && WS.scratch_w == NULL) {
-        x = w->x = &WS.scratch;
-        WS.scratch_w = w;
-        ws_x_init(x);
-    } else if (x == NULL && (x = ws_x_get(w)) == NULL) {
-        return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
-    }
-    if (ws_frames(c, w, x) == -1)
-        return -1;
-    if (conn_closing(c) || !ws_x_needed(x)) {
-        ws_x_drop(w);
-        return 0;
-    }
-    if (x != &WS.scratch)
-        return 0;
-    /* A read ended inside a frame or a message: its state moves out of
-     * the scratch until the message completes. */
-    WS.scratch_w = NULL;
-    w->x = malloc(sizeof(*x));
-    if (w->x == NULL) {
-        w->x = x;
-        WS.scratch_w = w;
-        ws_x_drop(w);
-        return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
-    }
-    memcpy(w->x, x, sizeof(*x));
-    x->msg = NULL;
-    x->inf = NULL;
-    x->def = NULL;
-    WCTR_INC(ws_state_held);
-    WCTR_INC(ws_parser_kept);
-    return 0;
-}
-
 /* Every read refreshes the idle deadline, so a client trickling a frame
  * a byte at a time would never be cut off by it: once a read leaves a
  * frame or a fragmented message unfinished, the connection moves to
@@ -800,7 +483,7 @@ ws_on_read(struct conn *c)
     if (!(w->flags & WS_F_CLOSE_SENT) && !own_hb
         && !conn_tq_in(c, &WS.msg_q))
         conn_tq_add(&WS.idle_q, c);
-    if (ws_process(c, w) == -1)
+    if (wsr_process(c, w) == -1)
         return -1;
     if (conn_closing(c) || (w->flags & WS_F_CLOSE_SENT))
         return 0;
@@ -845,7 +528,7 @@ ws_on_free(struct conn *c)
 
     if (ws_app_of(w)->on_close)
         ws_app_of(w)->on_close(c);
-    ws_x_drop(w);
+    wsr_drop(w);
     free(w);
     WCTR_DEC(ws_open);
 }
@@ -990,6 +673,6 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
         return -1;
     /* Frames may have arrived right behind the request head. */
     if (evbuffer_get_length(conn_in(c)) > 0)
-        return ws_process(c, w);
+        return wsr_process(c, w);
     return 0;
 }
