@@ -81,6 +81,7 @@ ws_init(const struct cfg *c)
     WS.cfg = c;
     WS.max_msg = (uint64_t)CFG_NUM(c, max_message_size);
     wsr_init(WS.max_msg);
+    conn_reserve(sizeof(struct ws));
     pmd_policy_init(&WS.policy);
     WS.policy.enabled = (int)CFG_NUM(c, compression);
     WS.idle_q.timeout_ms = CFG_NUM(c, ping_interval);
@@ -529,7 +530,7 @@ ws_on_free(struct conn *c)
     if (ws_app_of(w)->on_close)
         ws_app_of(w)->on_close(c);
     wsr_drop(w);
-    free(w);
+    conn_st_free(c, w);
     WCTR_DEC(ws_open);
 }
 
@@ -618,7 +619,7 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
     struct wsh_result res;
     enum wsh_status s = wsh_check(r, CFG_STR(WS.cfg, allowed_origins), &res);
     char accept[WSH_ACCEPT_SIZE], ext[PMD_RESP_MAX], extra[64];
-    struct ws *w;
+    struct ws wl = {0}, *w;
     struct evbuffer *o;
 
     if (s != WSH_OK) {
@@ -635,27 +636,28 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
             extra);
         return 0;
     }
-    w = calloc(1, sizeof(*w));
-    if (w == NULL) {
-        conn_close(c, "out of memory upgrading");
-        return -1;
-    }
-    w->app = ws_app_index(app);
-    if (ws_negotiate(r, &res, &w->pmd, ext, sizeof(ext)))
-        w->flags |= WS_F_PMD;
+    wl.app = ws_app_index(app);
+    if (ws_negotiate(r, &res, &wl.pmd, ext, sizeof(ext)))
+        wl.flags |= WS_F_PMD;
     wsh_accept(res.key, res.key_len, accept);
     o = conn_out(c);
     if (o == NULL || evbuffer_add_printf(o, "HTTP/1.1 101 Switching "
             "Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Accept: %s\r\n%s%s%s\r\n", accept,
-            (w->flags & WS_F_PMD) ? "Sec-WebSocket-Extensions: " : "",
-            (w->flags & WS_F_PMD) ? ext : "",
-            (w->flags & WS_F_PMD) ? "\r\n" : "") == -1) {
-        free(w);
+            (wl.flags & WS_F_PMD) ? "Sec-WebSocket-Extensions: " : "",
+            (wl.flags & WS_F_PMD) ? ext : "",
+            (wl.flags & WS_F_PMD) ? "\r\n" : "") == -1) {
         conn_close(c, "out of memory upgrading");
         return -1;
     }
+    /* The HTTP state gives up the connection's room; struct ws takes it
+     * (r is not in it: it points into the input). */
     http_release(c);
+    if ((w = conn_st_alloc(c, sizeof(*w))) == NULL) {
+        conn_close(c, "out of memory upgrading");
+        return -1;
+    }
+    *w = wl;
     conn_set_proto(c, &ws_proto, w);
     if (!app->own_heartbeat)
         conn_tq_add(&WS.idle_q, c);
