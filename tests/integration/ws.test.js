@@ -723,6 +723,72 @@ test('issue 18: frames split across reads; parser state only while '
             await noStateHeld('after the 1009');
         });
 
+    await t.test('kept-alive HTTP requests, then an upgrade on the same '
+        + 'connection: the protocol state changes hands', async () => {
+        const before = await quietTotals(d);
+        const net = require('node:net');
+        const s = net.connect({ host: '127.0.0.1', port });
+        t.after(() => s.destroy());
+        let buf = Buffer.alloc(0);
+        s.on('data', (b) => {
+            buf = Buffer.concat([buf, b]);
+        });
+        await new Promise((resolve, reject) => {
+            s.once('connect', resolve);
+            s.once('error', reject);
+        });
+        const status = `GET /socket-status HTTP/1.1\r\nHost: 127.0.0.1:${
+            port}\r\n\r\n`;
+        /* One whole reply (head and Content-Length body) taken off buf. */
+        async function reply() {
+            let r;
+            await waitFor(() => {
+                const i = buf.indexOf('\r\n\r\n');
+                if (i < 0)
+                    return false;
+                const head = buf.subarray(0, i).toString('latin1');
+                const m = /content-length: *(\d+)/i.exec(head);
+                const len = m ? Number(m[1]) : 0;
+                if (buf.length < i + 4 + len)
+                    return false;
+                r = { head, body: buf.subarray(i + 4, i + 4 + len) };
+                buf = buf.subarray(i + 4 + len);
+                return true;
+            }, 3000, 'an HTTP reply');
+            return r;
+        }
+        for (let i = 0; i < 3; i++) {
+            s.write(status);
+            const r = await reply();
+            assert.match(r.head, /^HTTP\/1\.1 200 /, r.head);
+            assert.equal(typeof JSON.parse(r.body).status, 'string');
+        }
+        const key = crypto.randomBytes(16).toString('base64');
+        /* The upgrade and a first frame in one write. */
+        s.write(Buffer.concat([Buffer.from(`GET /echo HTTP/1.1\r\nHost: `
+            + `127.0.0.1:${port}\r\nUpgrade: websocket\r\n`
+            + `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n`
+            + 'Sec-WebSocket-Version: 13\r\n\r\n'),
+        F({ opcode: OP.TEXT, payload: 'after three requests' })]));
+        let head;
+        await waitFor(() => {
+            const i = buf.indexOf('\r\n\r\n');
+            if (i < 0)
+                return false;
+            head = buf.subarray(0, i).toString('latin1');
+            buf = buf.subarray(i + 4);
+            return true;
+        }, 3000, 'the 101');
+        assert.match(head, /^HTTP\/1\.1 101 /, head);
+        assert.ok(head.includes(acceptFor(key)), head);
+        const text = 'after three requests';
+        await waitFor(() => buf.length >= 2 + text.length, 3000, 'the echo');
+        assert.deepEqual([buf[0], buf[1]], [0x81, text.length]);
+        assert.equal(buf.subarray(2, 2 + text.length).toString(), text);
+        await expectDeltas(d, before, { keepalive_reuses: 2,
+            ws_handshakes: 1 });
+    });
+
     await t.test('a close frame cut at every byte completes the handshake',
         async () => {
             const bytes = F({ opcode: OP.CLOSE,
