@@ -28,6 +28,15 @@
 #include "worker/wctr.h"
 #include "worker/wev.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define CONN_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define CONN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define CONN_POISON(p, n) ((void)(p), (void)(n))
+#define CONN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define CONN_READ_CHUNK 16384
 #define CONN_READ_MAX 65536 /* per wakeup, for fairness */
 #define CONN_LINGER_MS 5000 /* bound on flushing a closing connection */
@@ -47,6 +56,7 @@ enum {
     CONN_F_SLOW = 1u << 11,   /* its overflow was the event (conn_over) */
     CONN_F_POLLED = 1u << 12, /* its socket is in the epoll set (pol) */
     CONN_F_POLLOUT = 1u << 13, /* ... watched for writing too */
+    CONN_F_ROOM = 1u << 14,   /* its room holds a protocol's state */
 };
 
 struct conn {
@@ -66,7 +76,10 @@ struct conn {
     uint16_t peer_port;           /* network order */
     uint8_t peer_family;          /* AF_INET, AF_INET6, 0: unknown */
 };
-_Static_assert(sizeof(struct conn) <= 136, "struct conn fits a 144-byte chunk");
+/* With the 32-byte room (struct ws, struct http_st) one 176-byte chunk;
+ * the room follows at c + 1, aligned for pointers. */
+_Static_assert(sizeof(struct conn) <= 136, "struct conn + room fits 176");
+_Static_assert(sizeof(struct conn) % 8 == 0, "the room is 8-aligned");
 
 static struct {
     struct event_base *base;
@@ -79,6 +92,7 @@ static struct {
     struct conn *reap;            /* conn_close_later, via dnext */
     conn_flushed_fn after;        /* conn_after_flush, once */
     const struct conn_io *io;     /* conn_set_io; kept out of struct conn */
+    size_t room;                  /* conn_reserve */
 } C = {.closing = {.timeout_ms = CONN_LINGER_MS,
            .reason = "peer did not read the final bytes in time"}};
 
@@ -120,10 +134,41 @@ conn_init(struct event_base *base, size_t max_outbound)
     return pol_init(base, conn_ready);
 }
 
+void
+conn_reserve(size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (n > C.room)
+        C.room = n;
+}
+
+void *
+conn_st_alloc(struct conn *c, size_t n)
+{
+    if (n > C.room || (c->flags & CONN_F_ROOM))
+        return calloc(1, n ? n : 1);
+    c->flags |= CONN_F_ROOM;
+    CONN_UNPOISON(c + 1, C.room);
+    return memset(c + 1, 0, C.room);
+}
+
+void
+conn_st_free(struct conn *c, void *p)
+{
+    if (p == NULL)
+        return;
+    if (!(c->flags & CONN_F_ROOM) || p != (void *)(c + 1)) {
+        free(p);
+        return;
+    }
+    c->flags &= ~CONN_F_ROOM;
+    CONN_POISON(c + 1, C.room);
+}
+
 struct conn *
 conn_new(int fd, const struct conn_proto *p, void *st)
 {
-    struct conn *c = calloc(1, sizeof(*c));
+    struct conn *c = calloc(1, sizeof(*c) + C.room);
     socklen_t sl = sizeof(struct sockaddr_storage);
     struct sockaddr_storage ss;
 
@@ -132,6 +177,7 @@ conn_new(int fd, const struct conn_proto *p, void *st)
         close(fd);
         return NULL;
     }
+    CONN_POISON(c + 1, C.room);
     c->fd = fd;
     c->proto = p;
     c->st = st;

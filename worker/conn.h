@@ -63,6 +63,18 @@ int conn_init(struct event_base *base, size_t max_outbound);
  * Returns the connection or NULL (fd closed, logged). */
 struct conn *conn_new(int fd, const struct conn_proto *p, void *st);
 
+/* Room for a protocol's state inside each connection's own allocation,
+ * so that the state costs no malloc header and rounding of its own:
+ * conn_reserve(n) before the first conn_new makes it at least n bytes
+ * (the largest of the calls, rounded up to 8). conn_st_alloc returns n
+ * zeroed bytes for c's protocol state: the room when it is large enough
+ * and free, else new heap memory; NULL when out of memory.
+ * conn_st_free(c, p) gives p back (the room, or free(); NULL allowed).
+ * Under ASan the room is poisoned while free. */
+void conn_reserve(size_t n);
+void *conn_st_alloc(struct conn *c, size_t n);
+void conn_st_free(struct conn *c, void *p);
+
 /* Close and free c, counting and logging reason at info. The only way a
  * connection ends; the caller must not touch c afterwards. */
 /* The event log (worker/wev.h). conn_event_arm: c is a client

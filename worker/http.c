@@ -25,11 +25,13 @@
 #include "worker/http.h"
 #include "worker/wctr.h"
 
+/* In the connection's room (conn_st_alloc): 32 bytes. */
 struct http_st {
     struct hh_parser hp;
-    size_t head;        /* bytes of the parsed head, until answered */
+    uint32_t head;      /* bytes of the parsed head (<= max_header_size) */
     uint8_t reused;     /* waiting on a kept-alive connection */
 };
+_Static_assert(sizeof(struct http_st) <= 32, "http_st fits the room");
 
 static int http_on_read(struct conn *c);
 static void http_on_free(struct conn *c);
@@ -69,6 +71,7 @@ http_init(const struct cfg *c, struct shm_segment *seg)
     H.idle_q.timeout_ms = CFG_NUM(c, keepalive_timeout);
     H.idle_q.reason = "keep-alive connection idle";
     H.idle_q.on_expire = http_idle_expire;
+    conn_reserve(sizeof(struct http_st));
     return 0;
 }
 
@@ -105,41 +108,37 @@ http_route_add(const char *path, http_route_fn fn)
     H.nroutes++;
 }
 
+/* A new connection on fd waiting for its first request head, or NULL. */
+static struct conn *
+http_conn_new(int fd)
+{
+    struct conn *c = conn_new(fd, &http_proto, NULL);
+    struct http_st *st;
+
+    if (c == NULL)
+        return NULL;
+    if ((st = conn_st_alloc(c, sizeof(*st))) == NULL) {
+        conn_close(c, "out of memory for a connection");
+        return NULL;
+    }
+    conn_set_proto(c, &http_proto, st);
+    conn_tq_add(&H.head_q, c);
+    return c;
+}
+
 struct conn *
 http_accept(int fd)
 {
-    struct http_st *st = calloc(1, sizeof(*st));
-    struct conn *c;
-
-    if (st == NULL) {
-        close(fd);
-        return NULL;
-    }
-    c = conn_new(fd, &http_proto, st);
-    if (c == NULL) {
-        free(st);
-        return NULL;
-    }
-    conn_tq_add(&H.head_q, c);
-    return c;
+    return http_conn_new(fd);
 }
 
 void
 http_adopt(int fd, const void *data, size_t n)
 {
-    struct http_st *st = calloc(1, sizeof(*st));
-    struct conn *c;
+    struct conn *c = http_conn_new(fd);
 
-    if (st == NULL) {
-        close(fd);
+    if (c == NULL)
         return;
-    }
-    c = conn_new(fd, &http_proto, st);
-    if (c == NULL) {
-        free(st);
-        return;
-    }
-    conn_tq_add(&H.head_q, c);
     if (n && (conn_in(c) == NULL || evbuffer_add(conn_in(c), data, n) == -1)) {
         conn_close(c, "out of memory adopting a connection");
         return;
@@ -172,14 +171,14 @@ http_expire(struct conn *c)
 static void
 http_on_free(struct conn *c)
 {
-    free(conn_state(c));
+    conn_st_free(c, conn_state(c));
 }
 
 void
 http_release(struct conn *c)
 {
     conn_tq_del(c);
-    free(conn_state(c));
+    conn_st_free(c, conn_state(c));
     conn_set_proto(c, &http_proto, NULL);
 }
 
@@ -210,7 +209,7 @@ http_keepalive(struct conn *c)
     if (conn_get_proto(c) == &http_proto)
         st = conn_state(c);
     if (st == NULL) {
-        if ((st = calloc(1, sizeof(*st))) == NULL) {
+        if ((st = conn_st_alloc(c, sizeof(*st))) == NULL) {
             conn_close_after_flush(c, "http reply sent");
             return;
         }
@@ -370,7 +369,7 @@ http_on_read(struct conn *c)
         conn_tq_del(c);
         if (st->reused)
             WCTR_INC(keepalive_reuses);
-        st->head = req.head_len;
+        st->head = (uint32_t)req.head_len; /* <= max_header_size */
         conn_set_persistent(c, CFG_NUM(H.cfg, keepalive_timeout) > 0
             && req.minor_version == 1
             && !hh_header_has_token(&req, "Connection", "close"));

@@ -1,13 +1,11 @@
 /*
- * WebSocket connections. Frames are parsed with common/wsf.c as bytes
- * arrive: text payloads are unmasked and UTF-8-checked incrementally so an
- * invalid byte fails the connection at once (1007), fragments are
- * collected in a per-connection buffer bounded by max_message_size, and a
- * message that fits in one frame is handed to the app straight from the
- * input buffer without a copy. Output goes through conn.c's batched flush;
- * a frame sent to many connections is built once (ws_batch) and queued by
- * reference. Framing is written here rather than taken from a library
- * because frame-once shared buffers are the product's core (DESIGN §9).
+ * WebSocket connections: the upgrade, the send path (a frame sent to many
+ * connections is built once, ws_batch, and queued by reference; output
+ * goes through conn.c's batched flush), compression of what is sent, the
+ * close handshake and keepalive pings. The receive path is wsr.c; what
+ * the two share, worker/wsi.h. Framing is written here rather than taken
+ * from a library because frame-once shared buffers are the product's core
+ * (DESIGN §9).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -25,30 +23,14 @@
 #include "worker/conn.h"
 #include "worker/http.h"
 #include "worker/ws.h"
+#include "worker/wsi.h"
 #include "worker/wctr.h"
 
 /* Messages shorter than this are sent uncompressed even when
  * permessage-deflate was agreed: deflate only adds bytes to them. */
 #define WS_COMPRESS_MIN 64
 
-struct ws {
-    const struct ws_app *app;
-    void *app_st;
-    struct wsf_rx rx;
-    struct wsf_hdr h;        /* current frame, while in_frame */
-    uint64_t off;            /* payload bytes of the frame consumed */
-    struct evbuffer *msg;    /* fragments of the message so far */
-    struct pmd_inflater *inf;
-    struct pmd_deflater *def;
-    struct pmd_params pmd;
-    uint8_t in_frame;
-    uint8_t pmd_on;
-    uint8_t close_sent;
-    uint32_t app_w[2];       /* ws_app_words */
-};
-/* One per connection: 120 bytes still fit the 128-byte malloc chunk the
- * 112 before took (BENCHMARKS.md, memory per idle connection). */
-_Static_assert(sizeof(struct ws) <= 120, "struct ws fits a 128-byte chunk");
+#define WS_MAX_APPS 8
 
 struct ws_batch {
     unsigned refs;
@@ -89,6 +71,8 @@ static struct {
     struct conn_tq idle_q;  /* quiet for less than ping_interval */
     struct conn_tq ping_q;  /* pinged, waiting for any traffic */
     struct conn_tq msg_q;   /* a frame or message started, not complete */
+    const struct ws_app *apps[WS_MAX_APPS]; /* struct ws's app index */
+    size_t napps;
 } WS;
 
 int
@@ -96,6 +80,8 @@ ws_init(const struct cfg *c)
 {
     WS.cfg = c;
     WS.max_msg = (uint64_t)CFG_NUM(c, max_message_size);
+    wsr_init(WS.max_msg);
+    conn_reserve(sizeof(struct ws));
     pmd_policy_init(&WS.policy);
     WS.policy.enabled = (int)CFG_NUM(c, compression);
     WS.idle_q.timeout_ms = CFG_NUM(c, ping_interval);
@@ -128,6 +114,26 @@ ws_app_words(struct conn *c)
     return ((struct ws *)conn_state(c))->app_w;
 }
 
+const struct ws_app *
+ws_app_of(const struct ws *w)
+{
+    return WS.apps[w->app];
+}
+
+/* app's index in WS.apps, added on first sight (a few static apps). */
+static uint8_t
+ws_app_index(const struct ws_app *app)
+{
+    size_t i;
+
+    for (i = 0; i < WS.napps; i++)
+        if (WS.apps[i] == app)
+            return (uint8_t)i;
+    assert(WS.napps < WS_MAX_APPS);
+    WS.apps[WS.napps++] = app;
+    return (uint8_t)i;
+}
+
 static void
 ws_count_close(unsigned code)
 {
@@ -139,8 +145,7 @@ ws_count_close(unsigned code)
         WCTR_INC(ws_close_error);
 }
 
-/* Queue a control frame (payload <= 125 bytes, copied). */
-static int
+int
 ws_send_ctrl(struct conn *c, unsigned op, const unsigned char *p, size_t n)
 {
     unsigned char hdr[WSF_MAX_HDR];
@@ -156,35 +161,30 @@ ws_send_ctrl(struct conn *c, unsigned op, const unsigned char *p, size_t n)
     return conn_mark_dirty(c);
 }
 
-void
-ws_close(struct conn *c, unsigned code, const char *reason)
+int
+ws_close_frame(struct conn *c, unsigned code, const char *reason)
 {
     struct ws *w = conn_state(c);
     unsigned char pl[WSF_MAX_CTRL];
     size_t n;
 
-    if (w->close_sent || conn_closing(c))
-        return;
-    w->close_sent = 1;
+    if ((w->flags & WS_F_CLOSE_SENT) || conn_closing(c))
+        return 0;
+    w->flags |= WS_F_CLOSE_SENT;
     n = wsf_close_build(pl, code, (const unsigned char *)reason,
         reason ? strlen(reason) : 0);
     if (code != WSF_CLOSE_NO_STATUS)
         ws_count_close(code);
     if (ws_send_ctrl(c, WSF_OP_CLOSE, pl, n) == -1)
-        return;
+        return -1;
     conn_close_after_flush(c, reason && *reason ? reason : "closed");
+    return 0;
 }
 
-/* Fail the connection for a protocol error (RFC 6455 §7.1.7). */
-static int
-ws_fail(struct conn *c, unsigned code, const char *why)
+void
+ws_close(struct conn *c, unsigned code, const char *reason)
 {
-    if (code == WSF_CLOSE_TOO_BIG)
-        WCTR_INC(ws_too_big);
-    log_msg(LOG_DEBUG, "websocket %s failed: %s (%u)", conn_peer(c), why,
-        code);
-    ws_close(c, code, why);
-    return 0;
+    (void)ws_close_frame(c, code, reason);
 }
 
 /* pmd sink: append to an evbuffer. */
@@ -209,9 +209,9 @@ ws_deflate(struct ws *w, const void *p, size_t n)
     if (w->pmd.server_no_context_takeover)
         st = pmd_deflate_once(p, n, w->pmd.server_max_window_bits, -1,
             ws_sink, z);
-    else if (w->def != NULL
-        || (w->def = pmd_deflater_new(&w->pmd, -1)) != NULL)
-        st = pmd_deflate_message(w->def, p, n, ws_sink, z);
+    else if (wsr_x_get(w) != NULL && (w->x->def != NULL
+        || (w->x->def = pmd_deflater_new(&w->pmd, -1)) != NULL))
+        st = pmd_deflate_message(w->x->def, p, n, ws_sink, z);
     else
         st = PMD_E_NOMEM;
     if (st != PMD_OK) {
@@ -229,13 +229,13 @@ ws_send(struct conn *c, unsigned opcode, const void *p, size_t n)
     unsigned char hdr[WSF_MAX_HDR];
     size_t hl;
 
-    if (w->close_sent || conn_closing(c))
+    if ((w->flags & WS_F_CLOSE_SENT) || conn_closing(c))
         return 0;
     if (o == NULL)
         goto nomem;
     WCTR_INC(ws_messages_out);
     WCTR_ADD(ws_payload_out, n);
-    if (w->pmd_on && n >= WS_COMPRESS_MIN) {
+    if ((w->flags & WS_F_PMD) && n >= WS_COMPRESS_MIN) {
         z = ws_deflate(w, p, n);
         if (z == NULL) {
             ws_close(c, WSF_CLOSE_INTERNAL, "compression failed");
@@ -441,14 +441,14 @@ ws_send_batch(struct conn *c, struct ws_batch *b)
     const unsigned char *data = b->plain;
     size_t len = b->len;
 
-    if (w->close_sent || conn_closing(c) || b->n == 0)
+    if ((w->flags & WS_F_CLOSE_SENT) || conn_closing(c) || b->n == 0)
         return 0;
     b->sent = 1;
     /* A permessage-deflate peer may be sent uncompressed messages (RFC
      * 7692 §6), so only recipients that take the shared deflated form
      * (no context takeover, a window at least as large as the twin's)
      * get it; the others get the plain frames. */
-    if (w->pmd_on && w->pmd.server_no_context_takeover
+    if ((w->flags & WS_F_PMD) && w->pmd.server_no_context_takeover
         && ws_batch_compress(b) == 0
         && w->pmd.server_max_window_bits >= b->zbits) {
         data = b->z;
@@ -469,175 +469,6 @@ ws_send_batch(struct conn *c, struct ws_batch *b)
     return conn_mark_dirty(c);
 }
 
-/* Deliver a complete message to the app (after inflating it). */
-static int
-ws_deliver(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
-{
-    int binary = w->rx.msg_op == WSF_OP_BINARY;
-    struct evbuffer *plain = NULL;
-    int rc;
-
-    WCTR_INC(ws_messages_in);
-    if (w->rx.compressed) {
-        WCTR_ADD(ws_deflated_in, n);
-        plain = evbuffer_new();
-        if (w->inf == NULL)
-            w->inf = pmd_inflater_new(&w->pmd);
-        if (plain == NULL || w->inf == NULL) {
-            if (plain)
-                evbuffer_free(plain);
-            return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
-        }
-        int st = pmd_inflate(w->inf, p, n, 1, ws_sink, plain,
-            (size_t)WS.max_msg);
-        if (w->pmd.client_no_context_takeover) {
-            /* Nothing carries over to the next message: hold nothing. */
-            pmd_inflater_free(w->inf);
-            w->inf = NULL;
-        }
-        if (st != PMD_OK) {
-            evbuffer_free(plain);
-            return ws_fail(c, (unsigned)pmd_status_close_code(st),
-                st == PMD_E_TOO_BIG ? "message too big"
-                                    : "invalid compressed data");
-        }
-        n = evbuffer_get_length(plain);
-        p = evbuffer_pullup(plain, -1);
-        if (!binary && wsf_rx_text(&w->rx, p, n, 1) != WSF_OK) {
-            evbuffer_free(plain);
-            return ws_fail(c, WSF_CLOSE_INVALID_DATA, "invalid UTF-8");
-        }
-    }
-    WCTR_ADD(ws_payload_in, n);
-    rc = w->app->on_message(c, binary, p ? p : (const unsigned char *)"", n);
-    if (plain)
-        evbuffer_free(plain);
-    return rc;
-}
-
-/* A whole control frame payload (unmasked) is at p. */
-static int
-ws_control(struct conn *c, struct ws *w, const unsigned char *p, size_t n)
-{
-    unsigned code;
-    const unsigned char *reason;
-    size_t rlen;
-    enum wsf_status st;
-
-    switch (w->h.opcode) {
-    case WSF_OP_PING:
-        return ws_send_ctrl(c, WSF_OP_PONG, p, n);
-    case WSF_OP_PONG:
-        return 0; /* unsolicited pongs are fine; traffic is traffic */
-    case WSF_OP_CLOSE:
-        st = wsf_close_parse(p, n, &code, &reason, &rlen);
-        if (st != WSF_OK)
-            return ws_fail(c, wsf_status_close_code(st),
-                wsf_status_str(st));
-        if (w->close_sent) {
-            conn_close(c, "close handshake complete");
-            return -1;
-        }
-        /* Echo the peer's code (RFC 6455 §5.5.1); an empty close gets an
-         * empty close. */
-        ws_close(c, code, code == WSF_CLOSE_NO_STATUS ? NULL
-            : "closing");
-        return 0;
-    default:
-        return ws_fail(c, WSF_CLOSE_PROTOCOL, "unexpected opcode");
-    }
-}
-
-/* Consume as many frames from the input as are available. */
-static int
-ws_process(struct conn *c, struct ws *w)
-{
-    struct evbuffer *in = conn_in(c);
-    unsigned flags = w->pmd_on ? WSF_F_RSV1 : 0;
-    enum wsf_status st;
-
-    for (;;) {
-        size_t len = evbuffer_get_length(in);
-        unsigned char *p;
-
-        if (conn_closing(c))
-            return 0;
-        if (!w->in_frame) {
-            size_t hn = len < WSF_MAX_HDR ? len : WSF_MAX_HDR;
-            if (hn < 2)
-                return 0;
-            p = evbuffer_pullup(in, (ssize_t)hn);
-            st = wsf_parse_hdr(p, hn, &w->h, flags);
-            if (st == WSF_AGAIN)
-                return 0;
-            if (st == WSF_OK)
-                st = wsf_rx_frame(&w->rx, &w->h);
-            if (st != WSF_OK)
-                return ws_fail(c, wsf_status_close_code(st),
-                    wsf_status_str(st));
-            WCTR_INC(ws_frames_in);
-            evbuffer_drain(in, w->h.hdr_len);
-            len -= w->h.hdr_len;
-            w->in_frame = 1;
-            w->off = 0;
-        }
-        if (WSF_OP_IS_CONTROL(w->h.opcode)) {
-            size_t n = (size_t)w->h.len;
-            if (len < n)
-                return 0;
-            p = evbuffer_pullup(in, (ssize_t)n);
-            if (n)
-                wsf_unmask(p, n, w->h.key, 0);
-            w->in_frame = 0;
-            int rc = ws_control(c, w, p, n);
-            if (rc == -1)
-                return -1;
-            if (!conn_closing(c))
-                evbuffer_drain(in, n);
-            continue;
-        }
-        uint64_t left = w->h.len - w->off;
-        size_t n = len < left ? len : (size_t)left;
-        if (n == 0 && left > 0)
-            return 0;
-        p = n ? evbuffer_pullup(in, (ssize_t)n) : NULL;
-        if (n) {
-            wsf_unmask(p, n, w->h.key, w->off);
-            st = wsf_rx_payload(&w->rx, p, n);
-            if (st != WSF_OK)
-                return ws_fail(c, wsf_status_close_code(st),
-                    wsf_status_str(st));
-        }
-        if (w->h.fin && w->off == 0 && n == left && w->msg == NULL) {
-            /* Whole message in one frame, all here: no copy. */
-            w->in_frame = 0;
-            if (ws_deliver(c, w, p, n) == -1)
-                return -1;
-            if (!conn_closing(c))
-                evbuffer_drain(in, n);
-            continue;
-        }
-        if (w->msg == NULL && (w->msg = evbuffer_new()) == NULL)
-            return ws_fail(c, WSF_CLOSE_INTERNAL, "out of memory");
-        evbuffer_remove_buffer(in, w->msg, n);
-        w->off += n;
-        if (w->off < w->h.len)
-            return 0;
-        w->in_frame = 0;
-        if (w->h.fin) {
-            size_t ml = evbuffer_get_length(w->msg);
-            const unsigned char *mp = evbuffer_pullup(w->msg, -1);
-            int rc = ws_deliver(c, w, mp, ml);
-            if (rc == -1)
-                return -1;
-            if (conn_closing(c))
-                return 0;
-            evbuffer_free(w->msg);
-            w->msg = NULL;
-        }
-    }
-}
-
 /* Every read refreshes the idle deadline, so a client trickling a frame
  * a byte at a time would never be cut off by it: once a read leaves a
  * frame or a fragmented message unfinished, the connection moves to
@@ -647,21 +478,22 @@ static int
 ws_on_read(struct conn *c)
 {
     struct ws *w = conn_state(c);
+    int own_hb = ws_app_of(w)->own_heartbeat;
     int partial;
 
-    if (!w->close_sent && !w->app->own_heartbeat
+    if (!(w->flags & WS_F_CLOSE_SENT) && !own_hb
         && !conn_tq_in(c, &WS.msg_q))
         conn_tq_add(&WS.idle_q, c);
-    if (ws_process(c, w) == -1)
+    if (wsr_process(c, w) == -1)
         return -1;
-    if (conn_closing(c) || w->close_sent)
+    if (conn_closing(c) || (w->flags & WS_F_CLOSE_SENT))
         return 0;
-    partial = w->in_frame || w->rx.in_msg
+    partial = (w->x && (w->x->in_frame || w->x->rx.in_msg))
         || evbuffer_get_length(conn_in(c)) > 0;
     if (partial && !conn_tq_in(c, &WS.msg_q))
         conn_tq_add(&WS.msg_q, c);
     else if (!partial && conn_tq_in(c, &WS.msg_q)) {
-        if (w->app->own_heartbeat)
+        if (own_hb)
             conn_tq_del(c);
         else
             conn_tq_add(&WS.idle_q, c);
@@ -679,6 +511,14 @@ ws_on_shutdown(struct conn *c)
 static void
 ws_on_overflow(struct conn *c)
 {
+    struct ws *w = conn_state(c);
+
+    /* Over the bound with our close already queued (it was the bytes
+     * that crossed it): no polite end left to wait for. */
+    if (w->flags & WS_F_CLOSE_SENT) {
+        conn_close(c, "slow consumer");
+        return;
+    }
     ws_close(c, WSF_CLOSE_POLICY, "slow consumer");
 }
 
@@ -687,13 +527,10 @@ ws_on_free(struct conn *c)
 {
     struct ws *w = conn_state(c);
 
-    if (w->app->on_close)
-        w->app->on_close(c);
-    if (w->msg)
-        evbuffer_free(w->msg);
-    pmd_inflater_free(w->inf);
-    pmd_deflater_free(w->def);
-    free(w);
+    if (ws_app_of(w)->on_close)
+        ws_app_of(w)->on_close(c);
+    wsr_drop(w);
+    conn_st_free(c, w);
     WCTR_DEC(ws_open);
 }
 
@@ -789,7 +626,7 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
     struct wsh_result res;
     enum wsh_status s = wsh_check(r, CFG_STR(WS.cfg, allowed_origins), &res);
     char accept[WSH_ACCEPT_SIZE], ext[PMD_RESP_MAX], extra[64];
-    struct ws *w;
+    struct ws wl = {0}, *w;
     struct evbuffer *o;
 
     if (s != WSH_OK) {
@@ -806,26 +643,28 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
             extra);
         return 0;
     }
-    w = calloc(1, sizeof(*w));
-    if (w == NULL) {
-        conn_close(c, "out of memory upgrading");
-        return -1;
-    }
-    w->app = app;
-    wsf_rx_init(&w->rx, WS.max_msg);
-    w->pmd_on = (uint8_t)ws_negotiate(r, &res, &w->pmd, ext, sizeof(ext));
+    wl.app = ws_app_index(app);
+    if (ws_negotiate(r, &res, &wl.pmd, ext, sizeof(ext)))
+        wl.flags |= WS_F_PMD;
     wsh_accept(res.key, res.key_len, accept);
     o = conn_out(c);
     if (o == NULL || evbuffer_add_printf(o, "HTTP/1.1 101 Switching "
             "Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Accept: %s\r\n%s%s%s\r\n", accept,
-            w->pmd_on ? "Sec-WebSocket-Extensions: " : "",
-            w->pmd_on ? ext : "", w->pmd_on ? "\r\n" : "") == -1) {
-        free(w);
+            (wl.flags & WS_F_PMD) ? "Sec-WebSocket-Extensions: " : "",
+            (wl.flags & WS_F_PMD) ? ext : "",
+            (wl.flags & WS_F_PMD) ? "\r\n" : "") == -1) {
         conn_close(c, "out of memory upgrading");
         return -1;
     }
+    /* The HTTP state gives up the connection's room; struct ws takes it
+     * (r is not in it: it points into the input). */
     http_release(c);
+    if ((w = conn_st_alloc(c, sizeof(*w))) == NULL) {
+        conn_close(c, "out of memory upgrading");
+        return -1;
+    }
+    *w = wl;
     conn_set_proto(c, &ws_proto, w);
     if (!app->own_heartbeat)
         conn_tq_add(&WS.idle_q, c);
@@ -843,6 +682,6 @@ ws_upgrade(struct conn *c, const struct hh_req *r, size_t head,
         return -1;
     /* Frames may have arrived right behind the request head. */
     if (evbuffer_get_length(conn_in(c)) > 0)
-        return ws_process(c, w);
+        return wsr_process(c, w);
     return 0;
 }

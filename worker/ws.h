@@ -47,8 +47,7 @@ void *ws_app_state(struct conn *c);
 void ws_set_app_state(struct conn *c, void *st);
 
 /* Two words of a WebSocket connection for its app (zero at the upgrade;
- * wsj.c keeps its message-rate bucket there). They sit in the padding
- * of struct ws's malloc chunk: no byte more per connection. */
+ * wsj.c keeps its message-rate bucket there), in struct ws itself. */
 uint32_t *ws_app_words(struct conn *c);
 
 /* Frame and queue one data message (WSF_OP_TEXT or WSF_OP_BINARY),

@@ -572,6 +572,244 @@ test('WebSocket handshake and RFC 6455 framing rules', async (t) => {
 });
 
 /* ------------------------------------------------------------------ */
+/* Frames split across reads (issue 18: parser state only while a     */
+/* frame or message is partial)                                        */
+
+test('issue 18: frames split across reads; parser state only while '
+    + 'partial', async (t) => {
+    const d = await startDaemon(t, { config: {
+        echo_app: 'on',
+        compression: 'on',
+        max_message_size: '64k',
+    } });
+    const track = tracker(t);
+    const port = d.port;
+    const F = (opts) => buildFrame(opts);
+    const PMD = { headers: { 'Sec-WebSocket-Extensions':
+        'permessage-deflate' } };
+    const SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+
+    /* Write bytes in two writes cut at k, with a pause between them so
+     * that the server reads them apart. */
+    async function sendSplit(c, bytes, k) {
+        c.write(bytes.subarray(0, k));
+        await sleep(2);
+        c.write(bytes.subarray(k));
+    }
+
+    /* Every connection that completed its messages holds no parser
+     * state any more (the gauge counts those that do). */
+    async function noStateHeld(what) {
+        let last;
+        await waitFor(async () => {
+            last = await totals(d);
+            return last.ws_state_held === 0;
+        }, 3000, `${what}: ws_state_held back to 0`).catch((e) => {
+            throw new Error(`${e.message} (${last && last.ws_state_held})`);
+        });
+    }
+
+    await t.test('a frame cut at every byte of its header, mask key and '
+        + 'payload echoes (7-, 16- and 64-bit lengths)', async () => {
+        const before = await quietTotals(d);
+        const c = track(await open(port, '/echo'));
+        const cases = [
+            { opcode: OP.TEXT, payload: Buffer.from('h\u00e9llo w\u00f6rld '
+                + '\u{1F600}') },
+            { opcode: OP.BINARY, payload: crypto.randomBytes(300) },
+            { opcode: OP.BINARY, payload: crypto.randomBytes(65536) },
+        ];
+        for (const fc of cases) {
+            const bytes = F(fc);
+            /* Every cut in the header and mask key and the first payload
+             * bytes; for the long frames a few more, and the last byte. */
+            const cuts = [];
+            for (let k = 1; k < Math.min(bytes.length, 40); k++)
+                cuts.push(k);
+            if (bytes.length > 40)
+                cuts.push(Math.floor(bytes.length / 2), bytes.length - 1);
+            for (const k of cuts) {
+                await sendSplit(c, bytes, k);
+                const m = await c.nextFrame();
+                assert.equal(m.opcode, fc.opcode, `cut ${k}`);
+                assert.ok(m.fin);
+                assert.ok(Buffer.compare(m.payload, fc.payload) === 0,
+                    `cut ${k} of a ${fc.payload.length}-byte frame: `
+                    + c.describe());
+            }
+        }
+        await noStateHeld('after split frames');
+        const after = await totals(d);
+        assert.ok(after.ws_parser_kept > before.ws_parser_kept,
+            'some reads ended inside a frame (parser state kept)');
+        /* Whole frames in one write keep nothing between reads. */
+        const kept = after.ws_parser_kept;
+        for (let i = 0; i < 20; i++) {
+            c.text(`whole ${i}`);
+            assert.equal((await c.nextFrame()).payload.toString(),
+                `whole ${i}`);
+        }
+        await noStateHeld('after whole frames');
+        assert.equal((await totals(d)).ws_parser_kept, kept,
+            'whole frames are parsed without keeping state');
+    });
+
+    await t.test('fragments with a ping and a pong between them, the stream '
+        + 'cut at every byte', async () => {
+        const c = track(await open(port, '/echo'));
+        const pp = Buffer.from('pp');
+        const stream = Buffer.concat([
+            F({ opcode: OP.TEXT, payload: 'Hel', fin: false }),
+            F({ opcode: OP.PING, payload: pp }),
+            F({ opcode: OP.CONT, payload: 'lo, \u00e9', fin: false }),
+            F({ opcode: OP.PONG, payload: 'unsolicited' }),
+            F({ opcode: OP.CONT, payload: 'world' }),
+        ]);
+        for (let k = 1; k < stream.length; k++) {
+            await sendSplit(c, stream, k);
+            const pong = await c.nextFrame();
+            assert.equal(pong.opcode, OP.PONG, `cut ${k}: ${c.describe()}`);
+            assert.deepEqual(pong.payload, pp);
+            const m = await c.nextFrame();
+            assert.equal(m.opcode, OP.TEXT, `cut ${k}`);
+            assert.equal(m.payload.toString(), 'Hello, \u00e9world',
+                `cut ${k}`);
+        }
+        await noStateHeld('after fragmented messages');
+    });
+
+    await t.test('a compressed message in fragments, cut at every byte',
+        async () => {
+            const c = track(await open(port, '/echo', PMD));
+            const text = 'split, fragmented and compressed '.repeat(8);
+            const z = zlib.deflateRawSync(Buffer.from(text), SYNC)
+                .subarray(0, -4);
+            const a = Math.floor(z.length / 2);
+            const stream = Buffer.concat([
+                F({ opcode: OP.TEXT, rsv1: true, payload: z.subarray(0, a),
+                    fin: false }),
+                F({ opcode: OP.PING, payload: 'p' }),
+                F({ opcode: OP.CONT, payload: z.subarray(a) }),
+            ]);
+            for (let k = 1; k < stream.length; k++) {
+                await sendSplit(c, stream, k);
+                assert.equal((await c.nextFrame()).opcode, OP.PONG,
+                    `cut ${k}`);
+                const m = await c.nextFrame();
+                assert.equal(m.opcode, OP.TEXT, `cut ${k}`);
+                const got = m.rsv1 ? zlib.inflateRawSync(Buffer.concat([
+                    m.payload, Buffer.from([0, 0, 0xff, 0xff])]), SYNC)
+                    : m.payload;
+                assert.equal(got.toString(), text, `cut ${k}`);
+            }
+            await noStateHeld('after compressed messages');
+        });
+
+    await t.test('a message over max_message_size across reads -> 1009',
+        async () => {
+            const before = await quietTotals(d);
+            const c = track(await open(port, '/echo'));
+            const part = Buffer.alloc(40 * 1024, 0x61);
+            await sendSplit(c, F({ opcode: OP.TEXT, payload: part,
+                fin: false }), 1000);
+            /* The first fragment is held: the message is partial. */
+            await waitFor(async () => (await totals(d)).ws_state_held >= 1,
+                3000, 'a held parser state');
+            const second = F({ opcode: OP.CONT, payload: part });
+            await sendSplit(c, second, 3);
+            const cl = await c.waitClose(3000);
+            assert.equal(cl.code, 1009, c.describe());
+            await expectDeltas(d, before, { ws_too_big: 1 });
+            await noStateHeld('after the 1009');
+        });
+
+    await t.test('kept-alive HTTP requests, then an upgrade on the same '
+        + 'connection: the protocol state changes hands', async () => {
+        const before = await quietTotals(d);
+        const net = require('node:net');
+        const s = net.connect({ host: '127.0.0.1', port });
+        t.after(() => s.destroy());
+        let buf = Buffer.alloc(0);
+        s.on('data', (b) => {
+            buf = Buffer.concat([buf, b]);
+        });
+        await new Promise((resolve, reject) => {
+            s.once('connect', resolve);
+            s.once('error', reject);
+        });
+        const status = `GET /socket-status HTTP/1.1\r\nHost: 127.0.0.1:${
+            port}\r\n\r\n`;
+        /* One whole reply (head and Content-Length body) taken off buf. */
+        async function reply() {
+            let r;
+            await waitFor(() => {
+                const i = buf.indexOf('\r\n\r\n');
+                if (i < 0)
+                    return false;
+                const head = buf.subarray(0, i).toString('latin1');
+                const m = /content-length: *(\d+)/i.exec(head);
+                const len = m ? Number(m[1]) : 0;
+                if (buf.length < i + 4 + len)
+                    return false;
+                r = { head, body: buf.subarray(i + 4, i + 4 + len) };
+                buf = buf.subarray(i + 4 + len);
+                return true;
+            }, 3000, 'an HTTP reply');
+            return r;
+        }
+        for (let i = 0; i < 3; i++) {
+            s.write(status);
+            const r = await reply();
+            assert.match(r.head, /^HTTP\/1\.1 200 /, r.head);
+            assert.equal(typeof JSON.parse(r.body).status, 'string');
+        }
+        const key = crypto.randomBytes(16).toString('base64');
+        /* The upgrade and a first frame in one write. */
+        s.write(Buffer.concat([Buffer.from(`GET /echo HTTP/1.1\r\nHost: `
+            + `127.0.0.1:${port}\r\nUpgrade: websocket\r\n`
+            + `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n`
+            + 'Sec-WebSocket-Version: 13\r\n\r\n'),
+        F({ opcode: OP.TEXT, payload: 'after three requests' })]));
+        let head;
+        await waitFor(() => {
+            const i = buf.indexOf('\r\n\r\n');
+            if (i < 0)
+                return false;
+            head = buf.subarray(0, i).toString('latin1');
+            buf = buf.subarray(i + 4);
+            return true;
+        }, 3000, 'the 101');
+        assert.match(head, /^HTTP\/1\.1 101 /, head);
+        assert.ok(head.includes(acceptFor(key)), head);
+        const text = 'after three requests';
+        await waitFor(() => buf.length >= 2 + text.length, 3000, 'the echo');
+        assert.deepEqual([buf[0], buf[1]], [0x81, text.length]);
+        assert.equal(buf.subarray(2, 2 + text.length).toString(), text);
+        await expectDeltas(d, before, { keepalive_reuses: 2,
+            ws_handshakes: 1 });
+    });
+
+    await t.test('a close frame cut at every byte completes the handshake',
+        async () => {
+            const bytes = F({ opcode: OP.CLOSE,
+                payload: closePayload(4001, 'bye now') });
+            for (let k = 1; k < bytes.length; k++) {
+                const c = track(await open(port, '/echo'));
+                c.text('before');
+                assert.equal((await c.nextFrame()).payload.toString(),
+                    'before');
+                await sendSplit(c, bytes, k);
+                const cl = await c.waitClose(3000);
+                assert.equal(cl.code, 4001, `cut ${k}: ${c.describe()}`);
+                assert.ok(cl.ended, `cut ${k}: TCP connection ended`);
+            }
+            await noStateHeld('after the closes');
+        });
+
+    await d.stop(STOP_MS);
+});
+
+/* ------------------------------------------------------------------ */
 /* Echo sizes, permessage-deflate, a compression bomb, /ws JSON        */
 
 test('echo sizes, permessage-deflate and the /ws JSON protocol',

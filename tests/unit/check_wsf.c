@@ -794,6 +794,94 @@ START_TEST(wsf_maps_every_status_to_close_code_and_name)
 }
 END_TEST
 
+/*
+ * worker/ws.c parses whole frames in one scratch state per worker and
+ * re-initialises it for every read that starts between messages, and it
+ * moves the state of a partial message to the heap with a plain copy. Both
+ * rely on what these two check: between messages the state behaves like a
+ * fresh one, and a copied state carries on exactly like the original.
+ */
+static void
+next_frames_like_fresh(const struct wsf_rx *after, const char *what)
+{
+    static const struct {
+        unsigned op;
+        int fin;
+        const char *p;
+        size_t n;
+    } nf[] = {
+        {WSF_OP_CONT, 1, "x", 1},      {WSF_OP_CONT, 0, "x", 1},
+        {WSF_OP_TEXT, 1, "ok", 2},     {WSF_OP_TEXT, 1, "\xc3", 1},
+        {WSF_OP_TEXT, 1, "\xff", 1},   {WSF_OP_TEXT, 0, "\xc3", 1},
+        {WSF_OP_BINARY, 1, "\xff", 1}, {WSF_OP_PING, 1, "p", 1},
+        {WSF_OP_TEXT, 1, "", 0},
+    };
+
+    for (size_t i = 0; i < sizeof(nf) / sizeof(nf[0]); i++) {
+        struct wsf_rx a = *after, f;
+        wsf_rx_init(&f, 1000);
+        ck_assert_msg(rx_frame(&a, nf[i].op, nf[i].fin, nf[i].p, nf[i].n)
+                          == rx_frame(&f, nf[i].op, nf[i].fin, nf[i].p,
+                                      nf[i].n),
+                      "%s: next frame %zu", what, i);
+        ck_assert_uint_eq(a.in_msg, f.in_msg);
+    }
+}
+
+START_TEST(wsf_rx_between_messages_acts_like_a_fresh_state)
+{
+    struct wsf_rx rx;
+
+    wsf_rx_init(&rx, 1000);
+    ck_assert_int_eq(rx_frame(&rx, WSF_OP_TEXT, 1, "h\xc3\xa9", 3), WSF_OK);
+    next_frames_like_fresh(&rx, "one text frame");
+    wsf_rx_init(&rx, 1000);
+    ck_assert_int_eq(rx_frame(&rx, WSF_OP_TEXT, 0, "\xf0\x9f", 2), WSF_OK);
+    ck_assert_int_eq(rx_frame(&rx, WSF_OP_PING, 1, "p", 1), WSF_OK);
+    ck_assert_int_eq(rx_frame(&rx, WSF_OP_CONT, 1, "\x98\x80", 2), WSF_OK);
+    ck_assert_int_eq(rx_frame(&rx, WSF_OP_PONG, 1, "", 0), WSF_OK);
+    next_frames_like_fresh(&rx, "fragmented text, control frames after");
+    wsf_rx_init(&rx, 1000);
+    ck_assert_int_eq(rx_hdr(&rx, WSF_OP_TEXT, 1, 1, 3), WSF_OK);
+    ck_assert_int_eq(wsf_rx_payload(&rx, (const unsigned char *)"\xff\0\0",
+                                    3), WSF_OK);
+    next_frames_like_fresh(&rx, "compressed text");
+}
+END_TEST
+
+START_TEST(wsf_rx_state_copied_mid_message_carries_on)
+{
+    /* A 4-byte character cut between two fragments, the second fed in
+     * two pieces, the state copied at every point in between. */
+    const unsigned char good[] = "a\xf0\x9f\x98\x80z";
+    const unsigned char bad[] = "a\xf0\x9f\x28\x80z";
+
+    for (int which = 0; which < 2; which++) {
+        const unsigned char *m = which ? bad : good;
+        for (size_t cut = 1; cut < 6; cut++) {
+            struct wsf_rx rx, moved;
+            enum wsf_status st;
+            wsf_rx_init(&rx, 1000);
+            ck_assert_int_eq(rx_hdr(&rx, WSF_OP_TEXT, 0, 0, 2), WSF_OK);
+            st = wsf_rx_payload(&rx, m, 2);
+            ck_assert_int_eq(st, WSF_OK);
+            memcpy(&moved, &rx, sizeof(rx));
+            memset(&rx, 0xa5, sizeof(rx));
+            ck_assert_int_eq(rx_hdr(&moved, WSF_OP_CONT, 1, 0, 4), WSF_OK);
+            size_t first = cut < 4 ? cut : 4;
+            st = wsf_rx_payload(&moved, m + 2, first);
+            if (st == WSF_OK && first < 4) {
+                memcpy(&rx, &moved, sizeof(rx));
+                memset(&moved, 0x5a, sizeof(moved));
+                st = wsf_rx_payload(&rx, m + 2 + first, 4 - first);
+            }
+            ck_assert_msg(st == (which ? WSF_E_UTF8 : WSF_OK),
+                          "%s message, cut %zu", which ? "bad" : "good", cut);
+        }
+    }
+}
+END_TEST
+
 static Suite *
 wsf_suite(void)
 {
@@ -833,6 +921,8 @@ wsf_suite(void)
 
     tc = tcase_create("rx");
     tcase_add_test(tc, wsf_rejects_continuation_without_message);
+    tcase_add_test(tc, wsf_rx_between_messages_acts_like_a_fresh_state);
+    tcase_add_test(tc, wsf_rx_state_copied_mid_message_carries_on);
     tcase_add_test(tc, wsf_rejects_new_message_inside_fragmented_one);
     tcase_add_test(tc, wsf_allows_control_frames_between_fragments);
     tcase_add_test(tc, wsf_enforces_message_limit_across_fragments);
