@@ -214,17 +214,51 @@ eio_open_json(char *out, size_t cap, const char *sid, int ws_upgrade_allowed,
 }
 
 void
+eio_sid_make(unsigned char raw[EIO_SID_RANDOM], unsigned worker_slot,
+             const unsigned char random[EIO_SID_RANDOM])
+{
+    assert(worker_slot <= EIO_SLOT_MAX);
+    memcpy(raw, random, EIO_SID_RANDOM);
+    /* Byte 0 is the slot masked by the last random byte: recoverable from
+     * the id alone, yet ids of one worker do not share a first char. */
+    raw[0] = (unsigned char)(worker_slot ^ raw[EIO_SID_RANDOM - 1]);
+}
+
+void
+eio_sid_format(char out[EIO_SID_LEN + 1],
+               const unsigned char raw[EIO_SID_RANDOM])
+{
+    out[eio_b64_put(out, raw, EIO_SID_RANDOM, eio_b64_url, 0)] = '\0';
+}
+
+void
 eio_sid_new(char out[EIO_SID_LEN + 1], unsigned worker_slot,
             const unsigned char random[EIO_SID_RANDOM])
 {
     unsigned char raw[EIO_SID_RANDOM];
 
-    assert(worker_slot <= EIO_SLOT_MAX);
-    memcpy(raw, random, sizeof(raw));
-    /* Byte 0 is the slot masked by the last random byte: recoverable from
-     * the id alone, yet ids of one worker do not share a first char. */
-    raw[0] = (unsigned char)(worker_slot ^ raw[EIO_SID_RANDOM - 1]);
-    out[eio_b64_put(out, raw, sizeof(raw), eio_b64_url, 0)] = '\0';
+    eio_sid_make(raw, worker_slot, random);
+    eio_sid_format(out, raw);
+}
+
+int
+eio_sid_parse(const char *sid, size_t len, unsigned char raw[EIO_SID_RANDOM])
+{
+    int v[EIO_SID_LEN];
+
+    if (sid == NULL || len != EIO_SID_LEN)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        if ((v[i] = b64_url_digit((unsigned char)sid[i])) < 0)
+            return -1;
+    /* 20 digits of 6 bits: five groups of four make three bytes each. */
+    for (size_t g = 0; g < EIO_SID_LEN / 4; g++) {
+        const int *d = v + 4 * g;
+        raw[3 * g] = (unsigned char)((d[0] << 2) | (d[1] >> 4));
+        raw[3 * g + 1] = (unsigned char)(((d[1] & 0x0f) << 4) | (d[2] >> 2));
+        raw[3 * g + 2] = (unsigned char)(((d[2] & 0x03) << 6) | d[3]);
+    }
+    return 0;
 }
 
 int

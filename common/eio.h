@@ -147,6 +147,18 @@ size_t eio_open_json(char *out, size_t cap, const char *sid,
 void eio_sid_new(char out[EIO_SID_LEN + 1], unsigned worker_slot,
                  const unsigned char random[EIO_SID_RANDOM]);
 
+/* The same id in its raw form (EIO_SID_RANDOM bytes, what eio_sid_new
+ * encodes), for callers that keep ids compactly; eio_sid_format writes
+ * raw's id (EIO_SID_LEN characters and a NUL) and eio_sid_parse reads one
+ * back: 0, or -1 (raw untouched) if len is not EIO_SID_LEN or a byte is
+ * outside the URL-safe base64 alphabet. */
+void eio_sid_make(unsigned char raw[EIO_SID_RANDOM], unsigned worker_slot,
+                  const unsigned char random[EIO_SID_RANDOM]);
+void eio_sid_format(char out[EIO_SID_LEN + 1],
+                    const unsigned char raw[EIO_SID_RANDOM]);
+int eio_sid_parse(const char *sid, size_t len,
+                  unsigned char raw[EIO_SID_RANDOM]);
+
 /* The worker slot in sid[0..len). Returns 0, or -1 (slot untouched) if len
  * is not EIO_SID_LEN or a byte is outside the URL-safe base64 alphabet.
  * Any well-formed id yields a slot: the caller still looks the id up. */

@@ -6,6 +6,9 @@
  */
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "common/msg.h"
 #include "worker/cli.h"
@@ -19,6 +22,12 @@
  * each, so at most half as many rooms. */
 #define CSR_MAX_ROOMS (SESS_ROOMS_BYTES / 2)
 
+/* The key of csr_derive: made at its first call in this process. */
+static struct {
+    EVP_CIPHER_CTX *aes;
+    pid_t pid;
+} C;
+
 int
 csr_enabled(void)
 {
@@ -28,15 +37,63 @@ csr_enabled(void)
 void
 csr_fresh(struct csr_id *id)
 {
-    unsigned char rnd[EIO_SID_RANDOM];
+    id->tag = (uint32_t)rcv_tag();
+}
 
-    id->tag = rcv_tag();
-    if (!csr_enabled() || getrandom(rnd, sizeof(rnd), 0)
-            != (ssize_t)sizeof(rnd)) {
-        id->pid[0] = '\0';
-        return;
+/* This process's AES-128 key (a forked copy of another's is replaced). */
+static EVP_CIPHER_CTX *
+csr_key(void)
+{
+    unsigned char key[16];
+    pid_t me = getpid();
+
+    if (C.aes && C.pid == me)
+        return C.aes;
+    EVP_CIPHER_CTX_free(C.aes);
+    C.aes = NULL;
+    if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+        return NULL;
+    if ((C.aes = EVP_CIPHER_CTX_new()) == NULL
+        || EVP_EncryptInit_ex(C.aes, EVP_aes_128_ecb(), NULL, key, NULL) != 1
+        || EVP_CIPHER_CTX_set_padding(C.aes, 0) != 1) {
+        EVP_CIPHER_CTX_free(C.aes);
+        C.aes = NULL;
     }
-    eio_sid_new(id->pid, 0, rnd);
+    OPENSSL_cleanse(key, sizeof(key));
+    C.pid = me;
+    return C.aes;
+}
+
+int
+csr_derive(uint32_t tag, enum csr_which which, char out[EIO_SID_LEN + 1])
+{
+    EVP_CIPHER_CTX *aes = csr_key();
+    unsigned char in[16] = {0}, blk[32];
+    uint32_t me = (uint32_t)C.pid;
+    int n = 0;
+
+    out[0] = '\0';
+    memcpy(in, &tag, sizeof(tag));
+    in[4] = (unsigned char)which;
+    memcpy(in + 5, &me, sizeof(me));
+    if (aes == NULL || EVP_EncryptUpdate(aes, blk, &n, in, sizeof(in)) != 1
+        || n != (int)sizeof(in))
+        return -1;
+    eio_sid_new(out, 0, blk);
+    return 0;
+}
+
+int
+csr_ids(const struct csr_id *id, char sid[EIO_SID_LEN + 1],
+    char pid[EIO_SID_LEN + 1])
+{
+    pid[0] = '\0';
+    if (csr_derive(id->tag, CSR_SID, sid) == -1 || (csr_enabled()
+            && csr_derive(id->tag, CSR_PID, pid) == -1)) {
+        sid[0] = '\0';
+        return -1;
+    }
+    return 0;
 }
 
 /* Join the NUL-separated rooms of blob[0..len) (all or nothing). */
@@ -60,7 +117,7 @@ csr_join(struct cli *cl, const char *blob, size_t len)
 
 enum csr_status
 csr_restore(struct cli *cl, const char *nsp, json_t *auth, struct csr_id *id,
-    char *sid_out, uint64_t *off, int phase)
+    char *sid_out, char *pid_out, uint64_t *off, int phase)
 {
     json_t *jp = json_object_get(auth, "pid");
     json_t *jo = json_object_get(auth, "offset");
@@ -101,8 +158,8 @@ csr_restore(struct cli *cl, const char *nsp, json_t *auth, struct csr_id *id,
         WCTR_INC(recovery_failed_rooms);
         return CSR_NONE;
     }
-    memcpy(id->pid, rs.pid, sizeof(id->pid));
-    id->tag = rcv_tag();
+    memcpy(pid_out, rs.pid, EIO_SID_LEN + 1);
+    csr_fresh(id);
     memcpy(sid_out, rs.sid, EIO_SID_LEN + 1);
     WCTR_INC(recovery_ok);
     return CSR_OK;
@@ -126,28 +183,28 @@ csr_replay(struct cli *cl, uint64_t off, int *gone)
 
 void
 csr_store(struct cli *cl, const struct csr_id *id, const char *sid,
-    const char *nsp)
+    const char *pid, const char *nsp)
 {
     const char *names[CSR_MAX_ROOMS + 1];
     size_t lens[CSR_MAX_ROOMS + 1];
     size_t n;
     const char *user = cli_user(cl);
 
-    if (id->pid[0] == '\0')
+    if (pid[0] == '\0')
         return;
     /* More than fit is refused (and counted) by rcv_put for its size. */
     n = cli_rooms(cl, names, lens, CSR_MAX_ROOMS + 1);
-    (void)rcv_put(id->tag, id->pid, sid, nsp, user ? user : "", names, lens,
+    (void)rcv_put(id->tag, pid, sid, nsp, user ? user : "", names, lens,
         n);
 }
 
 void
-csr_end(const struct csr_id *id, int hold)
+csr_end(const struct csr_id *id, const char *pid, int hold)
 {
-    if (id->pid[0] == '\0')
+    if (pid[0] == '\0')
         return;
     if (hold)
-        rcv_hold(id->tag, id->pid);
+        rcv_hold(id->tag, pid);
     else
-        rcv_drop(id->tag, id->pid);
+        rcv_drop(id->tag, pid);
 }

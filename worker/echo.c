@@ -216,7 +216,7 @@ echo_later(struct eng *e, const char *p, size_t n)
         (void)echo_sio_send(e, p, n);
         return;
     }
-    memcpy(l->sid, eng_sid(e), sizeof(l->sid));
+    eng_sid(e, l->sid);
     l->n = n;
     memcpy(l->p, p, n);
     l->next = NULL;
@@ -236,7 +236,7 @@ echo_later_cb(evutil_socket_t fd, short what, void *arg)
     while ((l = EC.later) != NULL) {
         struct eng *e = eng_by_sid(l->sid);
         EC.later = l->next;
-        if (e && eng_app_state(e))
+        if (e)
             (void)echo_sio_send(e, l->p, l->n);
         free(l);
     }

@@ -65,6 +65,8 @@ static struct {
     unsigned rec;           /* named by the session ids made here */
     int draining, keep;     /* see eng_stop */
     struct eng *tab[ENG_HASH];
+    const struct eng_app *apps[4];     /* eng.app indexes it */
+    unsigned napps;
     const struct eng_app *pending_app; /* app of the WebSocket being opened */
     const struct ws_app *ws_app;       /* the transport (ews.c) */
     /* The limits' count taken for the session being created (eng_new
@@ -84,6 +86,11 @@ static struct {
 static const struct hbt_ops eng_hb_ops;
 static void eng_probe_poll_cb(evutil_socket_t fd, short what, void *arg);
 
+/* The flags fill the byte after the raw id, and the app state follows
+ * the struct 8-byte aligned: an idle WebSocket session is one chunk. */
+_Static_assert(sizeof(struct eng) == 72, "struct eng grew");
+_Static_assert(sizeof(struct eng) % 8 == 0, "app state alignment");
+
 int
 eng_init(struct event_base *base, const struct cfg *c, unsigned rec)
 {
@@ -98,20 +105,101 @@ eng_init(struct event_base *base, const struct cfg *c, unsigned rec)
 }
 
 static unsigned
-eng_bucket(const char *sid, size_t n)
+eng_bucket(const unsigned char raw[EIO_SID_RANDOM])
 {
-    return fnv1a(sid, n) & (ENG_HASH - 1);
+    return fnv1a(raw, EIO_SID_RANDOM) & (ENG_HASH - 1);
 }
 
 static struct eng *
 eng_find(const char *sid, size_t n)
 {
-    if (n != EIO_SID_LEN)
+    unsigned char raw[EIO_SID_RANDOM];
+
+    if (eio_sid_parse(sid, n, raw) == -1)
         return NULL;
-    for (struct eng *s = E.tab[eng_bucket(sid, n)]; s; s = s->hnext)
-        if (memcmp(s->sid, sid, n) == 0)
+    for (struct eng *s = E.tab[eng_bucket(raw)]; s; s = s->hnext)
+        if (memcmp(s->sid, raw, sizeof(raw)) == 0)
             return s;
     return NULL;
+}
+
+/* The index of app in E.apps (added on first sight). */
+static unsigned
+eng_app_index(const struct eng_app *app)
+{
+    for (unsigned i = 0; i < E.napps; i++)
+        if (E.apps[i] == app)
+            return i;
+    if (E.napps == sizeof(E.apps) / sizeof(E.apps[0]))
+        abort(); /* more applications than eng.app can name */
+    E.apps[E.napps] = app;
+    return E.napps++;
+}
+
+const struct eng_app *
+eng_app_of(const struct eng *s)
+{
+    return E.apps[s->app];
+}
+
+/* The key s is counted under in the limits: kept in its side state, or
+ * that of its WebSocket's address (a session made by a WebSocket, whose
+ * key is that address's, has no side state to keep it in). */
+static uint64_t
+eng_lkey(const struct eng *s)
+{
+    unsigned char ip[16];
+
+    if (s->x)
+        return s->x->lkey;
+    return s->ws ? lmt_ip_key(ip, conn_peer_ip(s->ws, ip)) : 0;
+}
+
+void
+eng_limit_release(struct eng *s)
+{
+    if (s->limited) {
+        s->limited = 0;
+        lmt_conn_end(eng_lkey(s));
+    }
+}
+
+/* A new side state with origin[0..olen) and the key s is counted under. */
+static struct eng_side *
+eng_side_new(struct eng *s, const char *origin, size_t olen)
+{
+    struct eng_side *x = calloc(1, sizeof(*x) + olen + 1);
+
+    if (x == NULL)
+        return NULL;
+    if (olen)
+        memcpy(x->origin, origin, olen);
+    x->lkey = eng_lkey(s);
+    return x;
+}
+
+struct eng_side *
+eng_side(struct eng *s)
+{
+    if (s->x == NULL)
+        s->x = eng_side_new(s, NULL, 0);
+    return s->x;
+}
+
+void
+eng_side_trim(struct eng *s)
+{
+    struct eng_side *x = s->x;
+    unsigned char ip[16];
+
+    if (x == NULL || x->probe || x->poll || x->origin[0]
+        || (x->pq && evbuffer_get_length(x->pq) > 0) || s->ws == NULL
+        || (s->limited && lmt_ip_key(ip, conn_peer_ip(s->ws, ip)) != x->lkey))
+        return;
+    if (x->pq)
+        evbuffer_free(x->pq);
+    free(x);
+    s->x = NULL;
 }
 
 static void eng_hb_timeout(struct hbt_node *n);
@@ -133,19 +221,20 @@ eng_find_live(const char *sid, size_t n)
 void *
 eng_app_state(struct eng *s)
 {
-    return s->app_st;
+    return s + 1;
 }
 
-void
-eng_set_app_state(struct eng *s, void *st)
+struct eng *
+eng_of_state(void *st)
 {
-    s->app_st = st;
+    return (struct eng *)st - 1;
 }
 
 const char *
-eng_sid(const struct eng *s)
+eng_sid(const struct eng *s, char buf[EIO_SID_LEN + 1])
 {
-    return s->sid;
+    eio_sid_format(buf, s->sid);
+    return buf;
 }
 
 int
@@ -157,13 +246,13 @@ eng_on_websocket(const struct eng *s)
 const char *
 eng_origin(const struct eng *s)
 {
-    return s->origin;
+    return s->x && s->x->origin[0] ? s->x->origin : NULL;
 }
 
 const char *
 eng_peer(const struct eng *s)
 {
-    const struct conn *c = s->ws ? s->ws : s->poll;
+    const struct conn *c = s->ws ? s->ws : s->x ? s->x->poll : NULL;
 
     return c ? conn_peer(c) : NULL;
 }
@@ -180,47 +269,50 @@ eng_by_sid(const char *sid)
 static void
 eng_flush_poll(struct eng *s, int force_noop)
 {
-    struct conn *c = s->poll;
-    size_t n = s->pq ? evbuffer_get_length(s->pq) : 0;
+    struct eng_side *x = s->x;
+    struct conn *c = x ? x->poll : NULL;
+    size_t n = c && x->pq ? evbuffer_get_length(x->pq) : 0;
 
     if (c == NULL || (n == 0 && !force_noop))
         return;
-    s->poll = NULL;
+    x->poll = NULL;
     conn_set_proto(c, &eng_poll_proto, NULL);
     if (n == 0) {
-        eph_reply(c, s->origin, "6", 1);
+        eph_reply(c, eng_origin(s), "6", 1);
         return;
     }
-    eph_reply(c, s->origin, evbuffer_pullup(s->pq, -1), n);
-    evbuffer_drain(s->pq, n);
+    eph_reply(c, eng_origin(s), evbuffer_pullup(x->pq, -1), n);
+    evbuffer_drain(x->pq, n);
 }
 
 /* Queue one packet for the polling transport. */
 static int
 eng_queue(struct eng *s, char type, int binary, const void *p, size_t n)
 {
-    if (s->pq == NULL && (s->pq = evbuffer_new()) == NULL)
+    struct eng_side *x = eng_side(s);
+
+    if (x == NULL || (x->pq == NULL && (x->pq = evbuffer_new()) == NULL))
         return -1;
-    if (evbuffer_get_length(s->pq) > (size_t)CFG_NUM(E.cfg,
+    if (evbuffer_get_length(x->pq) > (size_t)CFG_NUM(E.cfg,
             max_outbound_buffer)) {
         WCTR_INC(slow_consumer_closes);
         hbt_doom(&s->hb); /* its close ("slow consumer") is the event */ /* not now: we may be inside a fan-out loop */
         return -1;
     }
-    if (evbuffer_get_length(s->pq) > 0)
-        evbuffer_add(s->pq, "\x1e", 1);
+    if (evbuffer_get_length(x->pq) > 0)
+        evbuffer_add(x->pq, "\x1e", 1);
     if (binary) {
         size_t bl = eio_b64_len(n);
         struct evbuffer_iovec v;
-        evbuffer_add(s->pq, "b", 1);
-        if (evbuffer_reserve_space(s->pq, (ev_ssize_t)bl + 1, &v, 1) < 1)
+        evbuffer_add(x->pq, "b", 1);
+        if (evbuffer_reserve_space(x->pq, (ev_ssize_t)bl + 1, &v, 1) < 1)
             return -1;
         v.iov_len = eio_b64_encode(v.iov_base, bl + 1, p, n);
-        evbuffer_commit_space(s->pq, &v, 1);
+        evbuffer_commit_space(x->pq, &v, 1);
     } else {
-        evbuffer_add(s->pq, &type, 1);
+        evbuffer_add(x->pq, &type, 1);
         if (n)
-            evbuffer_add(s->pq, p, n);
+            evbuffer_add(x->pq, p, n);
     }
     eng_flush_poll(s, 0);
     return 0;
@@ -299,7 +391,7 @@ eng_hb_ready(const struct hbt_node *n)
 {
     const struct eng *s = HBT_ENTRY(n, const struct eng, hb);
 
-    return s->ws != NULL || (s->polling && s->poll != NULL);
+    return s->ws != NULL || (s->polling && s->x && s->x->poll != NULL);
 }
 
 static void
@@ -345,8 +437,8 @@ struct eng *
 eng_new(const struct eng_app *app, int polling, const char *origin,
     size_t olen)
 {
-    struct eng *s = calloc(1, sizeof(*s));
-    unsigned char rnd[15];
+    struct eng *s = calloc(1, sizeof(*s) + app->state_size);
+    unsigned char rnd[EIO_SID_RANDOM];
     unsigned b;
 
     if (s == NULL)
@@ -355,21 +447,26 @@ eng_new(const struct eng_app *app, int polling, const char *origin,
         free(s);
         return NULL;
     }
-    eio_sid_new(s->sid, E.rec, rnd);
-    s->app = app;
+    eio_sid_make(s->sid, E.rec, rnd);
+    s->app = eng_app_index(app) & 3;
     s->polling = polling != 0;
-    if (origin && olen)
-        s->origin = strndup(origin, olen);
-    if (origin && olen && s->origin == NULL) {
-        free(s);
-        return NULL;
-    }
     if (E.pending_limited) {
-        s->lkey = E.pending_lkey;
         s->limited = 1;
         E.pending_limited = 0;
     }
-    b = eng_bucket(s->sid, EIO_SID_LEN);
+    /* The key is kept aside only where no WebSocket of the session's own
+     * address names it (polling); a session made by a WebSocket finds it
+     * again from that connection's address (eng_lkey). */
+    if ((polling || (origin && olen))
+        && (s->x = eng_side_new(s, origin, origin ? olen : 0)) == NULL) {
+        if (s->limited)
+            lmt_conn_end(E.pending_lkey);
+        free(s);
+        return NULL;
+    }
+    if (s->x)
+        s->x->lkey = s->limited ? E.pending_lkey : 0;
+    b = eng_bucket(s->sid);
     s->hnext = E.tab[b];
     E.tab[b] = s;
     WCTR_INC(eio_sessions);
@@ -384,13 +481,15 @@ void
 eng_close(struct eng *s, const char *reason)
 {
     struct eng **pp;
+    struct eng_side *x;
+    char sid[EIO_SID_LEN + 1];
 
     if (s->closing)
         return;
     s->closing = 1;
-    if (s->app->on_close)
-        s->app->on_close(s, reason);
-    for (pp = &E.tab[eng_bucket(s->sid, EIO_SID_LEN)]; *pp; pp = &(*pp)->hnext)
+    if (eng_app_of(s)->on_close)
+        eng_app_of(s)->on_close(s, reason);
+    for (pp = &E.tab[eng_bucket(s->sid)]; *pp; pp = &(*pp)->hnext)
         if (*pp == s) {
             *pp = s->hnext;
             break;
@@ -398,39 +497,40 @@ eng_close(struct eng *s, const char *reason)
     WCTR_DEC(eio_open);
     if (s->polling)
         WCTR_DEC(eio_polling);
+    eng_sid(s, sid);
     if ((s->polling || s->upgraded) && wev_on()) {
         /* It began on polling and logged its connect (a session that
          * began on a WebSocket is that connection's events). */
         char what[160];
-        snprintf(what, sizeof(what), "polling session %s: %s", s->sid,
+        snprintf(what, sizeof(what), "polling session %s: %s", sid,
             reason ? reason : "closed");
         wev_add(evq_close_kind(reason), 0, NULL, what);
     }
-    if (s->limited)
-        lmt_conn_end(s->lkey);
+    eng_limit_release(s);
     hbt_stop(&s->hb);
-    if (s->poll) {
+    x = s->x;
+    if (x && x->poll) {
         /* Like the reference server: a close the client asked for ends
          * the pending poll with a noop, one the server decided with a
          * close packet. */
-        struct conn *c = s->poll;
-        s->poll = NULL;
+        struct conn *c = x->poll;
+        x->poll = NULL;
         conn_set_proto(c, &eng_poll_proto, NULL);
-        eph_reply(c, s->origin, s->peer_closed ? "6" : "1", 1);
+        eph_reply(c, eng_origin(s), s->peer_closed ? "6" : "1", 1);
     } else if (s->peer_closed && s->polling) {
-        eph_closed_note(s->sid);
+        eph_closed_note(sid);
     }
     if (s->ws) {
         ws_set_app_state(s->ws, NULL);
         ws_close(s->ws, WSF_CLOSE_NORMAL, reason);
     }
-    if (s->probe) {
-        ws_set_app_state(s->probe, NULL);
-        ws_close(s->probe, WSF_CLOSE_NORMAL, reason);
+    if (x && x->probe) {
+        ws_set_app_state(x->probe, NULL);
+        ws_close(x->probe, WSF_CLOSE_NORMAL, reason);
     }
-    if (s->pq)
-        evbuffer_free(s->pq);
-    free(s->origin);
+    if (x && x->pq)
+        evbuffer_free(x->pq);
+    free(x);
     free(s);
 }
 
@@ -444,7 +544,7 @@ eng_on_packet(struct eng *s, int type, int binary, const unsigned char *p,
         eng_hb_arm(s);
         break;
     case EIO_MESSAGE:
-        s->app->on_message(s, binary, p, n);
+        eng_app_of(s)->on_message(s, binary, p, n);
         break;
     case EIO_CLOSE:
         s->peer_closed = 1;
@@ -472,8 +572,9 @@ static void
 eng_handshake_poll(struct conn *c, const struct hh_req *r,
     const struct eng_app *app, const char *origin, size_t olen)
 {
-    char open[256];
+    char open[256], sid[EIO_SID_LEN + 1];
     struct eng *s = eng_new(app, 1, origin, olen);
+    struct evbuffer *pq;
     size_t n;
 
     if (s == NULL) {
@@ -482,10 +583,10 @@ eng_handshake_poll(struct conn *c, const struct hh_req *r,
     }
     if (wev_on()) {
         char what[64];
-        snprintf(what, sizeof(what), "polling session %s", s->sid);
+        snprintf(what, sizeof(what), "polling session %s", eng_sid(s, sid));
         wev_add(EVQ_CONNECT, 0, conn_peer(c), what);
     }
-    n = eio_open_json(open + 1, sizeof(open) - 1, s->sid, 1,
+    n = eio_open_json(open + 1, sizeof(open) - 1, eng_sid(s, sid), 1,
         (long)CFG_NUM(E.cfg, ping_interval), (long)CFG_NUM(E.cfg,
             ping_timeout), (long)CFG_NUM(E.cfg, max_payload));
     open[0] = '0';
@@ -495,14 +596,15 @@ eng_handshake_poll(struct conn *c, const struct hh_req *r,
         return;
     }
     /* The open packet goes first; anything the app queued follows. */
-    if (s->pq && evbuffer_get_length(s->pq) > 0) {
-        evbuffer_prepend(s->pq, "\x1e", 1);
-        evbuffer_prepend(s->pq, open, n + 1);
-        eph_reply(c, s->origin, evbuffer_pullup(s->pq, -1),
-            evbuffer_get_length(s->pq));
-        evbuffer_drain(s->pq, evbuffer_get_length(s->pq));
+    pq = s->x ? s->x->pq : NULL;
+    if (pq && evbuffer_get_length(pq) > 0) {
+        evbuffer_prepend(pq, "\x1e", 1);
+        evbuffer_prepend(pq, open, n + 1);
+        eph_reply(c, eng_origin(s), evbuffer_pullup(pq, -1),
+            evbuffer_get_length(pq));
+        evbuffer_drain(pq, evbuffer_get_length(pq));
     } else {
-        eph_reply(c, s->origin, open, n + 1);
+        eph_reply(c, eng_origin(s), open, n + 1);
     }
 }
 
@@ -510,7 +612,13 @@ eng_handshake_poll(struct conn *c, const struct hh_req *r,
 static void
 eng_poll_get(struct conn *c, struct eng *s, size_t head)
 {
-    if (s->poll) {
+    struct eng_side *x = eng_side(s);
+
+    if (x == NULL) {
+        http_error(c, 503, "OVERLOADED", "out of memory", NULL);
+        return;
+    }
+    if (x->poll) {
         /* A second concurrent poll is a protocol error: both end. */
         eph_error(c, 400, EIO_ERR_BAD_REQUEST);
         eng_close(s, "multiple polls");
@@ -519,7 +627,7 @@ eng_poll_get(struct conn *c, struct eng *s, size_t head)
     evbuffer_drain(conn_in(c), head);
     http_release(c);
     conn_set_proto(c, &eng_poll_proto, s);
-    s->poll = c;
+    x->poll = c;
     if (s->probed)
         eng_probe_poll(s);
     else
@@ -535,13 +643,13 @@ eng_poll_get(struct conn *c, struct eng *s, size_t head)
 void
 eng_probe_poll(struct eng *s)
 {
-    if (s->poll == NULL)
+    if (s->x == NULL || s->x->poll == NULL)
         return;
     if (E.npw == ENG_PROBE_WAITS) {
         eng_flush_poll(s, 1);
         return;
     }
-    memcpy(E.pw[E.npw].sid, s->sid, sizeof(E.pw[E.npw].sid));
+    eng_sid(s, E.pw[E.npw].sid);
     E.pw[E.npw].due = wsg_mono_ms() + ENG_PROBE_POLL_MS;
     if (E.npw++ == 0) {
         struct timeval tv = {0, ENG_PROBE_POLL_MS * 1000};
@@ -565,7 +673,7 @@ eng_probe_poll_cb(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         s = eng_find(E.pw[i].sid, EIO_SID_LEN);
-        if (s && s->poll && s->polling && !s->closing)
+        if (s && s->x && s->x->poll && s->polling && !s->closing)
             eng_flush_poll(s, 1);
     }
     E.npw = keep;
@@ -586,7 +694,7 @@ eng_post_body(struct eng *s, const char *p, size_t n)
     unsigned char *bin = NULL;
     char sid[EIO_SID_LEN + 1];
 
-    memcpy(sid, s->sid, sizeof(sid));
+    eng_sid(s, sid);
     for (;;) {
         int st = eio_payload_next(p, n, &off, &pk);
         if (st == EIO_DONE)
@@ -655,8 +763,8 @@ eng_poll_free(struct conn *c)
 {
     struct eng *s = conn_state(c);
 
-    if (s && s->poll == c)
-        s->poll = NULL;
+    if (s && s->x && s->x->poll == c)
+        s->x->poll = NULL;
 }
 
 void
@@ -799,7 +907,8 @@ eng_request(struct conn *c, const struct hh_req *r, size_t head,
         return;
     }
     if (s && r->method_len == 4 && memcmp(r->method, "POST", 4) == 0) {
-        if (eph_post(c, r, head, s->sid, origin, olen) == -1)
+        char sb[EIO_SID_LEN + 1];
+        if (eph_post(c, r, head, eng_sid(s, sb), origin, olen) == -1)
             eng_close(s, "payload too large");
         return;
     }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/eio.h"
+
 struct cfg;
 struct conn;
 struct event_base;
@@ -19,13 +21,19 @@ struct eng;
 
 struct eng_app {
     const char *name;
+    /* Bytes of state the application keeps per session: allocated with
+     * the session, zeroed, after it (eng_app_state), freed with it. */
+    size_t state_size;
     /* A session opened; r is its handshake request (valid during the
      * call). Return -1 to refuse (the session is closed). */
     int (*on_open)(struct eng *s, const struct hh_req *r);
     /* A message packet: text (binary == 0) or binary. p is borrowed. */
     void (*on_message)(struct eng *s, int binary, const unsigned char *p,
         size_t n);
-    /* The session is going away: free the app state. */
+    /* The session is going away: free what the app state holds (the
+     * state itself goes with the session). Also called after on_open
+     * refused it, and with the state still zeroed when on_open was not
+     * called. */
     void (*on_close)(struct eng *s, const char *reason);
 };
 
@@ -47,9 +55,13 @@ void eng_stop(int keep);
 void eng_request(struct conn *c, const struct hh_req *r, size_t head,
     const struct eng_app *app);
 
+/* The application's state of s (state_size bytes, 8-byte aligned),
+ * and the session of such a state. */
 void *eng_app_state(struct eng *s);
-void eng_set_app_state(struct eng *s, void *st);
-const char *eng_sid(const struct eng *s);
+struct eng *eng_of_state(void *st);
+
+/* The id of s as a string, in buf (returned). */
+const char *eng_sid(const struct eng *s, char buf[EIO_SID_LEN + 1]);
 
 /* 1 when s's live transport is a WebSocket (0: long-polling). */
 int eng_on_websocket(const struct eng *s);

@@ -18,27 +18,45 @@ struct eng_app;
 struct evbuffer;
 struct ws_app;
 
-/* The flags are bits in the padding after sid, so that the embedded
- * heartbeat node's state byte costs a session nothing. */
+/* What only a session on polling, or during an upgrade, or one whose
+ * handshake had an Origin needs (eng_side): an idle session on a
+ * WebSocket has none. */
+struct eng_side {
+    struct conn *probe;     /* WebSocket being probed for an upgrade */
+    struct conn *poll;      /* held GET */
+    struct evbuffer *pq;    /* polling payload waiting for a GET */
+    uint64_t lkey;          /* the limits' IP key (see eng_lkey) */
+    char origin[];          /* for CORS and the connect proxy; "" if none */
+};
+
+/* One allocation per session: struct eng, then its application's state
+ * (eng_app.state_size bytes, eng_app_state). The id is kept as its 15
+ * raw bytes (eio_sid_format gives the string). The flags fill the byte
+ * after it. */
 struct eng {
-    char sid[EIO_SID_LEN + 1];
+    struct eng *hnext;
+    struct hbt_node hb;     /* its place in the heartbeat (hbt.c) */
+    unsigned char sid[EIO_SID_RANDOM];
     unsigned polling : 1;
     unsigned upgraded : 1;
     unsigned closing : 1;
     unsigned probed : 1;      /* 3probe sent: polls are answered at once */
     unsigned peer_closed : 1; /* the client sent a close packet */
-    unsigned limited : 1;     /* counted by lmt_conn_begin under lkey */
-    struct eng *hnext;
-    uint64_t lkey;          /* its client's IP key for the limits */
-    const struct eng_app *app;
-    void *app_st;
+    unsigned limited : 1;     /* counted by lmt_conn_begin (eng_lkey) */
+    unsigned app : 2;         /* index of its eng_app (eng.c) */
     struct conn *ws;        /* WebSocket transport */
-    struct conn *probe;     /* WebSocket being probed for an upgrade */
-    struct conn *poll;      /* held GET */
-    struct evbuffer *pq;    /* polling payload waiting for a GET */
-    struct hbt_node hb;     /* its place in the heartbeat (hbt.c) */
-    char *origin;           /* for CORS on held polls */
+    struct eng_side *x;     /* NULL while not needed */
 };
+
+/* The side state of s, made if it has none. NULL when out of memory. */
+struct eng_side *eng_side(struct eng *s);
+
+/* s's application. */
+const struct eng_app *eng_app_of(const struct eng *s);
+
+/* Give back s's count in the limits now (its WebSocket is closing and
+ * names its address; eng_close would no longer find it). */
+void eng_limit_release(struct eng *s);
 
 /* The WebSocket transport's application for ws_upgrade (ews.c registers
  * it at init: eng.c sits below ews.c). */
@@ -57,6 +75,9 @@ struct eng *eng_find_live(const char *sid, size_t n);
  * heartbeat armed. NULL when out of memory. */
 struct eng *eng_new(const struct eng_app *app, int polling,
     const char *origin, size_t olen);
+
+/* After an upgrade: drop s's side state if nothing in it is needed. */
+void eng_side_trim(struct eng *s);
 
 /* One decoded packet from either transport. */
 void eng_on_packet(struct eng *s, int type, int binary,

@@ -28,16 +28,17 @@ ews_open(struct conn *c, const struct hh_req *r)
     const char *sid = hh_query_param(r, "sid", &sl);
     const char *origin = hh_header(r, "Origin", &olen);
     struct eng *s;
-    char open[256];
+    char open[256], sb[EIO_SID_LEN + 1];
     size_t n;
 
     if (sid) {
         s = eng_find_live(sid, sl);
-        if (s == NULL || s->probe || !s->polling) {
+        /* a polling session has its side state (eng_new) */
+        if (s == NULL || !s->polling || s->x == NULL || s->x->probe) {
             ws_close(c, WSF_CLOSE_POLICY, "unknown or busy session");
             return 0;
         }
-        s->probe = c;
+        s->x->probe = c;
         conn_event_quiet(c); /* the session's own events cover it */
         ws_set_app_state(c, s);
         return 0;
@@ -49,12 +50,12 @@ ews_open(struct conn *c, const struct hh_req *r)
     }
     s->ws = c;
     ws_set_app_state(c, s);
-    n = eio_open_json(open + 1, sizeof(open) - 1, s->sid, 0,
+    n = eio_open_json(open + 1, sizeof(open) - 1, eng_sid(s, sb), 0,
         (long)CFG_NUM(eng_cfg(), ping_interval), (long)CFG_NUM(eng_cfg(),
             ping_timeout), (long)CFG_NUM(eng_cfg(), max_payload));
     open[0] = '0';
     ws_send(c, WSF_OP_TEXT, open, n + 1);
-    if (s->app->on_open(s, r) == -1)
+    if (eng_app_of(s)->on_open(s, r) == -1)
         eng_close(s, "refused");
     return 0;
 }
@@ -70,27 +71,28 @@ ews_on_open(struct conn *c, const struct hh_req *r)
 static void
 ews_upgrade(struct eng *s)
 {
+    struct eng_side *x = s->x;
     struct eio_packet pk;
     size_t off = 0, n;
     const char *p;
 
-    s->ws = s->probe;
-    s->probe = NULL;
+    s->ws = x->probe;
+    x->probe = NULL;
     s->polling = 0;
     WCTR_DEC(eio_polling);
     s->upgraded = 1;
     s->probed = 0;
     WCTR_INC(eio_upgrades);
-    if (s->poll) {
+    if (x->poll) {
         /* Held during the probe: the client sent it after 5 (see
          * eng_probe_poll). Polling ended with the upgrade; what was queued
          * goes over the WebSocket below. */
-        struct conn *c = s->poll;
-        s->poll = NULL;
+        struct conn *c = x->poll;
+        x->poll = NULL;
         eng_poll_refuse(c);
     }
-    n = s->pq ? evbuffer_get_length(s->pq) : 0;
-    p = n ? (const char *)evbuffer_pullup(s->pq, -1) : NULL;
+    n = x->pq ? evbuffer_get_length(x->pq) : 0;
+    p = n ? (const char *)evbuffer_pullup(x->pq, -1) : NULL;
     while (n && eio_payload_next(p, n, &off, &pk) == EIO_OK) {
         if (pk.is_binary) {
             unsigned char *b = malloc(pk.len + 1);
@@ -109,8 +111,11 @@ ews_upgrade(struct eng *s)
             }
         }
     }
-    if (s->pq)
-        evbuffer_drain(s->pq, evbuffer_get_length(s->pq));
+    if (x->pq)
+        evbuffer_drain(x->pq, evbuffer_get_length(x->pq));
+    /* On the WebSocket now: no side state unless the Origin or the
+     * limits' key needs it. */
+    eng_side_trim(s);
 }
 
 static int
@@ -121,7 +126,7 @@ ews_message(struct conn *c, int binary, const unsigned char *p, size_t n)
 
     if (s == NULL)
         return 0;
-    if (c == s->probe) {
+    if (s->x && c == s->x->probe) {
         /* Before the upgrade only the probe ping and the upgrade packet
          * are meaningful here (Engine.IO v4 "upgrade"). */
         if (!binary && n == 6 && memcmp(p, "2probe", 6) == 0) {
@@ -132,7 +137,7 @@ ews_message(struct conn *c, int binary, const unsigned char *p, size_t n)
             ews_upgrade(s);
         } else {
             /* A bad probe ends the probe, not the polling session. */
-            s->probe = NULL;
+            s->x->probe = NULL;
             ws_set_app_state(c, NULL);
             ws_close(c, WSF_CLOSE_PROTOCOL, "bad upgrade");
         }
@@ -158,12 +163,14 @@ ews_close(struct conn *c)
     if (s == NULL)
         return;
     ws_set_app_state(c, NULL);
-    if (c == s->probe) {
-        s->probe = NULL;
+    if (s->x && c == s->x->probe) {
+        s->x->probe = NULL;
         s->probed = 0;
         return;
     }
     if (c == s->ws) {
+        /* its count in the limits may be named by c's address */
+        eng_limit_release(s);
         s->ws = NULL;
         eng_close(s, "transport close");
     }

@@ -410,6 +410,42 @@ START_TEST(eio_sid_round_trips_every_slot)
 }
 END_TEST
 
+START_TEST(eio_sid_raw_form_round_trips)
+{
+    unsigned char rnd[EIO_SID_RANDOM], raw[EIO_SID_RANDOM], back[EIO_SID_RANDOM];
+    char sid[EIO_SID_LEN + 1], viaraw[EIO_SID_LEN + 1];
+    unsigned slot;
+
+    for (unsigned k = 0; k < 300; k++) {
+        for (size_t i = 0; i < sizeof(rnd); i++)
+            rnd[i] = (unsigned char)(k * 7 + i * 29 + (k >> 3) * i);
+        eio_sid_new(sid, k % (EIO_SLOT_MAX + 1), rnd);
+        eio_sid_make(raw, k % (EIO_SLOT_MAX + 1), rnd);
+        eio_sid_format(viaraw, raw);
+        ck_assert_str_eq(viaraw, sid);
+        memset(back, 0xa5, sizeof(back));
+        ck_assert_int_eq(eio_sid_parse(sid, EIO_SID_LEN, back), 0);
+        ck_assert(memcmp(back, raw, sizeof(raw)) == 0);
+        ck_assert_int_eq(eio_sid_slot(viaraw, EIO_SID_LEN, &slot), 0);
+        ck_assert_uint_eq(slot, k % (EIO_SLOT_MAX + 1));
+    }
+    /* Every byte value survives (a bit lost in a shift would show). */
+    for (unsigned v = 0; v < 256; v++) {
+        memset(raw, (int)v, sizeof(raw));
+        raw[7] = (unsigned char)(255 - v);
+        eio_sid_format(sid, raw);
+        ck_assert_int_eq(eio_sid_parse(sid, EIO_SID_LEN, back), 0);
+        ck_assert(memcmp(back, raw, sizeof(raw)) == 0);
+    }
+    memcpy(back, raw, sizeof(raw));
+    ck_assert_int_eq(eio_sid_parse(sid, EIO_SID_LEN - 1, raw), -1);
+    sid[4] = '+';
+    ck_assert_int_eq(eio_sid_parse(sid, EIO_SID_LEN, raw), -1);
+    ck_assert_int_eq(eio_sid_parse(NULL, EIO_SID_LEN, raw), -1);
+    ck_assert(memcmp(back, raw, sizeof(raw)) == 0);
+}
+END_TEST
+
 START_TEST(eio_sid_keeps_randomness_and_hides_slot_prefix)
 {
     unsigned char a[EIO_SID_RANDOM] = {0}, b[EIO_SID_RANDOM] = {0};
@@ -576,6 +612,7 @@ eio_suite(void)
 
     tc = tcase_create("sid");
     tcase_add_test(tc, eio_sid_round_trips_every_slot);
+    tcase_add_test(tc, eio_sid_raw_form_round_trips);
     tcase_add_test(tc, eio_sid_keeps_randomness_and_hides_slot_prefix);
     tcase_add_test(tc, eio_sid_slot_rejects_malformed_ids);
     suite_add_tcase(s, tc);
