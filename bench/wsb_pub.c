@@ -307,6 +307,23 @@ pub_emit(struct wsb_pub *p, unsigned r, uint64_t seq, uint64_t now, char *s)
     return s + ml + 2;
 }
 
+/* The room and sequence of pc's next message, recorded as message i of
+ * its request; the room cursor moves on by the publishers' stride. */
+static unsigned
+pc_next(struct pconn *pc, unsigned i, uint64_t *seq)
+{
+    struct wsb_pub *p = pc->p;
+    unsigned r = pc->cursor;
+
+    *seq = ++p->fin[r];
+    pc->cursor += p->k;
+    if (pc->cursor >= p->o->rooms)
+        pc->cursor = pc->id;
+    pc->mroom[i] = r;
+    pc->mseq[i] = *seq;
+    return r;
+}
+
 /* Build and send one POST of count messages (count <= batch). */
 static void
 pc_send(struct pconn *pc, unsigned count, uint64_t now)
@@ -320,14 +337,9 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
         return;
     if (o->shape == WSB_SHAPE_EMIT) {
         for (unsigned i = 0; i < count; i++) {
-            unsigned r = pc->cursor;
-            uint64_t seq = ++p->fin[r];
+            uint64_t seq;
+            unsigned r = pc_next(pc, i, &seq);
 
-            pc->cursor += p->k;
-            if (pc->cursor >= o->rooms)
-                pc->cursor = pc->id;
-            pc->mroom[i] = r;
-            pc->mseq[i] = seq;
             s = pub_emit(p, r, seq, now, s);
         }
         n = 0;
@@ -335,14 +347,9 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
         goto send;
     }
     if (o->proto == WSB_NCHAN) {
-        unsigned r = pc->cursor;
-        uint64_t seq = ++p->fin[r];
+        uint64_t seq;
+        unsigned r = pc_next(pc, 0, &seq);
 
-        pc->cursor += p->k;
-        if (pc->cursor >= o->rooms)
-            pc->cursor = pc->id;
-        pc->mroom[0] = r;
-        pc->mseq[0] = seq;
         count = 1;
         s += sprintf(s, "{\"t\":%llu,\"s\":%llu,\"r\":%u%s%s%s}",
                      (unsigned long long)now, (unsigned long long)seq, r,
@@ -358,14 +365,9 @@ pc_send(struct pconn *pc, unsigned count, uint64_t now)
     if (arr)
         *s++ = '[';
     for (unsigned i = 0; i < count; i++) {
-        unsigned r = pc->cursor;
-        uint64_t seq = ++p->fin[r];
+        uint64_t seq;
+        unsigned r = pc_next(pc, i, &seq);
 
-        pc->cursor += p->k;
-        if (pc->cursor >= o->rooms)
-            pc->cursor = pc->id;
-        pc->mroom[i] = r;
-        pc->mseq[i] = seq;
         s += sprintf(s, "%s{", i ? "," : "");
         s += pub_target(o, r, s);
         s += sprintf(s,
